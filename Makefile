@@ -1,0 +1,106 @@
+# linli: one plain GNU Makefile for linlid, linlictl, the modem emulator, tests and benchmarks.
+#
+#   make          build everything into build/
+#   make run      install what is missing, build, and start the demo gateway (SQLite + emulated modem)
+#   make test     install what is missing, build with ASan/UBSan into build/test, run every test
+#   make bench    build optimised and run the benchmarks (bench/RESULTS.md)
+#   make deps     install the Debian packages listed in deps.txt that are missing
+
+BUILD ?= build
+.DEFAULT_GOAL := all
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc
+
+# Warnings in their own variable so `make CFLAGS=...` cannot drop them.
+WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+SAN ?=
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN) -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+# ---- db: SQL embedded into the binary (schema.sql + numbered upgrade steps) ----
+SQL_FILES := db/schema.sql $(sort $(wildcard db/upgrade/*.sql))
+GEN_SRC := $(BUILD)/gen/db_sql.c
+$(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
+	@mkdir -p $(dir $@)
+	sh scripts/sql2c.sh $(SQL_FILES) > $@.tmp && mv $@.tmp $@
+
+# ---- the library every program links: db/ modem/ gateway/ routes/ minus the mains ----
+MAINS := gateway/linlid.c gateway/linlictl.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard db/*.c modem/*.c gateway/*.c routes/*.c))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(GEN_SRC:.c=.o)
+LIB := $(BUILD)/liblinli.a
+
+SIM_SRC := $(filter-out tests/modemsim/modemsim-ctl.c,$(wildcard tests/modemsim/*.c))
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsim-ctl $(UNIT_BIN) $(BENCH_BIN)
+
+all: $(PROGRAMS)
+.PHONY: all deps run test check bench clean format
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/linlid: $(BUILD)/gateway/linlid.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/linlictl: $(BUILD)/gateway/linlictl.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/modemsim: $(patsubst %.c,$(BUILD)/%.o,$(SIM_SRC)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/modemsim-ctl: $(BUILD)/tests/modemsim/modemsim-ctl.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	$(MAKE) all
+	sh scripts/demo.sh
+
+# The test build has its own folder so sanitizer objects never mix with the normal ones.
+TEST_BUILD := build/test
+TEST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+
+test: deps
+	$(MAKE) BUILD=$(TEST_BUILD) SAN="$(TEST_SAN)" CFLAGS="-O1 -g -fno-omit-frame-pointer" all
+	sh tests/run.sh $(TEST_BUILD)
+
+# `make check` runs the tests against an already-built tree (BUILD=...).
+check: all
+	sh tests/run.sh $(BUILD)
+
+bench: deps
+	$(MAKE) BUILD=build/bench CFLAGS="-O2 -g" all
+	sh bench/run.sh build/bench
+
+format:
+	clang-format --dry-run -Werror $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,11 @@
+/* The SQL files compiled into linli (scripts/sql2c.sh): db/schema.sql first, then
+ * db/upgrade/NNN_*.sql in order. */
+#pragma once
+
+struct db_sql_file {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct db_sql_file db_sql_files[];
+extern const unsigned db_sql_nfiles;

@@ -1,0 +1,132 @@
+/* linlid: the gateway's shared state, owned by the main thread (the osmo_select loop). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <osmocom/core/linuxlist.h>
+#include <osmocom/core/timer.h>
+
+#include "modem/mdm.h"
+
+/* Log categories, one per folder of concern. */
+enum {
+	DGW,	/* daemon life cycle, config */
+	DMDM,	/* modem pool events as seen by the main loop */
+	DSMS,	/* inbox, outbox, scheduler */
+	DRT,	/* routing of received messages */
+	DDB,	/* database */
+};
+
+#define GW_MAX_MODEMS 16
+#define GW_VTY_PORT 4290
+#define GW_CTRL_PORT 4291
+
+/* Per-modem rate counters (show modems, CTRL, `show stats`). */
+enum {
+	GW_MDM_CTR_RECEIVED,	/* messages or parts read from the modem and committed */
+	GW_MDM_CTR_DUPLICATE,	/* read again but already stored (deleted again, not stored twice) */
+	GW_MDM_CTR_SENT,	/* messages accepted with a reference for every part */
+	GW_MDM_CTR_PARTS,	/* parts sent */
+	GW_MDM_CTR_FAILED,	/* permanent failures */
+	GW_MDM_CTR_RETRIED,	/* transient failures put back in the queue */
+	GW_MDM_CTR_RESET,	/* watchdog resets */
+	GW_MDM_CTR_REPORTS,	/* delivery reports recorded */
+};
+
+struct gw_modem {
+	struct mdm_cfg cfg;
+	unsigned idx;
+	enum mdm_state state;
+	char imei[32], model[64], reason[128];
+	struct {
+		int signal_pct;
+		bool registered;
+		char network[64];
+		char sim[32];
+		unsigned sim_used, sim_size;
+		time_t at;
+	} health;
+	/* the send under way, if any */
+	int64_t job;
+	time_t job_started;
+	unsigned job_attempts;	/* attempts of that message, including this one */
+	bool job_reset;		/* the watchdog already reset the modem for it */
+	bool job_abandoned;	/* the watchdog gave it back to the queue; a late result is ignored */
+	time_t last_progress;	/* last time the modem did real work (sent, read, answered a health poll) */
+	time_t ready_since;
+	struct rate_ctr_group *ctrs;
+};
+
+struct gw_config {
+	char *db_path;
+	unsigned part_timeout_s;	/* keep waiting this long for missing parts of a concatenated SMS */
+	unsigned send_timeout_s;	/* a send outstanding longer than this resets the modem */
+	unsigned max_attempts;		/* transient failures before a message fails for good */
+	unsigned retry_base_s;		/* back-off: base * 2^(attempt-1), at most retry_max_s */
+	unsigned retry_max_s;
+	unsigned help_interval_s;	/* at most one help reply per number per interval */
+	char *ctrl_bind;
+	unsigned ctrl_port;
+	bool reply_unknown;		/* reply to numbers the database does not know */
+};
+
+struct gw {
+	void *ctx;
+	struct gw_config cfg;
+	struct db_context *db;
+	struct mdm_pool *pool;
+	struct gw_modem modem[GW_MAX_MODEMS];
+	unsigned nmodems;
+	struct rate_ctr_group *ctrs;	/* gateway-wide */
+	struct osmo_timer_list tick;	/* once a second: scheduler, watchdog, part expiry */
+	struct osmo_timer_list flush;	/* zero-delay: commit the inbox batch */
+	struct llist_head inbox;	/* received events waiting for the batch commit */
+	unsigned inbox_len;
+	bool quitting;			/* SIGTERM: no new sends, finish what is in flight */
+	void *help_seen;		/* per-number time of the last help reply */
+};
+
+/* Gateway-wide counters. */
+enum {
+	GW_CTR_IN_MESSAGES,	/* complete messages stored in sms_in */
+	GW_CTR_IN_DUPLICATES,
+	GW_CTR_IN_INCOMPLETE,	/* assembled with parts missing after the timeout */
+	GW_CTR_OUT_QUEUED,
+	GW_CTR_OUT_SENT,
+	GW_CTR_OUT_FAILED,
+	GW_CTR_OUT_RETRIED,
+	GW_CTR_OUT_LATE_DUP,	/* a send the watchdog had given up on was accepted after all */
+	GW_CTR_DB_ERRORS,
+};
+
+extern struct gw *g_gw;
+extern const struct log_info gw_log_info;
+
+/* Wall-clock seconds, through osmo_clock_gettime so tests can override it. */
+time_t gw_now(void);
+
+/* gateway/vty.c */
+void gw_vty_init(struct gw *gw);
+struct gw_modem *gw_modem_find(struct gw *gw, const char *name);
+
+/* gateway/ctrl.c */
+int gw_ctrl_init(struct gw *gw);
+
+/* gateway/sms.c: the SMS pipeline */
+int gw_sms_start(struct gw *gw);
+void gw_sms_stop(struct gw *gw);
+bool gw_sms_idle(struct gw *gw);
+void gw_sched_kick(struct gw *gw);
+int gw_sms_queue(struct gw *gw, const char *dest, const char *text, int prio, int64_t *id);
+void gw_inbox_push(struct gw *gw, struct mdm_event *ev);
+void gw_inbox_flush(struct gw *gw);
+
+/* gateway/route.c: what to do with a committed message (inside the caller's transaction) */
+int gw_route(struct gw *gw, int64_t msg_id);
+void gw_route_init(struct gw *gw);
+
+/* gateway/stats.c: counter groups */
+void gw_stats_init(struct gw *gw);
+struct rate_ctr_group *gw_modem_ctrs_alloc(struct gw *gw, unsigned idx);

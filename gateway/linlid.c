@@ -1,0 +1,177 @@
+/* linlid: the linli gateway daemon.
+ *
+ * One talloc root; logging, VTY, config file, database, modem pool, telnet, CTRL, signals;
+ * then the osmo_select loop until SIGTERM has let the work in flight finish.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/select.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/ctrl/control_if.h>
+#include <osmocom/vty/logging.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/vty/stats.h>
+#include <osmocom/vty/telnet_interface.h>
+#include <osmocom/vty/vty.h>
+
+#include "db/db.h"
+#include "gateway/gw.h"
+
+struct gw *g_gw;
+
+static struct vty_app_info vty_info = {
+	.name = "linlid",
+	.version = "0.1",
+	.copyright = "linli community gateway\r\n",
+};
+
+static volatile sig_atomic_t quit_signal;
+
+static void signal_handler(int signo)
+{
+	switch (signo) {
+	case SIGINT:
+	case SIGTERM:
+		quit_signal++;
+		break;
+	case SIGUSR1:
+		talloc_report_full(g_gw->ctx, stderr);
+		break;
+	default:
+		break;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("Usage: %s [-c linlid.cfg] [-d database] [-V]\n"
+	       "  -c FILE   configuration file in VTY syntax (default etc/linlid.cfg)\n"
+	       "  -d FILE   database path, overriding the config's 'database'\n"
+	       "  -V        print the version and exit\n",
+	       prog);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfg_file = "etc/linlid.cfg";
+	const char *db_override = NULL;
+	void *root;
+	int rc, c;
+	time_t deadline;
+
+	while ((c = getopt(argc, argv, "c:d:hV")) != -1) {
+		switch (c) {
+		case 'c':
+			cfg_file = optarg;
+			break;
+		case 'd':
+			db_override = optarg;
+			break;
+		case 'V':
+			printf("linlid %s\n", vty_info.version);
+			return 0;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+
+	root = talloc_named_const(NULL, 1, "linlid");
+	msgb_talloc_ctx_init(root, 0);
+	vty_info.tall_ctx = root;
+
+	g_gw = talloc_zero(root, struct gw);
+	g_gw->ctx = root;
+	INIT_LLIST_HEAD(&g_gw->inbox);
+	g_gw->cfg.db_path = talloc_strdup(g_gw, "var/linli.db");
+	g_gw->cfg.part_timeout_s = 120;
+	g_gw->cfg.send_timeout_s = 60;
+	g_gw->cfg.max_attempts = 6;
+	g_gw->cfg.retry_base_s = 5;
+	g_gw->cfg.retry_max_s = 600;
+	g_gw->cfg.help_interval_s = 600;
+	g_gw->cfg.ctrl_bind = talloc_strdup(g_gw, "127.0.0.1");
+	g_gw->cfg.ctrl_port = GW_CTRL_PORT;
+
+	osmo_init_logging2(root, &gw_log_info);
+	log_enable_multithread();
+	log_set_print_category(osmo_stderr_target, 1);
+	log_set_print_category_hex(osmo_stderr_target, 0);
+	log_set_print_level(osmo_stderr_target, 1);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+
+	vty_init(&vty_info);
+	logging_vty_add_cmds();
+	osmo_talloc_vty_add_cmds();
+	osmo_stats_vty_add_cmds();
+	gw_vty_init(g_gw);
+	gw_stats_init(g_gw);
+
+	rc = vty_read_config_file(cfg_file, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "linlid: cannot read config file '%s': %s\n", cfg_file, strerror(-rc));
+		goto out_free;
+	}
+	if (db_override)
+		osmo_talloc_replace_string(g_gw, &g_gw->cfg.db_path, db_override);
+
+	rc = telnet_init_default(root, NULL, GW_VTY_PORT);
+	if (rc < 0) {
+		fprintf(stderr, "linlid: cannot open the VTY telnet port\n");
+		goto out_free;
+	}
+
+	rc = db_open(g_gw, g_gw->cfg.db_path, &g_gw->db);
+	if (rc < 0) {
+		LOGP(DGW, LOGL_FATAL, "cannot open database %s: %s\n", g_gw->cfg.db_path, strerror(-rc));
+		goto out_telnet;
+	}
+
+	rc = gw_ctrl_init(g_gw);
+	if (rc < 0)
+		goto out_db;
+
+	signal(SIGINT, signal_handler);
+	signal(SIGTERM, signal_handler);
+	signal(SIGUSR1, signal_handler);
+	signal(SIGPIPE, SIG_IGN);
+	osmo_init_ignore_signals();
+
+	rc = gw_sms_start(g_gw);
+	if (rc < 0)
+		goto out_db;
+	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", g_gw->cfg.db_path, g_gw->nmodems);
+
+	while (!quit_signal)
+		osmo_select_main_ctx(0);
+
+	/* SIGTERM: take no new work, let the sends under way answer and the inbox commit. */
+	LOGP(DGW, LOGL_NOTICE, "stopping: finishing what is in flight\n");
+	g_gw->quitting = true;
+	deadline = gw_now() + g_gw->cfg.send_timeout_s + 5;
+	while (!gw_sms_idle(g_gw) && gw_now() < deadline && quit_signal < 3)
+		osmo_select_main_ctx(0);
+	gw_sms_stop(g_gw);
+	rc = 0;
+	LOGP(DGW, LOGL_NOTICE, "stopped cleanly\n");
+out_db:
+	db_close(g_gw->db);
+out_telnet:
+	telnet_exit();
+out_free:
+	log_fini();
+	talloc_free(root);
+	talloc_free(tall_vty_ctx);
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,21 @@
+/* linlid's log categories (gw.h: DGW, DMDM, DSMS, DRT, DDB). */
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+
+#include "gateway/gw.h"
+
+static const struct log_info_cat gw_log_cat[] = {
+	[DGW] = { .name = "DGW", .description = "Gateway life cycle and configuration", .enabled = 1,
+		  .loglevel = LOGL_NOTICE },
+	[DMDM] = { .name = "DMDM", .description = "GSM modems", .enabled = 1, .loglevel = LOGL_NOTICE },
+	[DSMS] = { .name = "DSMS", .description = "Inbox, outbox and scheduler", .enabled = 1,
+		   .loglevel = LOGL_NOTICE },
+	[DRT] = { .name = "DRT", .description = "Routing of received messages", .enabled = 1,
+		  .loglevel = LOGL_NOTICE },
+	[DDB] = { .name = "DDB", .description = "Community database", .enabled = 1, .loglevel = LOGL_NOTICE },
+};
+
+const struct log_info gw_log_info = {
+	.cat = gw_log_cat,
+	.num_cat = ARRAY_SIZE(gw_log_cat),
+};

@@ -1,0 +1,77 @@
+/* Internal to modem/: what the pool (main thread, mdm_pool.c) and the workers (one thread per
+ * modem, mdm_worker.c) share. Not for use outside modem/. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <osmocom/core/linuxlist.h>
+
+#include "modem/mdm.h"
+
+struct osmo_it_q;
+struct mdm_wpriv;
+
+enum mdm_cmd_type {
+	MDM_CMD_SEND,
+	MDM_CMD_DELETE,
+};
+
+/* A command from the main thread to one worker; malloc'd, freed by the worker. */
+struct mdm_cmd {
+	struct llist_head list;
+	enum mdm_cmd_type type;
+	int64_t job;
+	char dest[32];
+	char *text;
+	int folder, location;
+};
+
+struct mdm_worker {
+	struct mdm_pool *pool;
+	unsigned idx;
+	struct mdm_cfg cfg; /* defaults filled in; read-only after start */
+	pthread_t thread;
+	bool started;
+
+	/* shared with the worker, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct llist_head cmds;
+	bool stop;
+	bool reset;
+	void *sm; /* the current GSM_StateMachine, so mdm_reset/stop can abort a call under way */
+	int64_t call_deadline; /* CLOCK_MONOTONIC ms by which the gammu call under way must end, 0 none */
+	char call_what[32];
+
+	/* main thread only */
+	bool busy;
+	enum mdm_state main_state;
+
+	/* worker thread only */
+	struct mdm_wpriv *p;
+};
+
+struct mdm_pool {
+	mdm_event_cb cb;
+	void *data;
+	struct osmo_it_q *q;
+	unsigned n;
+	bool stopping;
+	struct mdm_worker *w;
+	struct osmo_timer_list *watchdog;
+};
+
+/* Thread body of one worker (arg: struct mdm_worker *). */
+void *mdm_worker_main(void *arg);
+
+/* Main-thread watchdog tick: aborts gammu calls that overran their deadline (a hung modem can
+ * otherwise hold AT+CMGS for gammu's own 30 s). */
+void mdm_pool_watchdog(struct mdm_pool *pool);
+
+/* Called by the main thread with w->lock held: make the gammu call under way return soon. */
+void mdm_worker_abort_locked(struct mdm_worker *w);
+
+/* Hand an event (calloc'd) to the main thread. Worker threads only. */
+void mdm_pool_emit(struct mdm_pool *pool, struct mdm_event *ev);

@@ -1,0 +1,54 @@
+#!/bin/sh
+# The test runner: every unit program in BUILD/unit, then every end-to-end test in tests/e2e.
+# A unit test passes when it exits 0 (and, if tests/unit/NAME.ok exists, its stdout matches it).
+# Ends with the line "N passed, N failed".
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+export LINLI_BUILD="$PWD/$BUILD"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+pass=0
+fail=0
+failed=""
+logdir="$BUILD/test-logs"
+mkdir -p "$logdir"
+run_one() {
+	name=$1
+	shift
+	start=$(date +%s)
+	if "$@" >"$logdir/$name.out" 2>"$logdir/$name.err"; then
+		ok=1
+		if [ -f "tests/unit/$name.ok" ] && ! diff -u "tests/unit/$name.ok" "$logdir/$name.out" >"$logdir/$name.diff"; then
+			ok=0
+			cat "$logdir/$name.diff"
+		fi
+	else
+		ok=0
+	fi
+	t=$(($(date +%s) - start))
+	if [ $ok = 1 ]; then
+		pass=$((pass + 1))
+		echo "PASS $name (${t}s)"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL $name (${t}s)"
+		tail -n 30 "$logdir/$name.out" "$logdir/$name.err" | sed 's/^/    /'
+	fi
+}
+only=${LINLI_TESTS:-}
+for t in "$BUILD"/unit/*_test; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	[ -n "$only" ] && ! echo "$n" | grep -qE "$only" && continue
+	run_one "$n" "$t"
+done
+for t in tests/e2e/test_*.py; do
+	[ -f "$t" ] || continue
+	n=$(basename "$t" .py)
+	[ -n "$only" ] && ! echo "$n" | grep -qE "$only" && continue
+	run_one "$n" python3 "$t"
+done
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,538 @@
+/* db/db.c: numbers, the outbox (claim order, next_try, sent/retry/fail/recover, status
+ * reports), the inbox (dedup), concatenated parts (order, duplicates, expiry, ref reuse). */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <talloc.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+#include <osmocom/core/utils.h>
+
+#include "db/db.h"
+
+static int failures;
+
+/* Evaluates cond once; prints "ok" or "FAIL" and the description. */
+#define CHECK(cond, ...)                                                                                               \
+	do {                                                                                                           \
+		bool ok_ = (cond);                                                                                     \
+		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
+		printf(__VA_ARGS__);                                                                                   \
+		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
+		failures += !ok_;                                                                                      \
+	} while (0)
+
+static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- numbers ---- */
+
+static void test_number_norm(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		const char *out;
+	} cases[] = {
+		{"+86 138-0013-8000", 0, "+8613800138000"},
+		{"8613800138000", 0, "+8613800138000"},
+		{"13800138000", 0, "+8613800138000"},
+		{"  13800138000\t", 0, "+8613800138000"},
+		{"008613800138000", 0, "+8613800138000"},
+		{"+8613800138000", 0, "+8613800138000"},
+		{"+44 20 7946 0958", 0, "+442079460958"},
+		{"+86 (0)571 8800 1234", 0, "+8657188001234"},
+		{"0571-88001234", 0, "+8657188001234"},
+		{"(010) 6552 9988", 0, "+861065529988"},
+		{"10086", 0, "10086"},
+		{"12345", 0, "12345"},
+		{"6995", 0, "6995"},
+		{"106575000123456789", 0, "106575000123456789"},
+		{"10658888888", 0, "10658888888"}, /* 11 digits, but a service number, not a mobile */
+		{"ChinaMobile", 0, "ChinaMobile"},
+		{" 95555 Bank ", 0, "95555 Bank"},
+		{"中国移动", 0, "中国移动"},
+		{"", -EINVAL, ""},
+		{"   ", -EINVAL, ""},
+		{"+", -EINVAL, ""},
+		{"+123", -EINVAL, ""},
+		{"+1234567890123456", -EINVAL, ""},
+		{"+0123456789", -EINVAL, ""},
+		{"138#0013", -EINVAL, ""},
+		{"1380013+8000", -EINVAL, ""},
+		{"123456789012345678901", -EINVAL, ""},
+		{"Chi\x01na", -EINVAL, ""},
+		{"bad\xff", -EINVAL, ""},
+	};
+	char out[32], small[8];
+
+	printf("-- db_number_norm\n");
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		int rc = db_number_norm(cases[i].in, out, sizeof(out));
+
+		CHECK(rc == cases[i].rc && (rc < 0 || !strcmp(out, cases[i].out)), "norm(\"%s\") = %d \"%s\"",
+		      cases[i].in, rc, rc == 0 ? out : "");
+	}
+	CHECK(db_number_norm("13800138000", small, sizeof(small)) == -EINVAL, "norm into a too small buffer: -EINVAL");
+	CHECK(db_number_norm(NULL, out, sizeof(out)) == -EINVAL, "norm(NULL): -EINVAL");
+}
+
+/* ---- outbox ---- */
+
+static int64_t add_out(struct db_context *dbc, const char *dest, const char *text, int prio)
+{
+	int64_t id = 0;
+	int rc = db_sms_out_add(dbc, dest, text, prio, &id);
+
+	if (rc < 0) {
+		printf("FAIL db_sms_out_add: %d\n", rc);
+		failures++;
+	}
+	return id;
+}
+
+static void line_cb(void *data, const char *line)
+{
+	char **lines = data;
+
+	for (int i = 0; i < 16; i++) {
+		if (!lines[i]) {
+			lines[i] = talloc_strdup(NULL, line);
+			return;
+		}
+	}
+}
+
+static void free_lines(char **lines)
+{
+	for (int i = 0; i < 16; i++) {
+		talloc_free(lines[i]);
+		lines[i] = NULL;
+	}
+}
+
+static void plan_cb(void *data, const char *line)
+{
+	char *plan = data;
+
+	strncat(plan, line, 1023 - strlen(plan));
+	strncat(plan, "; ", 1023 - strlen(plan));
+}
+
+static void test_outbox(struct db_context *dbc, void *ctx)
+{
+	struct db_sms_out o;
+	int64_t bulk, reply1, sos, reply2, staff, counts[_NUM_DB_OUT];
+	int64_t t = 1700000000;
+	char *lines[16] = {NULL};
+	int n = 0, rc;
+
+	printf("-- outbox\n");
+	bulk = add_out(dbc, "+8613800138001", "bulk", DB_PRIO_BULK);
+	reply1 = add_out(dbc, "+8613800138002", "reply 1", DB_PRIO_REPLY);
+	sos = add_out(dbc, "+8613800138003", "SOS 紧急", DB_PRIO_SOS);
+	reply2 = add_out(dbc, "+8613800138004", "reply 2", DB_PRIO_REPLY);
+	CHECK(db_sms_out_add(dbc, "", "x", DB_PRIO_REPLY, NULL) == -EINVAL, "empty destination refused");
+
+	rc = db_sms_out_claim(dbc, ctx, "m1", t, &o);
+	CHECK(rc == 0 && o.id == sos && o.prio == DB_PRIO_SOS && o.attempts == 1 && !strcmp(o.text, "SOS 紧急") &&
+		      !strcmp(o.dest, "+8613800138003") && o.last_modem[0] == '\0' && o.created > 0,
+	      "claim 1 takes the SOS first (id %" PRId64 ", attempts %d)", o.id, o.attempts);
+	rc = db_sms_out_retry(dbc, sos, t + 100, "CMS ERROR 500");
+	CHECK(rc == 0, "retry the SOS at t+100");
+	CHECK(db_sms_out_retry(dbc, sos, t + 100, "again") == -ENOENT, "retry of a queued message: -ENOENT");
+
+	rc = db_sms_out_claim(dbc, ctx, "m2", t, &o);
+	CHECK(rc == 0 && o.id == reply1, "claim 2 at t: the older reply (the SOS is not due yet)");
+	staff = add_out(dbc, "+8613800138005", "staff", DB_PRIO_STAFF);
+	rc = db_sms_out_claim(dbc, ctx, "m2", t, &o);
+	CHECK(rc == 0 && o.id == staff, "claim 3 at t: the staff message queued later beats the older reply");
+	rc = db_sms_out_claim(dbc, ctx, "m2", t, &o);
+	CHECK(rc == 0 && o.id == reply2, "claim 4 at t: the second reply");
+	rc = db_sms_out_claim(dbc, ctx, "m2", t, &o);
+	CHECK(rc == 0 && o.id == bulk, "claim 5 at t: bulk last");
+	rc = db_sms_out_claim(dbc, ctx, "m2", t + 99, &o);
+	CHECK(rc == -ENOENT, "claim at t+99: nothing due (-ENOENT)");
+	rc = db_sms_out_claim(dbc, ctx, "m3", t + 100, &o);
+	CHECK(rc == 0 && o.id == sos && o.attempts == 2 && !strcmp(o.last_modem, "m1"),
+	      "claim at t+100: the SOS again, attempt %d, last modem \"%s\"", o.attempts, o.last_modem);
+
+	CHECK(db_sms_out_sent(dbc, sos, "12,13", t + 101) == 0, "SOS sent on m3 with refs 12,13");
+	CHECK(db_sms_out_sent(dbc, sos, "12,13", t + 101) == -ENOENT, "sent twice: -ENOENT");
+	CHECK(db_sms_out_sent(dbc, reply1, "7", t + 102) == 0, "reply 1 sent on m2 with ref 7");
+	CHECK(db_sms_out_fail(dbc, bulk, "CMS ERROR 21") == 0, "bulk failed for good");
+	CHECK(db_sms_out_fail(dbc, sos, "late") == -ENOENT, "fail of a sent message: -ENOENT");
+	CHECK(db_sms_out_fail(dbc, 999999, "x") == -ENOENT, "fail of an unknown id: -ENOENT");
+
+	/* status reports */
+	CHECK(db_sms_out_report(dbc, "m3", 13, 0x00, t + 110) == 0, "report ref 13 on m3: matched");
+	CHECK(db_sms_out_report(dbc, "m3", 3, 0x00, t + 110) == -ENOENT, "report ref 3 on m3 does not match \"12,13\"");
+	CHECK(db_sms_out_report(dbc, "m1", 13, 0x00, t + 110) == -ENOENT, "report ref 13 on m1: -ENOENT");
+	CHECK(db_sms_out_report(dbc, "m2", 7, 0x20, t + 110) == 0, "report ref 7 on m2 (0x20, still trying)");
+	/* ref 7 comes round again on m2: the newest sent message gets the report */
+	rc = db_sms_out_claim(dbc, ctx, "m2", t + 200, &o);
+	CHECK(rc == -ENOENT, "claim at t+200: nothing queued (staff and reply 2 are still sending)");
+	/* staff and reply2 are "sending" from claims 3 and 4; the claim above must have failed */
+	CHECK(db_sms_out_sent(dbc, staff, "7", t + 300) == 0, "staff sent on m2 with ref 7 (ref reused)");
+	CHECK(db_sms_out_report(dbc, "m2", 7, 0x41, t + 310) == 0, "report ref 7 on m2 (0x41, failed)");
+	db_sms_out_list(dbc, 10, line_cb, lines);
+	{
+		bool staff_failed = false, reply1_pending = false, sos_delivered = false;
+		char pfx[32];
+
+		for (int i = 0; i < 16 && lines[i]; i++) {
+			snprintf(pfx, sizeof(pfx), "#%" PRId64 " ", staff);
+			if (!strncmp(lines[i], pfx, strlen(pfx)))
+				staff_failed = strstr(lines[i], "delivery=failed");
+			snprintf(pfx, sizeof(pfx), "#%" PRId64 " ", reply1);
+			if (!strncmp(lines[i], pfx, strlen(pfx)))
+				reply1_pending = strstr(lines[i], "delivery=pending");
+			snprintf(pfx, sizeof(pfx), "#%" PRId64 " ", sos);
+			if (!strncmp(lines[i], pfx, strlen(pfx)))
+				sos_delivered = strstr(lines[i], "delivery=delivered");
+		}
+		CHECK(staff_failed && reply1_pending && sos_delivered,
+		      "reports landed: newest ref 7 failed, older ref 7 pending, SOS delivered");
+		for (int i = 0; i < 16 && lines[i]; i++)
+			printf("     %s\n", lines[i]);
+	}
+	free_lines(lines);
+	CHECK(db_sms_out_report(dbc, "m3", 12, 0x00, t + 400) == 0 &&
+		      db_sms_out_report(dbc, "m3", 12, 0x45, t + 400) == 0,
+	      "a failed report after delivered");
+
+	/* crash recovery: reply2 is still "sending" */
+	rc = db_sms_out_recover(dbc, &n);
+	CHECK(rc == 0 && n == 1, "recover: %d message back to the queue", n);
+	CHECK(db_stat_get(dbc, "out_possible_dup") == 1, "stat out_possible_dup = 1");
+	rc = db_sms_out_claim(dbc, ctx, "m1", t + 500, &o);
+	CHECK(rc == 0 && o.id == reply2 && o.attempts == 2 && !strcmp(o.last_modem, "m2"),
+	      "after recover the message is claimed again (attempt %d, last modem %s)", o.attempts, o.last_modem);
+	CHECK(db_sms_out_sent(dbc, reply2, "1", t + 501) == 0, "and sent");
+
+	CHECK(db_sms_out_counts(dbc, counts) == 0 && counts[DB_OUT_QUEUED] == 0 && counts[DB_OUT_SENDING] == 0 &&
+		      counts[DB_OUT_SENT] == 4 && counts[DB_OUT_FAILED] == 1,
+	      "counts: queued %" PRId64 " sending %" PRId64 " sent %" PRId64 " failed %" PRId64, counts[0], counts[1],
+	      counts[2], counts[3]);
+
+	/* a SIP reply is never taken by a modem */
+	{
+		int64_t sip;
+
+		CHECK(db_sms_out_add_channel(dbc, "sip", "+8613800138009", "via sip", DB_PRIO_REPLY, &sip) == 0,
+		      "queue a sip message");
+		CHECK(db_sms_out_claim(dbc, ctx, "m1", t + 600, &o) == -ENOENT, "modem claim skips it");
+		rc = db_sms_out_claim_channel(dbc, ctx, "sip", "sip", t + 600, &o);
+		CHECK(rc == 0 && o.id == sip, "sip claim takes it");
+		CHECK(db_sms_out_fail(dbc, sip, "test") == 0, "(failed to tidy up)");
+	}
+}
+
+static void test_claim_scale(struct db_context *dbc, void *ctx)
+{
+	char plan[1024] = "";
+	struct db_sms_out o;
+	double t0, t1;
+	int64_t first = 0, id;
+	int rc;
+
+	printf("-- claim with 10,000 queued\n");
+	db_begin(dbc);
+	for (int i = 0; i < 10000; i++) {
+		db_sms_out_add(dbc, "+8613800138001", "bulk", i % 2 ? DB_PRIO_BULK : DB_PRIO_REPLY, &id);
+		if (!first)
+			first = id;
+	}
+	db_commit(dbc);
+	CHECK(db_explain(dbc, "sms_out_claim", plan_cb, plan) == 0, "plan: %s", plan);
+	CHECK(strstr(plan, "INDEX sms_out_queue") && !strstr(plan, "TEMP B-TREE") && !strstr(plan, "SCAN sms_out "),
+	      "the claim walks the sms_out_queue index, no sort");
+	/* all not due: each claim must look at the index only */
+	t0 = now_s();
+	for (int i = 0; i < 100; i++) {
+		rc = db_sms_out_claim(dbc, ctx, "m1", 1, &o);
+		if (rc != 0)
+			break;
+		talloc_free(o.text);
+		db_sms_out_retry(dbc, o.id, 2000000000, "later");
+	}
+	t1 = now_s();
+	printf("     100 claims + retries among 10,000 queued: %.2f ms each\n", (t1 - t0) * 10);
+	rc = db_sms_out_claim(dbc, ctx, "m1", 1000, &o);
+	CHECK(rc == 0 && o.prio == DB_PRIO_REPLY && o.id == first + 200,
+	      "claim after 100 retried: the next reply in order (id %" PRId64 ")", o.id);
+	t0 = now_s();
+	for (int i = 0; i < 1000; i++) {
+		rc = db_sms_out_claim(dbc, ctx, "m1", 1000, &o);
+		talloc_free(o.text);
+	}
+	t1 = now_s();
+	printf("     1000 claims with 100 not due in front, each its own commit: %.3f ms each\n", (t1 - t0));
+	CHECK(rc == 0, "claims ok");
+	db_begin(dbc);
+	t0 = now_s();
+	for (int i = 0; i < 1000; i++) {
+		rc = db_sms_out_claim(dbc, ctx, "m1", 1000, &o);
+		talloc_free(o.text);
+	}
+	t1 = now_s();
+	db_commit(dbc);
+	printf("     1000 claims in one transaction: %.3f ms each\n", (t1 - t0));
+	CHECK(rc == 0, "claims ok");
+}
+
+/* ---- inbox ---- */
+
+static void count_cb(void *data, int64_t id)
+{
+	int64_t *v = data;
+
+	v[0]++;
+	v[1] = id;
+}
+
+static void test_inbox(struct db_context *dbc, void *ctx)
+{
+	struct db_sms_in m = {
+		.channel = "gsm",
+		.modem = "m1",
+		.sender = "+8613800138001",
+		.text = "报事 10幢墙皮脱落",
+		.raw = "0791...",
+		.smsc_ts = 1700000000,
+		.recv_ts = 1700000005,
+		.dedup = "m1:+8613800138001:1700000000:a",
+	};
+	struct db_sms_in got;
+	int64_t id, id2, seen[2] = {0, 0};
+	int rc;
+
+	printf("-- inbox\n");
+	CHECK(db_sms_in_add(dbc, &m, &id) == 0 && id > 0, "add a message: id %" PRId64, id);
+	CHECK(db_sms_in_add(dbc, &m, &id2) == -EEXIST, "the same dedup again: -EEXIST");
+	rc = db_sms_in_get(dbc, ctx, id, &got);
+	CHECK(rc == 0 && !strcmp(got.text, m.text) && !strcmp(got.state, "new") && !strcmp(got.modem, "m1") &&
+		      got.smsc_ts == m.smsc_ts && !strcmp(got.dedup, m.dedup) && !strcmp(got.channel, "gsm"),
+	      "get it back: \"%s\" state %s", got.text, got.state);
+	m.channel = "sip";
+	m.modem = NULL;
+	m.dedup = "sip:call-id-1";
+	CHECK(db_sms_in_add(dbc, &m, &id2) == 0, "add a sip message");
+	rc = db_sms_in_foreach_new(dbc, count_cb, seen);
+	CHECK(rc == 2 && seen[0] == 2 && seen[1] == id2, "foreach_new: 2, oldest first");
+	CHECK(db_sms_in_done(dbc, id, "request 123456") == 0, "done");
+	CHECK(db_sms_in_done(dbc, 999999, NULL) == -ENOENT, "done of an unknown id: -ENOENT");
+	seen[0] = 0;
+	rc = db_sms_in_foreach_new(dbc, count_cb, seen);
+	CHECK(rc == 1 && seen[1] == id2, "foreach_new: 1 left");
+	CHECK(db_sms_in_get(dbc, ctx, 999999, &got) == -ENOENT, "get of an unknown id: -ENOENT");
+}
+
+/* ---- parts ---- */
+
+static int64_t add_part(struct db_context *dbc, const char *sender, unsigned ref, unsigned total, unsigned seq,
+			const char *text, const char *dedup, int64_t recv_ts, int *rc_out)
+{
+	struct db_sms_part p = {
+		.modem = "m1",
+		.sender = sender,
+		.ref = ref,
+		.total = total,
+		.seq = seq,
+		.text = text,
+		.smsc_ts = recv_ts - 2,
+		.recv_ts = recv_ts,
+		.dedup = dedup,
+	};
+	int64_t msg = -1;
+
+	*rc_out = db_sms_part_add(dbc, &p, &msg);
+	return msg;
+}
+
+static bool text_is(struct db_context *dbc, void *ctx, int64_t id, const char *text, unsigned flags)
+{
+	struct db_sms_in m;
+
+	if (db_sms_in_get(dbc, ctx, id, &m) < 0)
+		return false;
+	printf("     message %" PRId64 ": \"%s\" flags %u dedup %s\n", id, m.text, m.flags, m.dedup);
+	return !strcmp(m.text, text) && m.flags == flags;
+}
+
+static void expire_cb(void *data, int64_t id)
+{
+	int64_t *v = data;
+
+	v[v[0] + 1] = id;
+	v[0]++;
+}
+
+static void test_parts(struct db_context *dbc, void *ctx)
+{
+	const char *a = "+8613800138010";
+	int64_t msg, got[8] = {0};
+	int rc;
+
+	printf("-- concatenated parts\n");
+	msg = add_part(dbc, a, 42, 3, 3, "C", "a-42-3", 100, &rc);
+	CHECK(rc == 0 && msg == 0, "part 3/3 first: stored, not complete");
+	msg = add_part(dbc, a, 42, 3, 1, "A", "a-42-1", 101, &rc);
+	CHECK(rc == 0 && msg == 0, "part 1/3: stored");
+	msg = add_part(dbc, a, 42, 3, 1, "A", "a-42-1", 102, &rc);
+	CHECK(rc == -EEXIST && msg == 0, "part 1/3 again: -EEXIST");
+	msg = add_part(dbc, a, 42, 3, 2, "B", "a-42-2", 103, &rc);
+	CHECK(rc == 0 && msg > 0, "part 2/3: complete, message %" PRId64, msg);
+	CHECK(text_is(dbc, ctx, msg, "ABC", 0), "assembled in seq order");
+	msg = add_part(dbc, a, 42, 3, 2, "B", "a-42-2", 104, &rc);
+	CHECK(rc == -EEXIST && msg == 0, "part 2/3 after assembly: -EEXIST");
+
+	/* the same ref reused later for a new message */
+	msg = add_part(dbc, a, 42, 3, 2, "y", "a-42-2-later", 500, &rc);
+	CHECK(rc == 0 && msg == 0, "ref 42 reused: part 2/3 starts a new group");
+	add_part(dbc, a, 42, 3, 1, "x", "a-42-1-later", 501, &rc);
+	msg = add_part(dbc, a, 42, 3, 3, "z", "a-42-3-later", 502, &rc);
+	CHECK(rc == 0 && msg > 0 && text_is(dbc, ctx, msg, "xyz", 0), "the new message is assembled on its own");
+
+	/* an incomplete group, then the ref reused while it still waits */
+	add_part(dbc, a, 7, 3, 1, "p", "a-7-1", 600, &rc);
+	add_part(dbc, a, 7, 3, 3, "r", "a-7-3", 601, &rc);
+	msg = add_part(dbc, a, 7, 3, 1, "P", "a-7-1-b", 700, &rc);
+	CHECK(rc == 0 && msg == 0, "ref 7 again with a seq the waiting group already has: new group");
+	add_part(dbc, a, 7, 3, 2, "Q", "a-7-2-b", 701, &rc);
+	/* the older group lacks seq 2: the newest group lacking it is the new one */
+	msg = add_part(dbc, a, 7, 3, 3, "R", "a-7-3-b", 702, &rc);
+	CHECK(rc == 0 && msg > 0 && text_is(dbc, ctx, msg, "PQR", 0), "the second ref 7 message completes");
+
+	/* a different sender with the same ref is a different message */
+	add_part(dbc, "+8613800138011", 7, 2, 1, "other", "b-7-1", 650, &rc);
+	/* a group with a recent part is not expired */
+	add_part(dbc, "+8613800138012", 9, 2, 2, "recent", "c-9-2", 5000, &rc);
+
+	got[0] = 0;
+	rc = db_sms_part_expire(dbc, 1000, expire_cb, got);
+	CHECK(rc == 2 && got[0] == 2, "expire before 1000: %d messages", rc);
+	CHECK(text_is(dbc, ctx, got[1], "p[…]r", DB_SMS_IN_INCOMPLETE), "missing middle part shown as […], INCOMPLETE");
+	CHECK(text_is(dbc, ctx, got[2], "other[…]", DB_SMS_IN_INCOMPLETE), "missing last part shown as […]");
+	msg = add_part(dbc, a, 7, 3, 2, "q", "a-7-2", 1100, &rc);
+	CHECK(rc == 0 && msg == 0, "the late part 2 of the expired group starts a new group (not assembled twice)");
+	got[0] = 0;
+	rc = db_sms_part_expire(dbc, 1000, expire_cb, got);
+	CHECK(rc == 0, "expire again before 1000: nothing");
+	CHECK(add_part(dbc, a, 7, 3, 3, "r", "a-7-3", 1101, &rc) == 0 && rc == -EEXIST,
+	      "a part of the expired message again: -EEXIST");
+	got[0] = 0;
+	rc = db_sms_part_expire(dbc, 10000, expire_cb, got);
+	CHECK(rc == 2 && text_is(dbc, ctx, got[1], "[…]recent", DB_SMS_IN_INCOMPLETE) &&
+		      text_is(dbc, ctx, got[2], "[…]q[…]", DB_SMS_IN_INCOMPLETE),
+	      "expire the rest: %d", rc);
+
+	add_part(dbc, a, 1, 3, 4, "bad", "bad-seq", 1, &rc);
+	CHECK(rc == -EINVAL, "seq > total: -EINVAL");
+	add_part(dbc, a, 1, 0, 0, "bad", "bad-total", 1, &rc);
+	CHECK(rc == -EINVAL, "total 0: -EINVAL");
+	msg = add_part(dbc, a, 1, 1, 1, "single", "single", 1, &rc);
+	CHECK(rc == 0 && msg > 0 && text_is(dbc, ctx, msg, "single", 0), "a 1/1 part is a message at once");
+	{
+		int64_t n_new, n_done, waiting;
+
+		CHECK(db_sms_in_counts(dbc, &n_new, &n_done, &waiting) == 0 && waiting == 0,
+		      "in counts: new %" PRId64 ", done %" PRId64 ", parts waiting %" PRId64, n_new, n_done, waiting);
+	}
+}
+
+/* ---- people, transactions, counters ---- */
+
+static void test_misc(struct db_context *dbc, void *ctx)
+{
+	struct db_phone ph;
+	int64_t id;
+	char *lines[16] = {NULL};
+
+	(void)ctx;
+	printf("-- misc\n");
+	CHECK(db_phone_get(dbc, "+8613800138001", &ph) == -ENOENT, "unknown phone: -ENOENT");
+	CHECK(db_stat_add(dbc, "x", 5) == 0 && db_stat_add(dbc, "x", -2) == 0 && db_stat_get(dbc, "x") == 3,
+	      "stat add 5, -2: 3");
+	CHECK(db_stat_get(dbc, "nope") == 0, "absent stat: 0");
+
+	CHECK(db_begin(dbc) == 0, "begin");
+	add_out(dbc, "+8613800138099", "rolled back", DB_PRIO_BULK);
+	CHECK(db_begin(dbc) < 0, "begin inside a transaction fails");
+	CHECK(db_rollback(dbc) == 0, "rollback");
+	CHECK(db_sms_out_list(dbc, 1, line_cb, lines) == 1 && !strstr(lines[0], "rolled back"),
+	      "rolled back message gone: %s", lines[0]);
+	free_lines(lines);
+	CHECK(db_begin(dbc) == 0, "begin");
+	id = add_out(dbc, "+8613800138099", "committed", DB_PRIO_BULK);
+	CHECK(db_commit(dbc) == 0, "commit");
+	CHECK(db_sms_out_list(dbc, 1, line_cb, lines) == 1 && strstr(lines[0], "committed"),
+	      "committed message %" PRId64 " kept", id);
+	free_lines(lines);
+	CHECK(db_sms_in_list(dbc, 3, line_cb, lines) == 3, "sms_in_list 3 lines");
+	for (int i = 0; i < 16 && lines[i]; i++)
+		printf("     %s\n", lines[i]);
+	free_lines(lines);
+	CHECK(db_version(dbc) == db_latest_version(), "version %d = latest %d", db_version(dbc), db_latest_version());
+}
+
+int main(void)
+{
+	void *root = talloc_named_const(NULL, 0, "db_test");
+	char path[] = "/tmp/linli-db-test-XXXXXX";
+	struct db_context *dbc;
+	int fd, rc;
+
+	osmo_init_logging2(root, &test_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_use_color(osmo_stderr_target, 0);
+
+	test_number_norm();
+
+	fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		return 1;
+	}
+	close(fd);
+	rc = db_open(root, path, &dbc);
+	CHECK(rc == 0, "open %s", path);
+	if (rc == 0) {
+		void *ctx = talloc_new(root);
+
+		test_outbox(dbc, ctx);
+		test_inbox(dbc, ctx);
+		test_parts(dbc, ctx);
+		test_misc(dbc, ctx);
+		test_claim_scale(dbc, ctx);
+		talloc_free(ctx);
+		db_close(dbc);
+	}
+	unlink(path);
+	{
+		char p2[sizeof(path) + 8];
+
+		snprintf(p2, sizeof(p2), "%s-wal", path);
+		unlink(p2);
+		snprintf(p2, sizeof(p2), "%s-shm", path);
+		unlink(p2);
+	}
+	log_fini();
+	talloc_free(root);
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,234 @@
+/* db_open and the numbered upgrade steps: a version-1 file written from schema.sql alone (as a
+ * first release would have left it) is upgraded to db_latest_version() with its data kept; a
+ * step that fails leaves the file as it was; a file newer than this build is refused.
+ *
+ * The old file is written with SQLite directly, as the old release did: this test is the one
+ * place outside db/ that includes <sqlite3.h>. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <talloc.h>
+#include <osmocom/core/application.h>
+#include <osmocom/core/logging.h>
+
+#include "db/db.h"
+#include "db/db_sql.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                                               \
+	do {                                                                                                           \
+		bool ok_ = (cond);                                                                                     \
+		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
+		printf(__VA_ARGS__);                                                                                   \
+		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
+		failures += !ok_;                                                                                      \
+	} while (0)
+
+static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+
+static void remove_db(const char *path)
+{
+	char p[256];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static void tmp_path(char *buf, size_t len)
+{
+	int fd;
+
+	snprintf(buf, len, "/tmp/linli-dbupgrade-XXXXXX");
+	fd = mkstemp(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Run SQL with SQLite directly; false (and a message) on error. */
+static bool raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		printf("     cannot open %s\n", path);
+		return false;
+	}
+	rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		printf("     sqlite: %s\n", err ? err : sqlite3_errstr(rc));
+	sqlite3_free(err);
+	sqlite3_close(db);
+	return rc == SQLITE_OK;
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			v = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	} else {
+		printf("     sqlite: %s\n", sqlite3_errmsg(db));
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+static const char *v1_data =
+	"INSERT INTO community (id, name) VALUES (1, '幸福里社区');"
+	"INSERT INTO grid (id, community_id, code, name) VALUES (1, 1, 'W1', '第一网格');"
+	"INSERT INTO grp (id, grid_id, code, name) VALUES (1, 1, 'W1-1', '1幢联户组');"
+	"INSERT INTO household (id, grp_id, code, building, unit, room)"
+	" VALUES (1, 1, '1-1-101', '1幢', '1单元', '101');"
+	"INSERT INTO phone (id, number, name, household_id) VALUES (1, '+8613800138001', '张伟', 1);"
+	"INSERT INTO phone (id, number, name, role) VALUES (2, '+8613900139101', '王敏', 'staff');"
+	"UPDATE household SET primary_phone_id = 1 WHERE id = 1;"
+	"INSERT INTO sms_in (sender, text, recv_ts, dedup) VALUES ('+8613800138001', '报事 漏水', 1, 'd1');"
+	"INSERT INTO sms_out (dest, text, prio, created) VALUES ('+8613800138001', '已受理', 2, 1);";
+
+static void count_cb(void *data, int64_t id)
+{
+	(void)id;
+	(*(int *)data)++;
+}
+
+static void test_upgrade(void *ctx)
+{
+	struct db_context *dbc = NULL;
+	struct db_phone ph;
+	struct db_sms_out o;
+	char path[64];
+	int rc, n = 0;
+
+	printf("-- a version-1 file is upgraded to version %d, data kept\n", db_latest_version());
+	tmp_path(path, sizeof(path));
+	CHECK(raw_exec(path, db_sql_files[0].sql), "write %s from %s alone", path, db_sql_files[0].name);
+	CHECK(raw_exec(path, v1_data), "with a community, a household, two phones, an inbound and a queued SMS");
+	CHECK(raw_int(path, "PRAGMA user_version") == 1, "its user_version is 1");
+
+	rc = db_open(ctx, path, &dbc);
+	CHECK(rc == 0 && dbc, "db_open: %d", rc);
+	if (!dbc)
+		goto out;
+	CHECK(db_version(dbc) == db_latest_version(), "version now %d", db_version(dbc));
+	CHECK(db_phone_get(dbc, "+8613800138001", &ph) == 0 && ph.household_id == 1 && !strcmp(ph.name, "张伟") &&
+		      !strcmp(ph.role, "resident") && !strcmp(ph.lang, "zh-CN"),
+	      "the resident is still there: %s %s %s", ph.name, ph.role, ph.lang);
+	CHECK(db_sms_in_foreach_new(dbc, count_cb, &n) == 1 && n == 1, "the inbound message is still new");
+	rc = db_sms_out_claim(dbc, ctx, "m1", 10, &o);
+	CHECK(rc == 0 && !strcmp(o.text, "已受理"), "the queued message can be claimed");
+	db_close(dbc);
+	dbc = NULL;
+
+	CHECK(raw_int(path, "SELECT count(*) FROM linli_group_members WHERE group_code = 'W1-1'"
+			    " AND number = '+8613800138001' AND is_primary") == 1,
+	      "step 2: linli_group_members lists the household's number");
+	CHECK(raw_int(path, "SELECT table_version FROM version WHERE table_name = 'subscriber'") == 7,
+	      "step 2: Kamailio's version table says subscriber 7");
+
+	rc = db_open(ctx, path, &dbc);
+	CHECK(rc == 0 && db_version(dbc) == db_latest_version(), "opening the current file again changes nothing");
+	db_close(dbc);
+	dbc = NULL;
+
+	printf("-- a file newer than this build is refused\n");
+	CHECK(raw_exec(path, "PRAGMA user_version = 99"), "set user_version 99");
+	rc = db_open(ctx, path, &dbc);
+	CHECK(rc == -EPROTO && !dbc, "db_open: -EPROTO (%d)", rc);
+	CHECK(raw_int(path, "PRAGMA user_version") == 99, "and the file is left alone");
+out:
+	remove_db(path);
+}
+
+static void test_failed_step(void *ctx)
+{
+	struct db_context *dbc = NULL;
+	char path[64];
+	int rc;
+
+	if (db_latest_version() < 2)
+		return;
+	printf("-- a step that fails leaves the file at its version\n");
+	tmp_path(path, sizeof(path));
+	CHECK(raw_exec(path, db_sql_files[0].sql) && raw_exec(path, v1_data), "a version-1 file with data");
+	/* step 2 creates Kamailio's version and subscriber tables: make the second one collide */
+	CHECK(raw_exec(path, "CREATE TABLE subscriber (x)"), "plus a table that step 2 will collide with");
+	rc = db_open(ctx, path, &dbc);
+	CHECK(rc < 0 && !dbc, "db_open fails: %d", rc);
+	CHECK(raw_int(path, "PRAGMA user_version") == 1, "user_version still 1");
+	CHECK(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'version'") == 0,
+	      "nothing of step 2 is left (rolled back)");
+	CHECK(raw_int(path, "SELECT count(*) FROM phone") == 2, "the data is intact");
+	remove_db(path);
+}
+
+static void test_fresh(void *ctx)
+{
+	struct db_context *dbc = NULL;
+	char path[64];
+	int rc;
+
+	printf("-- a new (empty) file gets schema.sql and every step\n");
+	tmp_path(path, sizeof(path));
+	rc = db_open(ctx, path, &dbc);
+	CHECK(rc == 0 && db_version(dbc) == db_latest_version(), "version %d", dbc ? db_version(dbc) : rc);
+	db_close(dbc);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *stmt;
+		bool wal = false;
+
+		if (sqlite3_open(path, &db) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK) {
+			if (sqlite3_step(stmt) == SQLITE_ROW)
+				wal = !strcmp((const char *)sqlite3_column_text(stmt, 0), "wal");
+			sqlite3_finalize(stmt);
+		}
+		sqlite3_close(db);
+		CHECK(wal, "the file is in WAL mode");
+	}
+	remove_db(path);
+
+	rc = db_open(ctx, "/nonexistent-dir/linli.db", &dbc);
+	CHECK(rc < 0 && !dbc, "a path that cannot be created: %d", rc);
+}
+
+int main(void)
+{
+	void *root = talloc_named_const(NULL, 0, "dbupgrade_test");
+
+	osmo_init_logging2(root, &test_log_info);
+	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	log_set_print_category_hex(osmo_stderr_target, 0);
+	log_set_use_color(osmo_stderr_target, 0);
+
+	CHECK(db_latest_version() == (int)db_sql_nfiles && db_latest_version() >= 2,
+	      "latest version %d (schema.sql + %u step(s))", db_latest_version(), db_sql_nfiles - 1);
+	test_upgrade(root);
+	test_failed_step(root);
+	test_fresh(root);
+
+	log_fini();
+	talloc_free(root);
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+	return failures ? 1 : 0;
+}
