@@ -1,0 +1,384 @@
+"""End-to-end harness: real linlid, real libgammu, emulated modems (tests/modemsim) on
+pseudo-terminals, a real SQLite file. Everything runs on loopback in a temporary folder; the
+harness starts its own processes and stops only those, by PID.
+
+Used by tests/e2e/test_*.py and bench/*.py.
+"""
+import os
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("LINLI_BUILD", os.path.join(ROOT, "build"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout, what, interval=0.05):
+    """Poll pred() until it returns something true; fail the test after timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def esc(text):
+    """Escape a text for the modemsim control protocol (\\n, \\t, \\\\, \\xHH for raw bytes)."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    out = []
+    for b in text:
+        c = chr(b)
+        if c == "\\":
+            out.append("\\\\")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif b < 0x20 or b == 0x7F:
+            out.append("\\x%02x" % b)
+        else:
+            out.append(None)
+            out[-1] = bytes([b])
+    # join keeping raw UTF-8 bytes intact
+    buf = b""
+    for o in out:
+        buf += o if isinstance(o, bytes) else o.encode()
+    return buf
+
+
+def unesc(s):
+    """Inverse of esc(), returning bytes."""
+    out = bytearray()
+    i = 0
+    b = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else s
+    while i < len(b):
+        if b[i:i + 1] == b"\\" and i + 1 < len(b):
+            n = b[i + 1:i + 2]
+            if n == b"n":
+                out += b"\n"
+                i += 2
+                continue
+            if n == b"t":
+                out += b"\t"
+                i += 2
+                continue
+            if n == b"\\":
+                out += b"\\"
+                i += 2
+                continue
+            if n == b"x":
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+        out += b[i:i + 1]
+        i += 1
+    return bytes(out)
+
+
+class Modem:
+    """One tests/modemsim process: an AT modem on a pty, driven through its control socket."""
+
+    def __init__(self, workdir, name, airtime_ms=0):
+        self.name = name
+        self.link = os.path.join(workdir, name + ".tty")
+        self.sock = os.path.join(workdir, name + ".sock")
+        self.log = open(os.path.join(workdir, name + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "modemsim"), "--link", self.link, "--ctl", self.sock,
+             "--airtime-ms", str(airtime_ms), "--name", name],
+            stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("modemsim ready"):
+            raise AssertionError("modemsim %s did not start: %r" % (name, line))
+        self._conn = None
+
+    def ctl(self, line):
+        """Send one control line; return the reply line (str), or the list lines for list commands."""
+        if self._conn is None:
+            self._conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._conn.connect(self.sock)
+            self._rf = self._conn.makefile("rb")
+        if isinstance(line, str):
+            line = line.encode()
+        self._conn.sendall(line + b"\n")
+        first = self._rf.readline().rstrip(b"\n").decode("utf-8", "surrogateescape")
+        return first
+
+    def ctl_list(self, line):
+        if self._conn is None:
+            self.ctl("stats")
+        self._conn.sendall(line.encode() + b"\n")
+        rows = []
+        while True:
+            r = self._rf.readline()
+            if not r:
+                raise AssertionError("modemsim %s closed the control socket" % self.name)
+            r = r.rstrip(b"\n")
+            if r == b".":
+                return rows
+            if r.startswith(b"err"):
+                raise AssertionError("modemsim %s: %s" % (self.name, r))
+            rows.append(r.decode("utf-8", "surrogateescape"))
+
+    def deliver(self, number, text, opts=""):
+        r = self.ctl(b"deliver " + (opts.encode() + b" " if opts else b"") + number.encode() + b" " + esc(text))
+        if not r.startswith("ok"):
+            raise AssertionError("deliver failed: %s" % r)
+        return r
+
+    def sent(self):
+        """[(dest, nparts, text)] of every message the modem was asked to send, reassembled."""
+        out = []
+        for row in self.ctl_list("sent"):
+            f = row.split("\t")
+            out.append((f[1], f[2], unesc(f[4]).decode("utf-8", "replace")))
+        return out
+
+    def stats(self):
+        r = self.ctl("stats")
+        return dict(kv.split("=") for kv in r.split()[1:])
+
+    def stop(self):
+        if self._conn:
+            self._conn.close()
+            self._conn = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Ctrl:
+    """Osmocom CTRL client (IPA framing: len16, 0xEE, ext 0x00 = CTRL)."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.id = 0
+
+    def _rx(self):
+        hdr = b""
+        while len(hdr) < 3:
+            hdr += self.s.recv(3 - len(hdr))
+        n = struct.unpack(">H", hdr[:2])[0]
+        body = b""
+        while len(body) < n:
+            body += self.s.recv(n - len(body))
+        return body[1:].decode("utf-8", "replace")  # skip the CTRL extension byte
+
+    def cmd(self, verb, var, value=None):
+        self.id += 1
+        msg = "%s %d %s" % (verb, self.id, var)
+        if value is not None:
+            msg += " " + value
+        body = b"\x00" + msg.encode()
+        self.s.sendall(struct.pack(">HB", len(body), 0xEE) + body)
+        while True:
+            r = self._rx()
+            parts = r.split(" ", 3)
+            if parts[0] == "TRAP":
+                continue
+            if parts[0].endswith("ERROR"):
+                raise AssertionError("CTRL %s %s: %s" % (verb, var, r))
+            return parts[3] if len(parts) > 3 else ""
+
+    def get(self, var):
+        return self.cmd("GET", var)
+
+    def set(self, var, value):
+        return self.cmd("SET", var, value)
+
+    def close(self):
+        self.s.close()
+
+
+class Gateway:
+    """A linlid with n emulated modems in a temporary folder."""
+
+    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="",
+                 keep=None):
+        self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
+        self.db = os.path.join(self.dir, "linli.db")
+        self.vty_port = free_port()
+        self.ctrl_port = free_port()
+        self.modems = [Modem(self.dir, "m%d" % (i + 1), airtime_ms) for i in range(nmodems)]
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "linlid.log")
+        if sample:
+            self.linlictl("import-all", os.path.join(ROOT, "etc", "sample"))
+        else:
+            self.linlictl("init")
+        cfg = ["log stderr", " logging filter all 1", " logging color 0", " logging print category 1",
+               " logging print extended-timestamp 1", " logging level set-all notice",
+               "line vty", " bind 127.0.0.1 %d" % self.vty_port,
+               "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port]
+        cfg += [" " + l for l in extra_gateway_cfg.splitlines() if l.strip()]
+        for m in self.modems:
+            cfg += ["modem %s" % m.name, " device %s" % m.link, " connection at",
+                    " poll-interval 5", " health-interval 5"]
+            cfg += [" " + l for l in modem_cfg.splitlines() if l.strip()]
+        self.cfg = os.path.join(self.dir, "linlid.cfg")
+        with open(self.cfg, "w") as f:
+            f.write("\n".join(cfg) + "\n")
+        self.ctrl = None
+
+    def linlictl(self, *args, check=True):
+        r = subprocess.run([os.path.join(BUILD, "linlictl"), "-d", self.db] + list(args),
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError("linlictl %s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def start(self, wait_ready=True):
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen([os.path.join(BUILD, "linlid"), "-c", self.cfg],
+                                     stdout=self.logf, stderr=self.logf, cwd=self.dir)
+        self.ctrl = wait_for(self._try_ctrl, 60, "linlid's CTRL port")
+        if wait_ready:
+            self.wait_modems_ready()
+        return self
+
+    def _try_ctrl(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("linlid exited with %s; log:\n%s" % (self.proc.returncode, self.log_tail()))
+        try:
+            return Ctrl(self.ctrl_port)
+        except OSError:
+            return None
+
+    def wait_modems_ready(self, names=None, timeout=60):
+        names = names or [m.name for m in self.modems]
+
+        def ready():
+            st = dict(kv.split("=") for kv in self.ctrl.get("modems").split(",") if kv)
+            return all(st.get(n) == "ready" for n in names)
+        wait_for(ready, timeout, "modems %s ready" % names, 0.2)
+
+    def send(self, number, text):
+        return int(self.ctrl.set("sms-send", "%s %s" % (number, text)))
+
+    def queue(self):
+        return dict((k, int(v)) for k, v in (kv.split("=") for kv in self.ctrl.get("queue").split(",")))
+
+    def sql(self, q, args=()):
+        c = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=30)
+        try:
+            return c.execute(q, args).fetchall()
+        finally:
+            c.close()
+
+    def vty(self, command):
+        """Run one command on the telnet VTY (in enable mode) and return its output."""
+        s = socket.create_connection(("127.0.0.1", self.vty_port), timeout=30)
+
+        def until_prompt():
+            buf = b""
+            while not (buf.rstrip().endswith(b">") or buf.rstrip().endswith(b"#")):
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+            return buf
+        until_prompt()
+        s.sendall(b"enable\r\n")
+        until_prompt()
+        s.sendall(command.encode() + b"\r\n")
+        out = until_prompt()
+        s.close()
+        text = out.decode("utf-8", "replace")
+        # drop the echoed command and the trailing prompt
+        lines = text.split("\r\n")
+        return "\n".join(lines[1:-1])
+
+    def log_tail(self, n=60):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def kill9(self):
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.logf.close()
+
+    def stop(self):
+        """SIGTERM and wait for a clean exit; returns linlid's exit status."""
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        rc = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("linlid did not stop within 90 s of SIGTERM")
+        elif self.proc:
+            rc = self.proc.returncode
+        if self.proc:
+            self.logf.close()
+        self.proc = None
+        return rc
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            for m in self.modems:
+                m.stop()
+
+
+class Test:
+    """Minimal check collector: every check prints a line; the script exits 1 on any failure."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def check(self, cond, what):
+        print("%s %s" % ("ok  " if cond else "FAIL", what))
+        sys.stdout.flush()
+        if not cond:
+            self.failures += 1
+        return cond
+
+    def done(self):
+        print("%d check(s) failed" % self.failures if self.failures else "all checks passed")
+        sys.exit(1 if self.failures else 0)
+
+
+def run(main):
+    """Run main(t) with a Test; any exception is a failure with its traceback."""
+    t = Test()
+    try:
+        main(t)
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        t.failures += 1
+    t.done()
