@@ -28,8 +28,8 @@ log stderr
  logging print category 1
  logging timestamp 1
  logging level set-all notice
- logging level DSMS info
- logging level DRT info
+ logging level sms info
+ logging level rt info
 line vty
  bind 127.0.0.1 4290
 gateway

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 B=${BUILD:-build}
 S=$PWD/var/demo/modem.sock
 [ $# -ge 2 ] || { echo "usage: $0 NUMBER TEXT..." >&2; exit 2; }
+[ -S "$S" ] || { echo "the demo is not running: start it with 'make run' in another terminal" >&2; exit 1; }
 num=$1
 shift
 before=$("$B/modemsim-ctl" "$S" sent | wc -l)
@@ -13,7 +14,8 @@ before=$("$B/modemsim-ctl" "$S" sent | wc -l)
 echo "sent to the gateway from $num: $*"
 i=0
 while [ $i -lt 60 ]; do
-	now=$("$B/modemsim-ctl" "$S" sent | wc -l)
+	now=$("$B/modemsim-ctl" "$S" sent 2>/dev/null | wc -l) || true
+	[ -S "$S" ] || { echo "the demo stopped" >&2; exit 1; }
 	if [ "$now" -gt "$before" ]; then
 		"$B/modemsim-ctl" "$S" sent | tail -n $((now - before)) | awk -F'\t' '{print "reply to " $2 ": " $5}'
 		exit 0

@@ -47,7 +47,7 @@ for t in tests/e2e/test_*.py; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .py)
 	[ -n "$only" ] && ! echo "$n" | grep -qE "$only" && continue
-	run_one "$n" python3 "$t"
+	run_one "$n" timeout -k 30 ${LINLI_E2E_TIMEOUT:-1500} python3 "$t"
 done
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed"

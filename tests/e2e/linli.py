@@ -5,6 +5,7 @@ harness starts its own processes and stops only those, by PID.
 Used by tests/e2e/test_*.py and bench/*.py.
 """
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -215,9 +216,9 @@ class Ctrl:
 class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
-    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="",
-                 keep=None):
+    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg=""):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
+        ALL_GATEWAYS.append(self)
         self.db = os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
         self.ctrl_port = free_port()
@@ -352,6 +353,15 @@ class Gateway:
         finally:
             for m in self.modems:
                 m.stop()
+            self.closed = True
+
+    def cleanup(self):
+        """Remove the temporary folder (kept when LINLI_KEEP is set)."""
+        if not os.environ.get("LINLI_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+ALL_GATEWAYS = []
 
 
 class Test:
@@ -375,10 +385,24 @@ class Test:
 def run(main):
     """Run main(t) with a Test; any exception is a failure with its traceback."""
     t = Test()
+
+    def on_term(signo, frame):
+        raise AssertionError("stopped by signal %d (time limit?)" % signo)
+    signal.signal(signal.SIGTERM, on_term)
     try:
         main(t)
     except Exception:
         import traceback
         traceback.print_exc()
         t.failures += 1
+    for gw in ALL_GATEWAYS:
+        if t.failures:
+            print("---- linlid log (%s), last lines ----" % gw.dir)
+            print(gw.log_tail(80))
+        if not getattr(gw, "closed", False):
+            try:
+                gw.close()
+            except Exception as e:
+                print("cleanup: %s" % e)
+        gw.cleanup()
     t.done()

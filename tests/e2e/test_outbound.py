@@ -18,7 +18,7 @@ SAMPLES = [
 
 
 def make_text(i):
-    base = SAMPLES[i % len(SAMPLES)].format(n="#%04d" % i)
+    base = SAMPLES[i % len(SAMPLES)].replace("{n}", "#%04d" % i)
     return base
 
 
