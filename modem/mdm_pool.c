@@ -1,11 +1,6 @@
 /* The modem pool, main-thread side: starting and stopping the workers, the command queues into
  * them and the one osmo_it_q that brings their events back into the osmo_select loop. */
 
-/* libosmocore's list macros use the GNU keyword typeof, which -std=c11 does not have */
-#ifndef typeof
-#define typeof __typeof__
-#endif
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -11,11 +11,6 @@
  * and the hex PDU lines of +CMGR/+CMGL/+CMT answers, so SMS_IN can carry the raw PDU.
  */
 
-/* libosmocore's list macros use the GNU keyword typeof, which -std=c11 does not have */
-#ifndef typeof
-#define typeof __typeof__
-#endif
-
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
