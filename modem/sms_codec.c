@@ -51,7 +51,7 @@ static const struct {
 
 /* Decode one code point at s[*i]; on success advance *i. On failure leave *i at the first
  * byte of the ill-formed sequence. Follows the Unicode "well-formed UTF-8" table (D92). */
-static int utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp)
+int sms_utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp)
 {
 	size_t p = *i;
 	uint8_t b = s[p];
@@ -136,7 +136,7 @@ int sms_utf8_validate(const char *s, size_t len, size_t *bad_offset)
 	uint32_t cp;
 
 	while (i < len) {
-		if (utf8_next(u, len, &i, &cp) < 0) {
+		if (sms_utf8_next(u, len, &i, &cp) < 0) {
 			if (bad_offset)
 				*bad_offset = i;
 			return -EILSEQ;
@@ -156,7 +156,7 @@ int sms_gsm7_septets(const char *s, size_t len)
 	if (sms_utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;	/* before -EINVAL, wherever each occurs */
 	while (i < len) {
-		utf8_next(u, len, &i, &cp);
+		sms_utf8_next(u, len, &i, &cp);
 		w = gsm7_lookup(cp, &code);
 		if (!w)
 			return -EINVAL;
@@ -183,7 +183,7 @@ int sms_utf8_to_gsm7(const char *s, size_t len, uint8_t *out, size_t outmax)
 	if (sms_utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;
 	while (i < len) {
-		utf8_next(u, len, &i, &cp);
+		sms_utf8_next(u, len, &i, &cp);
 		w = gsm7_lookup(cp, &code);
 		if (!w)
 			return -EINVAL;
@@ -197,7 +197,7 @@ int sms_utf8_to_gsm7(const char *s, size_t len, uint8_t *out, size_t outmax)
 }
 
 /* Append cp as UTF-8 to out[*n..), keeping one byte for the NUL. */
-static int utf8_put(uint32_t cp, char *out, size_t outmax, size_t *n)
+int sms_utf8_put(uint32_t cp, char *out, size_t outmax, size_t *n)
 {
 	uint8_t b[4];
 	size_t k;
@@ -259,7 +259,7 @@ int sms_gsm7_to_utf8(const uint8_t *septets, size_t n, char *out, size_t outmax)
 				}
 			}
 		}
-		rc = utf8_put(cp, out, outmax, &w);
+		rc = sms_utf8_put(cp, out, outmax, &w);
 		if (rc < 0)
 			break;
 	}
@@ -276,7 +276,7 @@ int sms_utf8_to_utf16(const char *s, size_t len, uint16_t *out, size_t outmax)
 	if (sms_utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;
 	while (i < len) {
-		utf8_next(u, len, &i, &cp);
+		sms_utf8_next(u, len, &i, &cp);
 		if (outmax - n < utf16_units(cp) || n + 2 > INT_MAX)
 			return -ENOSPC;
 		if (cp > 0xffff) {
@@ -306,7 +306,7 @@ int sms_utf16_to_utf8(const uint16_t *u, size_t n, char *out, size_t outmax)
 		} else if (cp >= 0xd800 && cp <= 0xdfff) {
 			cp = 0xfffd;
 		}
-		rc = utf8_put(cp, out, outmax, &w);
+		rc = sms_utf8_put(cp, out, outmax, &w);
 		if (rc < 0)
 			break;
 	}
@@ -368,7 +368,7 @@ int sms_split(const char *s, size_t len, struct sms_split *out)
 	out->coding = gsm7 ? SMS_CODING_GSM7 : SMS_CODING_UCS2;
 
 	for (i = 0; i < len;) {
-		utf8_next(u, len, &i, &cp);
+		sms_utf8_next(u, len, &i, &cp);
 		total += gsm7 ? (unsigned)gsm7_lookup(cp, &code) : utf16_units(cp);
 	}
 	if (total <= (gsm7 ? SMS_GSM7_SINGLE : SMS_UCS2_SINGLE)) {
@@ -384,7 +384,7 @@ int sms_split(const char *s, size_t len, struct sms_split *out)
 		size_t at = i;
 		unsigned w;
 
-		utf8_next(u, len, &i, &cp);
+		sms_utf8_next(u, len, &i, &cp);
 		w = gsm7 ? (unsigned)gsm7_lookup(cp, &code) : utf16_units(cp);
 		if (used + w > limit) {
 			if (np == SMS_MAX_PARTS - 1)

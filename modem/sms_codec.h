@@ -96,3 +96,11 @@ int sms_udh_parse_concat(const uint8_t *udh, size_t len, struct sms_concat *c);
 
 /* Write a UDH (with its UDHL octet) holding just the concat IE. Returns its length (6 or 7). */
 size_t sms_udh_build_concat(const struct sms_concat *c, uint8_t *out);
+
+/* Decode one code point at s[*i] (s has len bytes) and advance *i; on -EILSEQ *i stays at the
+ * first byte of the ill-formed sequence. */
+int sms_utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp);
+
+/* Append code point cp as UTF-8 at out[*n], keeping one byte free for a NUL; advances *n.
+ * -ENOSPC when it does not fit. */
+int sms_utf8_put(uint32_t cp, char *out, size_t outmax, size_t *n);
