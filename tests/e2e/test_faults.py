@@ -55,6 +55,18 @@ def main(t):
         m2.ctl("hang off")
         gw.wait_modems_ready(["m2"], timeout=120)
         t.check(True, "m2 comes back when it answers again")
+
+        # a modem that vanishes (USB unplugged): the pool carries on, and it comes back
+        t.check(m3.ctl("vanish").startswith("ok"), "m3's device disappears")
+        linli.wait_for(lambda: "m3=ready" not in gw.ctrl.get("modems"), 60, "m3 seen gone", 0.2)
+        before = gw.queue()["sent"]
+        for i in range(6):
+            gw.send("+86139%08d" % i, "vanish test %d" % i)
+        linli.wait_for(lambda: gw.queue()["sent"] >= before + 6, 120, "sent without m3", 0.2)
+        t.check(True, "the other modems send while m3 is gone")
+        t.check(m3.ctl("appear").startswith("ok"), "m3's device is back")
+        gw.wait_modems_ready(["m3"], timeout=120)
+        t.check(True, "m3 is ready again after it reappears")
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()

@@ -59,6 +59,10 @@ def main(t):
 
         rows = gw.sql("SELECT count(*) FROM sms_out WHERE state='sent' AND refs IS NOT NULL AND refs != ''")
         t.check(rows[0][0] == 1000, "database: 1000 rows sent with message references (%s)" % rows[0][0])
+        def delivered():
+            return gw.sql("SELECT count(*) FROM sms_out WHERE delivery='delivered'")[0][0] >= 1000
+        linli.wait_for(delivered, 120, "delivery reports for all 1000", 0.5)
+        t.check(True, "a delivery report recorded for every message")
         out = gw.vty("show modems")
         t.check(out.count(": ready") == 3, "show modems lists three ready modems")
         out = gw.vty("show queue")
