@@ -94,6 +94,7 @@ check: all
 	sh tests/run.sh $(BUILD)
 
 bench: deps
+	@sh scripts/deps.sh deps-bench.txt
 	$(MAKE) BUILD=build/bench CFLAGS="-O2 -g" all
 	sh bench/run.sh build/bench
 

@@ -1,34 +1,81 @@
 #!/bin/sh
 # `make bench`: run every benchmark against the optimised build and write bench/RESULTS.md.
-# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, INBOUND_N.
+# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, ZERO_N, INBOUND_N.
+# A benchmark that fails is named in RESULTS.md and makes this script exit 1 after writing it.
 set -e
 B=${1:-build/bench}
 cd "$(dirname "$0")/.."
 export LINLI_BUILD="$PWD/$B"
-AIRTIME_MS=${AIRTIME_MS:-1000}
-PER_MODEM=${PER_MODEM:-40}
+AIRTIME_MS=${AIRTIME_MS:-3000} # DOMAIN.md: a modem sends one part every ~2.5-4 s
+PER_MODEM=${PER_MODEM:-15}     # parts per modem in each drain point (and for gammu-smsd at AIRTIME_MS)
+ZERO_N=${ZERO_N:-40}           # parts of the zero-air-time runs (linlid's per-send cost, gammu-smsd)
 INBOUND_N=${INBOUND_N:-50000}
 out=$(mktemp)
-{
-	"$B/bench/inbound_bench" "$INBOUND_N"
-	python3 bench/modem_bench.py inbound 2000
-	for n in 1 2 4 8; do
-		python3 bench/modem_bench.py drain $n "$AIRTIME_MS" "$PER_MODEM"
-	done
-	python3 bench/modem_bench.py rss 4
-} | tee "$out"
+one=$(mktemp)
+failed=""
+started=$(date -u +%Y-%m-%dT%H:%MZ)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+t_start=$(date +%s)
+
+# step CMD...: run one benchmark, show and keep its lines; a failure is recorded, the rest go on
+step() {
+	echo "bench: $*" >&2
+	if ! "$@" >"$one"; then
+		failed="$failed
+- \`$*\`"
+		echo "bench: FAILED: $*" >&2
+	fi
+	cat "$one"
+	cat "$one" >>"$out"
+}
+val() { awk -v k="$1" '$1 == k { print $2 }' "$out"; }
+# ratio NAME A B UNIT: the line "NAME A/B UNIT" when both figures exist
+ratio() {
+	a=$(val "$2")
+	b=$(val "$3")
+	if [ -n "$a" ] && [ -n "$b" ]; then
+		awk -v n="$1" -v a="$a" -v b="$b" -v u="$4" 'BEGIN { printf "%s %.3f %s\n", n, a / b, u }' | tee -a "$out"
+	fi
+}
+
+step "$B/bench/inbound_bench" "$INBOUND_N"
+step python3 bench/modem_bench.py inbound 2000
+# linlid's fixed cost of one send through libgammu: a 1-modem drain at zero air time
+step python3 bench/modem_bench.py drain 1 0 "$ZERO_N"
+ovh=$(val drain_1modem_0ms_per_send)
+for n in 1 2 4 8; do
+	step python3 bench/modem_bench.py drain $n "$AIRTIME_MS" "$PER_MODEM" $ovh
+done
+# the reference: the real gammu-smsd on one emulated modem, as installed and tuned
+step python3 bench/smsd_ref.py "$ZERO_N" 0
+step python3 bench/smsd_ref.py "$PER_MODEM" "$AIRTIME_MS"
+for v in default tuned; do
+	ratio linlid_vs_smsd_${v}_1modem_0ms drain_1modem_0ms_rate smsd_ref_1modem_0ms_${v}_rate \
+		"linlid/gammu-smsd rate, one modem"
+	ratio linlid_vs_smsd_${v}_1modem_${AIRTIME_MS}ms drain_1modem_${AIRTIME_MS}ms_rate \
+		smsd_ref_1modem_${AIRTIME_MS}ms_${v}_rate "linlid/gammu-smsd rate, one modem"
+done
+step python3 bench/modem_bench.py rss 4
+t_end=$(date +%s)
+
 {
 	echo "# linli benchmark results"
 	echo
-	echo "Written by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%dT%H:%MZ)."
-	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)."
-	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM INBOUND_N=$INBOUND_N)."
+	echo "Written by \`make bench\` (bench/run.sh) on $started, in $(((t_end - t_start) / 60)) min."
+	echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at the start $load."
+	echo "Software: libgammu $(dpkg-query -W -f='${Version}' libgammu8 2>/dev/null || echo '?'), gammu-smsd $(dpkg-query -W -f='${Version}' gammu-smsd 2>/dev/null || echo 'not installed'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)."
+	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N)."
+	if [ -n "$failed" ]; then
+		echo
+		echo "**Failed** (their figures are missing):$failed"
+	fi
 	echo
 	echo "| figure | value | unit |"
 	echo "| --- | --- | --- |"
 	awk '{ v=$2; $1=$1; name=$1; $1=""; $2=""; sub(/^ +/, ""); printf "| %s | %s | %s |\n", name, v, $0 }' "$out"
 	echo
 	cat bench/NOTES.md
-} > bench/RESULTS.md
-rm -f "$out"
+} >bench/RESULTS.md
+rm -f "$out" "$one"
 echo "wrote bench/RESULTS.md"
+[ -z "$failed" ]

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install the Debian packages of deps.txt that are missing (apt-get, as root). Fast when all
+# Install the Debian packages of a list that are missing (apt-get, as root). Fast when all
 # are present: one dpkg-query, no network.
+#   sh scripts/deps.sh [LIST]    LIST defaults to deps.txt (deps-bench.txt: benchmark-only packages)
 set -e
 cd "$(dirname "$0")/.."
-want=$(grep -v '^#' deps.txt | tr -s ' \n' '\n' | grep -v '^$')
+list=${1:-deps.txt}
+want=$(grep -v '^#' "$list" | tr -s ' \n' '\n' | grep -v '^$')
 missing=""
 for p in $want; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
