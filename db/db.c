@@ -462,10 +462,58 @@ static int prepare_all(struct db_context *dbc)
 	return 0;
 }
 
+sqlite3_stmt *db_stmt_cached(struct db_context *dbc, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (unsigned i = 0; i < dbc->ncache; i++) {
+		/* compare the text: a caller may build its SQL in a reused buffer */
+		if (strcmp(sqlite3_sql(dbc->cache[i].st), sql))
+			continue;
+		if (!sqlite3_stmt_busy(dbc->cache[i].st))
+			return dbc->cache[i].st;
+		break; /* in use further up the stack: a one-off */
+	}
+	rc = sqlite3_prepare_v3(dbc->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		LOGP(DLGLOBAL, LOGL_ERROR, "db %s: cannot prepare: %s: %s\n", dbc->path, sqlite3_errmsg(dbc->db), sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	if (dbc->ncache < DB_CACHE_SLOTS) {
+		bool known = false;
+
+		for (unsigned i = 0; i < dbc->ncache && !known; i++)
+			known = !strcmp(sqlite3_sql(dbc->cache[i].st), sql);
+		if (!known) {
+			dbc->cache[dbc->ncache].st = st;
+			dbc->ncache++;
+		}
+	}
+	return st;
+}
+
+void db_stmt_release(struct db_context *dbc, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (unsigned i = 0; i < dbc->ncache; i++) {
+		if (dbc->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 static int db_destructor(struct db_context *dbc)
 {
 	for (unsigned i = 0; i < _NUM_DB_STMT; i++)
 		sqlite3_finalize(dbc->stmt[i]);
+	for (unsigned i = 0; i < dbc->ncache; i++)
+		sqlite3_finalize(dbc->cache[i].st);
 	if (dbc->db) {
 		int rc = sqlite3_close(dbc->db);
 

@@ -188,3 +188,241 @@ int db_stat_add(struct db_context *dbc, const char *name, int64_t delta);
 int64_t db_stat_get(struct db_context *dbc, const char *name); /* 0 when absent (or on error, logged) */
 /* cb for every counter, by name; returns how many. cb must not use the database. */
 int db_stat_foreach(struct db_context *dbc, void (*cb)(void *data, const char *name, int64_t value), void *data);
+
+/* ---- SOS ---- (db/db_sos.c: watches, bindings, incidents, attempts; upgrade step 003_sos.sql)
+ *
+ * Escalation "rungs": 1..99 are binding steps (approved bindings only), then DB_SOS_RUNG_GRID
+ * (the grid worker of the watch's household), DB_SOS_RUNG_STAFF (phones with role staff) and
+ * DB_SOS_RUNG_NEIGHBOURS (the primary phones of the other households of the same 联户 group). */
+
+#define DB_SOS_RUNG_GRID 100
+#define DB_SOS_RUNG_STAFF 101
+#define DB_SOS_RUNG_NEIGHBOURS 102
+
+struct db_device {
+	int64_t id;
+	char number[32];
+	char imei[20];
+	char person[64];
+	char dialect[16];	 /* "setracker", "tk", "generic" */
+	int64_t household_id;	 /* 0 when none */
+	char household[32];	 /* household code, "" when none */
+	char address[96];	 /* "1幢1单元101", "" when no household */
+	char primary_number[32]; /* the household's primary phone, "" when none */
+	int64_t programmed_at;
+};
+
+/* Add a watch; household_code may be NULL. -EEXIST (number taken), -ENOENT (no such household). */
+int db_device_add(struct db_context *dbc, const char *number, const char *imei, const char *household_code,
+		  const char *person, const char *dialect, int64_t *id_out);
+/* Look a watch up by its (normalised) number, or by id when number is NULL. 0 or -ENOENT. */
+int db_device_get(struct db_context *dbc, const char *number, int64_t id, struct db_device *out);
+int db_device_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data);
+/* Record that the programming commands were queued (reply NULL) or the watch's answer to them. */
+int db_device_programmed(struct db_context *dbc, int64_t device_id, int64_t at, const char *reply);
+
+struct db_binding {
+	int64_t id, device_id, phone_id;
+	char number[32];	/* the contact */
+	int step;
+	char state[12];		/* pending approved removed */
+	char code[12];		/* approval code while pending, "" otherwise */
+	char unbind_code[12];	/* while an unbinding waits for confirmation */
+	char device_number[32];
+};
+
+/* A pending (or, approve true, approved) binding of number to the watch; a phone row is made for
+ * a number the database does not know. An existing binding is reset to the new state/step/code
+ * (a removed one comes back). */
+int db_binding_put(struct db_context *dbc, int64_t device_id, const char *number, int step, bool approve,
+		   const char *code, const char *by, int64_t now, int64_t *id_out);
+/* The binding of number to the watch. 0 or -ENOENT. */
+int db_binding_get(struct db_context *dbc, int64_t device_id, const char *number, struct db_binding *out);
+/* The binding waiting for code (approval or unbinding) among the watches of the households whose
+ * primary phone is primary_number. 0 or -ENOENT. */
+int db_binding_by_code(struct db_context *dbc, const char *primary_number, const char *code,
+		       struct db_binding *out);
+/* pending -> approved; -ENOENT when no such binding or it is removed. */
+int db_binding_approve(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now);
+/* -> removed (location no longer sent). */
+int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now);
+/* An unbinding waiting for confirmation with code (NULL clears it). */
+int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by);
+/* Every binding (of one watch when device_number is not NULL), one line each. */
+int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb)(void *data, const char *line),
+		    void *data);
+
+/* One person to alert on a rung. located: may receive the location (an approved binding). */
+struct db_sos_contact {
+	int64_t phone_id;
+	char number[32];
+	char name[64];
+	bool located;
+};
+/* The contacts of one rung for a watch (approved bindings of that step, grid worker, staff or
+ * neighbours); returns how many (cb for each), or -errno. The watch's own number is never one. */
+int db_sos_contacts(struct db_context *dbc, int64_t device_id, int rung,
+		    void (*cb)(void *data, const struct db_sos_contact *c), void *data);
+/* The first rung after 'after' that has a contact, or -ENOENT when none is left. */
+int db_sos_next_rung(struct db_context *dbc, int64_t device_id, int after);
+
+struct db_sos_incident {
+	int64_t id, device_id;
+	char state[16];		/* raised notifying acknowledged resolved false_alarm */
+	int step;		/* the rung alerted last (0 none yet) */
+	int round;		/* 1.. */
+	int64_t created, next_at, first_alert_at, first_sent_at, acked_at, resolved_at, last_alarm_at;
+	char acked_by[32];
+	bool has_pos;
+	double lat, lon;
+	char kind[16];
+	char battery[16];
+	char fix[8];
+	int alarms;
+	char *raw;		/* talloc'd under the ctx given to the getter */
+};
+
+/* Insert a new incident from *inc (state, created, position, kind, battery, fix, raw); sets id. */
+int db_sos_incident_add(struct db_context *dbc, struct db_sos_incident *inc);
+/* Write back the mutable fields (state, step, round, next_at, first_alert_at, acked_*, resolved_at,
+ * position, alarms, last_alarm_at, battery). */
+int db_sos_incident_update(struct db_context *dbc, const struct db_sos_incident *inc);
+int db_sos_incident_get(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident *out);
+/* The newest incident of the watch still raised/notifying, or acknowledged at or after
+ * acked_since. 0 or -ENOENT. */
+int db_sos_incident_open(struct db_context *dbc, void *ctx, int64_t device_id, int64_t acked_since,
+			 struct db_sos_incident *out);
+/* Ids of raised/notifying incidents whose next step is due (next_at <= now), oldest first: a
+ * talloc array under ctx in *ids, the count returned. */
+int db_sos_incident_due(struct db_context *dbc, void *ctx, int64_t now, int64_t **ids);
+/* Ids of raised/notifying incidents (and of those acknowledged at or after acked_since) that
+ * number may acknowledge: it is an approved binding of the watch or was alerted for the
+ * incident. A talloc array under ctx; the count returned. */
+int db_sos_ack_candidates(struct db_context *dbc, void *ctx, const char *number, int64_t acked_since,
+			  int64_t **ids);
+/* How many incidents are raised/notifying. */
+int db_sos_open_count(struct db_context *dbc);
+/* Set first_sent_at of incidents whose first alert a modem has accepted since. Returns how many. */
+int db_sos_fill_first_sent(struct db_context *dbc);
+int db_sos_incident_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);
+/* The incident and its attempts (with the state and delivery of each SMS), one line each. */
+int db_sos_incident_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, const char *line), void *data);
+
+/* Record one attempt (kind: alert update ack_notice ack_reply stop resend). */
+int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
+		       const char *kind, bool location, int64_t sms_out_id, int64_t at);
+/* Every number alerted for the incident (kinds alert/resend), once, with whether it got the
+ * location; returns how many. */
+int db_sos_alerted(struct db_context *dbc, int64_t incident_id,
+		   void (*cb)(void *data, const struct db_sos_contact *c), void *data);
+
+/* An alert of an open incident whose SMS failed (or was reported undelivered) and that was not
+ * sent again yet. */
+struct db_sos_failed {
+	int64_t attempt_id, incident_id, phone_id, sms_out_id;
+	char number[32];
+	int step;
+	bool location;
+	char *text;		/* talloc'd */
+};
+/* Up to 16 of them (a talloc array under ctx), the count returned; each one is marked handled
+ * (result) by db_sos_attempt_result. Only attempts whose number has fewer than max_resends
+ * resends in that incident are returned. */
+int db_sos_failed_alerts(struct db_context *dbc, void *ctx, int max_resends, struct db_sos_failed **out);
+int db_sos_attempt_result(struct db_context *dbc, int64_t attempt_id, const char *result);
+
+/* true (and the time recorded) when no notice of this kind went to the watch's contacts within
+ * interval seconds; false otherwise. */
+bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now,
+			   int64_t interval);
+
+/* Settings linlid shares with linlictl (e.g. "community-number"). get: 0 or -ENOENT. */
+int db_setting_set(struct db_context *dbc, const char *name, const char *value);
+int db_setting_get(struct db_context *dbc, const char *name, char *buf, size_t len);
+
+/* ---- requests ---- (db/db_request.c: 报事 requests and their event history, issue 3)
+ *
+ * state is one of DOMAIN.md's English names (received dispatched accepted in_progress returned
+ * extended closed visited reopened merged); flags are enum db_request_flag bits. Open states are
+ * everything but closed, visited and merged. */
+
+enum db_request_flag {
+	DB_REQ_OVERDUE = 1,	/* 超时: past its deadline while open */
+	DB_REQ_REMINDED = 2,	/* 催办 sent to the assignee */
+	DB_REQ_ESCALATED = 4,	/* 督办 sent to the duty staff */
+	DB_REQ_URGENT = 8,	/* 紧急 */
+	DB_REQ_UNVERIFIED = 16,	/* reported by a number the database does not know */
+};
+
+struct db_request {
+	int64_t id;
+	char ref[8];
+	char kind[8];			/* "request" or "errand" */
+	int64_t reporter_phone_id;	/* 0 when unknown */
+	char reporter[32];
+	char reporter_name[64];		/* the phone's name, "" when unknown */
+	char reporter_lang[8];		/* "zh-CN" when unknown */
+	int64_t household_id;		/* 0 when none */
+	char address[96];		/* "1幢1单元101", "" when no household */
+	char *text;			/* talloc'd under the ctx given to the getter */
+	char state[16];
+	unsigned flags;
+	int64_t deadline;		/* unix seconds: the end of the deadline day, 0 none */
+	int64_t assignee_phone_id;	/* 0 when none (the duty staff) */
+	char assignee[32];		/* the assignee's number, "" when none */
+	char rating[16];
+	int64_t merged_into;
+	int64_t created, updated;
+};
+
+/* Whether state is an open one (not closed, visited or merged). */
+bool db_request_state_open(const char *state);
+
+/* Insert *r (ref, reporter_phone_id, reporter, household_id, text, state, flags, deadline,
+ * assignee_phone_id, merged_into, created); sets r->id. -EEXIST when the ref is taken. */
+int db_request_add(struct db_context *dbc, struct db_request *r);
+/* By ref, or by id when ref is NULL. 0 or -ENOENT. */
+int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t id, struct db_request *out);
+/* Write back state, flags, deadline, assignee_phone_id, rating, merged_into, updated. */
+int db_request_update(struct db_context *dbc, const struct db_request *r);
+/* One event row: actor (a number, "staff..." or "system"), from_state NULL for the first. */
+int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,
+			 const char *from_state, const char *to_state, const char *note);
+/* The newest non-empty event note of a request into buf ("" when none). */
+int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len);
+
+/* The open request (not merged) of reporter with exactly this text created at or after since,
+ * newest first. 0 or -ENOENT. */
+int db_request_find_dup(struct db_context *dbc, void *ctx, const char *reporter, const char *text, int64_t since,
+			struct db_request *out);
+/* The newest request (not merged) reported by number or, household_id > 0, from that household;
+ * with state not NULL only requests in that state. 0 or -ENOENT. */
+int db_request_latest(struct db_context *dbc, void *ctx, const char *number, int64_t household_id, const char *state,
+		      struct db_request *out);
+/* Ids of open requests that the overdue check must look at: past their deadline (deadline < now)
+ * and not flagged overdue yet, or reminded but not escalated with deadline < escalate_before.
+ * A talloc array under ctx; the count returned. */
+int db_request_due(struct db_context *dbc, void *ctx, int64_t now, int64_t escalate_before, int64_t **ids);
+/* Refs of the open requests assigned to phone_id, oldest first, into a talloc string "123456 234567"
+ * (or "" when none); the count returned. */
+int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, char **refs);
+
+/* Where a household is and who looks after it: address, and its grid's worker (number "" when the
+ * grid has none). 0 or -ENOENT. */
+struct db_place {
+	char address[96];
+	struct db_phone worker;	/* worker.id 0 when none */
+};
+int db_request_place(struct db_context *dbc, int64_t household_id, struct db_place *out);
+/* The active phones with role staff, by id; returns how many (cb for each). */
+int db_staff_foreach(struct db_context *dbc, void (*cb)(void *data, const struct db_phone *p), void *data);
+/* A phone by id. 0 or -ENOENT. */
+int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out);
+/* What the holiday table says of date "YYYY-MM-DD": 1 off, 2 make-up working day, 0 no entry. */
+int db_holiday_kind(struct db_context *dbc, const char *date);
+
+/* One line per request (newest first; open_only: only open ones); returns how many. */
+int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb)(void *data, const char *line),
+		    void *data);
+/* The request and its events, one line each. -ENOENT when unknown. */
+int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *data, const char *line), void *data);

@@ -68,11 +68,27 @@ enum db_stmt {
 	_NUM_DB_STMT
 };
 
+#define DB_CACHE_SLOTS 128
+
 struct db_context {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmt[_NUM_DB_STMT];
+	/* statements of the other db/ files, prepared on first use and kept (db_stmt_cached) */
+	struct {
+		sqlite3_stmt *st;
+	} cache[DB_CACHE_SLOTS];
+	unsigned ncache;
 };
+
+/* The statement for sql, prepared on its first use and kept until db_close, so that a statement
+ * is parsed once however often it runs. A statement already
+ * being stepped (re-entrant use) or beyond the cache gets a fresh one-off. NULL on a prepare
+ * error (logged). Give it back with db_stmt_release(). Looked up by its text. */
+sqlite3_stmt *db_stmt_cached(struct db_context *dbc, const char *sql);
+
+/* Reset and unbind a statement from db_stmt_cached() (finalize a one-off). */
+void db_stmt_release(struct db_context *dbc, sqlite3_stmt *st);
 
 /* Map an SQLite result code to -errno (see db.h); logs what is not an expected outcome. */
 int db_map_rc(struct db_context *dbc, int rc, const char *what);

@@ -1,6 +1,7 @@
 /* linlid's CTRL interface (for scripts and monitoring): queue counts, modem states, sending. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <osmocom/core/logging.h>
@@ -70,6 +71,43 @@ static int set_sms_send(struct ctrl_cmd *cmd, void *data)
 	return CTRL_CMD_REPLY;
 }
 
+/* The faked clock of the end-to-end tests: gw_now() = real time + offset. Refused unless the
+ * config says test-clock on, so a production gateway's clock cannot be moved from outside. */
+long gw_clock_offset_s;
+
+CTRL_CMD_DEFINE(clock_offset, "clock-offset");
+static int get_clock_offset(struct ctrl_cmd *cmd, void *data)
+{
+	(void)data;
+	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset_s);
+	return CTRL_CMD_REPLY;
+}
+
+static int verify_clock_offset(struct ctrl_cmd *cmd, const char *value, void *data)
+{
+	struct gw *gw = data;
+	char *end;
+
+	if (!gw->cfg.test_clock) {
+		cmd->reply = "clock-offset needs test-clock on in the config";
+		return 1;
+	}
+	if (!value || !*value || (strtol(value, &end, 10), *end)) {
+		cmd->reply = "expected: seconds";
+		return 1;
+	}
+	return 0;
+}
+
+static int set_clock_offset(struct ctrl_cmd *cmd, void *data)
+{
+	(void)data;
+	gw_clock_offset_s = strtol(cmd->value, NULL, 10);
+	LOGP(DGW, LOGL_NOTICE, "test clock: offset now %lds\n", gw_clock_offset_s);
+	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset_s);
+	return CTRL_CMD_REPLY;
+}
+
 /* Open the CTRL port (ctrl-bind in the gateway node) with linlid's commands. */
 int gw_ctrl_init(struct gw *gw)
 {
@@ -84,5 +122,6 @@ int gw_ctrl_init(struct gw *gw)
 	ctrl_cmd_install(CTRL_NODE_ROOT, &cmd_queue);
 	ctrl_cmd_install(CTRL_NODE_ROOT, &cmd_modems);
 	ctrl_cmd_install(CTRL_NODE_ROOT, &cmd_sms_send);
+	ctrl_cmd_install(CTRL_NODE_ROOT, &cmd_clock_offset);
 	return 0;
 }

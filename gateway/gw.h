@@ -70,7 +70,17 @@ struct gw_config {
 	char *ctrl_bind;
 	unsigned ctrl_port;
 	bool reply_unknown;		/* reply to numbers the database does not know */
+	/* SOS (gateway/sos.c); 0 means the default */
+	unsigned sos_step_delay_s;	/* escalate when nobody acknowledged within this (120) */
+	unsigned sos_rounds;		/* run the escalation ladder this many times (2) */
+	char *community_number;		/* the number watches are programmed to alert */
+	bool test_clock;		/* accept CTRL SET clock-offset (end-to-end tests only) */
+	/* requests (gateway/request.c); NULL / 0 means the default */
+	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
+	unsigned deadline_days;		/* working days to resolve a request (3) */
 };
+
+struct rt_rules;
 
 struct gw {
 	void *ctx;
@@ -86,6 +96,7 @@ struct gw {
 	unsigned inbox_len;
 	bool quitting;			/* SIGTERM: no new sends, finish what is in flight */
 	void *help_seen;		/* per-number time of the last help reply */
+	struct rt_rules *rules;		/* keyword rules in use (gateway/request.c loads them) */
 };
 
 /* Gateway-wide counters. */
@@ -104,8 +115,10 @@ enum {
 extern struct gw *g_gw;
 extern const struct log_info gw_log_info;
 
-/* Wall-clock seconds, through osmo_clock_gettime so tests can override it. */
+/* Wall-clock seconds, through osmo_clock_gettime so tests can override it, plus
+ * gw_clock_offset_s (CTRL clock-offset, only with test-clock on). */
 time_t gw_now(void);
+extern long gw_clock_offset_s;
 
 /* gateway/vty.c */
 void gw_vty_init(struct gw *gw);

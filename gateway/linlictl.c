@@ -6,6 +6,9 @@
  *   linlictl [-d DB] send NUMBER TEXT...          queue an SMS (priority "reply"), print its id
  *   linlictl [-d DB] sms in|out [N]               the newest N messages (20)
  *   linlictl [-d DB] stats                        queue counts and counters
+ *   linlictl [-d DB] device|bind|incident|watch ... SOS watches, bindings, incidents (usage())
+ *   linlictl parse-alert < TEXT                   the alert parser's JSON for one watch text
+ *   linlictl [-d DB] request list|show|assign|close ... requests (报事), see usage()
  *
  * Exit status: 0 done, 1 failed, 2 wrong usage. */
 
@@ -25,6 +28,10 @@
 
 #include "db/db.h"
 #include "db/import.h"
+#include "gateway/alert.h"
+#include "gateway/request.h"
+#include "gateway/rules.h"
+#include "gateway/sos.h"
 
 static const struct log_info linlictl_log_info = {
 	.cat = NULL,
@@ -40,6 +47,18 @@ static void usage(FILE *out)
 		     "  send NUMBER TEXT...           queue an SMS, print its id\n"
 		     "  sms in|out [N]                list the newest N messages (default 20)\n"
 		     "  stats                         queue counts per state and the counters\n"
+		     "  device add NUMBER [--household CODE] [--person NAME] [--imei N] [--dialect setracker|tk|generic]\n"
+		     "  device list                   the SOS watches\n"
+		     "  bind add WATCH PHONE [--step N]   a pending binding (approve it to send locations)\n"
+		     "  bind approve|remove WATCH PHONE [--by WHO]\n"
+		     "  bind list [WATCH]             bindings and their state\n"
+		     "  incident list [N] | show ID | resolve ID | false-alarm ID\n"
+		     "  parse-alert                   parse one watch text from stdin, print JSON\n"
+		     "  watch program WATCH [--number N]  queue the commands that set the community number\n"
+		     "  request list [all] [N]        open (or all) requests, newest first\n"
+		     "  request show REF              a request and its history\n"
+		     "  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
+		     "  request close REF [RESULT...] close it; the resident gets the result and the rating prompt\n"
 		     "DBPATH defaults to var/linli.db.\n");
 }
 
@@ -244,6 +263,360 @@ static int cmd_stats(struct db_context *dbc)
 	return 0;
 }
 
+/* ---- SOS: watches, bindings, incidents, alert parsing, watch programming ---- */
+
+/* Take "--name VALUE" options out of argv (in place); the rest stay in order. Returns the new
+ * argc, or -1 for an unknown option or one without a value. */
+static int take_opts(int argc, char **argv, const char *const *names, const char **values)
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2)) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		unsigned k;
+
+		for (k = 0; names[k]; k++)
+			if (!strcmp(argv[i] + 2, names[k]))
+				break;
+		if (!names[k] || i + 1 >= argc) {
+			fprintf(stderr, "linlictl: unknown option or missing value: %s\n", argv[i]);
+			return -1;
+		}
+		values[k] = argv[++i];
+	}
+	return n;
+}
+
+static bool norm_or_complain(const char *in, char *out, size_t len)
+{
+	if (db_number_norm(in, out, len) < 0 || strspn(out + (out[0] == '+'), "0123456789") != strlen(out + (out[0] == '+'))) {
+		fprintf(stderr, "linlictl: invalid number \"%s\"\n", in);
+		return false;
+	}
+	return true;
+}
+
+static int find_device(struct db_context *dbc, const char *arg, struct db_device *dev)
+{
+	char num[32];
+	int rc;
+
+	if (!norm_or_complain(arg, num, sizeof(num)))
+		return -EINVAL;
+	rc = db_device_get(dbc, num, 0, dev);
+	if (rc == -ENOENT)
+		fprintf(stderr, "linlictl: no watch with number %s (linlictl device add)\n", num);
+	else if (rc < 0)
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+	return rc;
+}
+
+static int cmd_device(struct db_context *dbc, int argc, char **argv)
+{
+	static const char *const names[] = {"household", "person", "imei", "dialect", NULL};
+	const char *v[5] = {NULL};
+	char num[32];
+	int64_t id;
+	int rc;
+
+	if (argc == 1 && !strcmp(argv[0], "list"))
+		return db_device_list(dbc, print_line, NULL) < 0;
+	if (argc < 2 || strcmp(argv[0], "add")) {
+		usage(stderr);
+		return 2;
+	}
+	argc = take_opts(argc - 1, argv + 1, names, v);
+	if (argc != 1)
+		return 2;
+	if (!norm_or_complain(argv[1], num, sizeof(num)))
+		return 1;
+	if (v[3] && !sos_dialect_valid(v[3])) {
+		fprintf(stderr, "linlictl: dialect must be setracker, tk or generic\n");
+		return 2;
+	}
+	rc = db_device_add(dbc, num, v[2], v[0], v[1], v[3] ? v[3] : "generic", &id);
+	if (rc == -EEXIST)
+		fprintf(stderr, "linlictl: a watch with number %s exists already\n", num);
+	else if (rc == -ENOENT)
+		fprintf(stderr, "linlictl: no household %s\n", v[0]);
+	else if (rc < 0)
+		fprintf(stderr, "linlictl: cannot add the watch: %s\n", strerror(-rc));
+	else
+		printf("%" PRId64 "\n", id);
+	return rc < 0;
+}
+
+static int cmd_bind(struct db_context *dbc, int argc, char **argv)
+{
+	static const char *const names[] = {"step", "by", NULL};
+	const char *v[3] = {NULL};
+	struct db_device dev;
+	struct db_binding b;
+	char num[32];
+	int step = 1, rc;
+
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "list")) {
+		if (argc > 2)
+			return 2;
+		if (argc == 2) {
+			if (find_device(dbc, argv[1], &dev) < 0)
+				return 1;
+			return db_binding_list(dbc, dev.number, print_line, NULL) < 0;
+		}
+		return db_binding_list(dbc, NULL, print_line, NULL) < 0;
+	}
+	argc = take_opts(argc - 1, argv + 1, names, v);
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (v[0]) {
+		step = atoi(v[0]);
+		if (step < 1 || step >= DB_SOS_RUNG_GRID) {
+			fprintf(stderr, "linlictl: --step must be 1..%d\n", DB_SOS_RUNG_GRID - 1);
+			return 2;
+		}
+	}
+	if (find_device(dbc, argv[1], &dev) < 0 || !norm_or_complain(argv[2], num, sizeof(num)))
+		return 1;
+	if (!strcmp(argv[0], "add")) {
+		int64_t id;
+
+		/* staff add a binding pending; `bind approve` (or the household's SMS code) approves it */
+		rc = db_binding_put(dbc, dev.id, num, step, false, NULL, NULL, time(NULL), &id);
+		if (rc == 0)
+			printf("%" PRId64 " pending\n", id);
+	} else if (!strcmp(argv[0], "approve") || !strcmp(argv[0], "remove")) {
+		rc = db_binding_get(dbc, dev.id, num, &b);
+		if (rc == -ENOENT) {
+			fprintf(stderr, "linlictl: %s is not bound to watch %s\n", num, dev.number);
+			return 1;
+		}
+		if (rc == 0 && !strcmp(argv[0], "approve"))
+			rc = db_binding_approve(dbc, b.id, v[1] ? v[1] : "staff", time(NULL));
+		else if (rc == 0)
+			rc = db_binding_remove(dbc, b.id, v[1] ? v[1] : "staff", time(NULL));
+		if (rc == 0)
+			printf("%" PRId64 " %s\n", b.id, !strcmp(argv[0], "approve") ? "approved" : "removed");
+	} else {
+		usage(stderr);
+		return 2;
+	}
+	if (rc < 0)
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+	return rc < 0;
+}
+
+static int cmd_incident(void *ctx, struct db_context *dbc, int argc, char **argv)
+{
+	struct db_sos_incident inc;
+	int64_t id;
+	char *end;
+	int rc;
+
+	if (argc >= 1 && !strcmp(argv[0], "list") && argc <= 2) {
+		int limit = argc == 2 ? atoi(argv[1]) : 20;
+
+		return db_sos_incident_list(dbc, limit > 0 ? limit : 20, print_line, NULL) < 0;
+	}
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	id = strtoll(argv[1], &end, 10);
+	if (*end || id <= 0) {
+		fprintf(stderr, "linlictl: incident ID must be a number\n");
+		return 2;
+	}
+	if (!strcmp(argv[0], "show")) {
+		rc = db_sos_incident_show(dbc, id, print_line, NULL);
+	} else if (!strcmp(argv[0], "resolve") || !strcmp(argv[0], "false-alarm")) {
+		rc = db_begin(dbc);
+		if (rc == 0)
+			rc = db_sos_incident_get(dbc, ctx, id, &inc);
+		if (rc == 0 && (!strcmp(inc.state, "resolved") || !strcmp(inc.state, "false_alarm"))) {
+			fprintf(stderr, "linlictl: incident %" PRId64 " is closed already (%s)\n", id, inc.state);
+			db_rollback(dbc);
+			return 1;
+		}
+		if (rc == 0) {
+			OSMO_STRLCPY_ARRAY(inc.state, !strcmp(argv[0], "resolve") ? "resolved" : "false_alarm");
+			inc.resolved_at = time(NULL);
+			inc.next_at = 0;
+			rc = db_sos_incident_update(dbc, &inc);
+		}
+		if (rc == 0)
+			rc = db_commit(dbc);
+		else
+			db_rollback(dbc);
+		if (rc == 0)
+			printf("incident %" PRId64 " %s\n", id, inc.state);
+	} else {
+		usage(stderr);
+		return 2;
+	}
+	if (rc == -ENOENT)
+		fprintf(stderr, "linlictl: no incident %" PRId64 "\n", id);
+	else if (rc < 0)
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+	return rc < 0;
+}
+
+/* One alert text on stdin -> one JSON object on stdout (the parser linlid uses). */
+static int cmd_parse_alert(void *ctx)
+{
+	char *buf = talloc_size(ctx, 1);
+	size_t len = 0, n;
+	struct alert_info a;
+	char json[512];
+
+	for (;;) {
+		buf = talloc_realloc_size(ctx, buf, len + 4096);
+		n = fread(buf + len, 1, 4096, stdin);
+		len += n;
+		if (n < 4096)
+			break;
+		if (len > 1 << 20) {
+			fprintf(stderr, "linlictl: the text is too long\n");
+			return 1;
+		}
+	}
+	/* the shell's trailing newline is not part of the message */
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	alert_parse(buf, len, &a);
+	if (alert_to_json(&a, json, sizeof(json)) < 0)
+		return 1;
+	printf("%s\n", json);
+	return 0;
+}
+
+static int cmd_watch(struct db_context *dbc, int argc, char **argv)
+{
+	static const char *const names[] = {"number", NULL};
+	const char *v[2] = {NULL};
+	char number[32], cmds[4][64];
+	struct db_device dev;
+	int n, rc;
+
+	argc = take_opts(argc, argv, names, v);
+	if (argc != 2 || strcmp(argv[0], "program")) {
+		usage(stderr);
+		return 2;
+	}
+	if (find_device(dbc, argv[1], &dev) < 0)
+		return 1;
+	if (v[0]) {
+		if (!norm_or_complain(v[0], number, sizeof(number)))
+			return 1;
+	} else if (db_setting_get(dbc, "community-number", number, sizeof(number)) < 0) {
+		fprintf(stderr, "linlictl: no community number: give --number or set community-number in linlid's "
+				"config (linlid stores it at start)\n");
+		return 1;
+	}
+	n = sos_program_cmds(dev.dialect, number, cmds, 4);
+	if (n <= 0) {
+		fprintf(stderr, "linlictl: no programming template for dialect %s; program the watch by hand\n",
+			dev.dialect);
+		return 1;
+	}
+	rc = db_begin(dbc);
+	for (int i = 0; i < n && rc == 0; i++) {
+		int64_t id;
+
+		rc = db_sms_out_add(dbc, dev.number, cmds[i], DB_PRIO_STAFF, &id);
+		if (rc == 0)
+			printf("%" PRId64 " %s\n", id, cmds[i]);
+	}
+	if (rc == 0)
+		rc = db_device_programmed(dbc, dev.id, time(NULL), NULL);
+	if (rc == 0)
+		rc = db_commit(dbc);
+	else
+		db_rollback(dbc);
+	if (rc < 0)
+		fprintf(stderr, "linlictl: cannot queue the commands: %s\n", strerror(-rc));
+	return rc < 0;
+}
+
+/* ---- requests (gateway/request.c) ---- */
+
+static int queue_out(void *data, const char *dest, const char *text, int prio)
+{
+	char num[32];
+	int64_t id;
+	int rc = db_number_norm(dest, num, sizeof(num));
+
+	return rc < 0 ? rc : db_sms_out_add(data, num, text, prio, &id);
+}
+
+/* request list|show|assign|close: the texts are the rules file's (routes/sms.rules when it is
+ * there) or the built-in ones; the SMS are queued for linlid. */
+static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
+{
+	struct rt_rules *rules = talloc_zero(ctx, struct rt_rules);
+	const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+	char actor[64], err[256], *result = NULL;
+	struct rq_env e = {
+		.db = dbc,
+		.rules = rules,
+		.ctx = ctx,
+		.now = time(NULL),
+		.deadline_days = 3,
+		.queue = queue_out,
+		.queue_data = dbc,
+	};
+	int rc;
+
+	if (rt_rules_load(rules, "routes/sms.rules", err, sizeof(err)) < 0)
+		e.rules = NULL;
+	snprintf(actor, sizeof(actor), "staff:%s", who ? who : "linlictl");
+	if (argc >= 1 && !strcmp(argv[0], "list") && argc <= 3) {
+		bool all = argc >= 2 && !strcmp(argv[1], "all");
+		int limit = argc > 1 + all ? atoi(argv[1 + all]) : 50;
+
+		rc = db_request_list(dbc, !all, limit, print_line, NULL);
+		return rc < 0 ? 1 : 0;
+	}
+	if (argc == 2 && !strcmp(argv[0], "show")) {
+		rc = db_request_show(dbc, argv[1], print_line, NULL);
+		if (rc == -ENOENT)
+			fprintf(stderr, "linlictl: no request %s\n", argv[1]);
+		return rc < 0 ? 1 : 0;
+	}
+	if (argc == 3 && !strcmp(argv[0], "assign")) {
+		rc = db_begin(dbc);
+		if (rc == 0)
+			rc = rq_assign(&e, argv[1], argv[2], actor, err, sizeof(err));
+	} else if (argc >= 2 && !strcmp(argv[0], "close")) {
+		result = talloc_strdup(ctx, "");
+		for (int i = 2; i < argc; i++)
+			result = talloc_asprintf_append(result, "%s%s", i > 2 ? " " : "", argv[i]);
+		rc = db_begin(dbc);
+		if (rc == 0)
+			rc = rq_close(&e, argv[1], result, actor, err, sizeof(err));
+	} else {
+		usage(stderr);
+		return 2;
+	}
+	if (rc == 0)
+		rc = db_commit(dbc);
+	if (rc < 0) {
+		db_rollback(dbc);
+		fprintf(stderr, "linlictl: %s\n", err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	printf("%s %s\n", argv[1], !strcmp(argv[0], "assign") ? "dispatched" : "closed");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	void *root = talloc_named_const(NULL, 0, "linlictl");
@@ -280,7 +653,8 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[0];
 	if (strcmp(cmd, "init") && strcmp(cmd, "import") && strcmp(cmd, "import-all") && strcmp(cmd, "send") &&
-	    strcmp(cmd, "sms") && strcmp(cmd, "stats")) {
+	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
+	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -291,6 +665,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (!strcmp(cmd, "parse-alert")) {
+		rc = argc == 1 ? cmd_parse_alert(root) : 2;
+		goto out;
+	}
 	make_parent(root, db_path);
 	rc = db_open(root, db_path, &dbc);
 	if (rc < 0) {
@@ -309,6 +687,16 @@ int main(int argc, char **argv)
 		rc = cmd_send(root, dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sms")) {
 		rc = cmd_sms(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "device")) {
+		rc = cmd_device(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "bind")) {
+		rc = cmd_bind(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "incident")) {
+		rc = cmd_incident(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "watch")) {
+		rc = cmd_watch(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "request")) {
+		rc = cmd_request(root, dbc, argc - 1, argv + 1);
 	} else {
 		rc = cmd_stats(dbc);
 	}

@@ -11,6 +11,8 @@
 
 #include "db/db.h"
 #include "gateway/gw.h"
+#include "gateway/request.h"
+#include "gateway/sos.h"
 
 static const char help_zh[] = "邻里社区服务：发送“报事 内容”报告问题，“查询”看进度，“帮助”看说明。紧急情况请拨110/120。";
 static const char help_en[] = "linli: text BS <problem> to report, CX to check progress, HELP for help. "
@@ -28,6 +30,11 @@ void gw_route_init(struct gw *gw)
 {
 	if (!gw->help_seen)
 		gw->help_seen = talloc_zero_array(gw, struct help_seen, HELP_SLOTS);
+	if (!gw->rules) {
+		char err[256];
+
+		gw_rules_reload(gw, err, sizeof(err)); /* logged; no keywords until `rules reload` works */
+	}
 }
 
 static struct help_seen *help_slot(struct gw *gw, const char *number)
@@ -64,6 +71,24 @@ int gw_route(struct gw *gw, int64_t msg_id)
 	rc = db_sms_in_get(gw->db, tmp, msg_id, &m);
 	if (rc < 0)
 		goto out;
+	/* SOS first: a registered watch, an acknowledgement, a binding command (gateway/sos.c) */
+	rc = gw_sos_route(gw, &m, &note);
+	if (rc < 0)
+		goto out;
+	if (rc > 0)
+		goto done;
+	/* requests: 报事, 查询, the grid worker commands, ratings (gateway/request.c) */
+	rc = gw_request_route(gw, &m, &note);
+	if (rc < 0)
+		goto out;
+	if (rc > 0)
+		goto done;
+	/* "1"/"收到" nobody took while an SOS is open: refused with a clear reply (gateway/sos.c) */
+	rc = gw_sos_refuse_ack(gw, &m, &note);
+	if (rc < 0)
+		goto out;
+	if (rc > 0)
+		goto done;
 	rc = db_phone_get(gw->db, m.sender, &ph);
 	if (rc == 0 || (rc == -ENOENT && gw->cfg.reply_unknown)) {
 		bool en = rc == 0 && !strcmp(ph.lang, "en");
@@ -83,6 +108,7 @@ int gw_route(struct gw *gw, int64_t msg_id)
 	} else {
 		goto out;
 	}
+done:
 	LOGP(DRT, LOGL_INFO, "message %" PRId64 " from %s: %s\n", msg_id, m.sender, note);
 	rc = db_sms_in_done(gw->db, msg_id, note);
 out:

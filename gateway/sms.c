@@ -19,6 +19,8 @@
 
 #include "db/db.h"
 #include "gateway/gw.h"
+#include "gateway/request.h"
+#include "gateway/sos.h"
 #include "modem/sms_codec.h"
 
 #define INBOX_BATCH_MAX 512
@@ -28,7 +30,7 @@ time_t gw_now(void)
 	struct timespec ts;
 
 	osmo_clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec;
+	return ts.tv_sec + gw_clock_offset_s;
 }
 
 static void mctr_inc(struct gw_modem *m, unsigned idx, unsigned n)
@@ -536,6 +538,8 @@ static void tick_cb(void *data)
 			}
 		}
 	}
+	gw_sos_tick(gw, now);
+	gw_request_tick(gw, now);
 	gw_sched_kick(gw);
 	osmo_timer_schedule(&gw->tick, 1, 0);
 }

@@ -12,6 +12,8 @@
 
 #include "db/db.h"
 #include "gateway/gw.h"
+#include "gateway/request.h"
+#include "gateway/rules.h"
 
 enum gw_vty_node {
 	GW_NODE = _LAST_OSMOVTY_NODE + 1,
@@ -89,6 +91,48 @@ DEFUN(cfg_reply_unknown, cfg_reply_unknown_cmd, "reply-unknown (on|off)",
       "Answer numbers the database does not know with the help text\nYes\nNo\n")
 {
 	vgw->cfg.reply_unknown = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+UINT_SETTING(sos_step_delay, sos_step_delay_s, "sos-step-delay <1-86400>",
+	     "Alert the next escalation step when nobody acknowledged an SOS within this time\nSeconds\n")
+UINT_SETTING(sos_rounds, sos_rounds, "sos-rounds <1-20>",
+	     "Run the SOS escalation ladder this many times before giving up\nRounds\n")
+
+DEFUN(cfg_community_number, cfg_community_number_cmd, "community-number NUMBER",
+      "The gateway's own number, programmed into watches as their SOS and centre number\nNumber\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.community_number, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_test_clock, cfg_test_clock_cmd, "test-clock (on|off)",
+      "Let CTRL SET clock-offset move linlid's clock (end-to-end tests only)\nYes\nNo\n")
+{
+	vgw->cfg.test_clock = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_rules_file, cfg_rules_file_cmd, "rules-file PATH",
+      "SMS keyword rules and reply templates (default routes/sms.rules, relative to the working folder)\n"
+      "Path of the file\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.rules_file, argv[0]);
+	return CMD_SUCCESS;
+}
+
+UINT_SETTING(deadline_days, deadline_days, "deadline-days <1-60>",
+	     "Working days a request has until its deadline (default 3)\nWorking days\n")
+
+DEFUN(rules_reload, rules_reload_cmd, "rules reload", "SMS keyword rules\nRead the rules file again\n")
+{
+	char err[256];
+
+	if (gw_rules_reload(vgw, err, sizeof(err)) < 0) {
+		vty_out(vty, "%% rules not reloaded: %s%s", err, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "rules reloaded: %u rules, %u replies%s", vgw->rules->nrules, vgw->rules->ntpl, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -189,6 +233,18 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
+	if (vgw->cfg.sos_step_delay_s)
+		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
+	if (vgw->cfg.sos_rounds)
+		vty_out(vty, " sos-rounds %u%s", vgw->cfg.sos_rounds, VTY_NEWLINE);
+	if (vgw->cfg.community_number)
+		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
+	if (vgw->cfg.test_clock)
+		vty_out(vty, " test-clock on%s", VTY_NEWLINE);
+	if (vgw->cfg.rules_file)
+		vty_out(vty, " rules-file %s%s", vgw->cfg.rules_file, VTY_NEWLINE);
+	if (vgw->cfg.deadline_days)
+		vty_out(vty, " deadline-days %u%s", vgw->cfg.deadline_days, VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -291,6 +347,20 @@ DEFUN(show_sms, show_sms_cmd, "show sms (in|out) [<1-1000>]",
 	return CMD_SUCCESS;
 }
 
+DEFUN(show_sos, show_sos_cmd, "show sos incidents [<1-1000>]",
+      SHOW_STR "SOS\nIncidents, newest first: state, step, time to first alert and to acknowledgement\nHow many\n")
+{
+	int rc = db_sos_incident_list(vgw->db, argc > 0 ? atoi(argv[0]) : 20, vty_line, vty);
+
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc == 0)
+		vty_out(vty, "no incidents%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 DEFUN(sms_send, sms_send_cmd, "sms send NUMBER .TEXT",
       "Messages\nQueue a message (priority: reply)\nDestination number\nText (UTF-8)\n")
 {
@@ -334,6 +404,12 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_help_interval_cmd);
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
+	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
+	install_element(GW_NODE, &cfg_sos_rounds_cmd);
+	install_element(GW_NODE, &cfg_community_number_cmd);
+	install_element(GW_NODE, &cfg_test_clock_cmd);
+	install_element(GW_NODE, &cfg_rules_file_cmd);
+	install_element(GW_NODE, &cfg_deadline_days_cmd);
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);
 	install_node(&modem_node, config_write_modem);
@@ -347,6 +423,8 @@ void gw_vty_init(struct gw *gw)
 	install_element_ve(&show_modems_cmd);
 	install_element_ve(&show_queue_cmd);
 	install_element_ve(&show_sms_cmd);
+	install_element_ve(&show_sos_cmd);
 	install_element(ENABLE_NODE, &sms_send_cmd);
 	install_element(ENABLE_NODE, &modem_reset_cmd);
+	install_element(ENABLE_NODE, &rules_reload_cmd);
 }

@@ -36,6 +36,7 @@ gateway
  database $PWD/var/linli.db
  ctrl-bind 127.0.0.1 4291
  help-interval 60
+ rules-file $PWD/routes/sms.rules
 modem demo
  device $PWD/$D/modem.tty
  connection at

@@ -218,6 +218,9 @@ class Gateway:
 
     def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg=""):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
+        self.log_path = os.path.join(self.dir, "linlid.log")
+        self.proc = None
+        self.modems = []
         ALL_GATEWAYS.append(self)
         self.db = os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
