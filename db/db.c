@@ -508,6 +508,42 @@ void db_stmt_release(struct db_context *dbc, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+int db_cached_exec(struct db_context *dbc, sqlite3_stmt *st, bool need_change)
+{
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = need_change && sqlite3_changes(dbc->db) == 0 ? -ENOENT : 0;
+	else
+		rc = db_map_rc(dbc, rc, sqlite3_sql(st));
+	db_stmt_release(dbc, st);
+	return rc;
+}
+
+int db_cached_row(struct db_context *dbc, sqlite3_stmt *st)
+{
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return db_map_rc(dbc, rc, sqlite3_sql(st));
+}
+
+const char *db_col_text(sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return t ? t : "";
+}
+
 static int db_destructor(struct db_context *dbc)
 {
 	for (unsigned i = 0; i < _NUM_DB_STMT; i++)

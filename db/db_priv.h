@@ -90,6 +90,16 @@ sqlite3_stmt *db_stmt_cached(struct db_context *dbc, const char *sql);
 /* Reset and unbind a statement from db_stmt_cached() (finalize a one-off). */
 void db_stmt_release(struct db_context *dbc, sqlite3_stmt *st);
 
+/* Step a cached statement that returns no row (a row is ignored) and release it: 0, -ENOENT when
+ * need_change and nothing changed, -EIO for a NULL statement, or -errno. */
+int db_cached_exec(struct db_context *dbc, sqlite3_stmt *st, bool need_change);
+
+/* Step once: 0 with a row, -ENOENT without, -errno. The caller releases the statement. */
+int db_cached_row(struct db_context *dbc, sqlite3_stmt *st);
+
+/* A text column, "" for SQL NULL. */
+const char *db_col_text(sqlite3_stmt *st, int col);
+
 /* Map an SQLite result code to -errno (see db.h); logs what is not an expected outcome. */
 int db_map_rc(struct db_context *dbc, int rc, const char *what);
 

@@ -21,45 +21,6 @@ static sqlite3_stmt *rq_prep(struct db_context *dbc, const char *sql)
 	return db_stmt_cached(dbc, sql);
 }
 
-/* Step a statement that returns no row and release it: 0, -ENOENT when need_change and nothing
- * changed, or -errno. */
-static int rq_exec(struct db_context *dbc, sqlite3_stmt *st, bool need_change)
-{
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rc = need_change && sqlite3_changes(dbc->db) == 0 ? -ENOENT : 0;
-	else
-		rc = db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	return rc;
-}
-
-/* Step once: 0 with a row, -ENOENT without, -errno. The caller releases it (db_stmt_release). */
-static int rq_row(struct db_context *dbc, sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	return db_map_rc(dbc, rc, sqlite3_sql(st));
-}
-
-static const char *rq_col(sqlite3_stmt *st, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-
-	return t ? t : "";
-}
-
 static const char *const closed_states[] = {"closed", "visited", "merged"};
 
 bool db_request_state_open(const char *state)
@@ -94,7 +55,7 @@ static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
 	db_col_copy(st, 6, r->reporter_lang, sizeof(r->reporter_lang));
 	r->household_id = sqlite3_column_int64(st, 7);
 	db_col_copy(st, 8, r->address, sizeof(r->address));
-	r->text = talloc_strdup(ctx, rq_col(st, 9));
+	r->text = talloc_strdup(ctx, db_col_text(st, 9));
 	db_col_copy(st, 10, r->state, sizeof(r->state));
 	r->flags = (unsigned)sqlite3_column_int64(st, 11);
 	r->deadline = sqlite3_column_int64(st, 12);
@@ -138,7 +99,7 @@ int db_request_add(struct db_context *dbc, struct db_request *r)
 	bind_id(st, "$assignee", r->assignee_phone_id);
 	bind_id(st, "$merged", r->merged_into);
 	db_bind_int64(st, "$created", r->created);
-	rc = rq_exec(dbc, st, false);
+	rc = db_cached_exec(dbc, st, false);
 	if (rc == 0) {
 		r->id = sqlite3_last_insert_rowid(dbc->db);
 		r->updated = r->created;
@@ -158,7 +119,7 @@ int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t i
 		db_bind_text(st, "$ref", ref);
 	else
 		db_bind_int64(st, "$id", id);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		fill_request(ctx, st, out);
 	db_stmt_release(dbc, st);
@@ -181,7 +142,7 @@ int db_request_update(struct db_context *dbc, const struct db_request *r)
 	bind_id(st, "$merged", r->merged_into);
 	db_bind_int64(st, "$updated", r->updated);
 	db_bind_int64(st, "$id", r->id);
-	return rq_exec(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,
@@ -198,7 +159,7 @@ int db_request_event_add(struct db_context *dbc, int64_t request_id, const char 
 	db_bind_text(st, "$from", from_state);
 	db_bind_text(st, "$to", to_state);
 	db_bind_text(st, "$note", note && note[0] ? note : NULL);
-	return rq_exec(dbc, st, false);
+	return db_cached_exec(dbc, st, false);
 }
 
 int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len)
@@ -212,7 +173,7 @@ int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, 
 	if (!st)
 		return -EIO;
 	db_bind_int64(st, "$rid", request_id);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		db_col_copy(st, 0, buf, len);
 	db_stmt_release(dbc, st);
@@ -231,7 +192,7 @@ int db_request_find_dup(struct db_context *dbc, void *ctx, const char *reporter,
 	db_bind_text(st, "$reporter", reporter);
 	db_bind_text(st, "$text", text);
 	db_bind_int64(st, "$since", since);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		fill_request(ctx, st, out);
 	db_stmt_release(dbc, st);
@@ -251,7 +212,7 @@ int db_request_latest(struct db_context *dbc, void *ctx, const char *number, int
 	db_bind_text(st, "$number", number);
 	db_bind_int64(st, "$hh", household_id > 0 ? household_id : -1);
 	db_bind_text(st, "$state", state);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		fill_request(ctx, st, out);
 	db_stmt_release(dbc, st);
@@ -291,7 +252,7 @@ int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, ch
 		return -EIO;
 	db_bind_int64(st, "$p", phone_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*refs = talloc_asprintf_append(*refs, "%s%s", n++ ? " " : "", rq_col(st, 0));
+		*refs = talloc_asprintf_append(*refs, "%s%s", n++ ? " " : "", db_col_text(st, 0));
 	rc = rc == SQLITE_DONE ? n : db_map_rc(dbc, rc, sqlite3_sql(st));
 	db_stmt_release(dbc, st);
 	return rc;
@@ -321,7 +282,7 @@ int db_request_place(struct db_context *dbc, int64_t household_id, struct db_pla
 	if (!st)
 		return -EIO;
 	db_bind_int64(st, "$hh", household_id);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0) {
 		db_col_copy(st, 0, out->address, sizeof(out->address));
 		fill_phone(st, 1, &out->worker);
@@ -362,7 +323,7 @@ int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
 	if (!st)
 		return -EIO;
 	db_bind_int64(st, "$id", id);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		fill_phone(st, 0, out);
 	db_stmt_release(dbc, st);
@@ -377,9 +338,9 @@ int db_holiday_kind(struct db_context *dbc, const char *date)
 	if (!st)
 		return -EIO;
 	db_bind_text(st, "$date", date);
-	rc = rq_row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
-		rc = !strcmp(rq_col(st, 0), "off") ? 1 : 2;
+		rc = !strcmp(db_col_text(st, 0), "off") ? 1 : 2;
 	else if (rc == -ENOENT)
 		rc = 0;
 	db_stmt_release(dbc, st);
@@ -480,8 +441,8 @@ int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *da
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fmt_time(sqlite3_column_int64(st, 0), t1, sizeof(t1));
 		lines = talloc_realloc(tmp, lines, char *, n + 1);
-		lines[n++] = talloc_asprintf(lines, "  %s %s %s -> %s%s%s", t1, rq_col(st, 1), rq_col(st, 2),
-					     rq_col(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", rq_col(st, 4));
+		lines[n++] = talloc_asprintf(lines, "  %s %s %s -> %s%s%s", t1, db_col_text(st, 1), db_col_text(st, 2),
+					     db_col_text(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", db_col_text(st, 4));
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_map_rc(dbc, rc, sqlite3_sql(st));
 	db_stmt_release(dbc, st);

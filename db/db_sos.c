@@ -33,44 +33,6 @@ static void bi(sqlite3_stmt *st, const char *p, int64_t v)
 		db_bind_int64(st, p, v);
 }
 
-/* Run a statement that returns no row; -ENOENT when it changed nothing and need_change. */
-static int exec_st(struct db_context *dbc, sqlite3_stmt *st, bool need_change)
-{
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		rc = need_change && sqlite3_changes(dbc->db) == 0 ? -ENOENT : 0;
-	else
-		rc = db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	return rc;
-}
-
-/* Step once: 0 with a row, -ENOENT without, -errno on error. The caller releases it (db_stmt_release). */
-static int row(struct db_context *dbc, sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return -EIO;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return -ENOENT;
-	return db_map_rc(dbc, rc, sqlite3_sql(st));
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-
-	return t ? t : "";
-}
-
 /* Collect the first column of every row as int64 into a talloc array. */
 static int collect(struct db_context *dbc, sqlite3_stmt *st, void *ctx, int64_t **ids)
 {
@@ -129,7 +91,7 @@ int db_device_add(struct db_context *dbc, const char *number, const char *imei, 
 		st = prep(dbc, "SELECT id FROM household WHERE code = $code");
 		if (st)
 			bt(st, "$code", household_code);
-		rc = row(dbc, st);
+		rc = db_cached_row(dbc, st);
 		if (rc == 0)
 			hh = sqlite3_column_int64(st, 0);
 		db_stmt_release(dbc, st);
@@ -146,7 +108,7 @@ int db_device_add(struct db_context *dbc, const char *number, const char *imei, 
 		bi(st, "$hh", hh);
 	bt(st, "$person", person ? person : "");
 	bt(st, "$dialect", dialect ? dialect : "generic");
-	rc = exec_st(dbc, st, false);
+	rc = db_cached_exec(dbc, st, false);
 	if (rc == 0 && id_out)
 		*id_out = sqlite3_last_insert_rowid(dbc->db);
 	return rc;
@@ -184,7 +146,7 @@ int db_device_get(struct db_context *dbc, const char *number, int64_t id, struct
 		bt(st, "$number", number);
 		bi(st, "$id", id);
 	}
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		device_row(st, out);
 	db_stmt_release(dbc, st);
@@ -201,8 +163,8 @@ static char *fmt_device(void *ctx, sqlite3_stmt *st)
 			       d.dialect, d.person[0] ? d.person : "-", d.household[0] ? d.household : "-",
 			       d.address[0] ? d.address : "-", d.imei[0] ? " imei=" : "", d.imei,
 			       sqlite3_column_int(st, 10), sqlite3_column_int(st, 11),
-			       d.programmed_at ? " programmed" : "", *col(st, 12) ? " (watch answered: " : "",
-			       col(st, 12), *col(st, 12) ? ")" : "");
+			       d.programmed_at ? " programmed" : "", *db_col_text(st, 12) ? " (watch answered: " : "",
+			       db_col_text(st, 12), *db_col_text(st, 12) ? ")" : "");
 }
 
 int db_device_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data)
@@ -232,7 +194,7 @@ int db_device_programmed(struct db_context *dbc, int64_t device_id, int64_t at, 
 		bi(st, "$at", at);
 		bt(st, "$reply", reply);
 	}
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 /* ---- bindings ---- */
@@ -246,7 +208,7 @@ static int phone_id_make(struct db_context *dbc, const char *number, int64_t *id
 
 	if (st)
 		bt(st, "$number", number);
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		*id = sqlite3_column_int64(st, 0);
 	db_stmt_release(dbc, st);
@@ -255,7 +217,7 @@ static int phone_id_make(struct db_context *dbc, const char *number, int64_t *id
 	st = prep(dbc, "INSERT INTO phone (number, created) VALUES ($number, strftime('%s', 'now'))");
 	if (st)
 		bt(st, "$number", number);
-	rc = exec_st(dbc, st, false);
+	rc = db_cached_exec(dbc, st, false);
 	if (rc == 0)
 		*id = sqlite3_last_insert_rowid(dbc->db);
 	return rc;
@@ -292,7 +254,7 @@ int db_binding_put(struct db_context *dbc, int64_t device_id, const char *number
 			bt(st, "$by", by);
 		}
 	}
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0 && id_out)
 		*id_out = sqlite3_column_int64(st, 0);
 	if (rc == 0)
@@ -330,7 +292,7 @@ int db_binding_get(struct db_context *dbc, int64_t device_id, const char *number
 		bi(st, "$dev", device_id);
 		bt(st, "$number", number);
 	}
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		binding_row(st, out);
 	db_stmt_release(dbc, st);
@@ -350,7 +312,7 @@ int db_binding_by_code(struct db_context *dbc, const char *primary_number, const
 		bt(st, "$primary", primary_number);
 		bt(st, "$code", code);
 	}
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		binding_row(st, out);
 	db_stmt_release(dbc, st);
@@ -367,7 +329,7 @@ int db_binding_approve(struct db_context *dbc, int64_t binding_id, const char *b
 		bi(st, "$now", now);
 		bt(st, "$by", by);
 	}
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now)
@@ -380,7 +342,7 @@ int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by
 		bi(st, "$now", now);
 		bt(st, "$by", by);
 	}
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by)
@@ -392,7 +354,7 @@ int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char
 		bt(st, "$code", code);
 		bt(st, "$by", by);
 	}
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 static char *fmt_binding(void *ctx, sqlite3_stmt *st)
@@ -402,9 +364,9 @@ static char *fmt_binding(void *ctx, sqlite3_stmt *st)
 	binding_row(st, &b);
 	/* #4 watch +86139... -> +86138... step 1 approved (by +86138..., 2026-11-23 10:00) */
 	return talloc_asprintf(ctx, "#%" PRId64 " watch %s -> %s %s step %d %s%s%s%s%s%s", b.id, b.device_number,
-			       b.number, col(st, 9), b.step, b.state, b.unbind_code[0] ? " (unbinding asked)" : "",
-			       sqlite3_column_type(st, 10) != SQLITE_NULL ? " by " : "", col(st, 10),
-			       sqlite3_column_type(st, 11) != SQLITE_NULL ? " at " : "", col(st, 11));
+			       b.number, db_col_text(st, 9), b.step, b.state, b.unbind_code[0] ? " (unbinding asked)" : "",
+			       sqlite3_column_type(st, 10) != SQLITE_NULL ? " by " : "", db_col_text(st, 10),
+			       sqlite3_column_type(st, 11) != SQLITE_NULL ? " at " : "", db_col_text(st, 11));
 }
 
 int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb)(void *data, const char *line),
@@ -494,7 +456,7 @@ int db_sos_next_rung(struct db_context *dbc, int64_t device_id, int after)
 			bi(st, "$after", after);
 			bi(st, "$grid", DB_SOS_RUNG_GRID);
 		}
-		rc = row(dbc, st);
+		rc = db_cached_row(dbc, st);
 		if (rc == 0 && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 			/* an approved binding whose phone is the watch itself would be skipped: check */
 			int step = sqlite3_column_int(st, 0);
@@ -597,7 +559,7 @@ int db_sos_incident_add(struct db_context *dbc, struct db_sos_incident *inc)
 
 	if (st)
 		inc_bind(st, inc);
-	rc = exec_st(dbc, st, false);
+	rc = db_cached_exec(dbc, st, false);
 	if (rc == 0)
 		inc->id = sqlite3_last_insert_rowid(dbc->db);
 	return rc;
@@ -613,7 +575,7 @@ int db_sos_incident_update(struct db_context *dbc, const struct db_sos_incident 
 
 	if (st)
 		inc_bind(st, inc);
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 int db_sos_incident_get(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident *out)
@@ -623,7 +585,7 @@ int db_sos_incident_get(struct db_context *dbc, void *ctx, int64_t id, struct db
 
 	if (st)
 		bi(st, "$id", id);
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		inc_row(ctx, st, out);
 	db_stmt_release(dbc, st);
@@ -643,7 +605,7 @@ int db_sos_incident_open(struct db_context *dbc, void *ctx, int64_t device_id, i
 		bi(st, "$dev", device_id);
 		bi(st, "$since", acked_since);
 	}
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		inc_row(ctx, st, out);
 	db_stmt_release(dbc, st);
@@ -680,7 +642,7 @@ int db_sos_ack_candidates(struct db_context *dbc, void *ctx, const char *number,
 int db_sos_open_count(struct db_context *dbc)
 {
 	sqlite3_stmt *st = prep(dbc, "SELECT count(*) FROM sos_incident WHERE state IN ('raised', 'notifying')");
-	int rc = row(dbc, st);
+	int rc = db_cached_row(dbc, st);
 
 	if (rc == 0)
 		rc = sqlite3_column_int(st, 0);
@@ -696,7 +658,7 @@ int db_sos_fill_first_sent(struct db_context *dbc)
 				     " WHERE first_sent_at IS NULL AND first_alert_at IS NOT NULL AND EXISTS (SELECT 1"
 				     " FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id WHERE a.incident_id ="
 				     " sos_incident.id AND a.kind IN ('alert', 'resend') AND o.sent_at IS NOT NULL)");
-	int rc = exec_st(dbc, st, false);
+	int rc = db_cached_exec(dbc, st, false);
 
 	return rc < 0 ? rc : sqlite3_changes(dbc->db);
 }
@@ -712,9 +674,9 @@ static char *fmt_incident(void *ctx, sqlite3_stmt *st)
 		snprintf(tta, sizeof(tta), "%llds", (long long)sqlite3_column_int64(st, 10));
 	return talloc_asprintf(
 		ctx, "#%" PRId64 " %s watch %s %s %s step %d round %d %s alarms=%d first-alert=%s ack=%s%s%s",
-		(int64_t)sqlite3_column_int64(st, 0), col(st, 1), col(st, 2), *col(st, 3) ? col(st, 3) : "-",
-		col(st, 4), sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), col(st, 7), sqlite3_column_int(st, 8),
-		ttfa, tta, *col(st, 11) ? " by " : "", col(st, 11));
+		(int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), db_col_text(st, 2), *db_col_text(st, 3) ? db_col_text(st, 3) : "-",
+		db_col_text(st, 4), sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), db_col_text(st, 7), sqlite3_column_int(st, 8),
+		ttfa, tta, *db_col_text(st, 11) ? " by " : "", db_col_text(st, 11));
 }
 
 int db_sos_incident_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)
@@ -734,10 +696,10 @@ static char *fmt_attempt(void *ctx, sqlite3_stmt *st)
 {
 	/*   attempt #9 10:32:01 step 1 alert +86138... sms #12 sent delivery=delivered [location] (result) */
 	return talloc_asprintf(ctx, "  attempt #%" PRId64 " %s step %d %s %s sms #%" PRId64 " %s delivery=%s%s%s%s%s",
-			       (int64_t)sqlite3_column_int64(st, 0), col(st, 1), sqlite3_column_int(st, 2), col(st, 3),
-			       col(st, 4), (int64_t)sqlite3_column_int64(st, 5), col(st, 6), col(st, 7),
-			       sqlite3_column_int(st, 8) ? " [location]" : "", *col(st, 9) ? " (" : "", col(st, 9),
-			       *col(st, 9) ? ")" : "");
+			       (int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), sqlite3_column_int(st, 2), db_col_text(st, 3),
+			       db_col_text(st, 4), (int64_t)sqlite3_column_int64(st, 5), db_col_text(st, 6), db_col_text(st, 7),
+			       sqlite3_column_int(st, 8) ? " [location]" : "", *db_col_text(st, 9) ? " (" : "", db_col_text(st, 9),
+			       *db_col_text(st, 9) ? ")" : "");
 }
 
 int db_sos_incident_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, const char *line), void *data)
@@ -762,9 +724,9 @@ int db_sos_incident_show(struct db_context *dbc, int64_t id, void (*cb)(void *da
 		  " 'localtime'), '-')), 'raw: ' || coalesce(raw, '') FROM sos_incident WHERE id = $id");
 	if (st) {
 		bi(st, "$id", id);
-		if (row(dbc, st) == 0) {
-			cb(data, talloc_strdup(tmp, col(st, 0)));
-			cb(data, talloc_strdup(tmp, col(st, 1)));
+		if (db_cached_row(dbc, st) == 0) {
+			cb(data, talloc_strdup(tmp, db_col_text(st, 0)));
+			cb(data, talloc_strdup(tmp, db_col_text(st, 1)));
 		}
 		db_stmt_release(dbc, st);
 	}
@@ -801,7 +763,7 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 		bt(st, "$kind", kind);
 		bi(st, "$loc", location);
 	}
-	return exec_st(dbc, st, false);
+	return db_cached_exec(dbc, st, false);
 }
 
 int db_sos_alerted(struct db_context *dbc, int64_t incident_id, void (*cb)(void *data, const struct db_sos_contact *c),
@@ -885,7 +847,7 @@ int db_sos_attempt_result(struct db_context *dbc, int64_t attempt_id, const char
 		bi(st, "$id", attempt_id);
 		bt(st, "$result", result);
 	}
-	return exec_st(dbc, st, true);
+	return db_cached_exec(dbc, st, true);
 }
 
 bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now, int64_t interval)
@@ -901,7 +863,7 @@ bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char
 	bt(st, "$kind", kind);
 	bi(st, "$now", now);
 	bi(st, "$interval", interval);
-	return exec_st(dbc, st, true) == 0;
+	return db_cached_exec(dbc, st, true) == 0;
 }
 
 /* ---- settings ---- */
@@ -915,7 +877,7 @@ int db_setting_set(struct db_context *dbc, const char *name, const char *value)
 		bt(st, "$name", name);
 		bt(st, "$value", value);
 	}
-	return exec_st(dbc, st, false);
+	return db_cached_exec(dbc, st, false);
 }
 
 int db_setting_get(struct db_context *dbc, const char *name, char *buf, size_t len)
@@ -925,7 +887,7 @@ int db_setting_get(struct db_context *dbc, const char *name, char *buf, size_t l
 
 	if (st)
 		bt(st, "$name", name);
-	rc = row(dbc, st);
+	rc = db_cached_row(dbc, st);
 	if (rc == 0)
 		db_col_copy(st, 0, buf, len);
 	db_stmt_release(dbc, st);
