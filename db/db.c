@@ -79,7 +79,8 @@ static const struct db_stmt_def stmt_defs[_NUM_DB_STMT] = {
 	S(DB_STMT_SMS_OUT_CLAIM, "sms_out_claim",
 	  "UPDATE sms_out SET state = 'sending', modem = $modem, attempts = attempts + 1"
 	  " WHERE id = (SELECT id FROM sms_out WHERE state = 'queued' AND channel = $channel"
-	  " AND next_try <= $now ORDER BY prio, id LIMIT 1)"
+	  " AND next_try <= $now AND ($avoid = '' OR last_modem IS NULL OR last_modem != $avoid)"
+	  " ORDER BY prio, id LIMIT 1)"
 	  " RETURNING id, prio, dest, text, attempts, created, coalesce(last_modem, '')"),
 	S(DB_STMT_SMS_OUT_SENT, "sms_out_sent",
 	  "UPDATE sms_out SET state = 'sent', refs = $refs, parts = $parts, sent_at = $now, error = NULL,"
@@ -1159,15 +1160,15 @@ int db_sms_out_add(struct db_context *dbc, const char *dest, const char *text, i
 	return db_sms_out_add_channel(dbc, "gsm", dest, text, prio, id_out);
 }
 
-int db_sms_out_claim_channel(struct db_context *dbc, void *ctx, const char *channel, const char *modem, int64_t now,
-			     struct db_sms_out *out)
+static int claim(struct db_context *dbc, void *ctx, const char *channel, const char *modem, const char *avoid,
+		 int64_t now, struct db_sms_out *out)
 {
 	sqlite3_stmt *stmt = db_stmt(dbc, DB_STMT_SMS_OUT_CLAIM);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (db_bind_text(stmt, "$modem", modem) || db_bind_text(stmt, "$channel", channel) ||
-	    db_bind_int64(stmt, "$now", now)) {
+	    db_bind_text(stmt, "$avoid", avoid) || db_bind_int64(stmt, "$now", now)) {
 		rc = -EIO;
 		goto out;
 	}
@@ -1193,9 +1194,31 @@ out:
 	return rc;
 }
 
+int db_sms_out_claim_channel(struct db_context *dbc, void *ctx, const char *channel, const char *modem, int64_t now,
+			     struct db_sms_out *out)
+{
+	return claim(dbc, ctx, channel, modem, "", now, out);
+}
+
 int db_sms_out_claim(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out)
 {
-	return db_sms_out_claim_channel(dbc, ctx, "gsm", modem, now, out);
+	return claim(dbc, ctx, "gsm", modem, "", now, out);
+}
+
+int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out)
+{
+	return claim(dbc, ctx, "gsm", modem, modem, now, out);
+}
+
+int db_sms_out_avoid(struct db_context *dbc, int64_t id, const char *modem)
+{
+	sqlite3_stmt *st = db_stmt_cached(dbc, "UPDATE sms_out SET last_modem = $modem WHERE id = $id AND state = 'queued'");
+
+	if (st && (db_bind_int64(st, "$id", id) || db_bind_text(st, "$modem", modem))) {
+		db_stmt_release(dbc, st);
+		return -EIO;
+	}
+	return db_cached_exec(dbc, st, true);
 }
 
 /* Run an UPDATE of one message; -ENOENT when it matched no row (unknown id or wrong state). */

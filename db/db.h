@@ -148,6 +148,12 @@ int db_sms_out_add_channel(struct db_context *dbc, const char *channel, const ch
 /* Take the most urgent due message (state "queued", next_try <= now; lowest prio first, then
  * oldest) and mark it "sending" on modem, attempts + 1. -ENOENT when nothing is due. */
 int db_sms_out_claim(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out);
+/* The same, but not a message whose previous attempt failed on this modem (last_modem): the
+ * scheduler uses it while another modem is ready, so a retry goes out through another modem. */
+int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now,
+			   struct db_sms_out *out);
+/* Mark a queued message as to go through another modem than this one when there is one. */
+int db_sms_out_avoid(struct db_context *dbc, int64_t id, const char *modem);
 /* The same among the messages of one channel (db_sms_out_claim is channel "gsm"). */
 int db_sms_out_claim_channel(struct db_context *dbc, void *ctx, const char *channel, const char *modem, int64_t now,
 			     struct db_sms_out *out);
@@ -324,6 +330,7 @@ struct db_sos_failed {
 	int step;
 	bool location;
 	char *text;		/* talloc'd */
+	char modem[32];		/* the modem it failed on ("" if none took it) */
 };
 /* Up to 16 of them (a talloc array under ctx), the count returned; each one is marked handled
  * (result) by db_sos_attempt_result. Only attempts whose number has fewer than max_resends

@@ -805,7 +805,8 @@ int db_sos_failed_alerts(struct db_context *dbc, void *ctx, int max_resends, str
 {
 	sqlite3_stmt *st =
 		prep(dbc, "SELECT a.id, a.incident_id, coalesce(a.phone_id, 0), a.sms_out_id, a.number, a.step,"
-			  " a.location, o.text FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id"
+			  " a.location, o.text, coalesce(o.modem, o.last_modem, '')"
+			  " FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id"
 			  " JOIN sos_incident i ON i.id = a.incident_id"
 			  " WHERE i.state IN ('raised', 'notifying') AND a.kind IN ('alert', 'resend', 'update')"
 			  " AND a.result IS NULL AND (o.state = 'failed' OR o.delivery = 'failed')"
@@ -833,6 +834,7 @@ int db_sos_failed_alerts(struct db_context *dbc, void *ctx, int max_resends, str
 		f->step = sqlite3_column_int(st, 5);
 		f->location = sqlite3_column_int(st, 6);
 		f->text = db_col_dup(*out, st, 7);
+		db_col_copy(st, 8, f->modem, sizeof(f->modem));
 	}
 	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, "sos failed alerts");
 	db_stmt_release(dbc, st);

@@ -79,10 +79,13 @@ static void sched_kick_later(struct gw *gw)
 void gw_sched_kick(struct gw *gw)
 {
 	time_t now = gw_now();
+	unsigned nready = 0;
 	void *tmp;
 
 	if (gw->quitting || !gw->pool)
 		return;
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		nready += gw->modem[i].state == MDM_ST_READY;
 	tmp = talloc_new(gw);
 	for (unsigned k = 0; k < gw->nmodems; k++) {
 		unsigned i = (rr_next + k) % gw->nmodems;
@@ -92,7 +95,13 @@ void gw_sched_kick(struct gw *gw)
 
 		if (m->state != MDM_ST_READY || m->job || mdm_is_busy(gw->pool, i))
 			continue;
-		rc = db_sms_out_claim(gw->db, tmp, m->cfg.name, now, &out);
+		/* A message that failed on this modem waits for another one while another is ready. */
+		if (nready > 1)
+			rc = db_sms_out_claim_other(gw->db, tmp, m->cfg.name, now, &out);
+		else
+			rc = db_sms_out_claim(gw->db, tmp, m->cfg.name, now, &out);
+		if (rc == -ENOENT && nready > 1)
+			continue;
 		if (rc == -ENOENT)
 			break;
 		if (rc < 0) {

@@ -1027,14 +1027,19 @@ static int tick_resend(struct gw *gw, time_t now)
 		rc = gw_sms_queue(gw, f[i].number, f[i].text, DB_PRIO_SOS, &id);
 		if (rc < 0)
 			break;
+		/* through another modem than the one it failed on, when another is ready */
+		if (f[i].modem[0] && (rc = db_sms_out_avoid(gw->db, id, f[i].modem)) < 0)
+			break;
 		rc = db_sos_attempt_add(gw->db, inc.id, f[i].phone_id, f[i].number, f[i].step, "resend", f[i].location,
 					id, now);
 		if (rc < 0)
 			break;
 		snprintf(res, sizeof(res), "failed; sent again as sms #%" PRId64, id);
 		rc = db_sos_attempt_result(gw->db, f[i].attempt_id, res);
-		LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 ": alert to %s failed (sms #%" PRId64 "): sent again\n",
-		     inc.id, f[i].number, f[i].sms_out_id);
+		LOGP(DRT, LOGL_NOTICE,
+		     "incident %" PRId64 ": alert to %s failed (sms #%" PRId64 " on %s): sent again, through another modem"
+		     " if one is ready\n",
+		     inc.id, f[i].number, f[i].sms_out_id, f[i].modem[0] ? f[i].modem : "-");
 	}
 	talloc_free(tmp);
 	return n < 0 ? n : rc;

@@ -175,6 +175,10 @@ def main(t):
         print(rows)
         t.check([r[0] for r in rows] == ["alert", "resend", "resend"], "undelivered alert sent again twice (%s)" % rows)
         t.check(rows[0][1] == 1 and rows[1][1] == 1, "each failed attempt notes its resend")
+        mods = [r[0] for r in gw.sql("SELECT o.modem FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id"
+                                     " WHERE a.incident_id = ? AND a.number = ? ORDER BY a.id", (inc2, F1))]
+        t.check(len(mods) == 3 and all(mods) and mods[0] != mods[1] and mods[1] != mods[2],
+                "each resend went through another modem than the failed attempt (%s)" % mods)
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()

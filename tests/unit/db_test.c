@@ -167,6 +167,8 @@ static void test_outbox(struct db_context *dbc, void *ctx)
 	CHECK(rc == 0 && o.id == bulk, "claim 5 at t: bulk last");
 	rc = db_sms_out_claim(dbc, ctx, "m2", t + 99, &o);
 	CHECK(rc == -ENOENT, "claim at t+99: nothing due (-ENOENT)");
+	rc = db_sms_out_claim_other(dbc, ctx, "m1", t + 100, &o);
+	CHECK(rc == -ENOENT, "claim_other on m1 at t+100: the SOS that failed on m1 is left for another modem");
 	rc = db_sms_out_claim(dbc, ctx, "m3", t + 100, &o);
 	CHECK(rc == 0 && o.id == sos && o.attempts == 2 && !strcmp(o.last_modem, "m1"),
 	      "claim at t+100: the SOS again, attempt %d, last modem \"%s\"", o.attempts, o.last_modem);
