@@ -56,6 +56,13 @@ for v in default tuned; do
 		smsd_ref_1modem_${AIRTIME_MS}ms_${v}_rate "linlid/gammu-smsd rate, one modem"
 done
 step python3 bench/modem_bench.py rss 4
+# SOS latency (issue 4): +CMTI of the SOS to the first alert accepted, with and without a backlog
+SOS_TRIALS=${SOS_TRIALS:-3}
+for n in 1 4; do
+	for bulk in 0 10000; do
+		step python3 bench/sos_bench.py $n $bulk "$AIRTIME_MS" "$SOS_TRIALS"
+	done
+done
 t_end=$(date +%s)
 
 {

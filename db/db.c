@@ -1210,6 +1210,35 @@ int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem,
 	return claim(dbc, ctx, "gsm", modem, modem, now, out);
 }
 
+int db_sms_out_release(struct db_context *dbc, int64_t id)
+{
+	sqlite3_stmt *st = db_stmt_cached(dbc, "UPDATE sms_out SET state = 'queued', attempts = max(attempts - 1, 0),"
+					       " modem = NULL WHERE id = $id AND state = 'sending'");
+
+	if (st && db_bind_int64(st, "$id", id)) {
+		db_stmt_release(dbc, st);
+		return -EIO;
+	}
+	return db_cached_exec(dbc, st, true);
+}
+
+bool db_sms_out_waiting(struct db_context *dbc, int prio, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt_cached(dbc, "SELECT 1 FROM sms_out WHERE state = 'queued' AND channel = 'gsm'"
+					       " AND prio <= $prio AND next_try <= $now LIMIT 1");
+	int rc;
+
+	if (!st)
+		return false;
+	if (db_bind_int64(st, "$prio", prio) || db_bind_int64(st, "$now", now)) {
+		db_stmt_release(dbc, st);
+		return false;
+	}
+	rc = db_cached_row(dbc, st);
+	db_stmt_release(dbc, st);
+	return rc == 0;
+}
+
 int db_sms_out_avoid(struct db_context *dbc, int64_t id, const char *modem)
 {
 	sqlite3_stmt *st = db_stmt_cached(dbc, "UPDATE sms_out SET last_modem = $modem WHERE id = $id AND state = 'queued'");

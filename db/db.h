@@ -152,6 +152,11 @@ int db_sms_out_claim(struct db_context *dbc, void *ctx, const char *modem, int64
  * scheduler uses it while another modem is ready, so a retry goes out through another modem. */
 int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now,
 			   struct db_sms_out *out);
+/* A claimed message whose send never started goes back to the queue as it was (the attempt is
+ * not counted). -ENOENT when it is not 'sending'. */
+int db_sms_out_release(struct db_context *dbc, int64_t id);
+/* Whether a due modem message of priority prio or more urgent is waiting (errors: false, logged). */
+bool db_sms_out_waiting(struct db_context *dbc, int prio, int64_t now);
 /* Mark a queued message as to go through another modem than this one when there is one. */
 int db_sms_out_avoid(struct db_context *dbc, int64_t id, const char *modem);
 /* The same among the messages of one channel (db_sms_out_claim is channel "gsm"). */

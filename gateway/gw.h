@@ -50,6 +50,7 @@ struct gw_modem {
 	} health;
 	/* the send under way, if any */
 	int64_t job;
+	int job_prio;
 	time_t job_started;
 	unsigned job_attempts;	/* attempts of that message, including this one */
 	bool job_reset;		/* the watchdog already reset the modem for it */
@@ -78,6 +79,11 @@ struct gw_config {
 	/* requests (gateway/request.c); NULL / 0 means the default */
 	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
 	unsigned deadline_days;		/* working days to resolve a request (3) */
+	bool missed_call_group;		/* a household's call to a modem starts the group call (gateway/ring.c) */
+	/* errands and the digest (gateway/errand.c) */
+	unsigned errand_points;		/* points a runner earns per confirmed errand (10) */
+	bool digest;			/* send the daily digest to the staff */
+	unsigned digest_min;		/* at this local time, minutes after midnight */
 };
 
 struct rt_rules;
@@ -97,6 +103,9 @@ struct gw {
 	bool quitting;			/* SIGTERM: no new sends, finish what is in flight */
 	void *help_seen;		/* per-number time of the last help reply */
 	struct rt_rules *rules;		/* keyword rules in use (gateway/request.c loads them) */
+	/* the missed-call trigger: call the household back into a group call (gateway/call.c sets
+	 * it while its SIP user agent runs); 0 or -errno */
+	int (*group_call_back)(struct gw *gw, const char *number);
 };
 
 /* Gateway-wide counters. */
@@ -139,6 +148,9 @@ void gw_inbox_flush(struct gw *gw);
 /* gateway/route.c: what to do with a committed message (inside the caller's transaction) */
 int gw_route(struct gw *gw, int64_t msg_id);
 void gw_route_init(struct gw *gw);
+
+/* gateway/ring.c: a call ringing modem idx (already merged into one event per call) */
+void gw_ring(struct gw *gw, unsigned idx, const char *caller);
 
 /* gateway/stats.c: counter groups */
 void gw_stats_init(struct gw *gw);

@@ -74,10 +74,39 @@ static void sched_kick_later(struct gw *gw)
 	}
 }
 
+/* An SOS is waiting and no modem is free: take back a less urgent send that a worker has not
+ * started yet (its modem is still reading what came in, e.g. this very SOS) and give that modem
+ * the SOS. The message taken back is queued again as it was. */
+static bool preempt_for_sos(struct gw *gw, time_t now)
+{
+	if (!db_sms_out_waiting(gw->db, DB_PRIO_SOS, now))
+		return false;
+	for (unsigned i = 0; i < gw->nmodems; i++) {
+		struct gw_modem *m = &gw->modem[i];
+		int rc;
+
+		if (!m->job || m->job_prio <= DB_PRIO_SOS || m->job_abandoned || m->state != MDM_ST_READY)
+			continue;
+		if (mdm_withdraw(gw->pool, i, m->job) < 0)
+			continue;
+		rc = db_sms_out_release(gw->db, m->job);
+		if (rc < 0)
+			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " taken back from %s but not requeued: %s\n", m->job,
+			     m->cfg.name, strerror(-rc));
+		else
+			LOGP(DSMS, LOGL_INFO, "message %" PRId64 " taken back from %s before it started: an SOS goes first\n",
+			     m->job, m->cfg.name);
+		m->job = 0;
+		return true;
+	}
+	return false;
+}
+
 /* Give every free, ready modem the most urgent due message. Modems are visited round-robin
  * so that a burst (an SOS fan-out) spreads over all of them. */
 void gw_sched_kick(struct gw *gw)
 {
+	static bool preempting;
 	time_t now = gw_now();
 	unsigned nready = 0;
 	void *tmp;
@@ -119,6 +148,7 @@ void gw_sched_kick(struct gw *gw)
 		LOGP(DSMS, LOGL_INFO, "message %" PRId64 " (prio %d, attempt %d) -> %s on %s\n", out.id, out.prio,
 		     out.attempts, out.dest, m->cfg.name);
 		m->job = out.id;
+		m->job_prio = out.prio;
 		m->job_started = now;
 		m->job_abandoned = false;
 		m->job_reset = false;
@@ -126,6 +156,12 @@ void gw_sched_kick(struct gw *gw)
 		rr_next = (i + 1) % gw->nmodems;
 	}
 	talloc_free(tmp);
+	if (!preempting) {
+		preempting = true;
+		if (preempt_for_sos(gw, now))
+			gw_sched_kick(gw);
+		preempting = false;
+	}
 }
 
 /* Queue a message to dest (normalised here) and have the scheduler look at it after the
@@ -377,6 +413,9 @@ void gw_inbox_flush(struct gw *gw)
 	if (rc < 0)
 		goto rollback;
 
+	/* alerts queued by the routing take the next send slots, ahead of the SIM deletions; then
+	 * the workers, which held their next command for this commit, may go on */
+	gw_sched_kick(gw);
 	llist_for_each_entry_safe(ev, ev2, &batch, list) {
 		int folder = ev->type == MDM_EV_REPORT ? ev->u.report.folder : ev->u.sms.folder;
 		int loc = ev->type == MDM_EV_REPORT ? ev->u.report.location : ev->u.sms.location;
@@ -387,6 +426,7 @@ void gw_inbox_flush(struct gw *gw)
 		mdm_event_free(ev);
 	}
 	talloc_free(routes);
+	mdm_inbox_committed(gw->pool);
 	if (!llist_empty(&gw->inbox))
 		flush_later(gw, 0);
 	sched_kick_later(gw);
@@ -481,8 +521,7 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		mdm_event_free(ev);
 		break;
 	case MDM_EV_RING:
-		LOGP(DMDM, LOGL_NOTICE, "modem %s: incoming call from %s (calls are not handled yet)\n", m->cfg.name,
-		     ev->u.ring.caller);
+		gw_ring(gw, ev->modem, ev->u.ring.caller);
 		mdm_event_free(ev);
 		break;
 	default:

@@ -271,6 +271,8 @@ int sos_alert_build(const struct sos_alert_text *a, char *buf, size_t len)
 		ok = app(buf, len, &o, " %02d:%02d", tm.tm_hour, tm.tm_min);
 	if (ok && a->battery && *a->battery && !a->update)
 		ok = app(buf, len, &o, " 电量%s", a->battery);
+	if (ok && a->raw && !strcmp(a->raw, SOS_CALL_TEXT) && !a->update)
+		ok = app(buf, len, &o, " 手表来电");
 	if (ok && a->raw && *a->raw && a->kind && !strcmp(a->kind, "unknown") && !a->update) {
 		char raw[160];
 

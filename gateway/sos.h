@@ -25,6 +25,9 @@
 
 /* ---- text ---- */
 
+/* The text a watch's call is stored with (gateway/ring.c): an SOS, and the alert says it called. */
+#define SOS_CALL_TEXT "SOS 手表来电"
+
 /* Normalise a reply for matching: full-width ASCII (U+FF01..U+FF5E) and the ideographic space
  * become ASCII, ASCII letters lower case, runs of white space one space, leading and trailing
  * spaces and trailing punctuation (。！!.,，~) dropped. out always terminated. */

@@ -94,6 +94,14 @@ DEFUN(cfg_reply_unknown, cfg_reply_unknown_cmd, "reply-unknown (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
+      "What a household's call to a modem does (every call is rejected: free for the caller)\n"
+      "Start the 6995 group call by calling the household back (needs sip-bind)\nOnly reject it\n")
+{
+	vgw->cfg.missed_call_group = !strcmp(argv[0], "group-call");
+	return CMD_SUCCESS;
+}
+
 UINT_SETTING(sos_step_delay, sos_step_delay_s, "sos-step-delay <1-86400>",
 	     "Alert the next escalation step when nobody acknowledged an SOS within this time\nSeconds\n")
 UINT_SETTING(sos_rounds, sos_rounds, "sos-rounds <1-20>",
@@ -232,6 +240,7 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " retry-backoff %u %u%s", vgw->cfg.retry_base_s, vgw->cfg.retry_max_s, VTY_NEWLINE);
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
+	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
 	if (vgw->cfg.sos_step_delay_s)
 		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
@@ -404,6 +413,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_help_interval_cmd);
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
+	install_element(GW_NODE, &cfg_missed_call_cmd);
 	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
 	install_element(GW_NODE, &cfg_sos_rounds_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);

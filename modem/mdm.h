@@ -129,6 +129,19 @@ int mdm_delete(struct mdm_pool *pool, unsigned idx, int folder, int location);
 /* Watchdog: drop the connection and reconnect. An outstanding send is answered MDM_ERR_MODEM. */
 int mdm_reset(struct mdm_pool *pool, unsigned idx);
 
+/* Reject (or end) the call ringing on modem idx: AT+CHUP. No answer event. */
+int mdm_hangup(struct mdm_pool *pool, unsigned idx);
+
+/* Take back a send handed to modem idx that its worker has not started yet (an SOS needs the
+ * slot): 0 and no MDM_EV_SEND_RESULT will come for job; -EBUSY when it is already under way. */
+int mdm_withdraw(struct mdm_pool *pool, unsigned idx, int64_t job);
+
+/* The main thread committed what the workers handed over. A worker that has just handed over a
+ * received message starts no new command until this (or MDM_INBOX_HOLD_MS): the message may be
+ * an SOS whose alert must take the next send slot, not the bulk message already queued. */
+void mdm_inbox_committed(struct mdm_pool *pool);
+#define MDM_INBOX_HOLD_MS 500
+
 /* Whether modem idx has a send outstanding (main-thread view). */
 bool mdm_is_busy(const struct mdm_pool *pool, unsigned idx);
 

@@ -252,6 +252,61 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 	return 0;
 }
 
+int mdm_hangup(struct mdm_pool *pool, unsigned idx)
+{
+	struct mdm_cmd *c;
+
+	if (!pool || idx >= pool->n)
+		return -EINVAL;
+	if (pool->stopping)
+		return -ENODEV;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->type = MDM_CMD_HANGUP;
+	push_cmd(&pool->w[idx], c);
+	return 0;
+}
+
+int mdm_withdraw(struct mdm_pool *pool, unsigned idx, int64_t job)
+{
+	struct mdm_worker *w;
+	struct mdm_cmd *c, *found = NULL;
+
+	if (!pool || idx >= pool->n)
+		return -EINVAL;
+	w = &pool->w[idx];
+	pthread_mutex_lock(&w->lock);
+	llist_for_each_entry(c, &w->cmds, list) {
+		if (c->type == MDM_CMD_SEND && c->job == job) {
+			found = c;
+			llist_del(&c->list);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (!found)
+		return -EBUSY;
+	free(found->text);
+	free(found);
+	w->busy = false;
+	return 0;
+}
+
+void mdm_inbox_committed(struct mdm_pool *pool)
+{
+	for (unsigned i = 0; pool && i < pool->n; i++) {
+		struct mdm_worker *w = &pool->w[i];
+
+		pthread_mutex_lock(&w->lock);
+		if (w->hold_until) {
+			w->hold_until = 0;
+			pthread_cond_broadcast(&w->cond);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
 int mdm_delete(struct mdm_pool *pool, unsigned idx, int folder, int location)
 {
 	struct mdm_cmd *c;

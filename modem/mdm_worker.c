@@ -678,6 +678,10 @@ static void emit_message(struct mdm_worker *w, const GSM_SMSMessage *m, int loca
 		ev->u.sms.total = c.total;
 		ev->u.sms.seq = c.seq;
 	}
+	/* before the event, so the main thread's mdm_inbox_committed() always comes after */
+	pthread_mutex_lock(&w->lock);
+	w->hold_until = now_ms() + MDM_INBOX_HOLD_MS;
+	pthread_mutex_unlock(&w->lock);
 	mdm_pool_emit(w->pool, ev);
 	handed_add(w->p, location);
 }
@@ -944,6 +948,22 @@ static void do_send(struct mdm_worker *w, struct mdm_cmd *c)
 	answer_send(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent);
 }
 
+/* Reject the call ringing now (or end it): AT+CHUP, libgammu falls back on ATH. */
+static void do_hangup(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	GSM_Error e;
+
+	call_begin(w, 10, "hangup");
+	e = GSM_CancelCall(p->sm, 0, TRUE);
+	call_end(w);
+	/* a modem that does not know AT+CHUP/ATH keeps ringing until the caller gives up; the RING
+	 * was reported already, so there is nothing more to tell */
+	if (e != ERR_NONE)
+		check_lost(w, e, "hanging up");
+	p->ring_active = false;
+}
+
 /* Returns false when the command must be kept for after a reconnect. */
 static bool do_delete(struct mdm_worker *w, struct mdm_cmd *c)
 {
@@ -971,17 +991,36 @@ static bool do_delete(struct mdm_worker *w, struct mdm_cmd *c)
 	return true;
 }
 
-static struct mdm_cmd *pop_cmd(struct mdm_worker *w)
+/* The next command; NULL when there is none or while a received message is not committed yet
+ * (MDM_INBOX_HOLD_MS at most). */
+static struct mdm_cmd *pop_cmd_held(struct mdm_worker *w, bool hold)
 {
 	struct mdm_cmd *c = NULL;
 
 	pthread_mutex_lock(&w->lock);
-	if (!llist_empty(&w->cmds)) {
+	if (w->hold_until && now_ms() >= w->hold_until)
+		w->hold_until = 0;
+	if (!(hold && w->hold_until) && !llist_empty(&w->cmds)) {
 		c = llist_first_entry(&w->cmds, struct mdm_cmd, list);
 		llist_del(&c->list);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return c;
+}
+
+static bool holding(struct mdm_worker *w)
+{
+	bool h;
+
+	pthread_mutex_lock(&w->lock);
+	h = w->hold_until && now_ms() < w->hold_until;
+	pthread_mutex_unlock(&w->lock);
+	return h;
+}
+
+static struct mdm_cmd *pop_cmd(struct mdm_worker *w)
+{
+	return pop_cmd_held(w, true);
 }
 
 static void push_front(struct mdm_worker *w, struct mdm_cmd *c)
@@ -1005,10 +1044,12 @@ static void answer_offline(struct mdm_worker *w, bool stopping, const char *why)
 	struct mdm_cmd *c;
 
 	INIT_LLIST_HEAD(&keep);
-	while ((c = pop_cmd(w))) {
+	while ((c = pop_cmd_held(w, false))) {
 		if (c->type == MDM_CMD_SEND) {
 			answer_send(w, c->job, MDM_ERR_MODEM, 0, why, "", 0);
 			free_cmd(c);
+		} else if (c->type == MDM_CMD_HANGUP) {
+			free_cmd(c); /* no connection, no call */
 		} else if (stopping) {
 			answer_delete(w, c->folder, c->location, -ENODEV);
 			free_cmd(c);
@@ -1270,11 +1311,19 @@ static void run_connected(struct mdm_worker *w)
 			if (c->type == MDM_CMD_SEND) {
 				do_send(w, c);
 				free_cmd(c);
+			} else if (c->type == MDM_CMD_HANGUP) {
+				do_hangup(w);
+				free_cmd(c);
 			} else if (do_delete(w, c)) {
 				free_cmd(c);
 			} else {
 				push_front(w, c);
 			}
+			continue;
+		}
+		if (holding(w)) {
+			/* a message just handed over may be an SOS: no poll or health check now */
+			service_device(w);
 			continue;
 		}
 		t = now_ms();

@@ -16,6 +16,7 @@ struct mdm_wpriv;
 enum mdm_cmd_type {
 	MDM_CMD_SEND,
 	MDM_CMD_DELETE,
+	MDM_CMD_HANGUP,	/* reject or end the incoming call (AT+CHUP through libgammu) */
 };
 
 /* A command from the main thread to one worker; malloc'd, freed by the worker. */
@@ -44,6 +45,7 @@ struct mdm_worker {
 	void *sm; /* the current GSM_StateMachine, so mdm_reset/stop can abort a call under way */
 	int64_t call_deadline; /* CLOCK_MONOTONIC ms by which the gammu call under way must end, 0 none */
 	char call_what[32];
+	int64_t hold_until; /* CLOCK_MONOTONIC ms: start no command before, unless the inbox is committed */
 
 	/* main thread only */
 	bool busy;

@@ -96,14 +96,16 @@ def unesc(s):
 class Modem:
     """One tests/modemsim process: an AT modem on a pty, driven through its control socket."""
 
-    def __init__(self, workdir, name, airtime_ms=0):
+    def __init__(self, workdir, name, airtime_ms=0, at_log=False):
         self.name = name
         self.link = os.path.join(workdir, name + ".tty")
         self.sock = os.path.join(workdir, name + ".sock")
         self.log = open(os.path.join(workdir, name + ".log"), "w")
+        # at_log: every AT exchange with a millisecond time stamp (modemsim --log), for benchmarks
+        self.at_log = os.path.join(workdir, name + ".at.log") if at_log else None
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "modemsim"), "--link", self.link, "--ctl", self.sock,
-             "--airtime-ms", str(airtime_ms), "--name", name],
+             "--airtime-ms", str(airtime_ms), "--name", name] + (["--log", self.at_log] if at_log else []),
             stdout=subprocess.PIPE, stderr=self.log)
         line = self.proc.stdout.readline().decode()
         if not line.startswith("modemsim ready"):
@@ -216,7 +218,7 @@ class Ctrl:
 class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
-    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg=""):
+    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
         self.log_path = os.path.join(self.dir, "linlid.log")
         self.proc = None
@@ -225,7 +227,7 @@ class Gateway:
         self.db = os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
         self.ctrl_port = free_port()
-        self.modems = [Modem(self.dir, "m%d" % (i + 1), airtime_ms) for i in range(nmodems)]
+        self.modems = [Modem(self.dir, "m%d" % (i + 1), airtime_ms, at_log) for i in range(nmodems)]
         self.proc = None
         self.log_path = os.path.join(self.dir, "linlid.log")
         if sample:

@@ -17,9 +17,10 @@ SOS_TEXT = ("lat: 22.566923 long: 114.051331 speed:0.00 28/10/09 03:33 F:4.32V,0
 LINK = "position=114.051331,22.566923&coordinate=wgs84"
 
 
-def gateway(nmodems=3, delay=60, rounds=2, airtime_ms=0, bindings=True, dialect="tk"):
-    gw = linli.Gateway(nmodems=nmodems, airtime_ms=airtime_ms, extra_gateway_cfg="\n".join([
-        "sos-step-delay %d" % delay, "sos-rounds %d" % rounds, "community-number 10657000", "test-clock on"]))
+def gateway(nmodems=3, delay=60, rounds=2, airtime_ms=0, bindings=True, dialect="tk", extra_cfg="", **kw):
+    gw = linli.Gateway(nmodems=nmodems, airtime_ms=airtime_ms, **kw, extra_gateway_cfg="\n".join([
+        "sos-step-delay %d" % delay, "sos-rounds %d" % rounds, "community-number 10657000", "test-clock on",
+        extra_cfg]))
     gw.linlictl("device", "add", WATCH, "--household", "1-1-101", "--person", "邹丽", "--dialect", dialect)
     if bindings:
         for num, step in ((F1, 1), (F2, 1), (F3, 2), (PENDING, 1)):

@@ -160,6 +160,13 @@ static void test_alert(void)
 	printf("   %s\n", buf);
 	CHECK(strstr(buf, "无定位") && !strstr(buf, "http"), "no position: says so");
 
+	a.raw = SOS_CALL_TEXT;
+	sos_alert_build(&a, buf, sizeof(buf));
+	printf("   %s\n", buf);
+	CHECK(strstr(buf, "【SOS求救】") && strstr(buf, "手表来电") && !strstr(buf, "原文"),
+	      "the watch called: an SOS that says so");
+	a.raw = NULL;
+
 	a.has_pos = true;
 	a.lbs = true;
 	sos_alert_build(&a, buf, sizeof(buf));
