@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make bench`: run every benchmark against the optimised build and write bench/RESULTS.md.
-# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, ZERO_N, INBOUND_N.
+# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, ZERO_N, INBOUND_N, REQUEST_N.
 # A benchmark that fails is named in RESULTS.md and makes this script exit 1 after writing it.
 set -e
 B=${1:-build/bench}
@@ -10,6 +10,7 @@ AIRTIME_MS=${AIRTIME_MS:-3000} # DOMAIN.md: a modem sends one part every ~2.5-4 
 PER_MODEM=${PER_MODEM:-15}     # parts per modem in each drain point (and for gammu-smsd at AIRTIME_MS)
 ZERO_N=${ZERO_N:-40}           # parts of the zero-air-time runs (linlid's per-send cost, gammu-smsd)
 INBOUND_N=${INBOUND_N:-50000}
+REQUEST_N=${REQUEST_N:-20000}
 out=$(mktemp)
 one=$(mktemp)
 failed=""
@@ -39,6 +40,8 @@ ratio() {
 }
 
 step "$B/bench/inbound_bench" "$INBOUND_N"
+# requests (报事) created end to end, zero air time, against the bare inbox commit of the same messages
+step "$B/bench/request_bench" "$REQUEST_N"
 step python3 bench/modem_bench.py inbound 2000
 # linlid's fixed cost of one send through libgammu: a 1-modem drain at zero air time
 step python3 bench/modem_bench.py drain 1 0 "$ZERO_N"
@@ -71,7 +74,7 @@ t_end=$(date +%s)
 	echo "Written by \`make bench\` (bench/run.sh) on $started, in $(((t_end - t_start) / 60)) min."
 	echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at the start $load."
 	echo "Software: libgammu $(dpkg-query -W -f='${Version}' libgammu8 2>/dev/null || echo '?'), gammu-smsd $(dpkg-query -W -f='${Version}' gammu-smsd 2>/dev/null || echo 'not installed'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)."
-	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N)."
+	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N REQUEST_N=$REQUEST_N)."
 	if [ -n "$failed" ]; then
 		echo
 		echo "**Failed** (their figures are missing):$failed"

@@ -438,3 +438,79 @@ int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb
 		    void *data);
 /* The request and its events, one line each. -ENOENT when unknown. */
 int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *data, const char *line), void *data);
+
+/* ---- errands, points, registration, holidays, digest ---- (db/db_errand.c, upgrade 004_errands.sql)
+ *
+ * Errands are requests of kind "errand" (the functions above). The points table is a ledger:
+ * entries are added, never changed; the balance is their sum. */
+
+/* The active phones with a role ("runner", "staff", ...), by id; returns how many (cb for each;
+ * cb may use the database). At most 256. */
+int db_role_foreach(struct db_context *dbc, const char *role, void (*cb)(void *data, const struct db_phone *p),
+		    void *data);
+/* 1 when the phone is a registration waiting for approval (state pending), 0 when active. */
+int db_phone_pending(struct db_context *dbc, int64_t phone_id);
+
+/* Add a ledger entry. request_id 0 for none; an errand credits once: -EEXIST for a second entry
+ * with the same request_id. */
+int db_points_add(struct db_context *dbc, int64_t phone_id, long delta, const char *reason, int64_t request_id,
+		  const char *actor, int64_t at);
+/* The sum of the entries of a phone (0 when none) into *balance; returns how many entries. */
+int db_points_balance(struct db_context *dbc, int64_t phone_id, int64_t *balance);
+struct db_points_entry {
+	long delta;
+	char reason[64];
+	int64_t at;
+};
+/* The newest n entries of a phone, newest first, into out[]; returns how many. */
+int db_points_last(struct db_context *dbc, int64_t phone_id, struct db_points_entry *out, int n);
+/* One line per phone with entries (number, name, role, balance, entries; highest balance first),
+ * or, number not NULL, the balance and every entry of that phone. Returns how many lines. */
+int db_points_list(struct db_context *dbc, const char *number, void (*cb)(void *data, const char *line), void *data);
+
+struct db_registration {
+	int64_t id, phone_id;
+	char number[32];
+	char name[64];
+	char address[64];
+	int64_t household_id;	/* the household the address matched or staff chose, 0 none */
+	char state[12];		/* pending linked approved rejected */
+	int64_t created;
+};
+/* A phone for a registration: active in household_id when linked, else pending with no
+ * household; sets *phone_id. -EEXIST when the number is known. */
+int db_phone_register(struct db_context *dbc, const char *number, const char *name, int64_t household_id,
+		      bool active, int64_t *phone_id);
+/* Record a registration (r->state, r->created set by the caller); sets r->id. */
+int db_registration_add(struct db_context *dbc, struct db_registration *r);
+/* The newest pending registration of number. 0 or -ENOENT. */
+int db_registration_pending(struct db_context *dbc, const char *number, struct db_registration *out);
+/* Decide a pending registration: "approved" (phone active in household_id) or "rejected" (phone
+ * row deleted). -ENOENT when it is no longer pending. */
+int db_registration_decide(struct db_context *dbc, const struct db_registration *r, const char *state,
+			   int64_t household_id, const char *by, int64_t at, const char *note);
+/* One line per registration (pending ones only unless all), newest first; returns how many. */
+int db_registration_list(struct db_context *dbc, bool all, void (*cb)(void *data, const char *line), void *data);
+
+/* Households whose room column is room (or room followed by "室"): cb with id and the address
+ * columns; returns how many. */
+int db_household_by_room(struct db_context *dbc, const char *room,
+			 void (*cb)(void *data, int64_t id, const char *building, const char *unit, const char *room),
+			 void *data);
+/* The household with that code: id and address ("3幢2单元501"). 0 or -ENOENT. */
+int db_household_find(struct db_context *dbc, const char *code, int64_t *id, char *address, size_t addrlen);
+/* The address of a household ("3幢2单元501"). 0 or -ENOENT. */
+int db_household_address(struct db_context *dbc, int64_t id, char *address, size_t addrlen);
+/* 1 when a phone of the household has exactly this name, 0 otherwise. */
+int db_household_has_name(struct db_context *dbc, int64_t household_id, const char *name);
+
+/* Holiday table: kind "off" (a public holiday) or "workday" (调休, a weekend made a working day).
+ * set: insert or replace (*replaced says which); remove: -ENOENT when absent. */
+int db_holiday_set(struct db_context *dbc, const char *date, const char *kind, const char *name, bool *replaced);
+int db_holiday_remove(struct db_context *dbc, const char *date);
+/* One line per entry ("2026-10-01 off 国庆节") from date from (NULL: all), by date; returns how many. */
+int db_holiday_list(struct db_context *dbc, const char *from, void (*cb)(void *data, const char *line), void *data);
+
+/* For the daily digest: open requests (kind request), how many of them are overdue at now, and
+ * the refs of the oldest n ("123456 234567") as a talloc string under ctx. */
+int db_request_digest(struct db_context *dbc, void *ctx, int64_t now, int n, int *open, int *overdue, char **refs);

@@ -126,3 +126,9 @@ int db_sp_end(struct db_context *dbc, int rc);
 void db_col_copy(sqlite3_stmt *stmt, int col, char *buf, size_t len);
 /* A text column talloc'd under ctx; NULL for SQL NULL. */
 char *db_col_dup(void *ctx, sqlite3_stmt *stmt, int col);
+
+/* Requests and errands (db/db_request.c, db/db_errand.c): a phone from the columns id,
+ * household_id (0 for NULL), number, name, role, lang starting at column c; a time as
+ * "2026-03-05 14:30" local ("-" for 0). */
+void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p);
+void db_fmt_time(int64_t t, char *buf, size_t len);

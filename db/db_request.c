@@ -258,7 +258,7 @@ int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, ch
 	return rc;
 }
 
-static void fill_phone(sqlite3_stmt *st, int c, struct db_phone *p)
+void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->id = sqlite3_column_int64(st, c);
@@ -285,7 +285,7 @@ int db_request_place(struct db_context *dbc, int64_t household_id, struct db_pla
 	rc = db_cached_row(dbc, st);
 	if (rc == 0) {
 		db_col_copy(st, 0, out->address, sizeof(out->address));
-		fill_phone(st, 1, &out->worker);
+		db_fill_phone(st, 1, &out->worker);
 	}
 	db_stmt_release(dbc, st);
 	return rc;
@@ -293,25 +293,7 @@ int db_request_place(struct db_context *dbc, int64_t household_id, struct db_pla
 
 int db_staff_foreach(struct db_context *dbc, void (*cb)(void *data, const struct db_phone *p), void *data)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT id, coalesce(household_id, 0), number, name, role, lang FROM phone "
-					"WHERE role = 'staff' AND state = 'active' ORDER BY id");
-	struct db_phone p[32];
-	int n = 0, rc = SQLITE_DONE;
-
-	if (!st)
-		return -EIO;
-	/* collected first, so that cb may use the database */
-	while (n < (int)ARRAY_SIZE(p) && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		fill_phone(st, 0, &p[n++]);
-	if (n < (int)ARRAY_SIZE(p) && rc != SQLITE_DONE) {
-		rc = db_map_rc(dbc, rc, sqlite3_sql(st));
-		db_stmt_release(dbc, st);
-		return rc;
-	}
-	db_stmt_release(dbc, st);
-	for (int i = 0; i < n; i++)
-		cb(data, &p[i]);
-	return n;
+	return db_role_foreach(dbc, "staff", cb, data);
 }
 
 int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
@@ -325,7 +307,7 @@ int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
 	db_bind_int64(st, "$id", id);
 	rc = db_cached_row(dbc, st);
 	if (rc == 0)
-		fill_phone(st, 0, out);
+		db_fill_phone(st, 0, out);
 	db_stmt_release(dbc, st);
 	return rc;
 }
@@ -347,7 +329,7 @@ int db_holiday_kind(struct db_context *dbc, const char *date)
 	return rc;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
+void db_fmt_time(int64_t t, char *buf, size_t len)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -390,7 +372,7 @@ int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb
 		char dl[32];
 
 		fill_request(tmp, st, &r);
-		fmt_time(r.deadline, dl, sizeof(dl));
+		db_fmt_time(r.deadline, dl, sizeof(dl));
 		lines = talloc_realloc(tmp, lines, char *, n + 1);
 		lines[n++] = talloc_asprintf(lines, "%s %-11s %-16s due %.10s %s %s -> %s [%s] %s", r.ref, r.state,
 					     r.address[0] ? r.address : "-", dl, r.reporter,
@@ -417,8 +399,8 @@ int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *da
 	rc = db_request_get(dbc, tmp, ref, 0, &r);
 	if (rc < 0)
 		goto out;
-	fmt_time(r.created, t1, sizeof(t1));
-	fmt_time(r.deadline, t2, sizeof(t2));
+	db_fmt_time(r.created, t1, sizeof(t1));
+	db_fmt_time(r.deadline, t2, sizeof(t2));
 	lines = talloc_array(tmp, char *, 0);
 	lines = talloc_realloc(tmp, lines, char *, 4);
 	lines[n++] = talloc_asprintf(lines, "request %s: %s%s%s [%s]", r.ref, r.state, r.rating[0] ? " " : "", r.rating,
@@ -439,7 +421,7 @@ int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *da
 	}
 	db_bind_int64(st, "$rid", r.id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fmt_time(sqlite3_column_int64(st, 0), t1, sizeof(t1));
+		db_fmt_time(sqlite3_column_int64(st, 0), t1, sizeof(t1));
 		lines = talloc_realloc(tmp, lines, char *, n + 1);
 		lines[n++] = talloc_asprintf(lines, "  %s %s %s -> %s%s%s", t1, db_col_text(st, 1), db_col_text(st, 2),
 					     db_col_text(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", db_col_text(st, 4));

@@ -9,6 +9,7 @@
  *   linlictl [-d DB] device|bind|incident|watch ... SOS watches, bindings, incidents (usage())
  *   linlictl parse-alert < TEXT                   the alert parser's JSON for one watch text
  *   linlictl [-d DB] request list|show|assign|close ... requests (报事), see usage()
+ *   linlictl [-d DB] points|register|holiday ...  points ledger, registrations by SMS, holiday table
  *
  * Exit status: 0 done, 1 failed, 2 wrong usage. */
 
@@ -59,6 +60,14 @@ static void usage(FILE *out)
 		     "  request show REF              a request and its history\n"
 		     "  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
 		     "  request close REF [RESULT...] close it; the resident gets the result and the rating prompt\n"
+		     "  points add NUMBER N REASON... add N points (negative: a correction) to the ledger; told by SMS\n"
+		     "  points list [NUMBER]          balances, or one phone's balance and entries\n"
+		     "  register list [all]           registrations by SMS waiting for approval (or all)\n"
+		     "  register approve NUMBER [HOUSEHOLD]  approve (in the household its address matched, or HOUSEHOLD)\n"
+		     "  register reject NUMBER [REASON...]   reject; the person is told the reason\n"
+		     "  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
+		     "  holiday list [FROM-DATE]      the calendar entries\n"
+		     "  holiday remove DATE\n"
 		     "DBPATH defaults to var/linli.db.\n");
 }
 
@@ -617,6 +626,170 @@ static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
 	return 0;
 }
 
+/* ---- errands, points, registration, holidays (gateway/errand.c) ---- */
+
+/* The request environment of linlictl: the rules file's texts (or the built-in ones), the real
+ * clock, SMS queued for linlid. */
+static void ctl_env(void *ctx, struct db_context *dbc, struct rq_env *e, char *actor, size_t actorlen)
+{
+	struct rt_rules *rules = talloc_zero(ctx, struct rt_rules);
+	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+	char err[256];
+
+	memset(e, 0, sizeof(*e));
+	e->db = dbc;
+	e->rules = rt_rules_load(rules, "routes/sms.rules", err, sizeof(err)) < 0 ? NULL : rules;
+	e->ctx = ctx;
+	e->now = time(NULL);
+	e->deadline_days = 3;
+	e->queue = queue_out;
+	e->queue_data = dbc;
+	snprintf(actor, actorlen, "staff:%s", user ? user : "linlictl");
+}
+
+static char *join_args(void *ctx, int argc, char **argv)
+{
+	char *s = talloc_strdup(ctx, "");
+
+	for (int i = 0; i < argc; i++)
+		s = talloc_asprintf_append(s, "%s%s", i ? " " : "", argv[i]);
+	return s;
+}
+
+/* Commit when rc is 0, else roll back and say why (err, or the errno). Exit status. */
+static int ctl_finish(struct db_context *dbc, int rc, const char *err)
+{
+	if (rc == 0)
+		rc = db_commit(dbc);
+	if (rc < 0) {
+		db_rollback(dbc);
+		fprintf(stderr, "linlictl: %s\n", err && err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_points(void *ctx, struct db_context *dbc, int argc, char **argv)
+{
+	char actor[64], err[256] = "", num[32], *end;
+	struct rq_env e;
+	int64_t balance;
+	long n;
+	int rc;
+
+	if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "list")) {
+		if (argc == 2 && !norm_or_complain(argv[1], num, sizeof(num)))
+			return 1;
+		rc = db_points_list(dbc, argc == 2 ? num : NULL, print_line, NULL);
+		if (rc == -ENOENT)
+			fprintf(stderr, "linlictl: %s is not a phone in the database\n", argv[1]);
+		else if (rc == 0 && argc == 1)
+			printf("(no points yet)\n");
+		return rc < 0;
+	}
+	if (argc < 4 || strcmp(argv[0], "add")) {
+		usage(stderr);
+		return 2;
+	}
+	n = strtol(argv[2], &end, 10);
+	if (*end || end == argv[2]) {
+		fprintf(stderr, "linlictl: points must be a whole number, not \"%s\"\n", argv[2]);
+		return 2;
+	}
+	ctl_env(ctx, dbc, &e, actor, sizeof(actor));
+	rc = db_begin(dbc);
+	if (rc == 0)
+		rc = rq_points_award(&e, argv[1], n, join_args(ctx, argc - 3, argv + 3), actor, &balance, err,
+				     sizeof(err));
+	if (ctl_finish(dbc, rc, err))
+		return 1;
+	printf("%s %+ld, balance %" PRId64 "\n", argv[1], n, balance);
+	return 0;
+}
+
+static int cmd_register(void *ctx, struct db_context *dbc, int argc, char **argv)
+{
+	char actor[64], err[256] = "";
+	struct rq_env e;
+	int rc;
+
+	if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "list")) {
+		if (argc == 2 && strcmp(argv[1], "all")) {
+			usage(stderr);
+			return 2;
+		}
+		rc = db_registration_list(dbc, argc == 2, print_line, NULL);
+		if (rc == 0)
+			printf("(no %sregistrations)\n", argc == 2 ? "" : "pending ");
+		return rc < 0;
+	}
+	if (argc < 2 || (strcmp(argv[0], "approve") && strcmp(argv[0], "reject")) ||
+	    (!strcmp(argv[0], "approve") && argc > 3)) {
+		usage(stderr);
+		return 2;
+	}
+	ctl_env(ctx, dbc, &e, actor, sizeof(actor));
+	rc = db_begin(dbc);
+	if (rc == 0 && !strcmp(argv[0], "approve"))
+		rc = rq_register_approve(&e, argv[1], argc == 3 ? argv[2] : NULL, actor, err, sizeof(err));
+	else if (rc == 0)
+		rc = rq_register_reject(&e, argv[1], join_args(ctx, argc - 2, argv + 2), actor, err, sizeof(err));
+	if (ctl_finish(dbc, rc, err))
+		return 1;
+	printf("%s %s\n", argv[1], !strcmp(argv[0], "approve") ? "approved" : "rejected");
+	return 0;
+}
+
+static int cmd_holiday(void *ctx, struct db_context *dbc, int argc, char **argv)
+{
+	char date[11];
+	bool replaced;
+	int rc;
+
+	if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "list")) {
+		if (argc == 2 && rq_date_parse(argv[1], date) < 0) {
+			fprintf(stderr, "linlictl: \"%s\" is not a date (YYYY-MM-DD)\n", argv[1]);
+			return 2;
+		}
+		rc = db_holiday_list(dbc, argc == 2 ? date : NULL, print_line, NULL);
+		if (rc == 0)
+			printf("(no entries: weekends only)\n");
+		return rc < 0;
+	}
+	if (argc < 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "remove")) ||
+	    (!strcmp(argv[0], "add") && argc < 3) || (!strcmp(argv[0], "remove") && argc != 2)) {
+		usage(stderr);
+		return 2;
+	}
+	if (rq_date_parse(argv[1], date) < 0) {
+		fprintf(stderr, "linlictl: \"%s\" is not a date (YYYY-MM-DD)\n", argv[1]);
+		return 2;
+	}
+	if (!strcmp(argv[0], "remove")) {
+		rc = db_holiday_remove(dbc, date);
+		if (rc == -ENOENT)
+			fprintf(stderr, "linlictl: %s is not in the holiday table\n", date);
+		else if (rc < 0)
+			fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+		else
+			printf("%s removed\n", date);
+		return rc < 0;
+	}
+	if (strcmp(argv[2], "holiday") && strcmp(argv[2], "workday")) {
+		fprintf(stderr, "linlictl: the kind is \"holiday\" (a day off) or \"workday\" (调休, a weekend worked), "
+				"not \"%s\"\n", argv[2]);
+		return 2;
+	}
+	rc = db_holiday_set(dbc, date, !strcmp(argv[2], "holiday") ? "off" : "workday",
+			    join_args(ctx, argc - 3, argv + 3), &replaced);
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("%s %s %s\n", date, argv[2], replaced ? "updated" : "added");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	void *root = talloc_named_const(NULL, 0, "linlictl");
@@ -654,7 +827,8 @@ int main(int argc, char **argv)
 	cmd = argv[0];
 	if (strcmp(cmd, "init") && strcmp(cmd, "import") && strcmp(cmd, "import-all") && strcmp(cmd, "send") &&
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
-	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request")) {
+	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
+	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -697,6 +871,12 @@ int main(int argc, char **argv)
 		rc = cmd_watch(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "request")) {
 		rc = cmd_request(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "points")) {
+		rc = cmd_points(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "register")) {
+		rc = cmd_register(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "holiday")) {
+		rc = cmd_holiday(root, dbc, argc - 1, argv + 1);
 	} else {
 		rc = cmd_stats(dbc);
 	}

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "gateway/gw.h"
 #include "gateway/request.h"
+#include "gateway/request_priv.h"
 #include "gateway/rules.h"
 #include "gateway/workday.h"
 #include "modem/sms_codec.h"
@@ -67,6 +68,22 @@ int rq_parse_ref(const char *args, char ref[8], const char **rest)
 	return 0;
 }
 
+/* Drop trailing punctuation (ASCII, and "。" / "！", 3 bytes each) and spaces; the new length. */
+static size_t strip_tail(char *s)
+{
+	size_t n = strlen(s);
+
+	for (;;) {
+		if (n && (s[n - 1] == '.' || s[n - 1] == '!' || s[n - 1] == ' '))
+			s[--n] = '\0';
+		else if (n >= 3 && (!strcmp(s + n - 3, "。") || !strcmp(s + n - 3, "！")))
+			s[n -= 3] = '\0';
+		else
+			break;
+	}
+	return n;
+}
+
 static const char *const rating_words[] = {NULL, "满意", "基本满意", "不满意"};
 
 int rq_parse_rating(const char *norm)
@@ -77,21 +94,31 @@ int rq_parse_rating(const char *norm)
 	if (strlen(norm) >= sizeof(s))
 		return 0;
 	strcpy(s, norm);
-	n = strlen(s);
-	/* trailing punctuation: ASCII, and "。" / "！" (3 bytes each) */
-	for (;;) {
-		if (n && (s[n - 1] == '.' || s[n - 1] == '!' || s[n - 1] == ' '))
-			s[--n] = '\0';
-		else if (n >= 3 && (!strcmp(s + n - 3, "。") || !strcmp(s + n - 3, "！")))
-			s[n -= 3] = '\0';
-		else
-			break;
-	}
+	n = strip_tail(s);
 	if (n == 1 && s[0] >= '1' && s[0] <= '3')
 		return s[0] - '0';
 	for (int i = 3; i >= 1; i--)
 		if (!strcmp(s, rating_words[i]))
 			return i;
+	return 0;
+}
+
+int rq_parse_errand_answer(const char *norm)
+{
+	static const char *const yes[] = {"1", "确认", "QR", "好", "好的", "已收到"};
+	static const char *const no[] = {"2", "有异议", "异议", "不确认"};
+	char s[32];
+
+	if (strlen(norm) >= sizeof(s))
+		return 0;
+	strcpy(s, norm);
+	strip_tail(s);
+	for (unsigned i = 0; i < ARRAY_SIZE(yes); i++)
+		if (!strcmp(s, yes[i]))
+			return 1;
+	for (unsigned i = 0; i < ARRAY_SIZE(no); i++)
+		if (!strcmp(s, no[i]))
+			return 2;
 	return 0;
 }
 
@@ -163,6 +190,62 @@ static const struct {
 	{"remind", "en", "[Overdue] ref {ref} was due {date}: {address} {text}. Please act now."},
 	{"escalate", "zh-CN", "【督办】单号{ref}超时未办结（{date}前应办结，承办{assignee}）：{address} {text}"},
 	{"escalate", "en", "[Escalated] ref {ref} overdue since {date} (assignee {assignee}): {address} {text}"},
+	/* errands, points, registration, the daily digest (gateway/errand.c) */
+	{"errand_help", "zh-CN", "请发送“跑腿 要办的事”，例如：跑腿 帮忙取快递"},
+	{"errand_help", "en", "Text PT <what>, e.g. PT collect a parcel"},
+	{"errand_ok", "zh-CN", "跑腿单{ref}已发给{n}位跑腿志愿者，有人接单后通知您。"},
+	{"errand_ok", "en", "Errand {ref} went to {n} runners; you will be told who takes it."},
+	{"errand_no_runner", "zh-CN", "暂无跑腿志愿者，跑腿单{ref}已转社区工作人员。"},
+	{"errand_no_runner", "en", "No runner is registered; errand {ref} went to the staff."},
+	{"errand_offer", "zh-CN", "【跑腿】单号{ref} {address} {name}{number}：{text}。回复“接单{ref}”接单"},
+	{"errand_offer", "en", "[Errand] ref {ref} {address} {name} {number}: {text}. Reply JD {ref} to take it"},
+	{"errand_taken", "zh-CN", "已接单{ref}：{address} {name}{number}：{text}。办完回复“完成{ref}”"},
+	{"errand_taken", "en", "You took errand {ref}: {address} {name} {number}: {text}. When done reply WC {ref}"},
+	{"errand_taken_other", "zh-CN", "跑腿单{ref}已由{runner}接单，无需处理。"},
+	{"errand_taken_other", "en", "Errand {ref} was taken by {runner}; nothing to do."},
+	{"errand_taken_resident", "zh-CN", "您的跑腿单{ref}已由{runner}（{number}）接单。"},
+	{"errand_taken_resident", "en", "Your errand {ref} was taken by {runner} ({number})."},
+	{"errand_already", "zh-CN", "跑腿单{ref}已由{runner}接单，谢谢。"},
+	{"errand_already", "en", "Errand {ref} is already taken by {runner}, thank you."},
+	{"not_errand", "zh-CN", "单号{ref}不是跑腿单，未作改动。"},
+	{"not_errand", "en", "Ref {ref} is not an errand; nothing changed."},
+	{"errand_done_runner", "zh-CN", "已记录跑腿单{ref}完成，等待居民确认。"},
+	{"errand_done_runner", "en", "Errand {ref} marked done; waiting for the resident to confirm."},
+	{"errand_done", "zh-CN", "跑腿单{ref}已完成（{runner}）。请回复：1确认 2有异议"},
+	{"errand_done", "en", "Errand {ref} is done ({runner}). Reply 1 to confirm, 2 to dispute"},
+	{"errand_confirmed", "zh-CN", "已确认跑腿单{ref}，谢谢！"},
+	{"errand_confirmed", "en", "Errand {ref} confirmed, thank you!"},
+	{"errand_credited", "zh-CN", "居民已确认跑腿单{ref}，积分+{points}，现有{balance}分。"},
+	{"errand_credited", "en", "Errand {ref} confirmed: +{points} points, balance {balance}."},
+	{"errand_disputed", "zh-CN", "已收到您对跑腿单{ref}的异议，工作人员会联系您。"},
+	{"errand_disputed", "en", "Your objection to errand {ref} is noted; staff will contact you."},
+	{"errand_disputed_staff", "zh-CN", "【异议】跑腿单{ref} {address} {name}{number}：{text}。跑腿员{runner}"},
+	{"errand_disputed_staff", "en", "[Disputed] errand {ref} {address} {name} {number}: {text}. Runner {runner}"},
+	{"points", "zh-CN", "您的积分：{balance}分。最近：{entries}"},
+	{"points", "en", "Your points: {balance}. Last: {entries}"},
+	{"points_none", "zh-CN", "您还没有积分记录。"},
+	{"points_none", "en", "You have no points yet."},
+	{"points_award", "zh-CN", "积分{delta}（{reason}），现有{balance}分。"},
+	{"points_award", "en", "Points {delta} ({reason}); balance {balance}."},
+	{"register_help", "zh-CN", "请发送“注册 姓名 楼-单元-房号”，例如：注册 张三 3-2-501"},
+	{"register_help", "en", "Text ZC <name> <building-unit-room>, e.g. ZC Zhang San 3-2-501"},
+	{"register_pending", "zh-CN", "{name}您好，注册已收到（{address}），待社区审核，通过后短信通知您。"},
+	{"register_pending", "en", "{name}, your registration ({address}) waits for approval; we will text you."},
+	{"register_linked", "zh-CN", "{name}您好，已登记到{address}。发送“报事 内容”即可报事。"},
+	{"register_linked", "en", "{name}, you are registered at {address}. Text BS <problem> to report."},
+	{"register_known", "zh-CN", "该号码已登记（{address}），无需注册。"},
+	{"register_known", "en", "This number is registered already ({address})."},
+	{"register_waiting", "zh-CN", "您的注册正在等待社区审核，请耐心等候。"},
+	{"register_waiting", "en", "Your registration is waiting for approval."},
+	{"register_approved", "zh-CN", "您的注册已通过，已登记到{address}。发送“报事 内容”即可报事。"},
+	{"register_approved", "en", "Your registration is approved ({address}). Text BS <problem> to report."},
+	{"register_rejected", "zh-CN", "您的注册未通过：{reason}。如有疑问请联系社区。"},
+	{"register_rejected", "en", "Your registration was not approved: {reason}. Please contact the office."},
+	{"register_staff", "zh-CN", "【注册】{name} {number}：{address}，待审核。linlictl register approve {number}"},
+	{"register_staff", "en",
+	 "[Registration] {name} {number}: {address}, to approve: linlictl register approve {number}"},
+	{"digest", "zh-CN", "【日报】{date}在办{open}件，超时{overdue}件。最早：{refs}"},
+	{"digest", "en", "[Daily] {date}: {open} open, {overdue} overdue. Oldest: {refs}"},
 };
 
 static const char *builtin_text(const char *name, const char *lang)
@@ -303,8 +386,8 @@ time_t rq_deadline(struct db_context *dbc, time_t now, unsigned n)
 
 /* Expand and queue one text; a recipient we cannot text (a sender ID, a bad number) is logged
  * and skipped, only a database error fails. */
-static int send_tpl(struct rq_env *e, const char *dest, const char *lang, int prio, const char *name,
-		    const char *const *keys, const char *const *vals, unsigned n)
+int rq_send_tpl(struct rq_env *e, const char *dest, const char *lang, int prio, const char *name,
+		const char *const *keys, const char *const *vals, unsigned n)
 {
 	char txt[TXT_MAX];
 	int rc;
@@ -325,23 +408,23 @@ static int send_tpl(struct rq_env *e, const char *dest, const char *lang, int pr
 }
 
 /* An error reply, rate-limited per number. */
-static int send_err(struct rq_env *e, const char *dest, const char *lang, const char *name, const char *const *keys,
-		    const char *const *vals, unsigned n)
+int rq_send_err(struct rq_env *e, const char *dest, const char *lang, const char *name, const char *const *keys,
+		const char *const *vals, unsigned n)
 {
 	if (e->may_reply && !e->may_reply(e->may_reply_data, dest)) {
 		LOGP(DRT, LOGL_INFO, "error reply %s to %s not sent (rate limit)\n", name, dest);
 		return 0;
 	}
-	return send_tpl(e, dest, lang, DB_PRIO_REPLY, name, keys, vals, n);
+	return rq_send_tpl(e, dest, lang, DB_PRIO_REPLY, name, keys, vals, n);
 }
 
-static int event(struct rq_env *e, const struct db_request *r, const char *actor, const char *from, const char *note)
+int rq_event(struct rq_env *e, const struct db_request *r, const char *actor, const char *from, const char *note)
 {
 	return db_request_event_add(e->db, r->id, actor, e->now, from, r->state, note);
 }
 
 /* Move r to state, write it back and record the event. */
-static int transition(struct rq_env *e, struct db_request *r, const char *state, const char *actor, const char *note)
+int rq_transition(struct rq_env *e, struct db_request *r, const char *state, const char *actor, const char *note)
 {
 	char from[16];
 	int rc;
@@ -350,23 +433,18 @@ static int transition(struct rq_env *e, struct db_request *r, const char *state,
 	OSMO_STRLCPY_ARRAY(r->state, state);
 	r->updated = e->now;
 	rc = db_request_update(e->db, r);
-	return rc < 0 ? rc : event(e, r, actor, from, note);
+	return rc < 0 ? rc : rq_event(e, r, actor, from, note);
 }
-
-struct staff_list {
-	struct db_phone p[32];
-	int n;
-};
 
 static void staff_cb(void *data, const struct db_phone *p)
 {
-	struct staff_list *l = data;
+	struct rq_staff_list *l = data;
 
 	if (l->n < (int)ARRAY_SIZE(l->p))
 		l->p[l->n++] = *p;
 }
 
-static int staff_get(struct rq_env *e, struct staff_list *l)
+int rq_staff_get(struct rq_env *e, struct rq_staff_list *l)
 {
 	int rc;
 
@@ -393,13 +471,13 @@ static int send_dispatch(struct rq_env *e, const struct db_request *r, const str
 			      date};
 
 	rq_date(r->deadline, to->lang, date, sizeof(date));
-	return send_tpl(e, to->number, to->lang, DB_PRIO_STAFF, "dispatch", keys, vals, ARRAY_SIZE(keys));
+	return rq_send_tpl(e, to->number, to->lang, DB_PRIO_STAFF, "dispatch", keys, vals, ARRAY_SIZE(keys));
 }
 
 /* Send r to its assignee, or to every staff phone when it has none. */
-static int notify_assignee(struct rq_env *e, const struct db_request *r, const char *tag_zh, const char *tag_en)
+int rq_notify_assignee(struct rq_env *e, const struct db_request *r, const char *tag_zh, const char *tag_en)
 {
-	struct staff_list l;
+	struct rq_staff_list l;
 	struct db_phone to;
 	int rc;
 
@@ -409,7 +487,7 @@ static int notify_assignee(struct rq_env *e, const struct db_request *r, const c
 			return rc;
 		return send_dispatch(e, r, &to, tag_zh, tag_en);
 	}
-	rc = staff_get(e, &l);
+	rc = rq_staff_get(e, &l);
 	for (int i = 0; rc == 0 && i < l.n; i++)
 		rc = send_dispatch(e, r, &l.p[i], tag_zh, tag_en);
 	return rc;
@@ -425,7 +503,7 @@ static void new_ref(char ref[8])
 }
 
 /* Insert r with a fresh reference. */
-static int add_with_ref(struct rq_env *e, struct db_request *r)
+int rq_add_with_ref(struct rq_env *e, struct db_request *r)
 {
 	int rc = -EEXIST;
 
@@ -436,23 +514,8 @@ static int add_with_ref(struct rq_env *e, struct db_request *r)
 	return rc;
 }
 
-/* What the handlers share about the message. */
-struct msg {
-	const char *sender;
-	bool known;
-	struct db_phone ph;
-	const char *lang;
-	const char *text; /* the original */
-	size_t len;
-	const char *keyword; /* as matched (normalised) */
-	const char *handler;
-	char *args; /* the normalised arguments (all of them) */
-	char *note;
-	size_t notelen;
-};
-
 /* The original words of a normalised suffix of the message, cut to outlen on a character. */
-static void orig_rest(struct rq_env *e, const struct msg *m, const char *norm_suffix, char *out, size_t outlen)
+void rq_orig_rest(struct rq_env *e, const struct rq_msg *m, const char *norm_suffix, char *out, size_t outlen)
 {
 	char *buf = talloc_size(e->ctx, m->len + 1);
 	size_t n;
@@ -471,36 +534,41 @@ static void orig_rest(struct rq_env *e, const struct msg *m, const char *norm_su
 	out[n] = '\0';
 }
 
-static int report(struct rq_env *e, struct msg *m)
+void rq_new(struct rq_env *e, const struct rq_msg *m, const char *kind, char *text, struct db_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	OSMO_STRLCPY_ARRAY(r->kind, kind);
+	r->reporter_phone_id = m->known ? m->ph.id : 0;
+	OSMO_STRLCPY_ARRAY(r->reporter, m->sender);
+	r->household_id = m->known ? m->ph.household_id : 0;
+	r->text = text;
+	r->flags = m->known ? 0 : DB_REQ_UNVERIFIED;
+	r->created = e->now;
+}
+
+static int report(struct rq_env *e, struct rq_msg *m)
 {
 	char text[600], date[32];
 	struct db_request r, dup;
 	int rc;
 
-	orig_rest(e, m, m->args, text, sizeof(text));
+	rq_orig_rest(e, m, m->args, text, sizeof(text));
 	if (!text[0]) {
 		snprintf(m->note, m->notelen, "report keyword alone: help sent");
-		return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_help", NULL, NULL, 0);
+		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_help", NULL, NULL, 0);
 	}
 
 	rc = db_request_find_dup(e->db, e->ctx, m->sender, text, e->now - DUP_WINDOW_S, &dup);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	memset(&r, 0, sizeof(r));
-	OSMO_STRLCPY_ARRAY(r.kind, "request");
-	r.reporter_phone_id = m->known ? m->ph.id : 0;
-	OSMO_STRLCPY_ARRAY(r.reporter, m->sender);
-	r.household_id = m->known ? m->ph.household_id : 0;
-	r.text = text;
-	r.flags = m->known ? 0 : DB_REQ_UNVERIFIED;
-	r.created = e->now;
+	rq_new(e, m, "request", text, &r);
 	if (rc == 0) {
 		const char *keys[] = {"ref"};
 		const char *vals[] = {dup.ref};
 
 		OSMO_STRLCPY_ARRAY(r.state, "merged");
 		r.merged_into = dup.id;
-		rc = add_with_ref(e, &r);
+		rc = rq_add_with_ref(e, &r);
 		if (rc == 0)
 			rc = db_request_event_add(e->db, r.id, m->sender, e->now, NULL, "merged",
 						  talloc_asprintf(e->ctx, "duplicate of %s", dup.ref));
@@ -508,14 +576,14 @@ static int report(struct rq_env *e, struct msg *m)
 			rc = db_request_event_add(e->db, dup.id, m->sender, e->now, dup.state, dup.state,
 						  talloc_asprintf(e->ctx, "repeat %s merged", r.ref));
 		if (rc == 0)
-			rc = send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_merged", keys, vals, 1);
+			rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_merged", keys, vals, 1);
 		snprintf(m->note, m->notelen, "request %s merged into %s", r.ref, dup.ref);
 		return rc;
 	}
 
 	OSMO_STRLCPY_ARRAY(r.state, "received");
 	r.deadline = rq_deadline(e->db, e->now, e->deadline_days);
-	rc = add_with_ref(e, &r);
+	rc = rq_add_with_ref(e, &r);
 	if (rc < 0)
 		return rc;
 	rc = db_request_event_add(e->db, r.id, m->sender, e->now, NULL, "received",
@@ -531,7 +599,7 @@ static int report(struct rq_env *e, struct msg *m)
 		const char *keys[] = {"ref", "date"};
 		const char *vals[] = {r.ref, date};
 
-		rc = send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_ok", keys, vals, 2);
+		rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_ok", keys, vals, 2);
 		if (rc < 0)
 			return rc;
 	}
@@ -546,16 +614,16 @@ static int report(struct rq_env *e, struct msg *m)
 		if (rc == 0 && pl.worker.id)
 			r.assignee_phone_id = pl.worker.id;
 	}
-	rc = transition(e, &r, "dispatched", "system",
-			r.assignee_phone_id ? "to the grid worker" : "to the duty staff");
+	rc = rq_transition(e, &r, "dispatched", "system",
+			   r.assignee_phone_id ? "to the grid worker" : "to the duty staff");
 	if (rc == 0)
-		rc = notify_assignee(e, &r, "派单", "Job");
+		rc = rq_notify_assignee(e, &r, "派单", "Job");
 	snprintf(m->note, m->notelen, "request %s created, dispatched to %s", r.ref,
 		 r.assignee_phone_id ? "the grid worker" : "the duty staff");
 	return rc;
 }
 
-static bool may_see(const struct msg *m, const struct db_request *r)
+static bool may_see(const struct rq_msg *m, const struct db_request *r)
 {
 	if (!strcmp(r->reporter, m->sender))
 		return true;
@@ -564,7 +632,7 @@ static bool may_see(const struct msg *m, const struct db_request *r)
 	return !strcmp(m->ph.role, "staff") || (m->ph.household_id && m->ph.household_id == r->household_id);
 }
 
-static int status(struct rq_env *e, struct msg *m)
+static int status(struct rq_env *e, struct rq_msg *m)
 {
 	struct db_request r;
 	char ref[8], note[400] = "", noteline[440] = "";
@@ -576,7 +644,7 @@ static int status(struct rq_env *e, struct msg *m)
 		const char *vals[] = {!strcmp(m->lang, "en") ? "CX 123456" : "查询 单号"};
 
 		snprintf(m->note, m->notelen, "status: malformed ref");
-		return send_err(e, m->sender, m->lang, "bad_ref", keys, vals, 1);
+		return rq_send_err(e, m->sender, m->lang, "bad_ref", keys, vals, 1);
 	}
 	if (rc == 0) {
 		rc = db_request_get(e->db, e->ctx, ref, 0, &r);
@@ -584,7 +652,7 @@ static int status(struct rq_env *e, struct msg *m)
 		rc = db_request_latest(e->db, e->ctx, m->sender, m->known ? m->ph.household_id : 0, NULL, &r);
 		if (rc == -ENOENT) {
 			snprintf(m->note, m->notelen, "status: no request");
-			return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "status_none", NULL, NULL, 0);
+			return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "status_none", NULL, NULL, 0);
 		}
 	}
 	if (rc == -ENOENT) {
@@ -592,7 +660,7 @@ static int status(struct rq_env *e, struct msg *m)
 		const char *vals[] = {ref};
 
 		snprintf(m->note, m->notelen, "status: unknown ref %s", ref);
-		return send_err(e, m->sender, m->lang, "unknown_ref", keys, vals, 1);
+		return rq_send_err(e, m->sender, m->lang, "unknown_ref", keys, vals, 1);
 	}
 	if (rc < 0)
 		return rc;
@@ -602,7 +670,7 @@ static int status(struct rq_env *e, struct msg *m)
 
 		LOGP(DRT, LOGL_NOTICE, "%s asked for request %s of another household: refused\n", m->sender, r.ref);
 		snprintf(m->note, m->notelen, "status of %s refused: not the reporter's household", r.ref);
-		return send_err(e, m->sender, m->lang, "private", keys, vals, 1);
+		return rq_send_err(e, m->sender, m->lang, "private", keys, vals, 1);
 	}
 	rc = db_request_last_note(e->db, r.id, note, sizeof(note));
 	if (rc < 0)
@@ -619,7 +687,7 @@ static int status(struct rq_env *e, struct msg *m)
 				      noteline};
 
 		snprintf(m->note, m->notelen, "status of %s sent", r.ref);
-		return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "status", keys, vals, ARRAY_SIZE(keys));
+		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "status", keys, vals, ARRAY_SIZE(keys));
 	}
 }
 
@@ -661,7 +729,7 @@ static const struct wcmd wcmds[] = {
 	 {"dispatched", "accepted", "in_progress"}},
 };
 
-static int worker_cmd(struct rq_env *e, struct msg *m, const struct wcmd *c)
+static int worker_cmd(struct rq_env *e, struct rq_msg *m, const struct wcmd *c)
 {
 	bool en = !strcmp(m->lang, "en");
 	const char *ukeys[] = {"usage"};
@@ -677,15 +745,15 @@ static int worker_cmd(struct rq_env *e, struct msg *m, const struct wcmd *c)
 	rc = rq_parse_ref(m->args, ref, &rest);
 	if (rc < 0) {
 		snprintf(m->note, m->notelen, "%s: %s", c->handler, rc == -ENOENT ? "no ref" : "malformed ref");
-		return send_err(e, m->sender, m->lang, rc == -ENOENT ? "usage" : "bad_ref", ukeys, uvals, 1);
+		return rq_send_err(e, m->sender, m->lang, rc == -ENOENT ? "usage" : "bad_ref", ukeys, uvals, 1);
 	}
 	rvals[0] = ref;
 	if (rest && rest[0])
-		orig_rest(e, m, rest, text, sizeof(text));
+		rq_orig_rest(e, m, rest, text, sizeof(text));
 	rc = db_request_get(e->db, e->ctx, ref, 0, &r);
 	if (rc == -ENOENT) {
 		snprintf(m->note, m->notelen, "%s: unknown ref %s", c->handler, ref);
-		return send_err(e, m->sender, m->lang, "unknown_ref", rkeys, rvals, 1);
+		return rq_send_err(e, m->sender, m->lang, "unknown_ref", rkeys, rvals, 1);
 	}
 	if (rc < 0)
 		return rc;
@@ -693,7 +761,7 @@ static int worker_cmd(struct rq_env *e, struct msg *m, const struct wcmd *c)
 		LOGP(DRT, LOGL_NOTICE, "%s tried to %s request %s, assigned to %s: refused\n", m->sender, c->handler,
 		     ref, r.assignee[0] ? r.assignee : "the staff");
 		snprintf(m->note, m->notelen, "%s %s refused: not the assignee", c->handler, ref);
-		return send_err(e, m->sender, m->lang, "not_yours", rkeys, rvals, 1);
+		return rq_send_err(e, m->sender, m->lang, "not_yours", rkeys, rvals, 1);
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(c->from) && c->from[i]; i++)
 		ok |= !strcmp(r.state, c->from[i]);
@@ -702,45 +770,47 @@ static int worker_cmd(struct rq_env *e, struct msg *m, const struct wcmd *c)
 		const char *vals[] = {ref, rq_state_label(r.state, m->lang), en ? c->action_en : c->action_zh};
 
 		snprintf(m->note, m->notelen, "%s %s refused: state %s", c->handler, ref, r.state);
-		return send_err(e, m->sender, m->lang, "bad_state", keys, vals, ARRAY_SIZE(keys));
+		return rq_send_err(e, m->sender, m->lang, "bad_state", keys, vals, ARRAY_SIZE(keys));
 	}
 	if (c->needs_text && !text[0]) {
 		snprintf(m->note, m->notelen, "%s %s: no text", c->handler, ref);
-		return send_err(e, m->sender, m->lang, "usage", ukeys, uvals, 1);
+		return rq_send_err(e, m->sender, m->lang, "usage", ukeys, uvals, 1);
 	}
 
 	if (!strcmp(c->handler, "return"))
 		r.assignee_phone_id = 0;
-	rc = transition(e, &r, c->to_state, m->sender, text);
+	rc = rq_transition(e, &r, c->to_state, m->sender, text);
 	if (rc < 0)
 		return rc;
 	snprintf(m->note, m->notelen, "request %s %s by %s", ref, c->to_state, m->sender);
 	if (!strcmp(c->handler, "accept"))
-		return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "accepted", rkeys, rvals, 1);
+		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "accepted", rkeys, rvals, 1);
 	if (!strcmp(c->handler, "note"))
-		return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "noted", rkeys, rvals, 1);
+		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "noted", rkeys, rvals, 1);
 	if (!strcmp(c->handler, "resolve")) {
 		const char *keys[] = {"ref", "result"};
 		const char *vals[] = {ref, text};
 
-		rc = send_tpl(e, r.reporter, r.reporter_lang, DB_PRIO_REPLY, "resolved", keys, vals, 2);
-		return rc < 0 ? rc : send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "resolved_worker", rkeys, rvals, 1);
+		rc = rq_send_tpl(e, r.reporter, r.reporter_lang, DB_PRIO_REPLY, "resolved", keys, vals, 2);
+		return rc < 0 ? rc
+			      : rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "resolved_worker", rkeys, rvals, 1);
 	}
 	/* return: the duty staff reassign it */
 	{
-		struct staff_list l;
+		struct rq_staff_list l;
 		const char *keys[] = {"ref", "address", "text", "reason"};
 		const char *vals[] = {ref, r.address[0] ? r.address : "-", r.text, text};
 
-		rc = staff_get(e, &l);
+		rc = rq_staff_get(e, &l);
 		for (int i = 0; rc == 0 && i < l.n; i++)
-			rc = send_tpl(e, l.p[i].number, l.p[i].lang, DB_PRIO_STAFF, "returned_staff", keys, vals,
-				      ARRAY_SIZE(keys));
-		return rc < 0 ? rc : send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "returned_worker", rkeys, rvals, 1);
+			rc = rq_send_tpl(e, l.p[i].number, l.p[i].lang, DB_PRIO_STAFF, "returned_staff", keys, vals,
+					 ARRAY_SIZE(keys));
+		return rc < 0 ? rc
+			      : rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "returned_worker", rkeys, rvals, 1);
 	}
 }
 
-static int list(struct rq_env *e, struct msg *m)
+static int list(struct rq_env *e, struct rq_msg *m)
 {
 	char *refs, n[16];
 	int rc = db_request_open_refs(e->db, e->ctx, m->ph.id, &refs);
@@ -751,12 +821,12 @@ static int list(struct rq_env *e, struct msg *m)
 		return rc;
 	snprintf(n, sizeof(n), "%d", rc);
 	snprintf(m->note, m->notelen, "list: %d open", rc);
-	return send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, rc ? "list" : "list_none", keys, vals, 2);
+	return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, rc ? "list" : "list_none", keys, vals, 2);
 }
 
 /* A rating reply to the newest closed request of the sender or its household. 0 when there is none
  * (not request business), 1 handled. */
-static int rating(struct rq_env *e, struct msg *m, int value)
+static int rating(struct rq_env *e, struct rq_msg *m, int value)
 {
 	const char *label = rq_rating_label(value);
 	const char *keys[] = {"ref", "rating"};
@@ -774,25 +844,49 @@ static int rating(struct rq_env *e, struct msg *m, int value)
 	if (!strcmp(m->lang, "en"))
 		vals[1] = value == 1 ? "satisfied" : value == 2 ? "fairly satisfied" : "unsatisfied";
 	OSMO_STRLCPY_ARRAY(r.rating, label);
-	rc = transition(e, &r, "visited", m->sender, label);
+	rc = rq_transition(e, &r, "visited", m->sender, label);
 	if (rc < 0)
 		return rc;
 	if (value < 3) {
 		snprintf(m->note, m->notelen, "request %s rated %d", r.ref, value);
-		rc = send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "rated", keys, vals, 2);
+		rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "rated", keys, vals, 2);
 		return rc < 0 ? rc : 1;
 	}
 	/* 不满意: reopened, to the duty staff */
 	r.assignee_phone_id = 0;
 	r.flags &= ~(DB_REQ_OVERDUE | DB_REQ_REMINDED | DB_REQ_ESCALATED);
 	r.deadline = rq_deadline(e->db, e->now, e->deadline_days);
-	rc = transition(e, &r, "reopened", m->sender, "不满意，重办");
+	rc = rq_transition(e, &r, "reopened", m->sender, "不满意，重办");
 	if (rc == 0)
-		rc = notify_assignee(e, &r, "重办", "Reopened");
+		rc = rq_notify_assignee(e, &r, "重办", "Reopened");
 	if (rc == 0)
-		rc = send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "rated_reopen", keys, vals, 2);
+		rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "rated_reopen", keys, vals, 2);
 	snprintf(m->note, m->notelen, "request %s rated 3: reopened to the duty staff", r.ref);
 	return rc < 0 ? rc : 1;
+}
+
+/* A reply with no keyword: a rating of the sender's newest finished request (rating_v 1..3), or
+ * the answer to a finished errand (errand_v 1 confirm, 2 dispute); whichever of the two the newest
+ * closed one of the sender (or its household) is. 0 when it is neither (not ours), 1 handled. */
+static int closed_answer(struct rq_env *e, struct rq_msg *m, int rating_v, int errand_v)
+{
+	struct db_request r;
+	int rc;
+
+	if (!rating_v && !errand_v)
+		return 0;
+	rc = db_request_latest(e->db, e->ctx, m->sender, m->known ? m->ph.household_id : 0, "closed", &r);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (!strcmp(r.kind, "errand")) {
+		if (!errand_v)
+			return 0;
+		rc = rq_errand_answer(e, m, &r, errand_v == 1);
+		return rc < 0 ? rc : 1;
+	}
+	return rating_v ? rating(e, m, rating_v) : 0;
 }
 
 static const struct {
@@ -804,7 +898,7 @@ static const struct {
 	{"resident", "居民", "residents"},
 };
 
-static const char *role_label(const char *role, const char *lang)
+const char *rq_role_label(const char *role, const char *lang)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(role_labels); i++)
 		if (!strcmp(role, role_labels[i].role))
@@ -838,7 +932,7 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 	      size_t notelen)
 {
 	struct rt_match mt;
-	struct msg m = {.sender = sender, .text = text, .len = len, .note = note, .notelen = notelen};
+	struct rq_msg m = {.sender = sender, .text = text, .len = len, .note = note, .notelen = notelen};
 	int rc;
 
 	note[0] = '\0';
@@ -847,6 +941,14 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		return rc;
 	m.known = rc == 0;
 	m.lang = m.known && m.ph.lang[0] ? m.ph.lang : "zh-CN";
+	if (m.known) {
+		/* a registration waiting for approval is not (yet) a verified phone */
+		rc = db_phone_pending(e->db, m.ph.id);
+		if (rc < 0)
+			return rc;
+		m.pending = rc > 0;
+		m.known = !m.pending;
+	}
 
 	if (!(flags & DB_SMS_IN_BAD_TEXT) && e->rules)
 		rc = rt_match(e->rules, text, len, &mt);
@@ -856,33 +958,32 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		snprintf(note, notelen, "unreadable text: asked to send again");
 		if (!replyable(sender))
 			return 1;
-		rc = send_err(e, sender, m.lang, "bad_text", NULL, NULL, 0);
+		rc = rq_send_err(e, sender, m.lang, "bad_text", NULL, NULL, 0);
 		return rc < 0 ? rc : 1;
 	}
 	if (rc < 0)
 		return rc;
 
-	if (!mt.rule) {
-		int v = rq_parse_rating(mt.args);
-
-		return v ? rating(e, &m, v) : 0;
-	}
+	if (!mt.rule)
+		return closed_answer(e, &m, rq_parse_rating(mt.args), rq_parse_errand_answer(mt.args));
+	if (!strcmp(mt.rule->handler, "confirm") && !mt.args[0])
+		return closed_answer(e, &m, 0, 1); /* 确认 alone (with a code it was the SOS binding's) */
 	m.keyword = mt.keyword;
 	m.handler = mt.rule->handler;
 	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role))) {
 		const char *keys[] = {"keyword", "role"};
-		const char *vals[] = {mt.keyword, role_label(mt.rule->role, m.lang)};
+		const char *vals[] = {mt.keyword, rq_role_label(mt.rule->role, m.lang)};
 		bool ours = false;
 
 		for (unsigned i = 0; i < ARRAY_SIZE(wcmds); i++)
 			ours |= !strcmp(m.handler, wcmds[i].handler);
-		if (!ours && strcmp(m.handler, "list"))
+		if (!ours && strcmp(m.handler, "list") && strcmp(m.handler, "take") && strcmp(m.handler, "done"))
 			return 0;
 		LOGP(DRT, LOGL_NOTICE, "%s (role %s) sent \"%s\", which is only for %s: refused\n", sender,
 		     m.known ? m.ph.role : "unknown", mt.keyword, mt.rule->role);
 		snprintf(note, notelen, "refused: %s is only for %s (sender role %s)", mt.keyword, mt.rule->role,
 			 m.known ? m.ph.role : "unknown");
-		rc = send_err(e, sender, m.lang, "refused", keys, vals, 2);
+		rc = rq_send_err(e, sender, m.lang, "refused", keys, vals, 2);
 		return rc < 0 ? rc : 1;
 	}
 	m.args = full_args(e->ctx, text, len, mt.keyword);
@@ -893,6 +994,16 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		rc = status(e, &m);
 	else if (!strcmp(m.handler, "list"))
 		rc = list(e, &m);
+	else if (!strcmp(m.handler, "errand"))
+		rc = rq_errand(e, &m);
+	else if (!strcmp(m.handler, "take"))
+		rc = rq_errand_take(e, &m);
+	else if (!strcmp(m.handler, "done"))
+		rc = rq_errand_done(e, &m);
+	else if (!strcmp(m.handler, "points"))
+		rc = rq_points(e, &m);
+	else if (!strcmp(m.handler, "register"))
+		rc = rq_register(e, &m);
 	else {
 		rc = 0;
 		for (unsigned i = 0; i < ARRAY_SIZE(wcmds); i++)
@@ -938,8 +1049,9 @@ int rq_assign(struct rq_env *e, const char *ref, const char *number, const char 
 	if (rc < 0)
 		return rc;
 	r.assignee_phone_id = ph.id;
-	rc = transition(e, &r, "dispatched", actor, talloc_asprintf(e->ctx, "reassigned to %s %s", ph.number, ph.name));
-	return rc < 0 ? rc : notify_assignee(e, &r, "改派", "Reassigned");
+	rc = rq_transition(e, &r, "dispatched", actor,
+			   talloc_asprintf(e->ctx, "reassigned to %s %s", ph.number, ph.name));
+	return rc < 0 ? rc : rq_notify_assignee(e, &r, "改派", "Reassigned");
 }
 
 int rq_close(struct rq_env *e, const char *ref, const char *result, const char *actor, char *err, size_t errlen)
@@ -953,12 +1065,12 @@ int rq_close(struct rq_env *e, const char *ref, const char *result, const char *
 		return rc;
 	if (!result || !result[0])
 		result = !strcmp(r.reporter_lang, "en") ? "done" : "已处理";
-	rc = transition(e, &r, "closed", actor, result);
+	rc = rq_transition(e, &r, "closed", actor, result);
 	if (rc == 0) {
 		const char *keys[] = {"ref", "result"};
 		const char *vals[] = {r.ref, result};
 
-		rc = send_tpl(e, r.reporter, r.reporter_lang, DB_PRIO_REPLY, "resolved", keys, vals, 2);
+		rc = rq_send_tpl(e, r.reporter, r.reporter_lang, DB_PRIO_REPLY, "resolved", keys, vals, 2);
 	}
 	return rc;
 }
@@ -979,7 +1091,7 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 		if (rc < 0)
 			break;
 		if (!(r.flags & DB_REQ_OVERDUE)) {
-			struct staff_list l = {.n = 0};
+			struct rq_staff_list l = {.n = 0};
 			struct db_phone to;
 			const char *keys[] = {"ref", "date", "address", "text"};
 			const char *vals[] = {r.ref, date, r.address, r.text};
@@ -988,21 +1100,21 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 			r.updated = e->now;
 			rc = db_request_update(e->db, &r);
 			if (rc == 0)
-				rc = event(e, &r, "system", r.state, "超时，已催办");
+				rc = rq_event(e, &r, "system", r.state, "超时，已催办");
 			if (rc == 0 && r.assignee_phone_id &&
 			    (rc = db_phone_get_id(e->db, r.assignee_phone_id, &to)) == 0) {
 				rq_date(r.deadline, to.lang, date, sizeof(date));
-				rc = send_tpl(e, to.number, to.lang, DB_PRIO_STAFF, "remind", keys, vals, 4);
+				rc = rq_send_tpl(e, to.number, to.lang, DB_PRIO_STAFF, "remind", keys, vals, 4);
 			} else if (rc == 0) {
-				rc = staff_get(e, &l);
+				rc = rq_staff_get(e, &l);
 				for (int k = 0; rc == 0 && k < l.n; k++) {
 					rq_date(r.deadline, l.p[k].lang, date, sizeof(date));
-					rc = send_tpl(e, l.p[k].number, l.p[k].lang, DB_PRIO_STAFF, "remind", keys,
-						      vals, 4);
+					rc = rq_send_tpl(e, l.p[k].number, l.p[k].lang, DB_PRIO_STAFF, "remind", keys,
+							 vals, 4);
 				}
 			}
 		} else {
-			struct staff_list l = {.n = 0};
+			struct rq_staff_list l = {.n = 0};
 			const char *keys[] = {"ref", "date", "assignee", "address", "text"};
 			const char *vals[] = {r.ref, date, r.assignee[0] ? r.assignee : "-", r.address, r.text};
 
@@ -1010,12 +1122,13 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 			r.updated = e->now;
 			rc = db_request_update(e->db, &r);
 			if (rc == 0)
-				rc = event(e, &r, "system", r.state, "督办");
+				rc = rq_event(e, &r, "system", r.state, "督办");
 			if (rc == 0)
-				rc = staff_get(e, &l);
+				rc = rq_staff_get(e, &l);
 			for (int k = 0; rc == 0 && k < l.n; k++) {
 				rq_date(r.deadline, l.p[k].lang, date, sizeof(date));
-				rc = send_tpl(e, l.p[k].number, l.p[k].lang, DB_PRIO_STAFF, "escalate", keys, vals, 5);
+				rc = rq_send_tpl(e, l.p[k].number, l.p[k].lang, DB_PRIO_STAFF, "escalate", keys, vals,
+						 5);
 			}
 		}
 		if (rc == 0) {
@@ -1087,7 +1200,7 @@ int gw_rules_reload(struct gw *gw, char *err, size_t errlen)
 	return 0;
 }
 
-static void env_init(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
+void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
 {
 	memset(e, 0, sizeof(*e));
 	if (!gw->rules) {
@@ -1104,6 +1217,7 @@ static void env_init(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
 	e->queue_data = gw;
 	e->may_reply = gw_may_reply;
 	e->may_reply_data = gw;
+	e->errand_points = gw->cfg.errand_points ? gw->cfg.errand_points : 10;
 }
 
 int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note)
@@ -1113,7 +1227,7 @@ int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note
 	struct rq_env e;
 	int rc;
 
-	env_init(gw, &e, tmp, gw_now());
+	gw_request_env(gw, &e, tmp, gw_now());
 	rc = rq_handle(&e, m->sender, m->text, strlen(m->text), m->flags, buf, sizeof(buf));
 	*note = buf;
 	talloc_free(tmp);
@@ -1127,11 +1241,12 @@ void gw_request_tick(struct gw *gw, time_t now)
 	void *tmp;
 	int rc;
 
+	gw_digest_tick(gw, now);
 	if (now - last < 5 && now >= last)
 		return;
 	last = now;
 	tmp = talloc_new(gw);
-	env_init(gw, &e, tmp, now);
+	gw_request_env(gw, &e, tmp, now);
 	rc = db_begin(gw->db);
 	if (rc == 0) {
 		rc = rq_overdue(&e, ESCALATE_AFTER_S);

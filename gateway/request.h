@@ -40,6 +40,9 @@ int rq_parse_ref(const char *args, char ref[8], const char **rest);
 /* A rating reply: "1"/"满意" -> 1, "2"/"基本满意" -> 2, "3"/"不满意" -> 3 (trailing punctuation
  * ignored), 0 otherwise. Takes a normalised text. */
 int rq_parse_rating(const char *norm);
+/* The resident's answer to a finished errand: "1"/"确认"/"好" -> 1 (confirmed), "2"/"有异议" -> 2
+ * (disputed), 0 otherwise. Takes a normalised text. */
+int rq_parse_errand_answer(const char *norm);
 /* "满意", "基本满意", "不满意" for 1..3, NULL otherwise. */
 const char *rq_rating_label(int rating);
 
@@ -79,6 +82,7 @@ struct rq_env {
 	/* whether an error reply (refusal, malformed command) may go to number now; NULL: always */
 	bool (*may_reply)(void *data, const char *number);
 	void *may_reply_data;
+	unsigned errand_points; /* credited to the runner of a confirmed errand (0: none) */
 };
 
 /* Handle a received message if it is request business (a keyword of handler report, status,
@@ -98,6 +102,44 @@ int rq_close(struct rq_env *e, const char *ref, const char *result, const char *
  * Returns how many requests changed, or -errno. */
 int rq_overdue(struct rq_env *e, unsigned escalate_after_s);
 
+/* ---- errands, points, registration, holidays, the digest (gateway/errand.c) ----
+ *
+ * 跑腿/PT <what> from a resident is a request of kind 'errand' offered by SMS to every active phone
+ * with role runner (one box is one community: every runner of the database); the first 接单/JD
+ * <ref> takes it (the others and the resident are told, a later 接单 gets "already taken by"),
+ * 完成/WC <ref> marks it done, the resident answers 1/确认 (confirmed: the runner is credited
+ * e->errand_points in the points ledger) or 2/有异议 (reopened, to the duty staff).
+ * 积分/JF answers the sender's balance and last entries. 注册/ZC <name> <address> from a number
+ * the database does not know makes a pending phone, or links it at once (rq_register). */
+
+/* The digits of an address as people write it: "3-2-501", "3幢2单元501室", "3栋2单元501",
+ * "3号楼501" (no unit). 0 with building/unit/room filled (unit "" when only two numbers were
+ * given), -EINVAL when it does not hold two or three numbers. */
+int rq_address_parse(const char *s, char building[16], char unit[16], char room[16]);
+/* Whether a household's columns (building "3幢", unit "2单元" or "", room "501") carry the
+ * numbers of a parsed address. */
+bool rq_address_match(const char *hh_building, const char *hh_unit, const char *hh_room, const char *building,
+		      const char *unit, const char *room);
+/* A calendar date "2026-10-01" (also "2026/10/1", "20261001") -> "2026-10-01" in out; -EINVAL
+ * for anything that is not a real date. */
+int rq_date_parse(const char *s, char out[11]);
+
+/* Staff: add n (not 0, may be negative: a correction is an entry too) to number's points with
+ * a reason; the person is told by SMS. *balance is the new balance. -ENOENT (unknown number)
+ * with a reason in err. */
+int rq_points_award(struct rq_env *e, const char *number, long n, const char *reason, const char *actor,
+		    int64_t *balance, char *err, size_t errlen);
+/* Staff: approve the pending registration of number, in household_code (NULL: the household its
+ * address matched); the person is told by SMS. reject: the phone row goes, the registration is
+ * kept as rejected, the person is told the reason. -ENOENT / -EINVAL with a reason in err. */
+int rq_register_approve(struct rq_env *e, const char *number, const char *household_code, const char *actor, char *err,
+			size_t errlen);
+int rq_register_reject(struct rq_env *e, const char *number, const char *reason, const char *actor, char *err,
+		       size_t errlen);
+/* The daily digest: every active staff phone gets the counts of open and overdue requests and the
+ * oldest few references. Returns how many were texted, or -errno. */
+int rq_digest(struct rq_env *e);
+
 /* ---- the gateway ---- */
 
 struct gw;
@@ -111,5 +153,10 @@ int gw_rules_reload(struct gw *gw, char *err, size_t errlen);
  * request business, -errno. */
 int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note);
 
-/* From the 1-second tick: the overdue check every few seconds, in its own transaction. */
+/* From the 1-second tick: the overdue check every few seconds, in its own transaction; and the
+ * daily digest (gw_digest_tick). */
 void gw_request_tick(struct gw *gw, time_t now);
+/* The daily digest once the local time of now has passed the configured digest time, at most
+ * once per local day: the day is kept in the setting "digest-last-day", so a restart does not
+ * send it again. Its own transaction. */
+void gw_digest_tick(struct gw *gw, time_t now);

@@ -1,6 +1,7 @@
 /* linlid's VTY: the `gateway` and `modem NAME` config nodes, and the show commands. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <osmocom/core/rate_ctr.h>
@@ -132,6 +133,32 @@ DEFUN(cfg_rules_file, cfg_rules_file_cmd, "rules-file PATH",
 UINT_SETTING(deadline_days, deadline_days, "deadline-days <1-60>",
 	     "Working days a request has until its deadline (default 3)\nWorking days\n")
 
+/* errands and the daily digest (gateway/errand.c) */
+UINT_SETTING(errand_points, errand_points, "errand-points <1-10000>",
+	     "Points a runner earns for an errand the resident confirmed (default 10)\nPoints\n")
+
+DEFUN(cfg_daily_digest, cfg_daily_digest_cmd, "daily-digest HH:MM",
+      "Send the staff one SMS a day with the open and overdue requests\nLocal time, e.g. 08:30\n")
+{
+	unsigned h, m;
+	char end;
+
+	if (sscanf(argv[0], "%u:%u%c", &h, &m, &end) != 2 || h > 23 || m > 59) {
+		vty_out(vty, "%% daily-digest wants a local time HH:MM (00:00-23:59), not \"%s\"%s", argv[0],
+			VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vgw->cfg.digest = true;
+	vgw->cfg.digest_min = h * 60 + m;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_daily_digest, cfg_no_daily_digest_cmd, "no daily-digest", NO_STR "Send no daily digest\n")
+{
+	vgw->cfg.digest = false;
+	return CMD_SUCCESS;
+}
+
 DEFUN(rules_reload, rules_reload_cmd, "rules reload", "SMS keyword rules\nRead the rules file again\n")
 {
 	char err[256];
@@ -241,6 +268,11 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
+	if (vgw->cfg.errand_points)
+		vty_out(vty, " errand-points %u%s", vgw->cfg.errand_points, VTY_NEWLINE);
+	if (vgw->cfg.digest)
+		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
+			VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
 	if (vgw->cfg.sos_step_delay_s)
 		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
@@ -414,6 +446,9 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
 	install_element(GW_NODE, &cfg_missed_call_cmd);
+	install_element(GW_NODE, &cfg_errand_points_cmd);
+	install_element(GW_NODE, &cfg_daily_digest_cmd);
+	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
 	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
 	install_element(GW_NODE, &cfg_sos_rounds_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
