@@ -8,7 +8,7 @@
 
 BUILD ?= build
 .DEFAULT_GOAL := all
-PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp
 
 # Warnings in their own variable so `make CFLAGS=...` cannot drop them.
 WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -73,6 +73,17 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- group call prompts: Mandarin, rendered with espeak-ng (cmn) into 8 kHz mu-law at build time ----
+PROMPTS_STAMP := $(BUILD)/prompts/.rendered
+all: $(PROMPTS_STAMP)
+
+$(BUILD)/wav2ul: $(BUILD)/scripts/wav2ul.o $(BUILD)/gateway/media_g711.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+$(PROMPTS_STAMP): scripts/prompts.sh $(BUILD)/wav2ul
+	sh scripts/prompts.sh $(BUILD)/prompts $(BUILD)/wav2ul
+	@touch $@
 
 deps:
 	@sh scripts/deps.sh

@@ -66,6 +66,15 @@ for n in 1 4; do
 		step python3 bench/sos_bench.py $n $bulk "$AIRTIME_MS" "$SOS_TRIALS"
 	done
 done
+# the group call mixer (bench/mixer_bench.c): its own section of RESULTS.md
+MIXER_S=${MIXER_S:-10}
+mix=$(mktemp)
+echo "bench: $B/bench/mixer_bench $MIXER_S 50 10" >&2
+if ! "$B/bench/mixer_bench" "$MIXER_S" 50 10 >"$mix"; then
+	failed="$failed
+- \`$B/bench/mixer_bench $MIXER_S 50 10\`"
+fi
+cat "$mix"
 t_end=$(date +%s)
 
 {
@@ -85,7 +94,23 @@ t_end=$(date +%s)
 	awk '{ v=$2; $1=$1; name=$1; $1=""; $2=""; sub(/^ +/, ""); printf "| %s | %s | %s |\n", name, v, $0 }' "$out"
 	echo
 	cat bench/NOTES.md
+	echo
+	echo "## Group call mixer"
+	echo
+	echo "\`$B/bench/mixer_bench $MIXER_S 50 10\`: 50 concurrent conferences of 10 parties, every party a"
+	echo "loopback RTP peer (in a child process) sending a 20 ms PCMU frame every 20 ms, for $MIXER_S s;"
+	echo "CPU of the mixer's process (user + system) as a fraction of one core, with the references"
+	echo "measured in the same run."
+	echo
+	echo "| figure | value | unit |"
+	echo "| --- | --- | --- |"
+	awk '{ v=$2; $1=$1; name=$1; $1=""; $2=""; sub(/^ +/, ""); printf "| %s | %s | %s |\n", name, v, $0 }' "$mix"
+	echo
+	echo "\`_vs_1x10\` is the cost of 50 conferences over the cost of one (50 if it grew linearly: it grows"
+	echo "less, the loop's fixed cost is shared); \`_vs_compute\` is the whole over the bare G.711"
+	echo "arithmetic: most of the time goes to one sendto and one recvfrom per packet and the poll loop;"
+	echo "\`_delivered\` checks that the peers got every packet the mixer owed them."
 } >bench/RESULTS.md
-rm -f "$out" "$one"
+rm -f "$out" "$one" "$mix"
 echo "wrote bench/RESULTS.md"
 [ -z "$failed" ]

@@ -17,6 +17,7 @@ enum {
 	DSMS,	/* inbox, outbox, scheduler */
 	DRT,	/* routing of received messages */
 	DDB,	/* database */
+	DMEDIA,	/* RTP legs, the group call mixer, prompts, DTMF (gateway/media.c) */
 };
 
 #define GW_MAX_MODEMS 16

@@ -13,6 +13,8 @@ static const struct log_info_cat gw_log_cat[] = {
 	[DRT] = { .name = "DRT", .description = "Routing of received messages", .enabled = 1,
 		  .loglevel = LOGL_NOTICE },
 	[DDB] = { .name = "DDB", .description = "Community database", .enabled = 1, .loglevel = LOGL_NOTICE },
+	[DMEDIA] = { .name = "DMEDIA", .description = "RTP media, mixer, prompts and DTMF of the group call",
+		     .enabled = 1, .loglevel = LOGL_NOTICE },
 };
 
 const struct log_info gw_log_info = {

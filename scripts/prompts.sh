@@ -1,0 +1,52 @@
+#!/bin/sh
+# Render the group call prompts (Mandarin, espeak-ng voice cmn) into OUTDIR/NAME.ul: 8 kHz G.711
+# mu-law, converted by WAV2UL (scripts/wav2ul.c). Run by the Makefile at build time; no network.
+#   sh scripts/prompts.sh OUTDIR WAV2UL
+set -e
+out=$1
+wav2ul=$2
+if [ -z "$out" ] || [ -z "$wav2ul" ]; then
+	echo "usage: prompts.sh OUTDIR WAV2UL" >&2
+	exit 2
+fi
+if ! command -v espeak-ng >/dev/null 2>&1; then
+	echo "prompts.sh: error: espeak-ng is not installed, so the group call prompts cannot be rendered." >&2
+	echo "prompts.sh: install it with 'make deps' (Debian package espeak-ng, listed in deps.txt)." >&2
+	exit 1
+fi
+if ! espeak-ng --voices=cmn | grep -q ' cmn '; then
+	echo "prompts.sh: error: espeak-ng has no Mandarin voice (cmn); install the full espeak-ng-data." >&2
+	exit 1
+fi
+mkdir -p "$out"
+# NAME|TEXT, one prompt a line; the digits name the building, unit and room to a neighbour
+while IFS='|' read -r name text; do
+	[ -n "$name" ] || continue
+	tmp="$out/$name.ul.tmp"
+	if ! espeak-ng -v cmn -s 150 --stdout "$text" | "$wav2ul" >"$tmp"; then
+		rm -f "$tmp"
+		echo "prompts.sh: error: rendering prompt '$name' ($text) failed" >&2
+		exit 1
+	fi
+	mv "$tmp" "$out/$name.ul"
+done <<'LIST'
+calling|正在呼叫您的邻居，请稍候
+neighbour_calls|您的邻居在呼救
+press1|按1加入通话
+joined|已加入通话
+nobody|邻居暂未接听，正在转接网格员
+no_group|您的号码未加入联户，请联系社区
+building|幢
+unit|单元
+room|室
+0|零
+1|一
+2|二
+3|三
+4|四
+5|五
+6|六
+7|七
+8|八
+9|九
+LIST
