@@ -18,19 +18,7 @@
 
 #include "db/db.h"
 #include "db/import.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
-		failures += !ok_;                                                                                      \
-	} while (0)
-
-static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+#include "tests/unit/testlib.h"
 
 /* ---- the reader ---- */
 
@@ -328,15 +316,13 @@ static const char *sample_dir(void)
 static void test_sample(void *ctx)
 {
 	struct db_context *dbc;
-	char path[] = "/tmp/linli-csv-sample-XXXXXX";
+	char path[64];
 	struct reports r = {0};
 	unsigned n[_NUM_DB_IMPORT] = {0};
 	int fd, rc = 0;
 
 	printf("-- etc/sample\n");
-	fd = mkstemp(path);
-	close(fd);
-	if (db_open(ctx, path, &dbc) < 0) {
+	if (test_tmp_path(path, sizeof(path), "csv-sample") < 0 || db_open(ctx, path, &dbc) < 0) {
 		CHECK(0, "open %s", path);
 		return;
 	}
@@ -405,20 +391,15 @@ static void test_sample(void *ctx)
 int main(void)
 {
 	void *root = talloc_named_const(NULL, 0, "csv_test");
-	char path[] = "/tmp/linli-csv-test-XXXXXX";
+	char path[64];
 	struct db_context *dbc;
-	int fd;
 
-	osmo_init_logging2(root, &test_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	test_logging(root);
 	log_set_print_category_hex(osmo_stderr_target, 0);
-	log_set_use_color(osmo_stderr_target, 0);
 
 	test_reader(root);
 
-	fd = mkstemp(path);
-	close(fd);
-	if (db_open(root, path, &dbc) == 0) {
+	if (test_tmp_path(path, sizeof(path), "csv-test") == 0 && db_open(root, path, &dbc) == 0) {
 		test_import(dbc);
 		db_close(dbc);
 	} else {

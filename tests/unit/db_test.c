@@ -16,20 +16,7 @@
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
-
-static int failures;
-
-/* Evaluates cond once; prints "ok" or "FAIL" and the description. */
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
-		failures += !ok_;                                                                                      \
-	} while (0)
-
-static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+#include "tests/unit/testlib.h"
 
 static double now_s(void)
 {
@@ -495,22 +482,18 @@ static void test_misc(struct db_context *dbc, void *ctx)
 int main(void)
 {
 	void *root = talloc_named_const(NULL, 0, "db_test");
-	char path[] = "/tmp/linli-db-test-XXXXXX";
+	char path[64];
 	struct db_context *dbc;
-	int fd, rc;
+	int rc;
 
-	osmo_init_logging2(root, &test_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
-	log_set_use_color(osmo_stderr_target, 0);
+	test_logging(root);
 
 	test_number_norm();
 
-	fd = mkstemp(path);
-	if (fd < 0) {
+	if (test_tmp_path(path, sizeof(path), "db-test") < 0) {
 		perror("mkstemp");
 		return 1;
 	}
-	close(fd);
 	rc = db_open(root, path, &dbc);
 	CHECK(rc == 0, "open %s", path);
 	if (rc == 0) {

@@ -20,19 +20,7 @@
 
 #include "db/db.h"
 #include "db/db_sql.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
-		failures += !ok_;                                                                                      \
-	} while (0)
-
-static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+#include "tests/unit/testlib.h"
 
 static void remove_db(const char *path)
 {
@@ -43,16 +31,6 @@ static void remove_db(const char *path)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
 	unlink(p);
-}
-
-static void tmp_path(char *buf, size_t len)
-{
-	int fd;
-
-	snprintf(buf, len, "/tmp/linli-dbupgrade-XXXXXX");
-	fd = mkstemp(buf);
-	if (fd >= 0)
-		close(fd);
 }
 
 /* Run SQL with SQLite directly; false (and a message) on error. */
@@ -120,7 +98,7 @@ static void test_upgrade(void *ctx)
 	int rc, n = 0;
 
 	printf("-- a version-1 file is upgraded to version %d, data kept\n", db_latest_version());
-	tmp_path(path, sizeof(path));
+	test_tmp_path(path, sizeof(path), "dbupgrade");
 	CHECK(raw_exec(path, db_sql_files[0].sql), "write %s from %s alone", path, db_sql_files[0].name);
 	CHECK(raw_exec(path, v1_data), "with a community, a household, two phones, an inbound and a queued SMS");
 	CHECK(raw_int(path, "PRAGMA user_version") == 1, "its user_version is 1");
@@ -168,7 +146,7 @@ static void test_failed_step(void *ctx)
 	if (db_latest_version() < 2)
 		return;
 	printf("-- a step that fails leaves the file at its version\n");
-	tmp_path(path, sizeof(path));
+	test_tmp_path(path, sizeof(path), "dbupgrade");
 	CHECK(raw_exec(path, db_sql_files[0].sql) && raw_exec(path, v1_data), "a version-1 file with data");
 	/* step 2 creates Kamailio's version and subscriber tables: make the second one collide */
 	CHECK(raw_exec(path, "CREATE TABLE subscriber (x)"), "plus a table that step 2 will collide with");
@@ -188,7 +166,7 @@ static void test_fresh(void *ctx)
 	int rc;
 
 	printf("-- a new (empty) file gets schema.sql and every step\n");
-	tmp_path(path, sizeof(path));
+	test_tmp_path(path, sizeof(path), "dbupgrade");
 	rc = db_open(ctx, path, &dbc);
 	CHECK(rc == 0 && db_version(dbc) == db_latest_version(), "version %d", dbc ? db_version(dbc) : rc);
 	db_close(dbc);
@@ -216,10 +194,8 @@ int main(void)
 {
 	void *root = talloc_named_const(NULL, 0, "dbupgrade_test");
 
-	osmo_init_logging2(root, &test_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	test_logging(root);
 	log_set_print_category_hex(osmo_stderr_target, 0);
-	log_set_use_color(osmo_stderr_target, 0);
 
 	CHECK(db_latest_version() == (int)db_sql_nfiles && db_latest_version() >= 2,
 	      "latest version %d (schema.sql + %u step(s))", db_latest_version(), db_sql_nfiles - 1);

@@ -15,19 +15,7 @@
 
 #include "db/db.h"
 #include "db/import.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
-		failures += !ok_;                                                                                      \
-	} while (0)
-
-static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+#include "tests/unit/testlib.h"
 
 struct seen {
 	int n, located;
@@ -55,22 +43,20 @@ static struct seen contacts(struct db_context *dbc, int64_t dev, int rung)
 int main(void)
 {
 	void *ctx = talloc_named_const(NULL, 0, "sos_db_test");
-	char path[] = "/tmp/sos_db_test_XXXXXX";
+	char path[64];
 	struct db_context *dbc;
 	struct db_device dev;
 	struct db_binding b;
 	struct db_sos_incident inc, got;
 	struct seen s;
 	int64_t id, *ids;
-	int fd, rc, n;
+	int rc, n;
 	unsigned nimp;
 
-	osmo_init_logging2(ctx, &test_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
-	fd = mkstemp(path);
-	close(fd);
-	unlink(path);
-	rc = db_open(ctx, path, &dbc);
+	test_logging(ctx);
+	rc = test_tmp_path(path, sizeof(path), "sos-db-test");
+	if (rc == 0)
+		rc = db_open(ctx, path, &dbc);
 	CHECK(rc == 0, "open a new database");
 	if (rc)
 		return 1;
@@ -183,7 +169,7 @@ int main(void)
 	db_close(dbc);
 	unlink(path);
 	for (const char *suf = "-wal"; suf; suf = strcmp(suf, "-wal") ? NULL : "-shm") {
-		char p[64];
+		char p[80];
 
 		snprintf(p, sizeof(p), "%s%s", path, suf);
 		unlink(p);
