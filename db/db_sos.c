@@ -409,20 +409,16 @@ static const char *rung_sql(int rung)
 	}
 }
 
-int db_sos_contacts(struct db_context *dbc, int64_t device_id, int rung,
-		    void (*cb)(void *data, const struct db_sos_contact *c), void *data)
+/* Rows (phone id, number, name, located) of a prepared statement as contacts: all read first and
+ * the statement released, then cb for each (cb may run other statements). The count or -errno. */
+static int collect_contacts(struct db_context *dbc, sqlite3_stmt *st, const char *what,
+			    void (*cb)(void *data, const struct db_sos_contact *c), void *data)
 {
-	sqlite3_stmt *st = prep(dbc, rung_sql(rung));
 	struct db_sos_contact *v;
-	void *tmp;
+	void *tmp = talloc_new(dbc);
 	size_t n = 0;
 	int rc;
 
-	if (!st)
-		return -EIO;
-	bi(st, "$dev", device_id);
-	bi(st, "$step", rung);
-	tmp = talloc_new(dbc);
 	v = talloc_array(tmp, struct db_sos_contact, 0);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = talloc_realloc(tmp, v, struct db_sos_contact, n + 1);
@@ -433,13 +429,25 @@ int db_sos_contacts(struct db_context *dbc, int64_t device_id, int rung,
 		v[n].located = sqlite3_column_int(st, 3);
 		n++;
 	}
-	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, "sos contacts");
+	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, what);
 	db_stmt_release(dbc, st);
 	if (rc > 0 && cb)
 		for (size_t i = 0; i < n; i++)
 			cb(data, &v[i]);
 	talloc_free(tmp);
 	return rc;
+}
+
+int db_sos_contacts(struct db_context *dbc, int64_t device_id, int rung,
+		    void (*cb)(void *data, const struct db_sos_contact *c), void *data)
+{
+	sqlite3_stmt *st = prep(dbc, rung_sql(rung));
+
+	if (!st)
+		return -EIO;
+	bi(st, "$dev", device_id);
+	bi(st, "$step", rung);
+	return collect_contacts(dbc, st, "sos contacts", cb, data);
 }
 
 int db_sos_next_rung(struct db_context *dbc, int64_t device_id, int after)
@@ -773,32 +781,11 @@ int db_sos_alerted(struct db_context *dbc, int64_t incident_id, void (*cb)(void 
 				     " max(a.location) FROM sos_attempt a LEFT JOIN phone p ON p.id = a.phone_id"
 				     " WHERE a.incident_id = $inc AND a.kind IN ('alert', 'resend')"
 				     " GROUP BY a.number ORDER BY min(a.id)");
-	struct db_sos_contact *v;
-	void *tmp;
-	size_t n = 0;
-	int rc;
 
 	if (!st)
 		return -EIO;
 	bi(st, "$inc", incident_id);
-	tmp = talloc_new(dbc);
-	v = talloc_array(tmp, struct db_sos_contact, 0);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = talloc_realloc(tmp, v, struct db_sos_contact, n + 1);
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].phone_id = sqlite3_column_int64(st, 0);
-		db_col_copy(st, 1, v[n].number, sizeof(v[n].number));
-		db_col_copy(st, 2, v[n].name, sizeof(v[n].name));
-		v[n].located = sqlite3_column_int(st, 3);
-		n++;
-	}
-	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, "sos alerted");
-	db_stmt_release(dbc, st);
-	if (rc > 0)
-		for (size_t i = 0; i < n; i++)
-			cb(data, &v[i]);
-	talloc_free(tmp);
-	return rc;
+	return collect_contacts(dbc, st, "sos alerted", cb, data);
 }
 
 int db_sos_failed_alerts(struct db_context *dbc, void *ctx, int max_resends, struct db_sos_failed **out)
