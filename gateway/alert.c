@@ -450,11 +450,12 @@ struct found {
 static const char *const lat_labels[] = { "latitude", "lat", "纬度", NULL };
 static const char *const lon_labels[] = { "longitude", "long", "lng", "lon", "经度", NULL };
 
-/* label [:=：] coordinate at t[i], the coordinate's letter (if any) agreeing with the label. */
-static bool labelled_at(const struct text *t, size_t i, const char *const *labels, int axis, struct coord *c)
+/* One of labels at t[i], then an optional separator (: = ：) and spaces: where the value starts,
+ * or 0 when no label is there. From the k-th label on (*k is where to go on from). */
+static size_t label_value_at(const struct text *t, size_t i, const char *const *labels, unsigned *k)
 {
-	for (unsigned k = 0; labels[k]; k++) {
-		size_t e = kw_at(t, i, labels[k]), f;
+	for (; labels[*k]; (*k)++) {
+		size_t e = kw_at(t, i, labels[*k]), f;
 
 		if (!e)
 			continue;
@@ -463,10 +464,21 @@ static bool labelled_at(const struct text *t, size_t i, const char *const *label
 			e++;
 		else if ((f = lit_at(t, e, "：")))
 			e = f;
-		e = skip_spaces(t, e);
+		(*k)++;
+		return skip_spaces(t, e);
+	}
+	return 0;
+}
+
+/* label [:=：] coordinate at t[i], the coordinate's letter (if any) agreeing with the label. */
+static bool labelled_at(const struct text *t, size_t i, const char *const *labels, int axis, struct coord *c)
+{
+	unsigned k = 0;
+	size_t e;
+
+	while ((e = label_value_at(t, i, labels, &k)))
 		if (parse_coord(t, e, c) && (!c->axis || c->axis == axis))
 			return true;
-	}
 	return false;
 }
 
@@ -719,20 +731,12 @@ static const char *const battery_labels[] = { "battery level", "battery", "batt"
 static void find_battery(const struct text *t, struct alert_info *out)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		for (unsigned k = 0; battery_labels[k]; k++) {
-			size_t e = kw_at(t, i, battery_labels[k]), f;
+		unsigned k = 0;
+		size_t e;
 
-			if (!e)
-				continue;
-			e = skip_spaces(t, e);
-			if (at(t, e) == ':' || at(t, e) == '=')
-				e++;
-			else if ((f = lit_at(t, e, "：")))
-				e = f;
-			e = skip_spaces(t, e);
+		while ((e = label_value_at(t, i, battery_labels, &k)))
 			if (battery_value(t, e, true, true, out->battery, sizeof(out->battery)))
 				return;
-		}
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned char c = t->s[i], p = i ? t->s[i - 1] : ' ';
@@ -758,17 +762,10 @@ static void find_imei(const struct text *t, struct alert_info *out)
 	static const char *const labels[] = { "imei", "id", NULL };
 
 	for (size_t i = 0; i < t->n; i++) {
-		for (unsigned k = 0; labels[k]; k++) {
-			size_t e = kw_at(t, i, labels[k]), f, d;
+		unsigned k = 0;
+		size_t e, d;
 
-			if (!e)
-				continue;
-			e = skip_spaces(t, e);
-			if (at(t, e) == ':' || at(t, e) == '=')
-				e++;
-			else if ((f = lit_at(t, e, "：")))
-				e = f;
-			e = skip_spaces(t, e);
+		while ((e = label_value_at(t, i, labels, &k))) {
 			for (d = e; is_digit(at(t, d)); d++)
 				;
 			if (d - e != 15)
