@@ -18,6 +18,7 @@ enum {
 	DRT,	/* routing of received messages */
 	DDB,	/* database */
 	DMEDIA,	/* RTP legs, the group call mixer, prompts, DTMF (gateway/media.c) */
+	DSIP,	/* SMS over SIP: the evapi link to Kamailio (gateway/sip_msg.c) */
 };
 
 #define GW_MAX_MODEMS 16

@@ -32,6 +32,7 @@
 #include "gateway/alert.h"
 #include "gateway/request.h"
 #include "gateway/rules.h"
+#include "gateway/sip_msg.h"
 #include "gateway/sos.h"
 
 static const struct log_info linlictl_log_info = {
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 		     "  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
 		     "  holiday list [FROM-DATE]      the calendar entries\n"
 		     "  holiday remove DATE\n"
+		     SIP_CTL_USAGE
 		     "DBPATH defaults to var/linli.db.\n");
 }
 
@@ -828,7 +830,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "init") && strcmp(cmd, "import") && strcmp(cmd, "import-all") && strcmp(cmd, "send") &&
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
-	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday")) {
+	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") &&
+	    strcmp(cmd, "sip")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -877,6 +880,8 @@ int main(int argc, char **argv)
 		rc = cmd_register(root, dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "holiday")) {
 		rc = cmd_holiday(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "sip")) {
+		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip_ctl.c */
 	} else {
 		rc = cmd_stats(dbc);
 	}

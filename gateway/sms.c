@@ -20,6 +20,7 @@
 #include "db/db.h"
 #include "gateway/gw.h"
 #include "gateway/request.h"
+#include "gateway/sip_msg.h"
 #include "gateway/sos.h"
 #include "modem/sms_codec.h"
 
@@ -177,6 +178,16 @@ int gw_sms_queue(struct gw *gw, const char *dest, const char *text, int prio, in
 	rc = sms_utf8_validate(text, strlen(text), NULL);
 	if (rc < 0)
 		return rc;
+	/* a SIP number (or the sender of the SIP MESSAGE being answered) is texted by SIP MESSAGE
+	 * through Kamailio (gateway/sip_msg.c), everyone else by a modem */
+	if (!strcmp(sip_msg_channel_for(gw, num), "sip")) {
+		rc = db_sms_out_add_channel(gw->db, "sip", num, text, prio, id);
+		if (rc < 0)
+			return rc;
+		gctr_inc(gw, GW_CTR_OUT_QUEUED);
+		sip_msg_kick(gw);
+		return 0;
+	}
 	rc = db_sms_out_add(gw->db, num, text, prio, id);
 	if (rc < 0)
 		return rc;
@@ -648,6 +659,7 @@ int gw_sms_start(struct gw *gw)
 	osmo_timer_setup(&gw->tick, tick_cb, gw);
 	osmo_timer_schedule(&gw->tick, 1, 0);
 	sched_kick_later(gw);
+	sip_msg_start(gw); /* SMS over SIP, when `evapi` is configured */
 	return 0;
 }
 
@@ -657,13 +669,14 @@ bool gw_sms_idle(struct gw *gw)
 	for (unsigned i = 0; i < gw->nmodems; i++)
 		if (gw->modem[i].job && !gw->modem[i].job_abandoned)
 			return false;
-	return llist_empty(&gw->inbox);
+	return llist_empty(&gw->inbox) && sip_msg_idle(); /* and no SIP MESSAGE waiting for its answer */
 }
 
 /* Stop the workers (their last events are delivered), commit what they read, stop the timers. */
 void gw_sms_stop(struct gw *gw)
 {
 	gw->quitting = true;
+	sip_msg_stop(gw);
 	osmo_timer_del(&gw->tick);
 	osmo_timer_del(&kick_timer);
 	if (gw->pool) {

@@ -15,6 +15,7 @@
 #include "gateway/gw.h"
 #include "gateway/request.h"
 #include "gateway/rules.h"
+#include "gateway/sip_msg.h"
 
 enum gw_vty_node {
 	GW_NODE = _LAST_OSMOVTY_NODE + 1,
@@ -268,11 +269,6 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
-	if (vgw->cfg.errand_points)
-		vty_out(vty, " errand-points %u%s", vgw->cfg.errand_points, VTY_NEWLINE);
-	if (vgw->cfg.digest)
-		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
-			VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
 	if (vgw->cfg.sos_step_delay_s)
 		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
@@ -286,6 +282,12 @@ static int config_write_gw(struct vty *vty)
 		vty_out(vty, " rules-file %s%s", vgw->cfg.rules_file, VTY_NEWLINE);
 	if (vgw->cfg.deadline_days)
 		vty_out(vty, " deadline-days %u%s", vgw->cfg.deadline_days, VTY_NEWLINE);
+	sip_msg_config_write(vty); /* evapi (gateway/sip_msg.c) */
+	if (vgw->cfg.errand_points)
+		vty_out(vty, " errand-points %u%s", vgw->cfg.errand_points, VTY_NEWLINE);
+	if (vgw->cfg.digest)
+		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
+			VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -446,15 +448,16 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
 	install_element(GW_NODE, &cfg_missed_call_cmd);
-	install_element(GW_NODE, &cfg_errand_points_cmd);
-	install_element(GW_NODE, &cfg_daily_digest_cmd);
-	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
 	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
 	install_element(GW_NODE, &cfg_sos_rounds_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
 	install_element(GW_NODE, &cfg_test_clock_cmd);
 	install_element(GW_NODE, &cfg_rules_file_cmd);
 	install_element(GW_NODE, &cfg_deadline_days_cmd);
+	sip_msg_vty_init(GW_NODE); /* evapi (gateway/sip_msg.c) */
+	install_element(GW_NODE, &cfg_errand_points_cmd);
+	install_element(GW_NODE, &cfg_daily_digest_cmd);
+	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);
 	install_node(&modem_node, config_write_modem);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make run`: the gateway on its embedded default. A SQLite file under var/ seeded with the
 # sample community (etc/sample), one emulated modem (tests/modemsim) on a pseudo-terminal,
-# and linlid in the foreground. Ctrl-C stops both.
+# Kamailio with routes/kamailio.cfg on 127.0.0.1:5060 (when installed), and linlid in the
+# foreground. Ctrl-C stops them all.
 set -e
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -14,13 +15,32 @@ rm -f "$D/modem.sock" "$D/modem.tty"
 "$B/modemsim" --link "$PWD/$D/modem.tty" --ctl "$PWD/$D/modem.sock" --airtime-ms 500 --name demo \
 	>"$D/modemsim.out" 2>"$D/modemsim.log" &
 SIM=$!
-trap 'kill $SIM 2>/dev/null; wait $SIM 2>/dev/null' EXIT INT TERM
+KAM=
+trap 'kill $SIM $KAM 2>/dev/null; wait $SIM $KAM 2>/dev/null' EXIT INT TERM
 i=0
 until grep -q ready "$D/modemsim.out" 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && { echo "modemsim did not start; see $D/modemsim.log" >&2; exit 1; }
 	sleep 0.1
 done
+# Kamailio at the SIP edge: SIP 127.0.0.1:5060, evapi 127.0.0.1:8448 for linlid, the group call
+# to linlid's user agent at 127.0.0.1:5070. The first resident gets a SIP account (password demo).
+N=$(sqlite3 var/linli.db "SELECT number FROM phone WHERE role='resident' ORDER BY id LIMIT 1")
+EVAPI=
+if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
+	"$B/linlictl" -d var/linli.db stats >/dev/null # brings an older file to the current schema
+	sqlite3 var/linli.db "INSERT OR REPLACE INTO subscriber (username, domain, password) VALUES ('$N', '', 'demo');
+		INSERT INTO address (grp, ip_addr, port, tag) SELECT 2, '127.0.0.1', 5070, 'linli'
+		WHERE NOT EXISTS (SELECT 1 FROM address WHERE grp = 2);"
+	mkdir -p "$D/kamailio"
+	PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$PWD/$D/kamailio" \
+		-P "$PWD/$D/kamailio/kamailio.pid" --substdef="!DBFILE!$PWD/var/linli.db!g" \
+		>"$D/kamailio.log" 2>&1 &
+	KAM=$!
+	EVAPI=" evapi 127.0.0.1 8448"
+else
+	echo "kamailio is not installed: running without the SIP side" >&2
+fi
 cat >"$D/linlid.cfg" <<CFG
 log stderr
  logging filter all 1
@@ -37,13 +57,13 @@ gateway
  ctrl-bind 127.0.0.1 4291
  help-interval 60
  rules-file $PWD/routes/sms.rules
+$EVAPI
 modem demo
  device $PWD/$D/modem.tty
  connection at
  poll-interval 10
  health-interval 10
 CFG
-N=$(sqlite3 var/linli.db "SELECT number FROM phone WHERE role='resident' ORDER BY id LIMIT 1")
 cat <<MSG
 
 linli demo: linlid with one emulated modem and the sample community (var/linli.db).
@@ -53,6 +73,10 @@ In another terminal, text the gateway as resident $N and read its answer:
   $B/modemsim-ctl $PWD/$D/modem.sock sent      # everything the gateway has sent
   telnet 127.0.0.1 4290                         # VTY: show modems, show queue, show sms in
   $B/linlictl -d var/linli.db sms in            # what was received
+
+SIP (Kamailio on 127.0.0.1:5060, log $D/kamailio.log): a softphone registers as $N,
+password demo, and texts sip:linli@127.0.0.1 (e.g. 报事 楼道灯坏了); the answer comes back as
+a SIP MESSAGE.
 
 Ctrl-C stops the gateway.
 
