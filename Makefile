@@ -8,7 +8,7 @@
 
 BUILD ?= build
 .DEFAULT_GOAL := all
-PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp jansson
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson
 
 # Warnings in their own variable so `make CFLAGS=...` cannot drop them.
 WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes

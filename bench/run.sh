@@ -66,6 +66,9 @@ for n in 1 4; do
 		step python3 bench/sos_bench.py $n $bulk "$AIRTIME_MS" "$SOS_TRIALS"
 	done
 done
+# the 6995 group call's set-up (issue 5): caller's INVITE at Kamailio -> the nine neighbour INVITEs
+# out, against one plain Kamailio relay measured in the same run (bench/callsetup.py)
+step python3 bench/callsetup.py "${CALL_N:-20}"
 # the group call mixer (bench/mixer_bench.c): its own section of RESULTS.md
 MIXER_S=${MIXER_S:-10}
 mix=$(mktemp)

@@ -343,6 +343,21 @@ struct db_sos_failed {
 int db_sos_failed_alerts(struct db_context *dbc, void *ctx, int max_resends, struct db_sos_failed **out);
 int db_sos_attempt_result(struct db_context *dbc, int64_t attempt_id, const char *result);
 
+/* The second path: a call to a contact (channel 'call', kind 'call'), result NULL until linlid
+ * starts it ('calling'), then what came of it. */
+int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number,
+			    int step, int64_t at);
+struct db_sos_call {
+	int64_t attempt_id, incident_id, phone_id;
+	char number[32], watch[32];
+	char building[16], unit[16]; /* of the watch's household */
+	bool open;		     /* the incident is still raised or notifying */
+};
+/* Up to 16 call attempts not started yet (a talloc array under ctx); the count or -errno. */
+int db_sos_calls_pending(struct db_context *dbc, void *ctx, struct db_sos_call **out);
+/* Calls that were under way when linlid stopped: marked lost. */
+int db_sos_calls_lost(struct db_context *dbc);
+
 /* true (and the time recorded) when no notice of this kind went to the watch's contacts within
  * interval seconds; false otherwise. */
 bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now,

@@ -774,6 +774,64 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 	return db_cached_exec(dbc, st, false);
 }
 
+int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number,
+			    int step, int64_t at)
+{
+	sqlite3_stmt *st = prep(dbc, "INSERT INTO sos_attempt (incident_id, phone_id, number, step, channel, at, kind)"
+				     " VALUES ($inc, $phone, $number, $step, 'call', $at, 'call')");
+
+	if (st) {
+		bi(st, "$inc", incident_id);
+		if (phone_id)
+			bi(st, "$phone", phone_id);
+		bt(st, "$number", number);
+		bi(st, "$step", step);
+		bi(st, "$at", at);
+	}
+	return db_cached_exec(dbc, st, false);
+}
+
+int db_sos_calls_pending(struct db_context *dbc, void *ctx, struct db_sos_call **out)
+{
+	sqlite3_stmt *st = prep(dbc, "SELECT a.id, a.incident_id, coalesce(a.phone_id, 0), a.number, d.number,"
+				     " coalesce(h.building, ''), coalesce(h.unit, ''), i.state IN ('raised', 'notifying')"
+				     " FROM sos_attempt a JOIN sos_incident i ON i.id = a.incident_id"
+				     " JOIN device d ON d.id = i.device_id LEFT JOIN household h ON h.id = d.household_id"
+				     " WHERE a.channel = 'call' AND a.result IS NULL ORDER BY a.id LIMIT 16");
+	size_t n = 0;
+	int rc;
+
+	*out = talloc_array(ctx, struct db_sos_call, 0);
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_sos_call *c;
+
+		*out = talloc_realloc(ctx, *out, struct db_sos_call, n + 1);
+		c = &(*out)[n++];
+		memset(c, 0, sizeof(*c));
+		c->attempt_id = sqlite3_column_int64(st, 0);
+		c->incident_id = sqlite3_column_int64(st, 1);
+		c->phone_id = sqlite3_column_int64(st, 2);
+		db_col_copy(st, 3, c->number, sizeof(c->number));
+		db_col_copy(st, 4, c->watch, sizeof(c->watch));
+		db_col_copy(st, 5, c->building, sizeof(c->building));
+		db_col_copy(st, 6, c->unit, sizeof(c->unit));
+		c->open = sqlite3_column_int(st, 7);
+	}
+	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, "sos calls pending");
+	db_stmt_release(dbc, st);
+	return rc;
+}
+
+int db_sos_calls_lost(struct db_context *dbc)
+{
+	sqlite3_stmt *st = prep(dbc, "UPDATE sos_attempt SET result = 'call lost: linlid restarted during it'"
+				     " WHERE channel = 'call' AND result = 'calling'");
+
+	return db_cached_exec(dbc, st, false);
+}
+
 int db_sos_alerted(struct db_context *dbc, int64_t incident_id, void (*cb)(void *data, const struct db_sos_contact *c),
 		   void *data)
 {

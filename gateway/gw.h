@@ -18,6 +18,7 @@ enum {
 	DRT,	/* routing of received messages */
 	DDB,	/* database */
 	DMEDIA,	/* RTP legs, the group call mixer, prompts, DTMF (gateway/media.c) */
+	DCALL,	/* the 6995 group call: SIP user agent and call control (gateway/call.c, sip_ua.c) */
 	DSIP,	/* SMS over SIP: the evapi link to Kamailio (gateway/sip_msg.c) */
 };
 
@@ -82,6 +83,7 @@ struct gw_config {
 	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
 	unsigned deadline_days;		/* working days to resolve a request (3) */
 	bool missed_call_group;		/* a household's call to a modem starts the group call (gateway/ring.c) */
+	bool sos_call_off;		/* no alert calls beside the SOS alert SMS (sos-call off) */
 	/* errands and the digest (gateway/errand.c) */
 	unsigned errand_points;		/* points a runner earns per confirmed errand (10) */
 	bool digest;			/* send the daily digest to the staff */

@@ -28,6 +28,7 @@
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
+#include "db/db_call.h"
 #include "db/import.h"
 #include "gateway/alert.h"
 #include "gateway/request.h"
@@ -69,6 +70,7 @@ static void usage(FILE *out)
 		     "  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
 		     "  holiday list [FROM-DATE]      the calendar entries\n"
 		     "  holiday remove DATE\n"
+		     "  call list [N] | show ID       6995 group calls: who called, who was called, answered, joined\n"
 		     SIP_CTL_USAGE
 		     "DBPATH defaults to var/linli.db.\n");
 }
@@ -421,6 +423,35 @@ static int cmd_bind(struct db_context *dbc, int argc, char **argv)
 		return 2;
 	}
 	if (rc < 0)
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+	return rc < 0;
+}
+
+/* call list [N] | show ID: the group calls (db/db_call.c) */
+static int cmd_call(struct db_context *dbc, int argc, char **argv)
+{
+	int64_t id;
+	char *end;
+	int rc;
+
+	if (argc >= 1 && !strcmp(argv[0], "list") && argc <= 2) {
+		int limit = argc == 2 ? atoi(argv[1]) : 20;
+
+		return db_call_list(dbc, limit > 0 ? limit : 20, print_line, NULL) < 0;
+	}
+	if (argc != 2 || strcmp(argv[0], "show")) {
+		usage(stderr);
+		return 2;
+	}
+	id = strtoll(argv[1], &end, 10);
+	if (*end || id <= 0) {
+		fprintf(stderr, "linlictl: call ID must be a number, not \"%s\"\n", argv[1]);
+		return 2;
+	}
+	rc = db_call_show(dbc, id, print_line, NULL);
+	if (rc == -ENOENT)
+		fprintf(stderr, "linlictl: no call %" PRId64 "\n", id);
+	else if (rc < 0)
 		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
 	return rc < 0;
 }
@@ -830,7 +861,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "init") && strcmp(cmd, "import") && strcmp(cmd, "import-all") && strcmp(cmd, "send") &&
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
-	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") &&
+	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
 	    strcmp(cmd, "sip")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
@@ -880,6 +911,8 @@ int main(int argc, char **argv)
 		rc = cmd_register(root, dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "holiday")) {
 		rc = cmd_holiday(root, dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "call")) {
+		rc = cmd_call(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
 		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip_ctl.c */
 	} else {

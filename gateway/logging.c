@@ -15,6 +15,8 @@ static const struct log_info_cat gw_log_cat[] = {
 	[DDB] = { .name = "DDB", .description = "Community database", .enabled = 1, .loglevel = LOGL_NOTICE },
 	[DMEDIA] = { .name = "DMEDIA", .description = "RTP media, mixer, prompts and DTMF of the group call",
 		     .enabled = 1, .loglevel = LOGL_NOTICE },
+	[DCALL] = { .name = "DCALL", .description = "The 6995 group call: SIP user agent and call control",
+		    .enabled = 1, .loglevel = LOGL_NOTICE },
 	[DSIP] = { .name = "DSIP", .description = "SMS over SIP: the evapi link to Kamailio", .enabled = 1,
 		   .loglevel = LOGL_NOTICE },
 };

@@ -13,6 +13,7 @@
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
+#include "gateway/call.h"
 #include "gateway/gw.h"
 #include "gateway/sos.h"
 #include "modem/sms_codec.h"
@@ -437,6 +438,11 @@ static void fan_one(void *data, const struct db_sos_contact *c)
 	if (f->update && !c->located)
 		return;
 	fill_text(f, c->located, text, sizeof(text));
+	/* the second path: a call as well as the SMS, placed from the tick once this is committed */
+	if (!f->update && !f->gw->cfg.sos_call_off && call_running() &&
+	    db_sos_call_attempt_add(f->gw->db, f->inc->id, c->phone_id, c->number, f->rung, f->now) < 0)
+		LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": cannot record the call to %s; the SMS goes anyway\n",
+		     f->inc->id, c->number);
 	rc = send_attempt(f->gw, f->inc, c->phone_id, c->number, f->update ? f->inc->step : f->rung,
 			  f->update ? "update" : "alert", c->located, text, DB_PRIO_SOS, f->now);
 	if (rc < 0)
@@ -971,6 +977,44 @@ out:
 	return rc;
 }
 
+int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id)
+{
+	char raw[96], dedup[64];
+	struct db_sms_in in = {
+		.channel = "sip",
+		.sender = number,
+		.text = "1",
+		.raw = raw,
+		.recv_ts = gw_now(),
+		.dedup = dedup,
+	};
+	int64_t id;
+	int rc;
+
+	snprintf(raw, sizeof(raw), "DTMF 1 in the SOS alert call (incident %" PRId64 ", call leg %" PRId64 ")",
+		 incident_id, leg_id);
+	snprintf(dedup, sizeof(dedup), "sos-call-ack|%" PRId64, leg_id);
+	rc = db_begin(gw->db);
+	if (rc < 0)
+		return rc;
+	rc = db_sms_in_add(gw->db, &in, &id);
+	if (rc == -EEXIST) {
+		/* that leg's 1 is stored already */
+		db_rollback(gw->db);
+		return 0;
+	}
+	if (rc == 0)
+		rc = gw_route(gw, id);
+	if (rc == 0)
+		rc = db_commit(gw->db);
+	if (rc < 0) {
+		db_rollback(gw->db);
+		return rc;
+	}
+	gw_sched_kick(gw); /* the replies it queued */
+	return 0;
+}
+
 int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note)
 {
 	int n, rc;
@@ -1047,10 +1091,49 @@ static int tick_resend(struct gw *gw, time_t now)
 	return n < 0 ? n : rc;
 }
 
+/* Place the alert calls recorded by the fan-out (outside any transaction: call.c writes its own
+ * records). An incident acknowledged meanwhile is not called about. */
+static void start_calls(struct gw *gw)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_call *c;
+	int n = db_sos_calls_pending(gw->db, tmp, &c);
+
+	for (int i = 0; i < n; i++) {
+		struct call_sos_alert a = {
+			.incident_id = c[i].incident_id,
+			.attempt_id = c[i].attempt_id,
+			.phone_id = c[i].phone_id,
+			.number = c[i].number,
+			.watch = c[i].watch,
+			.building = c[i].building,
+			.unit = c[i].unit,
+		};
+		char res[80];
+		int rc = -ECANCELED;
+
+		if (c[i].open && db_sos_attempt_result(gw->db, c[i].attempt_id, "calling") == 0)
+			rc = call_sos_alert(gw, &a);
+		if (rc == 0)
+			continue;
+		snprintf(res, sizeof(res), "not called: %s",
+			 rc == -ECANCELED ? "acknowledged or closed before" : strerror(-rc));
+		if (db_sos_attempt_result(gw->db, c[i].attempt_id, res) < 0 || rc != -ECANCELED)
+			LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": alert call to %s: %s\n", c[i].incident_id,
+			     c[i].number, res);
+	}
+	talloc_free(tmp);
+}
+
 void gw_sos_tick(struct gw *gw, time_t now)
 {
 	static bool settings_saved;
 	int rc;
+
+	if (!settings_saved && gw->db && db_sos_calls_lost(gw->db) < 0)
+		LOGP(DRT, LOGL_ERROR, "SOS tick: cannot close the calls of the previous run\n");
+	if (call_running())
+		start_calls(gw);
 
 	if (!settings_saved && gw->db) {
 		settings_saved = true;

@@ -111,3 +111,7 @@ int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **not
 
 /* Once a second: due escalation steps, failed alerts sent again, first-alert times recorded. */
 void gw_sos_tick(struct gw *gw, time_t now);
+
+/* A contact pressed 1 in an SOS alert call (gateway/call.c): stored as a message "1" from that
+ * number (channel sip, raw says which call) and routed like the SMS reply, in one transaction. */
+int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);

@@ -12,6 +12,7 @@
 #include <osmocom/vty/vty.h>
 
 #include "db/db.h"
+#include "gateway/call.h"
 #include "gateway/gw.h"
 #include "gateway/request.h"
 #include "gateway/rules.h"
@@ -93,6 +94,14 @@ DEFUN(cfg_reply_unknown, cfg_reply_unknown_cmd, "reply-unknown (on|off)",
       "Answer numbers the database does not know with the help text\nYes\nNo\n")
 {
 	vgw->cfg.reply_unknown = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sos_call, cfg_sos_call_cmd, "sos-call (on|off)",
+      "Call every alerted SOS contact too, through the SIP user agent (needs sip-bind); a 1 acknowledges\n"
+      "Yes (the default)\nSMS only\n")
+{
+	vgw->cfg.sos_call_off = !strcmp(argv[0], "off");
 	return CMD_SUCCESS;
 }
 
@@ -269,6 +278,7 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
+	vty_out(vty, " sos-call %s%s", vgw->cfg.sos_call_off ? "off" : "on", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
 	if (vgw->cfg.sos_step_delay_s)
 		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
@@ -288,6 +298,7 @@ static int config_write_gw(struct vty *vty)
 	if (vgw->cfg.digest)
 		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
 			VTY_NEWLINE);
+	call_vty_write(vty);	/* the group call's settings (gateway/call.c) */
 	return CMD_SUCCESS;
 }
 
@@ -448,6 +459,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
 	install_element(GW_NODE, &cfg_missed_call_cmd);
+	install_element(GW_NODE, &cfg_sos_call_cmd);
 	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
 	install_element(GW_NODE, &cfg_sos_rounds_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
@@ -458,6 +470,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_errand_points_cmd);
 	install_element(GW_NODE, &cfg_daily_digest_cmd);
 	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
+	call_vty_init(GW_NODE);	/* the group call (gateway/call.c) */
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);
 	install_node(&modem_node, config_write_modem);

@@ -37,7 +37,10 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 		-P "$PWD/$D/kamailio/kamailio.pid" --substdef="!DBFILE!$PWD/var/linli.db!g" \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
-	EVAPI=" evapi 127.0.0.1 8448"
+	EVAPI=" evapi 127.0.0.1 8448
+ sip-bind 127.0.0.1 5070
+ sip-proxy 127.0.0.1 5060
+ prompts-dir $PWD/$B/prompts"
 else
 	echo "kamailio is not installed: running without the SIP side" >&2
 fi
@@ -76,7 +79,8 @@ In another terminal, text the gateway as resident $N and read its answer:
 
 SIP (Kamailio on 127.0.0.1:5060, log $D/kamailio.log): a softphone registers as $N,
 password demo, and texts sip:linli@127.0.0.1 (e.g. 报事 楼道灯坏了); the answer comes back as
-a SIP MESSAGE.
+a SIP MESSAGE. Dialling 6995 from it starts the group call (linlid's user agent on
+127.0.0.1:5070 rings the other households of its group through Kamailio).
 
 Ctrl-C stops the gateway.
 

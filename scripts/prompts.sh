@@ -49,4 +49,8 @@ room|室
 7|七
 8|八
 9|九
+sos_alert|紧急求救
+sos_pressed|的老人按下了求救按钮
+press1_ack|收到请按1
+acked|已确认，谢谢，请尽快联系
 LIST

@@ -308,8 +308,11 @@ class Gateway:
         until_prompt()
         s.sendall(b"enable\r\n")
         until_prompt()
-        s.sendall(command.encode() + b"\r\n")
-        out = until_prompt()
+        # several commands in one session (e.g. configure terminal, gateway, a setting): the output
+        # of the last one is returned
+        for c in command if isinstance(command, (list, tuple)) else [command]:
+            s.sendall(c.encode() + b"\r\n")
+            out = until_prompt()
         s.close()
         text = out.decode("utf-8", "replace")
         # drop the echoed command and the trailing prompt
