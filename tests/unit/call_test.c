@@ -19,19 +19,7 @@
 #include "db/import.h"
 #include "gateway/call_sdp.h"
 #include "gateway/media.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf(ok_ ? "ok   " : "FAIL ");                                                                       \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("%s\n", ok_ ? "" : "   <-- " #cond);                                                            \
-		failures += !ok_;                                                                                      \
-	} while (0)
-
-static const struct log_info test_log_info = {.cat = NULL, .num_cat = 0};
+#include "tests/unit/testlib.h"
 
 static int parse(const char *body, struct call_sdp *s, char *err, size_t errlen)
 {
@@ -176,41 +164,21 @@ static void test_db(struct db_context *dbc)
 int main(void)
 {
 	void *ctx = talloc_named_const(NULL, 0, "call_test");
-	char path[] = "/tmp/call_test_XXXXXX";
+	char path[64];
 	struct db_context *dbc;
-	unsigned nimp;
-	int fd, rc;
+	int rc;
 
-	osmo_init_logging2(ctx, &test_log_info);
-	log_set_print_filename2(osmo_stderr_target, LOG_FILENAME_NONE);
+	test_logging(ctx);
 	test_sdp(ctx);
 
-	fd = mkstemp(path);
-	close(fd);
-	unlink(path);
-	rc = db_open(ctx, path, &dbc);
-	CHECK(rc == 0, "open a new database");
+	rc = test_sample_db(ctx, "call-test", path, sizeof(path), &dbc);
+	CHECK(rc == 0, "a new database with the sample community");
 	if (rc)
 		return 1;
-	for (int k = 0; k < _NUM_DB_IMPORT; k++) {
-		char f[64];
-
-		snprintf(f, sizeof(f), "etc/sample/%s.csv", db_import_kind_name(k));
-		rc = db_import_file(dbc, k, f, NULL, NULL, &nimp);
-		if (rc < 0)
-			break;
-	}
-	CHECK(rc == 0, "the sample community imported");
 	test_db(dbc);
 
 	db_close(dbc);
-	unlink(path);
-	for (const char *suffix = "-wal"; suffix; suffix = suffix[1] == 'w' ? "-shm" : NULL) {
-		char p[64];
-
-		snprintf(p, sizeof(p), "%s%s", path, suffix);
-		unlink(p);
-	}
+	test_db_remove(path);
 	talloc_free(ctx);
 	printf("%s\n", failures ? "FAILED" : "all passed");
 	return failures ? 1 : 0;

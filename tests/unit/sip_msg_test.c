@@ -10,18 +10,7 @@
 #include <osmocom/core/talloc.h>
 
 #include "gateway/sip_msg.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		bool ok_ = (cond);                                                                                     \
-		printf("%s ", ok_ ? "ok  " : "FAIL");                                                                  \
-		printf(__VA_ARGS__);                                                                                   \
-		printf("\n");                                                                                          \
-		if (!ok_)                                                                                              \
-			failures++;                                                                                    \
-	} while (0)
+#include "tests/unit/testlib.h"
 
 static int parse(const char *s, size_t len, const char **p, size_t *pl, size_t *used)
 {

@@ -51,24 +51,12 @@ int main(void)
 	struct seen s;
 	int64_t id, *ids;
 	int rc, n;
-	unsigned nimp;
 
 	test_logging(ctx);
-	rc = test_tmp_path(path, sizeof(path), "sos-db-test");
-	if (rc == 0)
-		rc = db_open(ctx, path, &dbc);
-	CHECK(rc == 0, "open a new database");
+	rc = test_sample_db(ctx, "sos-db-test", path, sizeof(path), &dbc);
+	CHECK(rc == 0, "a new database with the sample community");
 	if (rc)
 		return 1;
-	for (int k = 0; k < _NUM_DB_IMPORT; k++) {
-		char f[64];
-
-		snprintf(f, sizeof(f), "etc/sample/%s.csv", db_import_kind_name(k));
-		rc = db_import_file(dbc, k, f, NULL, NULL, &nimp);
-		if (rc < 0)
-			break;
-	}
-	CHECK(rc == 0, "the sample community imported");
 
 	printf("-- watches\n");
 	rc = db_device_add(dbc, "+8613912340001", "359587011016261", "1-1-101", "邹丽", "tk", &id);
@@ -167,13 +155,7 @@ int main(void)
 	      "set twice");
 
 	db_close(dbc);
-	unlink(path);
-	for (const char *suf = "-wal"; suf; suf = strcmp(suf, "-wal") ? NULL : "-shm") {
-		char p[80];
-
-		snprintf(p, sizeof(p), "%s%s", path, suf);
-		unlink(p);
-	}
+	test_db_remove(path);
 	log_fini();
 	talloc_free(ctx);
 	printf("%d failure(s)\n", failures);

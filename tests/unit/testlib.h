@@ -2,12 +2,16 @@
  * Header only: each test program is one .c file that includes it. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include <osmocom/core/application.h>
 #include <osmocom/core/logging.h>
+
+#include "db/db.h"
+#include "db/import.h"
 
 static int failures;
 
@@ -44,4 +48,36 @@ static inline int test_tmp_path(char *buf, size_t len, const char *name)
 		return -1;
 	close(fd);
 	return unlink(buf);
+}
+
+/* A new database at a fresh /tmp path (path, len >= 64) with the sample community (etc/sample)
+ * imported, for tests run from the project's root: 0, or -errno. */
+static inline int test_sample_db(void *ctx, const char *name, char *path, size_t len, struct db_context **dbc)
+{
+	unsigned nimp;
+	int rc;
+
+	if (test_tmp_path(path, len, name) < 0)
+		return -EIO;
+	rc = db_open(ctx, path, dbc);
+	for (int k = 0; rc == 0 && k < _NUM_DB_IMPORT; k++) {
+		char f[64];
+
+		snprintf(f, sizeof(f), "etc/sample/%s.csv", db_import_kind_name(k));
+		rc = db_import_file(*dbc, k, f, NULL, NULL, &nimp);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Remove a database file and its -wal and -shm. */
+static inline void test_db_remove(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	for (unsigned i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
 }
