@@ -148,6 +148,11 @@ void gw_sched_kick(struct gw *gw);
 int gw_sms_queue(struct gw *gw, const char *dest, const char *text, int prio, int64_t *id);
 void gw_inbox_push(struct gw *gw, struct mdm_event *ev);
 void gw_inbox_flush(struct gw *gw);
+/* Store a message that did not come from a modem's storage (a watch's call, a key pressed in a
+ * call) and route it, in one transaction; its replies are scheduled. 0 (also when its dedup
+ * key is stored already) or -errno. */
+struct db_sms_in;
+int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in);
 
 /* gateway/route.c: what to do with a committed message (inside the caller's transaction) */
 int gw_route(struct gw *gw, int64_t msg_id);

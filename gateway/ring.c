@@ -34,27 +34,11 @@ static int watch_call(struct gw *gw, struct gw_modem *m, const char *number, tim
 		.recv_ts = now,
 		.dedup = dedup,
 	};
-	int64_t id;
-	int rc;
 
 	snprintf(raw, sizeof(raw), "RING +CLIP: \"%s\"", number);
 	/* one row per call: a call is one RING event (the modem layer merges its repeated RINGs) */
 	snprintf(dedup, sizeof(dedup), "ring|%s|%s|%" PRId64, number, m->cfg.name, (int64_t)now);
-	rc = db_begin(gw->db);
-	if (rc < 0)
-		return rc;
-	rc = db_sms_in_add(gw->db, &in, &id);
-	if (rc == -EEXIST) {
-		db_rollback(gw->db);
-		return 0;
-	}
-	if (rc == 0)
-		rc = gw_route(gw, id);
-	if (rc == 0)
-		rc = db_commit(gw->db);
-	if (rc < 0)
-		db_rollback(gw->db);
-	return rc;
+	return gw_inbox_add_route(gw, &in);
 }
 
 void gw_ring(struct gw *gw, unsigned idx, const char *caller)

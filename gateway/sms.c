@@ -541,6 +541,34 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 	}
 }
 
+int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in)
+{
+	int64_t id;
+	int rc = db_begin(gw->db);
+
+	if (rc < 0)
+		return rc;
+	rc = db_sms_in_add(gw->db, in, &id);
+	if (rc == -EEXIST) {
+		/* stored already (its dedup key): nothing more to do */
+		db_rollback(gw->db);
+		return 0;
+	}
+	if (rc == 0) {
+		gctr_inc(gw, GW_CTR_IN_MESSAGES);
+		rc = gw_route(gw, id);
+	}
+	if (rc == 0)
+		rc = db_commit(gw->db);
+	if (rc < 0) {
+		gctr_inc(gw, GW_CTR_DB_ERRORS);
+		db_rollback(gw->db);
+		return rc;
+	}
+	gw_sched_kick(gw); /* what the routing queued */
+	return 0;
+}
+
 /* ---- the once-a-second tick: watchdog, expiry of incomplete messages, scheduler ---- */
 
 static void route_expired(void *data, int64_t id)

@@ -988,31 +988,11 @@ int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, i
 		.recv_ts = gw_now(),
 		.dedup = dedup,
 	};
-	int64_t id;
-	int rc;
 
 	snprintf(raw, sizeof(raw), "DTMF 1 in the SOS alert call (incident %" PRId64 ", call leg %" PRId64 ")",
 		 incident_id, leg_id);
 	snprintf(dedup, sizeof(dedup), "sos-call-ack|%" PRId64, leg_id);
-	rc = db_begin(gw->db);
-	if (rc < 0)
-		return rc;
-	rc = db_sms_in_add(gw->db, &in, &id);
-	if (rc == -EEXIST) {
-		/* that leg's 1 is stored already */
-		db_rollback(gw->db);
-		return 0;
-	}
-	if (rc == 0)
-		rc = gw_route(gw, id);
-	if (rc == 0)
-		rc = db_commit(gw->db);
-	if (rc < 0) {
-		db_rollback(gw->db);
-		return rc;
-	}
-	gw_sched_kick(gw); /* the replies it queued */
-	return 0;
+	return gw_inbox_add_route(gw, &in);
 }
 
 int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note)
