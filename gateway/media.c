@@ -164,8 +164,6 @@ int media_prompts_load(const char *dir)
 	DIR *d;
 	int n = 0;
 
-	if (!prompts_ctx)
-		prompts_ctx = talloc_named_const(NULL, 0, "media_prompts");
 	d = opendir(dir);
 	if (!d) {
 		int rc = -errno;
@@ -173,6 +171,8 @@ int media_prompts_load(const char *dir)
 		LOGP(DMEDIA, LOGL_ERROR, "prompts: cannot open folder %s: %s\n", dir, strerror(-rc));
 		return rc;
 	}
+	if (!prompts_ctx)
+		prompts_ctx = talloc_named_const(NULL, 0, "media_prompts");
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
 		struct prompt *p;
