@@ -55,9 +55,9 @@ def routed(gw, timeout=60):
                    gw.sql("SELECT count(*) FROM sms_in")[0][0] > 0, timeout, "routing", 0.1)
 
 
-def deliver_and_route(gw, number, text, modem=0):
+def deliver_and_route(gw, number, text, modem=0, opts=""):
     n = gw.sql("SELECT count(*) FROM sms_in")[0][0]
-    gw.modems[modem].deliver(number, text)
+    gw.modems[modem].deliver(number, text, opts)
     linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sms_in WHERE state = 'done'")[0][0] > n, 60,
                    "message from %s routed" % number, 0.1)
 
