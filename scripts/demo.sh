@@ -37,6 +37,16 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 		-P "$PWD/$D/kamailio/kamailio.pid" --substdef="!DBFILE!$PWD/var/linli.db!g" \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
+	# linlid would connect at once and retry; wait (5 s at most) until Kamailio's evapi listens
+	i=0
+	until python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8448), 0.2).close()' 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 50 ] || ! kill -0 $KAM 2>/dev/null; then
+			echo "Kamailio is not listening yet; see $D/kamailio.log (linlid keeps retrying)" >&2
+			break
+		fi
+		sleep 0.1
+	done
 	EVAPI=" evapi 127.0.0.1 8448
  sip-bind 127.0.0.1 5070
  sip-proxy 127.0.0.1 5060
