@@ -751,12 +751,13 @@ int db_sos_incident_show(struct db_context *dbc, int64_t id, void (*cb)(void *da
 
 /* ---- attempts ---- */
 
-int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
-		       const char *kind, bool location, int64_t sms_out_id, int64_t at)
+/* One attempt row; phone_id and sms_out_id 0 mean none. */
+static int attempt_insert(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
+			  const char *channel, const char *kind, bool location, int64_t sms_out_id, int64_t at)
 {
 	sqlite3_stmt *st =
 		prep(dbc, "INSERT INTO sos_attempt (incident_id, phone_id, number, step, channel, sms_out_id,"
-			  " at, kind, location) VALUES ($inc, $phone, $number, $step, 'sms', $out, $at, $kind,"
+			  " at, kind, location) VALUES ($inc, $phone, $number, $step, $channel, $out, $at, $kind,"
 			  " $loc)");
 
 	if (st) {
@@ -765,6 +766,7 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 			bi(st, "$phone", phone_id);
 		bt(st, "$number", number);
 		bi(st, "$step", step);
+		bt(st, "$channel", channel);
 		if (sms_out_id)
 			bi(st, "$out", sms_out_id);
 		bi(st, "$at", at);
@@ -774,21 +776,16 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 	return db_cached_exec(dbc, st, false);
 }
 
+int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
+		       const char *kind, bool location, int64_t sms_out_id, int64_t at)
+{
+	return attempt_insert(dbc, incident_id, phone_id, number, step, "sms", kind, location, sms_out_id, at);
+}
+
 int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number,
 			    int step, int64_t at)
 {
-	sqlite3_stmt *st = prep(dbc, "INSERT INTO sos_attempt (incident_id, phone_id, number, step, channel, at, kind)"
-				     " VALUES ($inc, $phone, $number, $step, 'call', $at, 'call')");
-
-	if (st) {
-		bi(st, "$inc", incident_id);
-		if (phone_id)
-			bi(st, "$phone", phone_id);
-		bt(st, "$number", number);
-		bi(st, "$step", step);
-		bi(st, "$at", at);
-	}
-	return db_cached_exec(dbc, st, false);
+	return attempt_insert(dbc, incident_id, phone_id, number, step, "call", "call", false, 0, at);
 }
 
 int db_sos_calls_pending(struct db_context *dbc, void *ctx, struct db_sos_call **out)
