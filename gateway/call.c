@@ -810,10 +810,8 @@ static void refuse(nua_handle_t *nh, int status, const char *phrase)
 	nua_handle_destroy(nh);
 }
 
-/* A new INVITE to the user agent. */
-/* A new call from who (from: the number as it came): recorded, with the caller's leg, its media
- * leg and the conference. NULL (logged, the call recorded as an error) when no RTP port is free. */
-static struct call *call_alloc(const struct db_call_caller *who, const char *from, const char *callid)
+/* The call object, its fsm and its record (caller: the number as it came, or "SOS"). */
+static struct call *call_new(const struct db_call_caller *who, const char *caller, const char *callid)
 {
 	struct call *c = talloc_zero(cs.ctx, struct call);
 
@@ -823,7 +821,7 @@ static struct call *call_alloc(const struct db_call_caller *who, const char *fro
 	c->fi = osmo_fsm_inst_alloc(&call_fsm, cs.ctx, c, LOGL_DEBUG, NULL);
 	talloc_steal(c->fi, c);
 	llist_add_tail(&c->list, &cs.calls);
-	osmo_strlcpy(c->rec.caller, from, sizeof(c->rec.caller));
+	osmo_strlcpy(c->rec.caller, caller, sizeof(c->rec.caller));
 	c->rec.caller_phone_id = who->phone_id;
 	c->rec.household_id = who->household_id;
 	c->rec.grp_id = who->grp_id;
@@ -835,6 +833,14 @@ static struct call *call_alloc(const struct db_call_caller *who, const char *fro
 	if (db_call_add(cs.gw->db, &c->rec) < 0)
 		LOGPFSML(c->fi, LOGL_ERROR, "cannot record the call\n");
 	osmo_fsm_inst_update_id_f(c->fi, "%" PRId64, c->rec.id);
+	return c;
+}
+
+/* A new call from who (from: the number as it came): recorded, with the caller's leg, its media
+ * leg and the conference. NULL (logged, the call recorded as an error) when no RTP port is free. */
+static struct call *call_alloc(const struct db_call_caller *who, const char *from, const char *callid)
+{
+	struct call *c = call_new(who, from, callid);
 
 	c->caller_rec.call_id = c->rec.id;
 	osmo_strlcpy(c->caller_rec.kind, "caller", sizeof(c->caller_rec.kind));
@@ -1034,31 +1040,22 @@ bool call_running(void)
 int call_sos_alert(struct gw *gw, const struct call_sos_alert *a)
 {
 	struct db_call_target t = {.phone_id = a->phone_id};
+	struct db_call_caller who = {0};
 	struct call *c;
 	int rc;
 
 	(void)gw;
 	if (!call_running())
 		return -ENOTCONN;
-	c = talloc_zero(cs.ctx, struct call);
-	INIT_LLIST_HEAD(&c->legs);
+	/* the watch is shown as the caller; its household's building and unit are said */
+	osmo_strlcpy(who.number, a->watch, sizeof(who.number));
+	osmo_strlcpy(who.building, a->building ? a->building : "", sizeof(who.building));
+	osmo_strlcpy(who.unit, a->unit ? a->unit : "", sizeof(who.unit));
+	c = call_new(&who, "SOS", NULL);
 	c->sos_incident = a->incident_id;
 	c->sos_attempt = a->attempt_id;
-	osmo_strlcpy(c->who.number, a->watch, sizeof(c->who.number));
-	osmo_strlcpy(c->who.building, a->building ? a->building : "", sizeof(c->who.building));
-	osmo_strlcpy(c->who.unit, a->unit ? a->unit : "", sizeof(c->who.unit));
-	c->fi = osmo_fsm_inst_alloc(&call_fsm, cs.ctx, c, LOGL_DEBUG, NULL);
-	talloc_steal(c->fi, c);
-	llist_add_tail(&c->list, &cs.calls);
-	osmo_strlcpy(c->rec.caller, "SOS", sizeof(c->rec.caller));
 	snprintf(c->rec.note, sizeof(c->rec.note), "SOS incident %" PRId64 " (watch %s): alert call", a->incident_id,
 		 a->watch);
-	osmo_strlcpy(c->rec.state, "ringing", sizeof(c->rec.state));
-	c->rec.started = gw_now();
-	c->rec.started_ms = now_ms();
-	if (db_call_add(cs.gw->db, &c->rec) < 0)
-		LOGPFSML(c->fi, LOGL_ERROR, "cannot record the call\n");
-	osmo_fsm_inst_update_id_f(c->fi, "%" PRId64, c->rec.id);
 
 	osmo_strlcpy(t.number, a->number, sizeof(t.number));
 	c->dialing = true;
