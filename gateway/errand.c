@@ -501,6 +501,7 @@ int rq_register(struct rq_env *e, struct rq_msg *m)
 	const char *vals[] = {name, address, m->sender};
 	struct db_registration reg;
 	struct hh_match h = {.b = b, .u = u, .r = r_};
+	bool name_match;
 	const char *p;
 	size_t nl;
 	int rc;
@@ -540,39 +541,33 @@ int rq_register(struct rq_env *e, struct rq_msg *m)
 	OSMO_STRLCPY_ARRAY(reg.address, address);
 	reg.created = e->now;
 	reg.household_id = h.n == 1 ? h.id : 0;
-	/* Linked at once only when the address names exactly one imported household AND a person of
-	 * that household already has this name (e.g. the resident's second number); anything else
-	 * waits for the staff, with the household it matched (if one) as the suggestion. */
+	/* Never linked at once: a neighbour knows a resident's name and address, and a linked number
+	 * sees the household's requests, rates and reopens them, confirms errands and asks for watch
+	 * bindings in the household's name. A name that matches a person of the one household the
+	 * address names is only a hint for the staff, who approve (or reject) every registration. */
 	rc = reg.household_id ? db_household_has_name(e->db, reg.household_id, name) : 0;
 	if (rc < 0)
 		return rc;
-	OSMO_STRLCPY_ARRAY(reg.state, rc ? "linked" : "pending");
-	rc = db_phone_register(e->db, m->sender, name, rc ? reg.household_id : 0, rc, &reg.phone_id);
+	name_match = rc > 0;
+	OSMO_STRLCPY_ARRAY(reg.state, "pending");
+	rc = db_phone_register(e->db, m->sender, name, 0, false, &reg.phone_id);
 	if (rc == 0)
 		rc = db_registration_add(e->db, &reg);
 	if (rc < 0)
 		return rc;
-	if (!strcmp(reg.state, "linked")) {
-		rc = db_household_address(e->db, reg.household_id, hhaddr, sizeof(hhaddr));
-		if (rc < 0)
-			return rc;
-		vals[1] = hhaddr;
-		LOGP(DRT, LOGL_NOTICE, "registration of %s (%s) linked to household %s at once\n", m->sender, name,
-		     hhaddr);
-		snprintf(m->note, m->notelen, "registered and linked to %s", hhaddr);
-		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "register_linked", keys, vals, 2);
-	}
 	{
 		struct rq_staff_list l;
 
 		rc = rq_staff_get(e, &l);
 		for (int i = 0; rc == 0 && i < l.n; i++)
-			rc = rq_send_tpl(e, l.p[i].number, l.p[i].lang, DB_PRIO_STAFF, "register_staff", keys, vals, 3);
+			rc = rq_send_tpl(e, l.p[i].number, l.p[i].lang, DB_PRIO_STAFF,
+					 name_match ? "register_staff_match" : "register_staff", keys, vals, 3);
 	}
 	if (rc == 0)
 		rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "register_pending", keys, vals, 2);
 	snprintf(m->note, m->notelen, "registration pending (%s)",
-		 h.n == 1 ? "household matched, name not"
+		 h.n == 1 && name_match ? "household and name matched"
+		 : h.n == 1		? "household matched, name not"
 		 : h.n	  ? "several households match"
 			  : "no household match");
 	return rc;

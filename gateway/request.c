@@ -231,8 +231,6 @@ static const struct {
 	{"register_help", "en", "Text ZC <name> <building-unit-room>, e.g. ZC Zhang San 3-2-501"},
 	{"register_pending", "zh-CN", "{name}您好，注册已收到（{address}），待社区审核，通过后短信通知您。"},
 	{"register_pending", "en", "{name}, your registration ({address}) waits for approval; we will text you."},
-	{"register_linked", "zh-CN", "{name}您好，已登记到{address}。发送“报事 内容”即可报事。"},
-	{"register_linked", "en", "{name}, you are registered at {address}. Text BS <problem> to report."},
 	{"register_known", "zh-CN", "该号码已登记（{address}），无需注册。"},
 	{"register_known", "en", "This number is registered already ({address})."},
 	{"register_waiting", "zh-CN", "您的注册正在等待社区审核，请耐心等候。"},
@@ -244,6 +242,11 @@ static const struct {
 	{"register_staff", "zh-CN", "【注册】{name} {number}：{address}，待审核。linlictl register approve {number}"},
 	{"register_staff", "en",
 	 "[Registration] {name} {number}: {address}, to approve: linlictl register approve {number}"},
+	{"register_staff_match", "zh-CN",
+	 "【注册】{name} {number}：{address}，与该户成员姓名相符，请核实后审核。linlictl register approve {number}"},
+	{"register_staff_match", "en",
+	 "[Registration] {name} {number}: {address}, the name matches a member of that household; check, then: "
+	 "linlictl register approve {number}"},
 	{"digest", "zh-CN", "【日报】{date}在办{open}件，超时{overdue}件。最早：{refs}"},
 	{"digest", "en", "[Daily] {date}: {open} open, {overdue} overdue. Oldest: {refs}"},
 };

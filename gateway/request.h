@@ -110,7 +110,8 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s);
  * 完成/WC <ref> marks it done, the resident answers 1/确认 (confirmed: the runner is credited
  * e->errand_points in the points ledger) or 2/有异议 (reopened, to the duty staff).
  * 积分/JF answers the sender's balance and last entries. 注册/ZC <name> <address> from a number
- * the database does not know makes a pending phone, or links it at once (rq_register). */
+ * the database does not know makes a pending phone; the staff approve or reject it (a name and
+ * address anyone in the building knows must not link a number to a household). */
 
 /* The digits of an address as people write it: "3-2-501", "3幢2单元501室", "3栋2单元501",
  * "3号楼501" (no unit). 0 with building/unit/room filled (unit "" when only two numbers were

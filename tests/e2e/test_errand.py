@@ -222,10 +222,20 @@ def main(t):
         s = req(ref4)
         t.check(s[3] == 0 and s[4] == W1, "not unverified, dispatched to the grid worker (%s)" % (s,))
 
+        # a resident's name and address are known to every neighbour: a match is a hint for the
+        # staff, never a link (the number would see and rate the household's requests)
         deliver(NEW2, "ZC 邹丽 1幢1单元101")
-        t.check("1幢1单元101" in wait_sms(NEW2, "已登记到"), "a resident's second number is linked at once")
+        t.check("待社区审核" in wait_sms(NEW2, "邹丽"), "a name and address that match a resident stay pending")
+        t.check(gw.sql("SELECT state, household_id FROM phone WHERE number = ?", (NEW2,)) == [("pending", None)],
+                "pending: not in her household until the staff approve")
+        for s_ in STAFF:
+            wait_sms(s_, "【注册】", "邹丽", "姓名相符")
+        deliver(NEW2, "查询")
+        t.check("1幢1单元101" not in wait_sms(NEW2), "a pending number sees none of the household's requests")
+        gw.linlictl("register", "approve", "13700000012")
+        t.check("1幢1单元101" in wait_sms(NEW2, "注册已通过"), "approved by the staff: told")
         t.check(gw.sql("SELECT state, household_id FROM phone WHERE number = ?", (NEW2,)) == [("active", 1)],
-                "linked: active in her household")
+                "approved: active in her household")
 
         deliver(NEW3, "注册 李四 99-9-999")
         wait_sms(NEW3, "待社区审核")
