@@ -217,13 +217,13 @@ int main(void)
 					  "points_award",
 					  "register_help",
 					  "register_pending",
-					  "register_linked",
 					  "register_known",
 					  "register_waiting",
 					  "register_approved",
 					  "register_rejected",
 					  "digest"};
-		const char *more[] = {"errand_offer", "errand_taken", "errand_disputed_staff", "register_staff"};
+		const char *more[] = {"errand_offer", "errand_taken", "errand_disputed_staff", "register_staff",
+				      "register_staff_match"};
 		int ok = 1;
 
 		for (unsigned i = 0; i < sizeof(one_part) / sizeof(one_part[0]); i++) {
