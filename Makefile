@@ -29,7 +29,7 @@ $(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
 
 # ---- the library every program links: db/ modem/ gateway/ routes/ minus the mains ----
 MAINS := gateway/linlid.c gateway/linlictl.c
-LIB_SRC := $(filter-out $(MAINS),$(wildcard db/*.c modem/*.c gateway/*.c routes/*.c))
+LIB_SRC := $(filter-out $(MAINS),$(wildcard db/*.c modem/*.c gateway/*.c gateway/*/*.c routes/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(GEN_SRC:.c=.o)
 LIB := $(BUILD)/liblinli.a
 
@@ -78,7 +78,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 PROMPTS_STAMP := $(BUILD)/prompts/.rendered
 all: $(PROMPTS_STAMP)
 
-$(BUILD)/wav2ul: $(BUILD)/scripts/wav2ul.o $(BUILD)/gateway/media_g711.o
+$(BUILD)/wav2ul: $(BUILD)/scripts/wav2ul.o $(BUILD)/gateway/call/media_g711.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
 
 $(PROMPTS_STAMP): scripts/prompts.sh $(BUILD)/wav2ul
@@ -110,7 +110,7 @@ bench: deps
 	sh bench/run.sh build/bench
 
 format:
-	clang-format --dry-run -Werror $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+	clang-format --dry-run -Werror $(wildcard */*.c */*.h */*/*.c */*/*.h)
 
 clean:
 	rm -rf build

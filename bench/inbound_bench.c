@@ -20,7 +20,7 @@
 #include <osmocom/core/talloc.h>
 
 #include "db/db.h"
-#include "gateway/gw.h"
+#include "gateway/core/gw.h"
 
 static double now_s(void)
 {

@@ -1,4 +1,4 @@
-/* Mixer benchmark: CPU time of the group call media (gateway/media.c) for C concurrent conferences
+/* Mixer benchmark: CPU time of the group call media (gateway/call/media.c) for C concurrent conferences
  * of P parties, every party a real loopback RTP peer sending a 20 ms frame every 20 ms, run for S
  * seconds; reported as a fraction of one core of this process (the peers run in a child process
  * and are not counted). References measured in the same run: one conference of P parties through
@@ -32,9 +32,9 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 
-#include "gateway/gw.h"
-#include "gateway/media.h"
-#include "gateway/media_g711.h"
+#include "gateway/core/gw.h"
+#include "gateway/call/media.h"
+#include "gateway/call/media_g711.h"
 
 #define FRAME 160
 

@@ -25,7 +25,7 @@
 
 #include "db/db.h"
 #include "db/import.h"
-#include "gateway/gw.h"
+#include "gateway/core/gw.h"
 
 #define BATCH	   100
 #define HOUSEHOLDS 100 /* etc/sample: +8613800138001 .. +8613800138100 */

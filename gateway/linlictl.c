@@ -30,11 +30,11 @@
 #include "db/db.h"
 #include "db/db_call.h"
 #include "db/import.h"
-#include "gateway/alert.h"
-#include "gateway/request.h"
-#include "gateway/rules.h"
-#include "gateway/sip_msg.h"
-#include "gateway/sos.h"
+#include "gateway/sos/alert.h"
+#include "gateway/request/request.h"
+#include "gateway/core/rules.h"
+#include "gateway/sip/sip_msg.h"
+#include "gateway/sos/sos.h"
 
 static const struct log_info linlictl_log_info = {
 	.cat = NULL,
@@ -588,7 +588,7 @@ static int cmd_watch(struct db_context *dbc, int argc, char **argv)
 	return rc < 0;
 }
 
-/* ---- requests (gateway/request.c) ---- */
+/* ---- requests (gateway/request/request.c) ---- */
 
 static int queue_out(void *data, const char *dest, const char *text, int prio)
 {
@@ -659,7 +659,7 @@ static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
 	return 0;
 }
 
-/* ---- errands, points, registration, holidays (gateway/errand.c) ---- */
+/* ---- errands, points, registration, holidays (gateway/request/errand.c) ---- */
 
 /* The request environment of linlictl: the rules file's texts (or the built-in ones), the real
  * clock, SMS queued for linlid. */
@@ -914,7 +914,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "call")) {
 		rc = cmd_call(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
-		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip_ctl.c */
+		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip/sip_ctl.c */
 	} else {
 		rc = cmd_stats(dbc);
 	}

@@ -23,8 +23,8 @@
 #include <osmocom/vty/vty.h>
 
 #include "db/db.h"
-#include "gateway/call.h"
-#include "gateway/gw.h"
+#include "gateway/call/call.h"
+#include "gateway/core/gw.h"
 
 struct gw *g_gw;
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/media_g711.h"
+#include "gateway/call/media_g711.h"
 
 #define OUT_RATE  8000
 #define HALF_TAPS 24 /* input samples each side of the output instant */

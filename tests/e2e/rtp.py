@@ -1,4 +1,4 @@
-"""A Python RTP peer for end-to-end tests of the group call media (gateway/media.c).
+"""A Python RTP peer for end-to-end tests of the group call media (gateway/call/media.c).
 
 One RtpPeer binds a loopback UDP port, sends 20 ms G.711 packets (PCMU pt 0 or PCMA pt 8) to its
 remote at a steady pace: a sine tone (or the sum of several) or silence; sends RFC 4733 key presses
@@ -36,7 +36,7 @@ DTMF_HIGH = {"1": 1209, "4": 1209, "7": 1209, "*": 1209, "2": 1336, "5": 1336, "
 TE_DIGITS = "0123456789*#ABCD"
 
 
-# ---- G.711, written out (same algorithm as gateway/media_g711.c) ----
+# ---- G.711, written out (same algorithm as gateway/call/media_g711.c) ----
 
 def ulaw_decode(u):
     u = ~u & 0xFF

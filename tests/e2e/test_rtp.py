@@ -1,5 +1,5 @@
 """The RTP peer of the end-to-end tests (tests/e2e/rtp.py) against linlid's real mixer code
-(gateway/media.c, hosted by `mixer_bench serve`, no SIP): four peers, PCMU and PCMA, each sending
+(gateway/call/media.c, hosted by `mixer_bench serve`, no SIP): four peers, PCMU and PCMA, each sending
 its own tone; the Goertzel levels show each hears the three others and not itself; RFC 4733 and
 in-band key presses arrive once each; a prompt sequence rendered by the build with espeak-ng
 plays to one peer and reports done once. This checks the tool the group call tests rely on, and

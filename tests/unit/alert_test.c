@@ -1,4 +1,4 @@
-/* Unit test of gateway/alert.c: every row of the alert corpus (argv[1], default
+/* Unit test of gateway/sos/alert.c: every row of the alert corpus (argv[1], default
  * tests/unit/alert_corpus.tsv, relative to the repository root where tests run), then one case
  * per coordinate / keyword / battery / fix form, the edge cases (invalid UTF-8, empty, 10 KB),
  * the fail-safe rule and the JSON output.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/alert.h"
+#include "gateway/sos/alert.h"
 
 static unsigned checks, fails;
 

@@ -1,4 +1,4 @@
-/* The group call's pure parts: SDP read and written (gateway/call_sdp.c), and its database side
+/* The group call's pure parts: SDP read and written (gateway/call/call_sdp.c), and its database side
  * (db/db_call.c) on the sample community: who is calling, whom to ring (one number per other
  * household of the group), the escalation rungs, the call and leg records, list and show. */
 
@@ -17,8 +17,8 @@
 #include "db/db.h"
 #include "db/db_call.h"
 #include "db/import.h"
-#include "gateway/call_sdp.h"
-#include "gateway/media.h"
+#include "gateway/call/call_sdp.h"
+#include "gateway/call/media.h"
 #include "tests/unit/testlib.h"
 
 static int parse(const char *body, struct call_sdp *s, char *err, size_t errlen)

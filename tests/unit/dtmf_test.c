@@ -1,4 +1,4 @@
-/* Key presses (gateway/media_dtmf.c): RFC 4733 telephone-event parsing, where repeated packets and
+/* Key presses (gateway/call/media_dtmf.c): RFC 4733 telephone-event parsing, where repeated packets and
  * end-bit retransmissions count once, and in-band DTMF (spandsp) on tone pairs generated here and
  * passed through G.711 like real RTP audio. */
 #include <errno.h>
@@ -9,8 +9,8 @@
 
 #include <talloc.h>
 
-#include "gateway/media_dtmf.h"
-#include "gateway/media_g711.h"
+#include "gateway/call/media_dtmf.h"
+#include "gateway/call/media_g711.h"
 
 static int failures;
 

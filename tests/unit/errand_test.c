@@ -14,8 +14,8 @@
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
-#include "gateway/request.h"
-#include "gateway/rules.h"
+#include "gateway/request/request.h"
+#include "gateway/core/rules.h"
 
 static int failures;
 

@@ -1,4 +1,4 @@
-/* G.711 mu-law and A-law (gateway/media_g711.c): known code points, round trips, the quantisation
+/* G.711 mu-law and A-law (gateway/call/media_g711.c): known code points, round trips, the quantisation
  * error bound, the tables against the computed functions, and every 16-bit input against spandsp's
  * independent implementation. */
 #include <stdint.h>
@@ -7,7 +7,7 @@
 
 #include <spandsp.h>
 
-#include "gateway/media_g711.h"
+#include "gateway/call/media_g711.h"
 
 static int failures;
 

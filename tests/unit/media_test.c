@@ -1,4 +1,4 @@
-/* The media of the group call (gateway/media.c) on real loopback UDP: four legs, each with a peer
+/* The media of the group call (gateway/call/media.c) on real loopback UDP: four legs, each with a peer
  * socket that sends its own tone (PCMU and PCMA mixed); a Goertzel filter on what each peer
  * receives shows it hears the other tones and not its own. Also: RTP headers, a leg that leaves,
  * packets from a foreign address, nothing sent before the remote is known, RFC 4733 and in-band
@@ -23,10 +23,10 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/timer.h>
 
-#include "gateway/gw.h"
-#include "gateway/media.h"
-#include "gateway/media_dtmf.h"
-#include "gateway/media_g711.h"
+#include "gateway/core/gw.h"
+#include "gateway/call/media.h"
+#include "gateway/call/media_dtmf.h"
+#include "gateway/call/media_g711.h"
 
 #define RATE	8000
 #define AMP	4000.0

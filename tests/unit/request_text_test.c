@@ -1,4 +1,4 @@
-/* Requests: the pure text handling of gateway/request.c (refs, ratings, original words of a
+/* Requests: the pure text handling of gateway/request/request.c (refs, ratings, original words of a
  * normalised suffix, templates with rules-file overrides, state labels, deadlines). */
 #include <errno.h>
 #include <stdio.h>
@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/request.h"
-#include "gateway/rules.h"
+#include "gateway/request/request.h"
+#include "gateway/core/rules.h"
 
 static int failures;
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/rules.h"
+#include "gateway/core/rules.h"
 
 static int failures;
 

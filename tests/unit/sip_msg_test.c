@@ -1,4 +1,4 @@
-/* The evapi framing and events of gateway/sip_msg.c: netstrings cut at any byte, bad framing
+/* The evapi framing and events of gateway/sip/sip_msg.c: netstrings cut at any byte, bad framing
  * refused, the JSON events Kamailio sends (routes/kamailio.cfg) decoded, bad ones refused with a
  * reason, and what linlid sends parsed back. */
 #include <errno.h>
@@ -9,7 +9,7 @@
 
 #include <osmocom/core/talloc.h>
 
-#include "gateway/sip_msg.h"
+#include "gateway/sip/sip_msg.h"
 #include "tests/unit/testlib.h"
 
 static int parse(const char *s, size_t len, const char **p, size_t *pl, size_t *used)

@@ -1,4 +1,4 @@
-/* gateway/sos.c, the text side: reply normalisation and the acknowledgement rule, binding
+/* gateway/sos/sos.c, the text side: reply normalisation and the acknowledgement rule, binding
  * commands, the map link, the alert text and its length in SMS parts, watch programming
  * templates and stop words. */
 
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/sos.h"
+#include "gateway/sos/sos.h"
 #include "modem/sms_codec.h"
 #include "tests/unit/testlib.h"
 

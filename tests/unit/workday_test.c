@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/workday.h"
+#include "gateway/request/workday.h"
 
 static int failures;
 

@@ -1,0 +1,54 @@
+/* The 6995 group call (一户拨打九户帮): linlid's B2BUA on the sofia-sip user agent.
+ *
+ * A known resident calls the short code through Kamailio; linlid answers ("calling"), INVITEs the
+ * primary number of every other household of the caller's group at once (through Kamailio),
+ * tells each neighbour who answers who calls ("<building> 幢 <unit> 单元 的邻居在呼救，按1加入通话")
+ * and puts those who press 1 into one conference with the caller (gateway/call/media.h). Legs that
+ * never answer are cancelled after the ring time; a leg answered without a 1 within the join time
+ * (voicemail) gets BYE. Nobody joined: the grid worker, then the duty staff phone are called and
+ * the group gets an SMS. The caller hanging up ends the call for all.
+ * One osmo_fsm per call, a child per leg; every call and leg recorded (db/db_call.h). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gw;
+struct vty;
+
+struct call_cfg {
+	char *sip_addr;		   /* the user agent's address; NULL: no user agent (the default) */
+	uint16_t sip_port;	   /* 5070 */
+	char *proxy_addr;	   /* Kamailio, where the neighbours' INVITEs go (127.0.0.1) */
+	uint16_t proxy_port;	   /* 5060 */
+	char *short_code;	   /* 6995 */
+	unsigned ring_s;	   /* cancel a leg that has not answered after this (30) */
+	unsigned join_s;	   /* release an answered leg with no 1 this long after its prompt (10) */
+	char *rtp_addr;		   /* media legs bind here (the sip address when NULL) */
+	uint16_t rtp_min, rtp_max; /* 16384..32767 */
+	char *prompts_dir;	   /* NAME.ul files (media_prompts_load); NULL: build/prompts */
+};
+extern struct call_cfg g_call_cfg;
+
+/* Start the user agent when sip-bind is configured (0 when it is not); -errno on failure. */
+int call_start(struct gw *gw);
+/* End every call (BYE/CANCEL, recorded as 'shutdown') and stop the user agent. */
+void call_stop(struct gw *gw);
+/* Whether the user agent runs (sip-bind set and started). */
+bool call_running(void);
+
+/* The SOS second path (gateway/sos/sos.c): call one contact about an incident. The contact hears
+ * "紧急求救 <building> 幢 <unit> 单元 的老人按下了求救按钮，收到请按1"; a 1 acknowledges the incident
+ * as the SMS reply "1" would (gw_sos_ack_by_call), and the attempt's result is written at the
+ * end of the call. 0, or -errno (-ENOTCONN without a user agent). */
+struct call_sos_alert {
+	int64_t incident_id, attempt_id, phone_id;
+	const char *number;		/* the contact */
+	const char *watch;		/* shown as the caller */
+	const char *building, *unit;	/* of the watch's household, said in the prompt */
+};
+int call_sos_alert(struct gw *gw, const struct call_sos_alert *a);
+
+/* VTY: the config commands on the gateway node, their `write` lines, `show calls`. */
+void call_vty_init(int gw_node);
+void call_vty_write(struct vty *vty);

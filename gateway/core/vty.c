@@ -1,0 +1,491 @@
+/* linlid's VTY: the `gateway` and `modem NAME` config nodes, and the show commands. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+#include <osmocom/vty/command.h>
+#include <osmocom/vty/misc.h>
+#include <osmocom/vty/vty.h>
+
+#include "db/db.h"
+#include "gateway/call/call.h"
+#include "gateway/core/gw.h"
+#include "gateway/request/request.h"
+#include "gateway/core/rules.h"
+#include "gateway/sip/sip_msg.h"
+
+enum gw_vty_node {
+	GW_NODE = _LAST_OSMOVTY_NODE + 1,
+	MODEM_NODE,
+};
+
+static struct gw *vgw;
+
+static struct cmd_node gw_node = {
+	.node = GW_NODE,
+	.prompt = "%s(config-gateway)# ",
+	.vtysh = 1,
+};
+
+static struct cmd_node modem_node = {
+	.node = MODEM_NODE,
+	.prompt = "%s(config-modem)# ",
+	.vtysh = 1,
+};
+
+/* The modem configured under name, or NULL. */
+struct gw_modem *gw_modem_find(struct gw *gw, const char *name)
+{
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		if (!strcmp(gw->modem[i].cfg.name, name))
+			return &gw->modem[i];
+	return NULL;
+}
+
+DEFUN(cfg_gateway, cfg_gateway_cmd, "gateway", "Configure the linli gateway\n")
+{
+	vty->node = GW_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_database, cfg_database_cmd, "database PATH", "Community database (SQLite file)\nPath of the file\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.db_path, argv[0]);
+	return CMD_SUCCESS;
+}
+
+#define UINT_SETTING(fname, field, cmdstr, help)                                                                    \
+	DEFUN(cfg_##fname, cfg_##fname##_cmd, cmdstr, help)                                                         \
+	{                                                                                                           \
+		vgw->cfg.field = atoi(argv[0]);                                                                     \
+		return CMD_SUCCESS;                                                                                 \
+	}
+
+UINT_SETTING(part_timeout, part_timeout_s, "part-timeout <1-86400>",
+	     "Wait this long for the missing parts of a concatenated SMS\nSeconds\n")
+UINT_SETTING(send_timeout, send_timeout_s, "send-timeout <5-3600>",
+	     "Reset a modem whose send has not answered for this long\nSeconds\n")
+UINT_SETTING(max_attempts, max_attempts, "max-attempts <1-100>",
+	     "Transient failures before a message fails for good\nAttempts\n")
+UINT_SETTING(help_interval, help_interval_s, "help-interval <0-86400>",
+	     "At most one automatic help reply per number in this many seconds\nSeconds\n")
+
+DEFUN(cfg_retry_base, cfg_retry_base_cmd, "retry-backoff <1-3600> <1-86400>",
+      "Back-off after a transient failure: base * 2^(attempt-1), capped\nBase seconds\nCap in seconds\n")
+{
+	vgw->cfg.retry_base_s = atoi(argv[0]);
+	vgw->cfg.retry_max_s = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_ctrl_bind, cfg_ctrl_bind_cmd, "ctrl-bind A.B.C.D <0-65535>",
+      "Address and port of the CTRL interface\nIPv4 address\nTCP port\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.ctrl_bind, argv[0]);
+	vgw->cfg.ctrl_port = atoi(argv[1]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_reply_unknown, cfg_reply_unknown_cmd, "reply-unknown (on|off)",
+      "Answer numbers the database does not know with the help text\nYes\nNo\n")
+{
+	vgw->cfg.reply_unknown = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_sos_call, cfg_sos_call_cmd, "sos-call (on|off)",
+      "Call every alerted SOS contact too, through the SIP user agent (needs sip-bind); a 1 acknowledges\n"
+      "Yes (the default)\nSMS only\n")
+{
+	vgw->cfg.sos_call_off = !strcmp(argv[0], "off");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
+      "What a household's call to a modem does (every call is rejected: free for the caller)\n"
+      "Start the 6995 group call by calling the household back (needs sip-bind)\nOnly reject it\n")
+{
+	vgw->cfg.missed_call_group = !strcmp(argv[0], "group-call");
+	return CMD_SUCCESS;
+}
+
+UINT_SETTING(sos_step_delay, sos_step_delay_s, "sos-step-delay <1-86400>",
+	     "Alert the next escalation step when nobody acknowledged an SOS within this time\nSeconds\n")
+UINT_SETTING(sos_rounds, sos_rounds, "sos-rounds <1-20>",
+	     "Run the SOS escalation ladder this many times before giving up\nRounds\n")
+
+DEFUN(cfg_community_number, cfg_community_number_cmd, "community-number NUMBER",
+      "The gateway's own number, programmed into watches as their SOS and centre number\nNumber\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.community_number, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_test_clock, cfg_test_clock_cmd, "test-clock (on|off)",
+      "Let CTRL SET clock-offset move linlid's clock (end-to-end tests only)\nYes\nNo\n")
+{
+	vgw->cfg.test_clock = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_rules_file, cfg_rules_file_cmd, "rules-file PATH",
+      "SMS keyword rules and reply templates (default routes/sms.rules, relative to the working folder)\n"
+      "Path of the file\n")
+{
+	osmo_talloc_replace_string(vgw, &vgw->cfg.rules_file, argv[0]);
+	return CMD_SUCCESS;
+}
+
+UINT_SETTING(deadline_days, deadline_days, "deadline-days <1-60>",
+	     "Working days a request has until its deadline (default 3)\nWorking days\n")
+
+/* errands and the daily digest (gateway/request/errand.c) */
+UINT_SETTING(errand_points, errand_points, "errand-points <1-10000>",
+	     "Points a runner earns for an errand the resident confirmed (default 10)\nPoints\n")
+
+DEFUN(cfg_daily_digest, cfg_daily_digest_cmd, "daily-digest HH:MM",
+      "Send the staff one SMS a day with the open and overdue requests\nLocal time, e.g. 08:30\n")
+{
+	unsigned h, m;
+	char end;
+
+	if (sscanf(argv[0], "%u:%u%c", &h, &m, &end) != 2 || h > 23 || m > 59) {
+		vty_out(vty, "%% daily-digest wants a local time HH:MM (00:00-23:59), not \"%s\"%s", argv[0],
+			VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vgw->cfg.digest = true;
+	vgw->cfg.digest_min = h * 60 + m;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_daily_digest, cfg_no_daily_digest_cmd, "no daily-digest", NO_STR "Send no daily digest\n")
+{
+	vgw->cfg.digest = false;
+	return CMD_SUCCESS;
+}
+
+DEFUN(rules_reload, rules_reload_cmd, "rules reload", "SMS keyword rules\nRead the rules file again\n")
+{
+	char err[256];
+
+	if (gw_rules_reload(vgw, err, sizeof(err)) < 0) {
+		vty_out(vty, "%% rules not reloaded: %s%s", err, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "rules reloaded: %u rules, %u replies%s", vgw->rules->nrules, vgw->rules->ntpl, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem, cfg_modem_cmd, "modem NAME", "Configure a GSM modem\nName of the modem (used in logs and the queue)\n")
+{
+	struct gw_modem *m = gw_modem_find(vgw, argv[0]);
+
+	if (!m) {
+		if (vgw->pool) {
+			vty_out(vty, "%% modems can only be added at start-up; restart linlid%s", VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		if (vgw->nmodems >= GW_MAX_MODEMS) {
+			vty_out(vty, "%% at most %u modems%s", GW_MAX_MODEMS, VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		if (strlen(argv[0]) >= sizeof(m->cfg.name)) {
+			vty_out(vty, "%% modem name too long%s", VTY_NEWLINE);
+			return CMD_WARNING;
+		}
+		m = &vgw->modem[vgw->nmodems];
+		memset(m, 0, sizeof(*m));
+		m->idx = vgw->nmodems++;
+		OSMO_STRLCPY_ARRAY(m->cfg.name, argv[0]);
+		OSMO_STRLCPY_ARRAY(m->cfg.connection, "at");
+		m->cfg.poll_s = 30;
+		m->cfg.health_s = 30;
+		m->cfg.reports = true;
+		m->state = MDM_ST_CONNECTING;
+		m->job = 0;
+	}
+	vty->index = m;
+	vty->node = MODEM_NODE;
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_device, cfg_modem_device_cmd, "device .PATH",
+      "Device of the modem (/dev/ttyUSB0, a pty) or the command for connection proxyat\nPath or command\n")
+{
+	struct gw_modem *m = vty->index;
+	char *s = argv_concat(argv, argc, 0);
+
+	if (strlen(s) >= sizeof(m->cfg.device)) {
+		talloc_free(s);
+		vty_out(vty, "%% device too long%s", VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	OSMO_STRLCPY_ARRAY(m->cfg.device, s);
+	talloc_free(s);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_connection, cfg_modem_connection_cmd, "connection NAME",
+      "gammu connection type\nat, at115200, proxyat, ...\n")
+{
+	struct gw_modem *m = vty->index;
+
+	OSMO_STRLCPY_ARRAY(m->cfg.connection, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_pace, cfg_modem_pace_cmd, "pace-ms <0-600000>",
+      "Least time between the starts of two sends on this modem\nMilliseconds\n")
+{
+	((struct gw_modem *)vty->index)->cfg.pace_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_poll, cfg_modem_poll_cmd, "poll-interval <1-3600>",
+      "List the SIM storage this often, as a safety net behind +CMTI\nSeconds\n")
+{
+	((struct gw_modem *)vty->index)->cfg.poll_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_health, cfg_modem_health_cmd, "health-interval <1-3600>",
+      "Poll signal, registration and SIM this often\nSeconds\n")
+{
+	((struct gw_modem *)vty->index)->cfg.health_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_reports, cfg_modem_reports_cmd, "delivery-reports (on|off)",
+      "Request delivery reports for sent messages\nYes\nNo\n")
+{
+	((struct gw_modem *)vty->index)->cfg.reports = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
+static int config_write_gw(struct vty *vty)
+{
+	vty_out(vty, "gateway%s", VTY_NEWLINE);
+	vty_out(vty, " database %s%s", vgw->cfg.db_path, VTY_NEWLINE);
+	vty_out(vty, " part-timeout %u%s", vgw->cfg.part_timeout_s, VTY_NEWLINE);
+	vty_out(vty, " send-timeout %u%s", vgw->cfg.send_timeout_s, VTY_NEWLINE);
+	vty_out(vty, " max-attempts %u%s", vgw->cfg.max_attempts, VTY_NEWLINE);
+	vty_out(vty, " retry-backoff %u %u%s", vgw->cfg.retry_base_s, vgw->cfg.retry_max_s, VTY_NEWLINE);
+	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
+	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
+	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
+	vty_out(vty, " sos-call %s%s", vgw->cfg.sos_call_off ? "off" : "on", VTY_NEWLINE);
+	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
+	if (vgw->cfg.sos_step_delay_s)
+		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
+	if (vgw->cfg.sos_rounds)
+		vty_out(vty, " sos-rounds %u%s", vgw->cfg.sos_rounds, VTY_NEWLINE);
+	if (vgw->cfg.community_number)
+		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
+	if (vgw->cfg.test_clock)
+		vty_out(vty, " test-clock on%s", VTY_NEWLINE);
+	if (vgw->cfg.rules_file)
+		vty_out(vty, " rules-file %s%s", vgw->cfg.rules_file, VTY_NEWLINE);
+	if (vgw->cfg.deadline_days)
+		vty_out(vty, " deadline-days %u%s", vgw->cfg.deadline_days, VTY_NEWLINE);
+	sip_msg_config_write(vty); /* evapi (gateway/sip/sip_msg.c) */
+	if (vgw->cfg.errand_points)
+		vty_out(vty, " errand-points %u%s", vgw->cfg.errand_points, VTY_NEWLINE);
+	if (vgw->cfg.digest)
+		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
+			VTY_NEWLINE);
+	call_vty_write(vty);	/* the group call's settings (gateway/call/call.c) */
+	return CMD_SUCCESS;
+}
+
+static int config_write_modem(struct vty *vty)
+{
+	for (unsigned i = 0; i < vgw->nmodems; i++) {
+		const struct mdm_cfg *c = &vgw->modem[i].cfg;
+
+		vty_out(vty, "modem %s%s", c->name, VTY_NEWLINE);
+		vty_out(vty, " device %s%s", c->device, VTY_NEWLINE);
+		vty_out(vty, " connection %s%s", c->connection, VTY_NEWLINE);
+		vty_out(vty, " pace-ms %u%s", c->pace_ms, VTY_NEWLINE);
+		vty_out(vty, " poll-interval %u%s", c->poll_s, VTY_NEWLINE);
+		vty_out(vty, " health-interval %u%s", c->health_s, VTY_NEWLINE);
+		vty_out(vty, " delivery-reports %s%s", c->reports ? "on" : "off", VTY_NEWLINE);
+	}
+	return CMD_SUCCESS;
+}
+
+static uint64_t ctr(const struct gw_modem *m, unsigned i)
+{
+	return rate_ctr_group_get_ctr(m->ctrs, i)->current;
+}
+
+DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, health, counters\n")
+{
+	time_t now = gw_now();
+
+	for (unsigned i = 0; i < vgw->nmodems; i++) {
+		const struct gw_modem *m = &vgw->modem[i];
+
+		vty_out(vty, "modem %s: %s%s%s%s", m->cfg.name, mdm_state_name(m->state), m->reason[0] ? " (" : "",
+			m->reason[0] ? m->reason : "", m->reason[0] ? ")" : "");
+		vty_out(vty, "%s  device %s connection %s, pace %u ms%s", VTY_NEWLINE, m->cfg.device,
+			m->cfg.connection, m->cfg.pace_ms, VTY_NEWLINE);
+		if (m->imei[0] || m->model[0])
+			vty_out(vty, "  IMEI %s, model %s%s", m->imei, m->model, VTY_NEWLINE);
+		if (m->health.at)
+			vty_out(vty, "  signal %d%%, %s%s%s, SIM %s (%u/%u used), %lds ago%s", m->health.signal_pct,
+				m->health.registered ? "registered" : "NOT registered",
+				m->health.network[0] ? " on " : "", m->health.network, m->health.sim,
+				m->health.sim_used, m->health.sim_size, (long)(now - m->health.at), VTY_NEWLINE);
+		if (m->job)
+			vty_out(vty, "  sending message %" PRId64 " for %lds%s%s", m->job, (long)(now - m->job_started),
+				m->job_abandoned ? " (given back to the queue)" : "", VTY_NEWLINE);
+		if (m->last_progress)
+			vty_out(vty, "  last progress %lds ago%s", (long)(now - m->last_progress), VTY_NEWLINE);
+		vty_out(vty, "  received %" PRIu64 ", duplicates %" PRIu64 ", sent %" PRIu64 " (%" PRIu64
+			" parts), failed %" PRIu64 ", retried %" PRIu64 ", resets %" PRIu64 ", reports %" PRIu64 "%s",
+			ctr(m, GW_MDM_CTR_RECEIVED), ctr(m, GW_MDM_CTR_DUPLICATE), ctr(m, GW_MDM_CTR_SENT),
+			ctr(m, GW_MDM_CTR_PARTS), ctr(m, GW_MDM_CTR_FAILED), ctr(m, GW_MDM_CTR_RETRIED),
+			ctr(m, GW_MDM_CTR_RESET), ctr(m, GW_MDM_CTR_REPORTS), VTY_NEWLINE);
+	}
+	if (!vgw->nmodems)
+		vty_out(vty, "no modems configured%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_queue, show_queue_cmd, "show queue", SHOW_STR "Outgoing queue by state\n")
+{
+	int64_t n[_NUM_DB_OUT];
+	unsigned busy = 0;
+	int rc = db_sms_out_counts(vgw->db, n);
+
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	for (unsigned i = 0; i < vgw->nmodems; i++)
+		busy += vgw->modem[i].job != 0;
+	vty_out(vty, "outbox: %" PRId64 " queued, %" PRId64 " sending, %" PRId64 " sent, %" PRId64 " failed%s",
+		n[DB_OUT_QUEUED], n[DB_OUT_SENDING], n[DB_OUT_SENT], n[DB_OUT_FAILED], VTY_NEWLINE);
+	vty_out(vty, "in flight: %u modem(s) sending; inbox batch waiting: %u%s", busy, vgw->inbox_len, VTY_NEWLINE);
+	vty_out(vty, "possible duplicates after a restart: %" PRId64 "%s", db_stat_get(vgw->db, "out_possible_dup"),
+		VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+static void vty_line(void *data, const char *line)
+{
+	struct vty *vty = data;
+
+	vty_out(vty, "%s%s", line, VTY_NEWLINE);
+}
+
+DEFUN(show_sms, show_sms_cmd, "show sms (in|out) [<1-1000>]",
+      SHOW_STR "Messages\nReceived (newest first)\nSent and queued (newest first)\nHow many\n")
+{
+	int limit = argc > 1 ? atoi(argv[1]) : 20;
+	int rc;
+
+	if (!strcmp(argv[0], "in"))
+		rc = db_sms_in_list(vgw->db, limit, vty_line, vty);
+	else
+		rc = db_sms_out_list(vgw->db, limit, vty_line, vty);
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_sos, show_sos_cmd, "show sos incidents [<1-1000>]",
+      SHOW_STR "SOS\nIncidents, newest first: state, step, time to first alert and to acknowledgement\nHow many\n")
+{
+	int rc = db_sos_incident_list(vgw->db, argc > 0 ? atoi(argv[0]) : 20, vty_line, vty);
+
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc == 0)
+		vty_out(vty, "no incidents%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(sms_send, sms_send_cmd, "sms send NUMBER .TEXT",
+      "Messages\nQueue a message (priority: reply)\nDestination number\nText (UTF-8)\n")
+{
+	char *text = argv_concat(argv, argc, 1);
+	int64_t id;
+	int rc = gw_sms_queue(vgw, argv[0], text, DB_PRIO_REPLY, &id);
+
+	talloc_free(text);
+	if (rc < 0) {
+		vty_out(vty, "%% cannot queue: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	vty_out(vty, "queued as %" PRId64 "%s", id, VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(modem_reset, modem_reset_cmd, "modem NAME reset", "GSM modem\nName\nDrop the connection and reconnect\n")
+{
+	struct gw_modem *m = gw_modem_find(vgw, argv[0]);
+
+	if (!m || !vgw->pool) {
+		vty_out(vty, "%% no modem '%s'%s", argv[0], VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	mdm_reset(vgw->pool, m->idx);
+	return CMD_SUCCESS;
+}
+
+/* Install the config nodes and commands; called before the config file is read. */
+void gw_vty_init(struct gw *gw)
+{
+	vgw = gw;
+
+	install_element(CONFIG_NODE, &cfg_gateway_cmd);
+	install_node(&gw_node, config_write_gw);
+	install_element(GW_NODE, &cfg_database_cmd);
+	install_element(GW_NODE, &cfg_part_timeout_cmd);
+	install_element(GW_NODE, &cfg_send_timeout_cmd);
+	install_element(GW_NODE, &cfg_max_attempts_cmd);
+	install_element(GW_NODE, &cfg_retry_base_cmd);
+	install_element(GW_NODE, &cfg_help_interval_cmd);
+	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
+	install_element(GW_NODE, &cfg_reply_unknown_cmd);
+	install_element(GW_NODE, &cfg_missed_call_cmd);
+	install_element(GW_NODE, &cfg_sos_call_cmd);
+	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
+	install_element(GW_NODE, &cfg_sos_rounds_cmd);
+	install_element(GW_NODE, &cfg_community_number_cmd);
+	install_element(GW_NODE, &cfg_test_clock_cmd);
+	install_element(GW_NODE, &cfg_rules_file_cmd);
+	install_element(GW_NODE, &cfg_deadline_days_cmd);
+	sip_msg_vty_init(GW_NODE); /* evapi (gateway/sip/sip_msg.c) */
+	install_element(GW_NODE, &cfg_errand_points_cmd);
+	install_element(GW_NODE, &cfg_daily_digest_cmd);
+	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
+	call_vty_init(GW_NODE);	/* the group call (gateway/call/call.c) */
+
+	install_element(CONFIG_NODE, &cfg_modem_cmd);
+	install_node(&modem_node, config_write_modem);
+	install_element(MODEM_NODE, &cfg_modem_device_cmd);
+	install_element(MODEM_NODE, &cfg_modem_connection_cmd);
+	install_element(MODEM_NODE, &cfg_modem_pace_cmd);
+	install_element(MODEM_NODE, &cfg_modem_poll_cmd);
+	install_element(MODEM_NODE, &cfg_modem_health_cmd);
+	install_element(MODEM_NODE, &cfg_modem_reports_cmd);
+
+	install_element_ve(&show_modems_cmd);
+	install_element_ve(&show_queue_cmd);
+	install_element_ve(&show_sms_cmd);
+	install_element_ve(&show_sos_cmd);
+	install_element(ENABLE_NODE, &sms_send_cmd);
+	install_element(ENABLE_NODE, &modem_reset_cmd);
+	install_element(ENABLE_NODE, &rules_reload_cmd);
+}

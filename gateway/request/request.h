@@ -1,0 +1,163 @@
+/* Requests (报事) by SMS: the closed loop report -> dispatch -> accept -> note -> resolve -> rate
+ * (issue 3; ../shared/DOMAIN.md "Requests", "SMS keywords").
+ *
+ * A resident texts 报事/BS <text>; the request gets a 6-digit reference, a deadline in working
+ * days (holiday table, 调休) and is dispatched at once to the household's grid worker (or to the
+ * duty staff: every active phone with role staff). The grid worker answers by SMS: 签收/QS,
+ * 处置/CZ <note>, 办结/BJ <result>, 退回/TH <reason>, 列表/LB; the resident rates with 1/2/3 and a
+ * 3 (不满意) reopens it to the staff. 查询/CX shows the state, only to the reporter's household and
+ * staff. Every change is a request_event row. Everything happens inside the caller's transaction
+ * (gw_route's inbox commit, linlictl's own), so a crash leaves either the SMS on the SIM or the
+ * request and its queued SMS in the database.
+ *
+ * Texts come from the reply templates of routes/sms.rules ("reply NAME LANG TEXT"); each name has
+ * a built-in default (zh-CN and en) so the file need only hold what an operator changed.
+ *
+ * The first part is pure text handling (tests/unit/request_text_test.c); the second the actions,
+ * which need only a database and a way to queue SMS (linlid and linlictl both use them); the third
+ * the gateway glue. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct rt_rules;
+struct db_context;
+
+/* ---- text ---- */
+
+/* The label of a state in lang: "已受理" ... for zh-CN, "received" ... for en (the state itself
+ * for an unknown one). */
+const char *rq_state_label(const char *state, const char *lang);
+
+/* A reference at the start of normalised args (after spaces, ':', '#'): exactly 6 ASCII digits.
+ * 0 with ref filled (and *rest, if not NULL, pointing past it and its separators); -ENOENT when
+ * args does not start with a digit; -EINVAL when the digits are not 6. */
+int rq_parse_ref(const char *args, char ref[8], const char **rest);
+
+/* A rating reply: "1"/"满意" -> 1, "2"/"基本满意" -> 2, "3"/"不满意" -> 3 (trailing punctuation
+ * ignored), 0 otherwise. Takes a normalised text. */
+int rq_parse_rating(const char *norm);
+/* The resident's answer to a finished errand: "1"/"确认"/"好" -> 1 (confirmed), "2"/"有异议" -> 2
+ * (disputed), 0 otherwise. Takes a normalised text. */
+int rq_parse_errand_answer(const char *norm);
+/* "满意", "基本满意", "不满意" for 1..3, NULL otherwise. */
+const char *rq_rating_label(int rating);
+
+/* The reply template name in lang: the rules file's text for exactly that language, else the
+ * built-in one for that language, else the rules' zh-CN, else the built-in zh-CN. rules may be NULL.
+ * NULL for a name nobody knows. */
+const char *rq_template(const struct rt_rules *rules, const char *name, const char *lang);
+
+/* Expand template name (rq_template) with keys/vals into out; -ENOENT for an unknown name,
+ * -ENOSPC. */
+int rq_text(const struct rt_rules *rules, const char *name, const char *lang, const char *const *keys,
+	    const char *const *vals, unsigned n, char *out, size_t outlen);
+
+/* The original text of a normalised suffix: norm_suffix is the end of rt_normalize(text); the same
+ * number of characters from the end of text (trailing white space dropped) are copied to out, with
+ * their original case and width. Returns the length, -ENOSPC. */
+int rq_orig_suffix(const char *text, size_t len, const char *norm_suffix, char *out, size_t outlen);
+
+/* The deadline date for a recipient: "3月5日" (zh-CN) or "2026-03-05" (en). */
+void rq_date(time_t t, const char *lang, char *buf, size_t len);
+
+/* The end (23:59:59 local time) of the n-th working day after the day of now, with the holiday
+ * table of dbc (may be NULL: weekends only). */
+time_t rq_deadline(struct db_context *dbc, time_t now, unsigned n);
+
+/* ---- actions ---- */
+
+struct rq_env {
+	struct db_context *db;
+	const struct rt_rules *rules; /* NULL: the built-in texts, no keyword matching */
+	void *ctx;		      /* talloc scratch, freed by the caller */
+	time_t now;
+	unsigned deadline_days;
+	/* queue one SMS (enum db_prio); 0 or -errno */
+	int (*queue)(void *data, const char *dest, const char *text, int prio);
+	void *queue_data;
+	/* whether an error reply (refusal, malformed command) may go to number now; NULL: always */
+	bool (*may_reply)(void *data, const char *number);
+	void *may_reply_data;
+	unsigned errand_points; /* credited to the runner of a confirmed errand (0: none) */
+};
+
+/* Handle a received message if it is request business (a keyword of handler report, status,
+ * accept, note, resolve, return, list; a rating reply to a closed request; an unreadable text).
+ * flags are enum db_sms_in_flags. Returns 1 handled (note says what was done), 0 not request
+ * business, -errno on a database error. */
+int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len, unsigned flags, char *note,
+	      size_t notelen);
+
+/* Staff actions (linlictl request assign|close). actor: who, for the event row. On a refusal
+ * -ENOENT (unknown ref or number) or -EPERM (not open) with a reason in err. */
+int rq_assign(struct rq_env *e, const char *ref, const char *number, const char *actor, char *err, size_t errlen);
+int rq_close(struct rq_env *e, const char *ref, const char *result, const char *actor, char *err, size_t errlen);
+
+/* Overdue check: open requests past their deadline are flagged 超时 and their assignee (the staff
+ * when none) gets 催办 once; still open escalate_after_s later, the staff get 督办 once.
+ * Returns how many requests changed, or -errno. */
+int rq_overdue(struct rq_env *e, unsigned escalate_after_s);
+
+/* ---- errands, points, registration, holidays, the digest (gateway/request/errand.c) ----
+ *
+ * 跑腿/PT <what> from a resident is a request of kind 'errand' offered by SMS to every active phone
+ * with role runner (one box is one community: every runner of the database); the first 接单/JD
+ * <ref> takes it (the others and the resident are told, a later 接单 gets "already taken by"),
+ * 完成/WC <ref> marks it done, the resident answers 1/确认 (confirmed: the runner is credited
+ * e->errand_points in the points ledger) or 2/有异议 (reopened, to the duty staff).
+ * 积分/JF answers the sender's balance and last entries. 注册/ZC <name> <address> from a number
+ * the database does not know makes a pending phone; the staff approve or reject it (a name and
+ * address anyone in the building knows must not link a number to a household). */
+
+/* The digits of an address as people write it: "3-2-501", "3幢2单元501室", "3栋2单元501",
+ * "3号楼501" (no unit). 0 with building/unit/room filled (unit "" when only two numbers were
+ * given), -EINVAL when it does not hold two or three numbers. */
+int rq_address_parse(const char *s, char building[16], char unit[16], char room[16]);
+/* Whether a household's columns (building "3幢", unit "2单元" or "", room "501") carry the
+ * numbers of a parsed address. */
+bool rq_address_match(const char *hh_building, const char *hh_unit, const char *hh_room, const char *building,
+		      const char *unit, const char *room);
+/* A calendar date "2026-10-01" (also "2026/10/1", "20261001") -> "2026-10-01" in out; -EINVAL
+ * for anything that is not a real date. */
+int rq_date_parse(const char *s, char out[11]);
+
+/* Staff: add n (not 0, may be negative: a correction is an entry too) to number's points with
+ * a reason; the person is told by SMS. *balance is the new balance. -ENOENT (unknown number)
+ * with a reason in err. */
+int rq_points_award(struct rq_env *e, const char *number, long n, const char *reason, const char *actor,
+		    int64_t *balance, char *err, size_t errlen);
+/* Staff: approve the pending registration of number, in household_code (NULL: the household its
+ * address matched); the person is told by SMS. reject: the phone row goes, the registration is
+ * kept as rejected, the person is told the reason. -ENOENT / -EINVAL with a reason in err. */
+int rq_register_approve(struct rq_env *e, const char *number, const char *household_code, const char *actor, char *err,
+			size_t errlen);
+int rq_register_reject(struct rq_env *e, const char *number, const char *reason, const char *actor, char *err,
+		       size_t errlen);
+/* The daily digest: every active staff phone gets the counts of open and overdue requests and the
+ * oldest few references. Returns how many were texted, or -errno. */
+int rq_digest(struct rq_env *e);
+
+/* ---- the gateway ---- */
+
+struct gw;
+struct db_sms_in;
+
+/* Load (again) the rules file (cfg rules-file, default routes/sms.rules). On failure the rules in
+ * use stay and err says why. */
+int gw_rules_reload(struct gw *gw, char *err, size_t errlen);
+
+/* gw_route's handler for requests, inside its transaction: 1 handled (*note says what), 0 not
+ * request business, -errno. */
+int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note);
+
+/* From the 1-second tick: the overdue check every few seconds, in its own transaction; and the
+ * daily digest (gw_digest_tick). */
+void gw_request_tick(struct gw *gw, time_t now);
+/* The daily digest once the local time of now has passed the configured digest time, at most
+ * once per local day: the day is kept in the setting "digest-last-day", so a restart does not
+ * send it again. Its own transaction. */
+void gw_digest_tick(struct gw *gw, time_t now);

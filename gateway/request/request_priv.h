@@ -1,0 +1,71 @@
+/* Inside the request handling only (gateway/request/request.c, gateway/request/errand.c): what the handlers of
+ * requests, errands, points and registration share. Everything runs inside the caller's
+ * transaction (see gateway/request/request.h). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+#include "gateway/request/request.h"
+
+/* What the handlers share about the message. */
+struct rq_msg {
+	const char *sender;
+	bool known;   /* an active phone of the database (a pending registration is not) */
+	bool pending; /* a phone that registered and waits for approval */
+	struct db_phone ph;
+	const char *lang;
+	const char *text; /* the original */
+	size_t len;
+	const char *keyword; /* as matched (normalised) */
+	const char *handler;
+	char *args; /* the normalised arguments (all of them) */
+	char *note;
+	size_t notelen;
+};
+
+struct rq_staff_list {
+	struct db_phone p[32];
+	int n;
+};
+
+/* Expand and queue one text; a recipient that cannot be texted is logged and skipped, only a
+ * database error fails. */
+int rq_send_tpl(struct rq_env *e, const char *dest, const char *lang, int prio, const char *name,
+		const char *const *keys, const char *const *vals, unsigned n);
+/* An error reply, rate-limited per number (e->may_reply). */
+int rq_send_err(struct rq_env *e, const char *dest, const char *lang, const char *name, const char *const *keys,
+		const char *const *vals, unsigned n);
+/* One event row for r (to its current state). */
+int rq_event(struct rq_env *e, const struct db_request *r, const char *actor, const char *from, const char *note);
+/* Move r to state, write it back and record the event. */
+int rq_transition(struct rq_env *e, struct db_request *r, const char *state, const char *actor, const char *note);
+/* The active staff phones (at most 32); 0 or -errno. */
+int rq_staff_get(struct rq_env *e, struct rq_staff_list *l);
+/* The dispatch text of r to its assignee, or to every staff phone when it has none. */
+int rq_notify_assignee(struct rq_env *e, const struct db_request *r, const char *tag_zh, const char *tag_en);
+/* A new request or errand (kind) of the sender with text (kept as a pointer), created now; an
+ * unknown or pending sender's is flagged unverified. */
+void rq_new(struct rq_env *e, const struct rq_msg *m, const char *kind, char *text, struct db_request *r);
+/* Insert r with a fresh reference. */
+int rq_add_with_ref(struct rq_env *e, struct db_request *r);
+/* The original words of a normalised suffix of the message, cut to outlen on a character. */
+void rq_orig_rest(struct rq_env *e, const struct rq_msg *m, const char *norm_suffix, char *out, size_t outlen);
+/* "网格员", "跑腿志愿者", ... (or the English) for a role. */
+const char *rq_role_label(const char *role, const char *lang);
+
+/* gateway/request/errand.c: the handlers of 跑腿/PT (errand), 接单/JD (take), 完成/WC (done), 积分/JF
+ * (points), 注册/ZC (register); 0 or -errno, m->note says what was done. */
+int rq_errand(struct rq_env *e, struct rq_msg *m);
+int rq_errand_take(struct rq_env *e, struct rq_msg *m);
+int rq_errand_done(struct rq_env *e, struct rq_msg *m);
+int rq_points(struct rq_env *e, struct rq_msg *m);
+int rq_register(struct rq_env *e, struct rq_msg *m);
+/* The resident's answer to a finished errand r (state closed): confirm (1/确认) or dispute (2/有异议). */
+int rq_errand_answer(struct rq_env *e, struct rq_msg *m, struct db_request *r, bool confirm);
+
+struct gw;
+/* The environment of the gateway's handlers: its database, rules, clock, queue, rate limit and
+ * settings. */
+void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now);

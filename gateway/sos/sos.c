@@ -1,0 +1,1142 @@
+/* SOS: see sos.h for the contract. Text helpers first, then the gateway side. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <osmocom/core/logging.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/utils.h>
+
+#include "db/db.h"
+#include "gateway/call/call.h"
+#include "gateway/core/gw.h"
+#include "gateway/sos/sos.h"
+#include "modem/sms_codec.h"
+
+#define SOS_ACK_HINT	      "回复1或收到确认"
+#define SOS_NOTICE_INTERVAL_S 1800  /* low battery / position: one per watch and kind per 30 min */
+#define SOS_MOVE_M	      100.0 /* a new position this far from the last is sent on */
+#define SOS_ACK_WINDOW_S      1800  /* repeats within this of an acknowledgement attach to it */
+#define SOS_PROGRAM_WINDOW_S  600   /* a watch's answer to its programming, not an alarm */
+#define SOS_MAX_RESENDS	      2	    /* failed alerts sent again per contact and incident */
+
+/* ---- text ---- */
+
+/* Decode one UTF-8 character at s (valid or not: an invalid byte is returned as itself). */
+static unsigned utf8_next(const unsigned char *s, size_t *n)
+{
+	if (s[0] < 0x80 || !s[1]) {
+		*n = 1;
+		return s[0];
+	}
+	if ((s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80) {
+		*n = 2;
+		return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+	}
+	if ((s[0] & 0xf0) == 0xe0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
+		*n = 3;
+		return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+	}
+	*n = 1;
+	return s[0];
+}
+
+void sos_norm(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)(in ? in : "");
+	size_t o = 0;
+	bool space = false;
+
+	if (!outlen)
+		return;
+	while (*s) {
+		size_t n;
+		unsigned c = utf8_next(s, &n);
+
+		if (c >= 0xff01 && c <= 0xff5e)
+			c -= 0xfee0;
+		else if (c == 0x3000)
+			c = ' ';
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			space = o > 0;
+			s += n;
+			continue;
+		}
+		if (space) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = ' ';
+			space = false;
+		}
+		if (c < 0x80) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : (char)c;
+		} else {
+			/* copy the original bytes (a converted full-width character is ASCII already) */
+			if (o + n >= outlen)
+				break;
+			memcpy(out + o, s, n);
+			o += n;
+		}
+		s += n;
+	}
+	out[o] = '\0';
+	/* trailing punctuation: 。！!.,，~ */
+	for (;;) {
+		static const char *const punct[] = {"。", "！", "!", ".", ",", "，", "~", "～", " "};
+		bool cut = false;
+
+		for (unsigned i = 0; i < ARRAY_SIZE(punct); i++) {
+			size_t l = strlen(punct[i]);
+
+			if (o >= l && !memcmp(out + o - l, punct[i], l)) {
+				o -= l;
+				out[o] = '\0';
+				cut = true;
+				break;
+			}
+		}
+		if (!cut)
+			break;
+	}
+}
+
+bool sos_is_ack(const char *text)
+{
+	char n[32];
+
+	sos_norm(text, n, sizeof(n));
+	return !strcmp(n, "1") || !strcmp(n, "收到") || !strcmp(n, "ok") || !strcmp(n, "ok 收到") ||
+	       !strcmp(n, "1 收到") || !strcmp(n, "收到 1");
+}
+
+enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen)
+{
+	static const struct {
+		const char *kw;
+		bool ascii;
+		enum sos_cmd cmd;
+	} kws[] = {
+		{"绑定", false, SOS_CMD_BIND},	     {"bd", true, SOS_CMD_BIND},   {"解绑", false, SOS_CMD_UNBIND},
+		{"解除绑定", false, SOS_CMD_UNBIND}, {"jb", true, SOS_CMD_UNBIND}, {"确认", false, SOS_CMD_CONFIRM},
+		{"qr", true, SOS_CMD_CONFIRM},
+	};
+	char n[160];
+	size_t o = 0;
+
+	if (!arglen)
+		return SOS_CMD_NONE;
+	arg[0] = '\0';
+	sos_norm(text, n, sizeof(n));
+	for (unsigned i = 0; i < ARRAY_SIZE(kws); i++) {
+		size_t l = strlen(kws[i].kw);
+		const char *p = n + l;
+
+		if (strncmp(n, kws[i].kw, l))
+			continue;
+		/* an ASCII keyword must stand alone or be followed by the digits ("bd139..."); a
+		 * Chinese one may be glued to its argument */
+		if (*p == ' ' || *p == ':' || *p == '#')
+			p++;
+		else if (kws[i].ascii && !(*p >= '0' && *p <= '9') && *p != '+')
+			continue;
+		for (; *p; p++) {
+			if ((*p >= '0' && *p <= '9') || (*p == '+' && o == 0)) {
+				if (o + 1 >= arglen)
+					return SOS_CMD_NONE;
+				arg[o++] = *p;
+			} else if (*p != ' ' && *p != '-') {
+				arg[0] = '\0';
+				return SOS_CMD_NONE;
+			}
+		}
+		arg[o] = '\0';
+		return o ? kws[i].cmd : SOS_CMD_NONE;
+	}
+	return SOS_CMD_NONE;
+}
+
+/* A coordinate with at most 6 decimals and no trailing zeros. */
+static void coord(double v, char *buf, size_t len)
+{
+	char *p;
+
+	snprintf(buf, len, "%.6f", v);
+	p = buf + strlen(buf);
+	while (p > buf && p[-1] == '0')
+		*--p = '\0';
+	if (p > buf && p[-1] == '.')
+		*--p = '\0';
+	if (!strcmp(buf, "-0"))
+		strcpy(buf, "0");
+}
+
+int sos_map_link(double lat, double lon, char *buf, size_t len)
+{
+	char la[32], lo[32];
+	int n;
+
+	coord(lat, la, sizeof(la));
+	coord(lon, lo, sizeof(lo));
+	n = snprintf(buf, len, "https://uri.amap.com/marker?position=%s,%s&coordinate=wgs84", lo, la);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+double sos_distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+	const double r = 6371000.0, d2r = M_PI / 180.0;
+	double dlat = (lat2 - lat1) * d2r, dlon = (lon2 - lon1) * d2r;
+	double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * d2r) * cos(lat2 * d2r) * sin(dlon / 2) * sin(dlon / 2);
+
+	return 2 * r * atan2(sqrt(a), sqrt(1 - a));
+}
+
+const char *sos_kind_label(const char *kind)
+{
+	if (!kind || !strcmp(kind, "sos"))
+		return "SOS求救";
+	if (!strcmp(kind, "power_cut"))
+		return "断电报警";
+	if (!strcmp(kind, "sensor"))
+		return "设备报警";
+	if (!strcmp(kind, "low_battery"))
+		return "低电量";
+	if (!strcmp(kind, "position"))
+		return "位置";
+	return "手表报警";
+}
+
+/* Append printf output to buf at *o; false when it did not fit. */
+static bool app(char *buf, size_t len, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool app(char *buf, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= len)
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - *o)
+		return false;
+	*o += n;
+	return true;
+}
+
+/* Copy at most max characters of s (UTF-8), control characters as spaces, "…" when cut. */
+static void shorten(const char *s, unsigned max, char *out, size_t outlen)
+{
+	size_t o = 0;
+	unsigned chars = 0;
+
+	while (*s && chars < max) {
+		size_t n;
+
+		utf8_next((const unsigned char *)s, &n);
+		if (o + n + 4 >= outlen)
+			break;
+		if ((unsigned char)*s < 0x20)
+			out[o++] = ' ';
+		else
+			memcpy(out + o, s, n), o += n;
+		s += n;
+		chars++;
+	}
+	if (*s && o + 4 < outlen) {
+		memcpy(out + o, "…", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+int sos_alert_build(const struct sos_alert_text *a, char *buf, size_t len)
+{
+	struct sms_split sp;
+	struct tm tm;
+	size_t o = 0;
+	bool ok;
+
+	localtime_r(&a->at, &tm);
+	ok = app(buf, len, &o, "【%s%s】%s", sos_kind_label(a->kind), a->update ? "·位置更新" : "",
+		 a->person && *a->person ? a->person : a->watch);
+	if (ok && a->address && *a->address)
+		ok = app(buf, len, &o, " %s", a->address);
+	if (ok)
+		ok = app(buf, len, &o, " %02d:%02d", tm.tm_hour, tm.tm_min);
+	if (ok && a->battery && *a->battery && !a->update)
+		ok = app(buf, len, &o, " 电量%s", a->battery);
+	if (ok && a->raw && !strcmp(a->raw, SOS_CALL_TEXT) && !a->update)
+		ok = app(buf, len, &o, " 手表来电");
+	if (ok && a->raw && *a->raw && a->kind && !strcmp(a->kind, "unknown") && !a->update) {
+		char raw[160];
+
+		shorten(a->raw, 30, raw, sizeof(raw));
+		ok = app(buf, len, &o, " 原文:%s", raw);
+	}
+	if (ok) {
+		if (!a->has_pos) {
+			ok = app(buf, len, &o, " 无定位");
+		} else if (a->with_location) {
+			char link[128];
+
+			ok = sos_map_link(a->lat, a->lon, link, sizeof(link)) > 0 &&
+			     app(buf, len, &o, " %s%s", a->lbs ? "基站定位(误差大):" : "位置:", link);
+		}
+	}
+	if (ok)
+		ok = app(buf, len, &o, " " SOS_ACK_HINT);
+	if (!ok)
+		return -ENOSPC;
+	return sms_split(buf, o, &sp);
+}
+
+int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], int max)
+{
+	int n = 0;
+
+	if (!dialect || !sos_dialect_valid(dialect))
+		return -EINVAL;
+	if (!strcmp(dialect, "setracker")) {
+		if (max >= 2) {
+			snprintf(cmds[n++], 64, "pw,123456,sos1,%s#", number);
+			snprintf(cmds[n++], 64, "pw,123456,center,%s#", number);
+		}
+	} else if (!strcmp(dialect, "tk")) {
+		if (max >= 1)
+			snprintf(cmds[n++], 64, "W000000,003,1,1,%s", number);
+	}
+	return n;
+}
+
+const char *sos_stop_word(const char *dialect)
+{
+	return dialect && !strcmp(dialect, "tk") ? "help me!" : NULL;
+}
+
+bool sos_dialect_valid(const char *dialect)
+{
+	return dialect && (!strcmp(dialect, "setracker") || !strcmp(dialect, "tk") || !strcmp(dialect, "generic"));
+}
+
+/* ---- the gateway ---- */
+
+/* The note of what was done with a message (sms_in.note): one at a time, on the main thread. */
+static char note_buf[256];
+
+static const char *note_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *note_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(note_buf, sizeof(note_buf), fmt, ap);
+	va_end(ap);
+	return note_buf;
+}
+
+static unsigned step_delay(const struct gw *gw)
+{
+	return gw->cfg.sos_step_delay_s ? gw->cfg.sos_step_delay_s : 120;
+}
+
+static unsigned rounds(const struct gw *gw)
+{
+	return gw->cfg.sos_rounds ? gw->cfg.sos_rounds : 2;
+}
+
+static void random_code(char *buf, size_t len)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)rand() ^ (uint32_t)time(NULL);
+	snprintf(buf, len, "%06u", (unsigned)(r % 1000000));
+}
+
+/* What to call the sender in a message to others: name (number) or the number. */
+static void who(struct gw *gw, const char *number, char *buf, size_t len)
+{
+	struct db_phone ph;
+
+	if (db_phone_get(gw->db, number, &ph) == 0 && ph.name[0])
+		snprintf(buf, len, "%s(%s)", ph.name, number);
+	else
+		snprintf(buf, len, "%s", number);
+}
+
+static const char *person_of(const struct db_device *dev)
+{
+	return dev->person[0] ? dev->person : dev->number;
+}
+
+/* Queue text at prio to number and record it as an attempt of the incident. */
+static int send_attempt(struct gw *gw, const struct db_sos_incident *inc, int64_t phone_id, const char *number,
+			int step, const char *kind, bool location, const char *text, int prio, time_t now)
+{
+	int64_t id;
+	int rc = gw_sms_queue(gw, number, text, prio, &id);
+
+	if (rc < 0) {
+		LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": cannot queue %s to %s: %s\n", inc->id, kind, number,
+		     strerror(-rc));
+		/* a bad number must not stop the others; a database error must */
+		return rc == -EINVAL || rc == -EILSEQ ? 0 : rc;
+	}
+	return db_sos_attempt_add(gw->db, inc->id, phone_id, number, step, kind, location, id, now);
+}
+
+struct fan {
+	struct gw *gw;
+	const struct db_device *dev;
+	const struct db_sos_incident *inc;
+	time_t now;
+	int rung;
+	bool update;	  /* a position update to those alerted with the location */
+	const char *skip; /* a number not to send to */
+	int sent, rc;
+};
+
+static void fill_text(const struct fan *f, bool located, char *buf, size_t len)
+{
+	struct sos_alert_text a = {
+		.kind = f->inc->kind,
+		.person = f->dev->person,
+		.watch = f->dev->number,
+		.address = f->dev->address,
+		.at = f->update ? f->now : (f->inc->created ? f->inc->created : f->now),
+		.battery = f->inc->battery,
+		.has_pos = f->inc->has_pos,
+		.lat = f->inc->lat,
+		.lon = f->inc->lon,
+		.lbs = !strcmp(f->inc->fix, "lbs"),
+		.with_location = located,
+		.raw = f->inc->raw,
+		.update = f->update,
+	};
+
+	if (sos_alert_build(&a, buf, len) < 0) {
+		/* cannot happen with these buffers; still say something */
+		snprintf(buf, len, "【%s】%s " SOS_ACK_HINT, sos_kind_label(f->inc->kind), person_of(f->dev));
+	}
+}
+
+static void fan_one(void *data, const struct db_sos_contact *c)
+{
+	struct fan *f = data;
+	char text[600];
+	int rc;
+
+	if (f->rc < 0 || (f->skip && !strcmp(c->number, f->skip)))
+		return;
+	if (f->update && !c->located)
+		return;
+	fill_text(f, c->located, text, sizeof(text));
+	/* the second path: a call as well as the SMS, placed from the tick once this is committed */
+	if (!f->update && !f->gw->cfg.sos_call_off && call_running() &&
+	    db_sos_call_attempt_add(f->gw->db, f->inc->id, c->phone_id, c->number, f->rung, f->now) < 0)
+		LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": cannot record the call to %s; the SMS goes anyway\n",
+		     f->inc->id, c->number);
+	rc = send_attempt(f->gw, f->inc, c->phone_id, c->number, f->update ? f->inc->step : f->rung,
+			  f->update ? "update" : "alert", c->located, text, DB_PRIO_SOS, f->now);
+	if (rc < 0)
+		f->rc = rc;
+	else
+		f->sent++;
+}
+
+/* Alert the next rung after inc->step (wrapping into the next round), update inc in the
+ * database. Nobody left to alert: the incident stays open without a due time (staff see it). */
+static int escalate(struct gw *gw, const struct db_device *dev, struct db_sos_incident *inc, time_t now)
+{
+	struct fan f = {.gw = gw, .dev = dev, .inc = inc, .now = now};
+	int rung = db_sos_next_rung(gw->db, dev->id, inc->step);
+
+	if (rung == -ENOENT && inc->step > 0 && (unsigned)inc->round < rounds(gw)) {
+		rung = db_sos_next_rung(gw->db, dev->id, 0);
+		if (rung > 0)
+			inc->round++;
+	}
+	if (rung == -ENOENT) {
+		if (inc->step == 0) {
+			/* nobody at all: keep trying (a binding may be approved meanwhile) */
+			LOGP(DRT, LOGL_ERROR,
+			     "incident %" PRId64 " (watch %s): NOBODY to alert: no approved binding, "
+			     "grid worker, staff or neighbour; retrying in %us\n",
+			     inc->id, dev->number, step_delay(gw));
+			inc->next_at = now + step_delay(gw);
+		} else {
+			LOGP(DRT, LOGL_ERROR,
+			     "incident %" PRId64 " (watch %s): not acknowledged after %d round(s) of "
+			     "escalation; left open for staff\n",
+			     inc->id, dev->number, inc->round);
+			inc->next_at = 0;
+		}
+		return db_sos_incident_update(gw->db, inc);
+	}
+	if (rung < 0)
+		return rung;
+	f.rung = rung;
+	inc->step = rung;
+	f.rc = db_sos_contacts(gw->db, dev->id, rung, fan_one, &f);
+	if (f.rc < 0)
+		return f.rc;
+	LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 " (watch %s): step %d round %d: %d alert(s) queued\n", inc->id,
+	     dev->number, rung, inc->round, f.sent);
+	if (!strcmp(inc->state, "raised"))
+		OSMO_STRLCPY_ARRAY(inc->state, "notifying");
+	if (!inc->first_alert_at && f.sent)
+		inc->first_alert_at = now;
+	inc->next_at = now + step_delay(gw);
+	return db_sos_incident_update(gw->db, inc);
+}
+
+static void inc_from_alert(struct db_sos_incident *inc, const struct alert_info *a)
+{
+	if (a->has_pos && a->datum == ALERT_DATUM_WGS84) {
+		inc->has_pos = true;
+		inc->lat = a->lat;
+		inc->lon = a->lon;
+		OSMO_STRLCPY_ARRAY(inc->fix, a->fix == ALERT_FIX_LBS ? "lbs" : a->fix == ALERT_FIX_GPS ? "gps" : "");
+	}
+	if (a->battery[0])
+		OSMO_STRLCPY_ARRAY(inc->battery, a->battery);
+}
+
+/* An alarm from a watch: attach to its open incident or raise a new one. */
+static int on_alarm(struct gw *gw, const struct db_device *dev, const struct db_sms_in *m, const struct alert_info *a,
+		    bool is_alarm, const char **note)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_incident inc;
+	time_t now = gw_now();
+	int rc;
+
+	rc = db_sos_incident_open(gw->db, tmp, dev->id, now - SOS_ACK_WINDOW_S, &inc);
+	if (rc == 0) {
+		bool moved = false;
+		double dist = 0;
+
+		if (a->has_pos && a->datum == ALERT_DATUM_WGS84) {
+			dist = inc.has_pos ? sos_distance_m(inc.lat, inc.lon, a->lat, a->lon) : 1e9;
+			moved = dist > SOS_MOVE_M;
+		}
+		if (is_alarm) {
+			inc.alarms++;
+			inc.last_alarm_at = now;
+		}
+		if (moved || !inc.has_pos)
+			inc_from_alert(&inc, a);
+		else if (a->battery[0])
+			OSMO_STRLCPY_ARRAY(inc.battery, a->battery);
+		rc = db_sos_incident_update(gw->db, &inc);
+		if (rc < 0)
+			goto out;
+		if (moved) {
+			struct fan f = {.gw = gw, .dev = dev, .inc = &inc, .now = now, .update = true};
+
+			rc = db_sos_alerted(gw->db, inc.id, fan_one, &f);
+			if (rc >= 0)
+				rc = f.rc;
+			if (rc < 0)
+				goto out;
+			*note = note_printf("%s attached to incident %" PRId64 "; moved %.0f m: update to %d",
+					    is_alarm ? "alarm" : "position", inc.id, dist, f.sent);
+		} else {
+			*note = note_printf("%s attached to incident %" PRId64 " (alarm %d)",
+					    is_alarm ? "alarm" : "position", inc.id, inc.alarms);
+		}
+		LOGP(DRT, LOGL_NOTICE, "watch %s: %s\n", dev->number, *note);
+		goto out;
+	}
+	if (rc != -ENOENT)
+		goto out;
+	if (!is_alarm) {
+		rc = 0;
+		*note = NULL;
+		goto out;
+	}
+	/* a new incident: the row first, then the alerts, all in the inbox transaction */
+	memset(&inc, 0, sizeof(inc));
+	inc.device_id = dev->id;
+	OSMO_STRLCPY_ARRAY(inc.state, "raised");
+	inc.round = 1;
+	inc.created = now;
+	inc.last_alarm_at = now;
+	inc.alarms = 1;
+	OSMO_STRLCPY_ARRAY(inc.kind, alert_kind_name(a->kind == ALERT_POSITION ? ALERT_UNKNOWN : a->kind));
+	inc.raw = (char *)m->text;
+	inc_from_alert(&inc, a);
+	rc = db_sos_incident_add(gw->db, &inc);
+	if (rc < 0)
+		goto out;
+	LOGP(DRT, LOGL_NOTICE, "watch %s (%s): %s: incident %" PRId64 " raised\n", dev->number, person_of(dev),
+	     inc.kind, inc.id);
+	rc = escalate(gw, dev, &inc, now);
+	if (rc < 0)
+		goto out;
+	*note = note_printf("SOS: incident %" PRId64 " raised, step %d alerted", inc.id, inc.step);
+out:
+	talloc_free(tmp);
+	return rc;
+}
+
+struct notice {
+	struct gw *gw;
+	const char *text_loc, *text_noloc;
+	int sent, rc;
+};
+
+static void notice_one(void *data, const struct db_sos_contact *c)
+{
+	struct notice *n = data;
+	int64_t id;
+	int rc;
+
+	if (n->rc < 0)
+		return;
+	rc = gw_sms_queue(n->gw, c->number, c->located ? n->text_loc : n->text_noloc, DB_PRIO_REPLY, &id);
+	if (rc == 0)
+		n->sent++;
+	else if (rc != -EINVAL && rc != -EILSEQ)
+		n->rc = rc;
+}
+
+/* Low battery / position: to the approved step-1 contacts, rate-limited per watch and kind. */
+static int notice(struct gw *gw, const struct db_device *dev, const struct alert_info *a, const char **note)
+{
+	const char *kind = alert_kind_name(a->kind);
+	struct notice n = {.gw = gw};
+	time_t now = gw_now();
+	char loc[600], noloc[300];
+	struct tm tm;
+	int rc;
+
+	if (!db_sos_notice_allowed(gw->db, dev->id, kind, now, SOS_NOTICE_INTERVAL_S)) {
+		*note = note_printf("%s from watch: not repeated within %ds", kind, SOS_NOTICE_INTERVAL_S);
+		return 0;
+	}
+	localtime_r(&now, &tm);
+	if (a->kind == ALERT_LOW_BATTERY) {
+		snprintf(noloc, sizeof(noloc), "【低电量】%s的手表电量%s，请及时充电", person_of(dev),
+			 a->battery[0] ? a->battery : "低");
+		OSMO_STRLCPY_ARRAY(loc, noloc);
+	} else {
+		char link[128] = "";
+
+		if (a->has_pos && a->datum == ALERT_DATUM_WGS84)
+			sos_map_link(a->lat, a->lon, link, sizeof(link));
+		snprintf(loc, sizeof(loc), "【位置】%s %02d:%02d %s", person_of(dev), tm.tm_hour, tm.tm_min,
+			 link[0] ? link : "无定位");
+		snprintf(noloc, sizeof(noloc), "【位置】%s %02d:%02d", person_of(dev), tm.tm_hour, tm.tm_min);
+	}
+	n.text_loc = loc;
+	n.text_noloc = noloc;
+	rc = db_sos_contacts(gw->db, dev->id, 1, notice_one, &n);
+	if (rc < 0)
+		return rc;
+	if (n.rc < 0)
+		return n.rc;
+	*note = note_printf("%s from watch: notice to %d contact(s)", kind, n.sent);
+	return 0;
+}
+
+/* "ok" as a word, "success", "成功": how watches confirm a setting ("Set SOS number OK!",
+ * "sos1 ok", "设置成功"). Such answers often name the SOS number, so they parse as sos. */
+static bool looks_like_config_answer(const char *text)
+{
+	char n[200];
+
+	sos_norm(text, n, sizeof(n));
+	for (const char *p = n; (p = strstr(p, "ok")); p++) {
+		bool before = p > n && p[-1] >= 'a' && p[-1] <= 'z';
+		bool after = p[2] >= 'a' && p[2] <= 'z';
+
+		if (!before && !after)
+			return true;
+	}
+	return strstr(n, "success") || strstr(n, "成功");
+}
+
+/* Everything a registered watch sends. Nothing from a watch is dropped: what is not clearly a
+ * low battery or position report is an alarm, with its text forwarded. */
+static int from_watch(struct gw *gw, const struct db_device *dev, const struct db_sms_in *m, const char **note)
+{
+	struct alert_info a;
+	bool is_alarm;
+	int rc;
+
+	alert_parse(m->text, strlen(m->text), &a);
+	is_alarm = alert_is_alarm(&a);
+	/* a watch of unknown make may send its SOS as a bare link (alert.h): an alarm */
+	if (a.kind == ALERT_POSITION && !strcmp(dev->dialect, "generic"))
+		is_alarm = true;
+	/* staff just programmed the watch (linlictl watch program) and it answers: not an alarm.
+	 * Only within a few minutes, only without a position, only a text that says ok. */
+	if ((a.kind == ALERT_UNKNOWN || a.kind == ALERT_SOS) && !a.has_pos && dev->programmed_at &&
+	    gw_now() - dev->programmed_at < SOS_PROGRAM_WINDOW_S && looks_like_config_answer(m->text)) {
+		rc = db_device_programmed(gw->db, dev->id, 0, m->text);
+		*note = "watch answered its programming";
+		return rc;
+	}
+	if (is_alarm || a.has_pos) {
+		*note = NULL;
+		rc = on_alarm(gw, dev, m, &a, is_alarm, note);
+		if (rc < 0 || *note)
+			return rc;
+	}
+	return notice(gw, dev, &a, note);
+}
+
+struct acked {
+	struct gw *gw;
+	const struct db_sos_incident *inc;
+	const char *acker;
+	const char *text;
+	time_t now;
+	int rc;
+};
+
+static void tell_acked(void *data, const struct db_sos_contact *c)
+{
+	struct acked *k = data;
+	int rc;
+
+	if (k->rc < 0 || !strcmp(c->number, k->acker))
+		return;
+	rc = send_attempt(k->gw, k->inc, c->phone_id, c->number, 0, "ack_notice", false, k->text, DB_PRIO_SOS, k->now);
+	if (rc < 0)
+		k->rc = rc;
+}
+
+static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, const char **note)
+{
+	void *tmp = talloc_new(gw);
+	time_t now = gw_now();
+	char by[128];
+	int rc = 0, done = 0;
+
+	who(gw, number, by, sizeof(by));
+	for (int i = 0; i < n; i++) {
+		struct db_sos_incident inc;
+		struct db_device dev;
+		struct acked k = {.gw = gw, .acker = number, .now = now};
+		char text[300];
+		const char *stop;
+
+		rc = db_sos_incident_get(gw->db, tmp, ids[i], &inc);
+		if (rc < 0)
+			goto out;
+		rc = db_device_get(gw->db, NULL, inc.device_id, &dev);
+		if (rc < 0)
+			goto out;
+		if (strcmp(inc.state, "raised") && strcmp(inc.state, "notifying")) {
+			/* someone else was first: say who, so nobody wonders whether it worked */
+			char first[128];
+			struct tm tm;
+			time_t at = inc.acked_at;
+
+			localtime_r(&at, &tm);
+			who(gw, inc.acked_by, first, sizeof(first));
+			snprintf(text, sizeof(text), "%s的报警已由%s于%02d:%02d响应，谢谢。", person_of(&dev), first,
+				 tm.tm_hour, tm.tm_min);
+			rc = send_attempt(gw, &inc, 0, number, 0, "ack_reply", false, text, DB_PRIO_SOS, now);
+			if (rc < 0)
+				goto out;
+			continue;
+		}
+		OSMO_STRLCPY_ARRAY(inc.state, "acknowledged");
+		inc.acked_at = now;
+		OSMO_STRLCPY_ARRAY(inc.acked_by, number);
+		inc.next_at = 0;
+		rc = db_sos_incident_update(gw->db, &inc);
+		if (rc < 0)
+			goto out;
+		LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 " (watch %s) acknowledged by %s after %lds\n", inc.id,
+		     dev.number, number, (long)(now - inc.created));
+		snprintf(text, sizeof(text), "【已响应】%s的报警已由%s响应", person_of(&dev), by);
+		k.inc = &inc;
+		k.text = text;
+		rc = db_sos_alerted(gw->db, inc.id, tell_acked, &k);
+		if (rc >= 0)
+			rc = k.rc;
+		if (rc < 0)
+			goto out;
+		snprintf(text, sizeof(text), "已确认，谢谢。%s%s%s，其他联系人已获通知", person_of(&dev),
+			 dev.address[0] ? " " : "", dev.address);
+		rc = send_attempt(gw, &inc, 0, number, 0, "ack_reply", false, text, DB_PRIO_SOS, now);
+		if (rc < 0)
+			goto out;
+		stop = sos_stop_word(dev.dialect);
+		if (stop) {
+			rc = send_attempt(gw, &inc, 0, dev.number, 0, "stop", false, stop, DB_PRIO_SOS, now);
+			if (rc < 0)
+				goto out;
+		}
+		done++;
+	}
+	*note = done ? note_printf("acknowledged %d incident(s)", done) : "acknowledgement: already acknowledged";
+out:
+	talloc_free(tmp);
+	return rc;
+}
+
+static int reply(struct gw *gw, const char *number, const char *text, int prio)
+{
+	int64_t id;
+	int rc = gw_sms_queue(gw, number, text, prio, &id);
+
+	return rc == -EINVAL || rc == -EILSEQ ? 0 : rc;
+}
+
+static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const char **note)
+{
+	struct db_device dev;
+	struct db_binding b;
+	char num[32], code[12], text[300], by[128];
+	int rc;
+
+	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0) {
+		*note = "bind: no such watch";
+		snprintf(text, sizeof(text), "未找到手表%s，请核对号码或联系社区。", arg);
+		return reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (db_binding_get(gw->db, dev.id, sender, &b) == 0 && !strcmp(b.state, "approved")) {
+		*note = "bind: already approved";
+		snprintf(text, sizeof(text), "您已绑定%s的手表。", person_of(&dev));
+		return reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!strcmp(sender, dev.number)) {
+		*note = "bind: the watch itself";
+		return 0;
+	}
+	if (dev.primary_number[0] && !strcmp(dev.primary_number, sender)) {
+		/* the household's primary phone is the authority that would confirm it */
+		rc = db_binding_put(gw->db, dev.id, sender, 1, true, NULL, sender, gw_now(), NULL);
+		if (rc < 0)
+			return rc;
+		*note = "bind: approved (primary phone)";
+		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+		return reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	random_code(code, sizeof(code));
+	rc = db_binding_put(gw->db, dev.id, sender, 1, false, code, NULL, gw_now(), NULL);
+	if (rc < 0)
+		return rc;
+	if (dev.primary_number[0]) {
+		who(gw, sender, by, sizeof(by));
+		snprintf(text, sizeof(text), "%s申请绑定%s的手表(将收到报警和位置)。同意请回复：确认 %s", by,
+			 person_of(&dev), code);
+		rc = reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
+		if (rc < 0)
+			return rc;
+		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待户主确认。", person_of(&dev));
+	} else {
+		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待社区工作人员审核。", person_of(&dev));
+	}
+	*note = "bind: pending";
+	LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s pending\n", sender, dev.number);
+	return reply(gw, sender, text, DB_PRIO_REPLY);
+}
+
+static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const char **note)
+{
+	struct db_device dev;
+	struct db_binding b;
+	char num[32], code[12], text[300], by[128];
+	int rc;
+
+	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0 ||
+	    db_binding_get(gw->db, dev.id, sender, &b) < 0 || !strcmp(b.state, "removed")) {
+		*note = "unbind: not bound";
+		snprintf(text, sizeof(text), "您没有绑定手表%s。", arg);
+		return reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!strcmp(b.state, "pending") || (dev.primary_number[0] && !strcmp(dev.primary_number, sender))) {
+		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "unbind: removed";
+		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+		return reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!dev.primary_number[0]) {
+		*note = "unbind: no primary phone, staff must remove it";
+		return reply(gw, sender, "解绑需社区工作人员办理，请联系社区。", DB_PRIO_REPLY);
+	}
+	random_code(code, sizeof(code));
+	rc = db_binding_set_unbind(gw->db, b.id, code, sender);
+	if (rc < 0)
+		return rc;
+	who(gw, sender, by, sizeof(by));
+	snprintf(text, sizeof(text), "%s申请解除绑定%s的手表。同意请回复：确认 %s", by, person_of(&dev), code);
+	rc = reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
+	if (rc < 0)
+		return rc;
+	*note = "unbind: pending";
+	return reply(gw, sender, "已提交解绑申请，等待户主确认。", DB_PRIO_REPLY);
+}
+
+static int cmd_confirm(struct gw *gw, const char *sender, const char *code, const char **note)
+{
+	struct db_binding b;
+	struct db_device dev;
+	char text[300];
+	int rc;
+
+	rc = db_binding_by_code(gw->db, sender, code, &b);
+	if (rc == -ENOENT) {
+		*note = "confirm: unknown code";
+		return reply(gw, sender, "确认码无效或已使用。", DB_PRIO_REPLY);
+	}
+	if (rc < 0)
+		return rc;
+	rc = db_device_get(gw->db, NULL, b.device_id, &dev);
+	if (rc < 0)
+		return rc;
+	if (!strcmp(b.unbind_code, code)) {
+		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "confirm: unbinding done";
+		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+	} else {
+		rc = db_binding_approve(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "confirm: binding approved";
+		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+	}
+	LOGP(DRT, LOGL_NOTICE, "%s confirmed by %s for %s (watch %s)\n", *note, sender, b.number, dev.number);
+	rc = reply(gw, b.number, text, DB_PRIO_REPLY);
+	if (rc < 0)
+		return rc;
+	return reply(gw, sender, "已确认。", DB_PRIO_REPLY);
+}
+
+int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note)
+{
+	void *tmp = talloc_new(gw);
+	struct db_device dev;
+	char arg[40];
+	int64_t *ids;
+	int rc, n;
+
+	*note = NULL;
+	rc = db_device_get(gw->db, m->sender, 0, &dev);
+	if (rc == 0) {
+		rc = from_watch(gw, &dev, m, note);
+		if (rc == 0 && !*note)
+			*note = "from a watch";
+		rc = rc < 0 ? rc : 1;
+		goto out;
+	}
+	if (rc != -ENOENT)
+		goto out;
+
+	if (sos_is_ack(m->text)) {
+		n = db_sos_ack_candidates(gw->db, tmp, m->sender, gw_now() - SOS_ACK_WINDOW_S, &ids);
+		if (n < 0) {
+			rc = n;
+			goto out;
+		}
+		if (n > 0) {
+			rc = ack(gw, m->sender, ids, n, note);
+			rc = rc < 0 ? rc : 1;
+			goto out;
+		}
+		/* not a contact: other handlers may want a "1" (a rating); gw_sos_refuse_ack() answers
+		 * it at the end of routing if nobody took it */
+		rc = 0;
+		goto out;
+	}
+
+	switch (sos_parse_cmd(m->text, arg, sizeof(arg))) {
+	case SOS_CMD_BIND:
+		rc = cmd_bind(gw, m->sender, arg, note);
+		break;
+	case SOS_CMD_UNBIND:
+		rc = cmd_unbind(gw, m->sender, arg, note);
+		break;
+	case SOS_CMD_CONFIRM:
+		rc = cmd_confirm(gw, m->sender, arg, note);
+		break;
+	default:
+		rc = 0;
+		goto out;
+	}
+	rc = rc < 0 ? rc : 1;
+out:
+	talloc_free(tmp);
+	return rc;
+}
+
+int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id)
+{
+	char raw[96], dedup[64];
+	struct db_sms_in in = {
+		.channel = "sip",
+		.sender = number,
+		.text = "1",
+		.raw = raw,
+		.recv_ts = gw_now(),
+		.dedup = dedup,
+	};
+
+	snprintf(raw, sizeof(raw), "DTMF 1 in the SOS alert call (incident %" PRId64 ", call leg %" PRId64 ")",
+		 incident_id, leg_id);
+	snprintf(dedup, sizeof(dedup), "sos-call-ack|%" PRId64, leg_id);
+	return gw_inbox_add_route(gw, &in);
+}
+
+int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note)
+{
+	int n, rc;
+
+	*note = NULL;
+	if (!sos_is_ack(m->text))
+		return 0;
+	n = db_sos_open_count(gw->db);
+	if (n <= 0)
+		return n;
+	LOGP(DRT, LOGL_NOTICE, "acknowledgement from %s refused: not a contact of an open incident\n", m->sender);
+	*note = "acknowledgement refused: not a bound contact";
+	rc = reply(gw, m->sender, "您不是该报警手表的绑定联系人，确认无效。如需帮助请联系社区。", DB_PRIO_REPLY);
+	return rc < 0 ? rc : 1;
+}
+
+/* ---- the tick ---- */
+
+static int tick_due(struct gw *gw, time_t now)
+{
+	void *tmp = talloc_new(gw);
+	int64_t *ids;
+	int n, rc = 0;
+
+	n = db_sos_incident_due(gw->db, tmp, now, &ids);
+	for (int i = 0; i < n && rc >= 0; i++) {
+		struct db_sos_incident inc;
+		struct db_device dev;
+
+		rc = db_sos_incident_get(gw->db, tmp, ids[i], &inc);
+		if (rc == 0)
+			rc = db_device_get(gw->db, NULL, inc.device_id, &dev);
+		if (rc == 0) {
+			LOGP(DRT, LOGL_NOTICE,
+			     "incident %" PRId64 ": not acknowledged within %us of step %d: escalating\n", inc.id,
+			     step_delay(gw), inc.step);
+			rc = escalate(gw, &dev, &inc, now);
+		}
+	}
+	talloc_free(tmp);
+	return n < 0 ? n : rc;
+}
+
+static int tick_resend(struct gw *gw, time_t now)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_failed *f;
+	int n, rc = 0;
+
+	n = db_sos_failed_alerts(gw->db, tmp, SOS_MAX_RESENDS, &f);
+	for (int i = 0; i < n && rc >= 0; i++) {
+		struct db_sos_incident inc = {.id = f[i].incident_id};
+		char res[64];
+		int64_t id;
+
+		rc = gw_sms_queue(gw, f[i].number, f[i].text, DB_PRIO_SOS, &id);
+		if (rc < 0)
+			break;
+		/* through another modem than the one it failed on, when another is ready */
+		if (f[i].modem[0] && (rc = db_sms_out_avoid(gw->db, id, f[i].modem)) < 0)
+			break;
+		rc = db_sos_attempt_add(gw->db, inc.id, f[i].phone_id, f[i].number, f[i].step, "resend", f[i].location,
+					id, now);
+		if (rc < 0)
+			break;
+		snprintf(res, sizeof(res), "failed; sent again as sms #%" PRId64, id);
+		rc = db_sos_attempt_result(gw->db, f[i].attempt_id, res);
+		LOGP(DRT, LOGL_NOTICE,
+		     "incident %" PRId64 ": alert to %s failed (sms #%" PRId64 " on %s): sent again, through another modem"
+		     " if one is ready\n",
+		     inc.id, f[i].number, f[i].sms_out_id, f[i].modem[0] ? f[i].modem : "-");
+	}
+	talloc_free(tmp);
+	return n < 0 ? n : rc;
+}
+
+/* Place the alert calls recorded by the fan-out (outside any transaction: call.c writes its own
+ * records). An incident acknowledged meanwhile is not called about. */
+static void start_calls(struct gw *gw)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_call *c;
+	int n = db_sos_calls_pending(gw->db, tmp, &c);
+
+	for (int i = 0; i < n; i++) {
+		struct call_sos_alert a = {
+			.incident_id = c[i].incident_id,
+			.attempt_id = c[i].attempt_id,
+			.phone_id = c[i].phone_id,
+			.number = c[i].number,
+			.watch = c[i].watch,
+			.building = c[i].building,
+			.unit = c[i].unit,
+		};
+		char res[80];
+		int rc = -ECANCELED;
+
+		if (c[i].open && db_sos_attempt_result(gw->db, c[i].attempt_id, "calling") == 0)
+			rc = call_sos_alert(gw, &a);
+		if (rc == 0)
+			continue;
+		snprintf(res, sizeof(res), "not called: %s",
+			 rc == -ECANCELED ? "acknowledged or closed before" : strerror(-rc));
+		if (db_sos_attempt_result(gw->db, c[i].attempt_id, res) < 0 || rc != -ECANCELED)
+			LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": alert call to %s: %s\n", c[i].incident_id,
+			     c[i].number, res);
+	}
+	talloc_free(tmp);
+}
+
+void gw_sos_tick(struct gw *gw, time_t now)
+{
+	static bool settings_saved;
+	int rc;
+
+	if (!settings_saved && gw->db && db_sos_calls_lost(gw->db) < 0)
+		LOGP(DRT, LOGL_ERROR, "SOS tick: cannot close the calls of the previous run\n");
+	if (call_running())
+		start_calls(gw);
+
+	if (!settings_saved && gw->db) {
+		settings_saved = true;
+		if (gw->cfg.community_number &&
+		    db_setting_set(gw->db, "community-number", gw->cfg.community_number) < 0)
+			LOGP(DRT, LOGL_ERROR, "cannot store the community number for linlictl\n");
+	}
+	/* first_sent_at: the time a modem accepted an incident's first alert */
+	if (db_sos_fill_first_sent(gw->db) < 0)
+		LOGP(DRT, LOGL_ERROR, "SOS tick: cannot record first-alert times\n");
+	if (db_sos_open_count(gw->db) <= 0)
+		return;
+	rc = db_begin(gw->db);
+	if (rc < 0)
+		goto failed;
+	rc = tick_due(gw, now);
+	if (rc >= 0)
+		rc = tick_resend(gw, now);
+	if (rc >= 0)
+		rc = db_commit(gw->db);
+	if (rc >= 0)
+		return;
+	db_rollback(gw->db);
+failed:
+	LOGP(DRT, LOGL_ERROR, "SOS tick: database error %s; retrying in a second\n", strerror(-rc));
+}

@@ -1,0 +1,117 @@
+/* SOS from elderly watches: incidents, fan-out to bound contacts, acknowledgement, escalation,
+ * bindings by SMS, low-battery and position notices (issue 4; ../shared/DOMAIN.md "SOS watches
+ * and trackers", "Alarm handling practice").
+ *
+ * Everything an alarm causes is written inside the inbox transaction that stores the alarm
+ * (gw_route), so after a crash either the SMS is still on the SIM or the incident and its queued
+ * alerts are in the database. Escalation is driven by due times stored in sos_incident.next_at,
+ * checked from the 1-second tick against gw_now(), so it survives a restart and follows the
+ * test clock.
+ *
+ * Location privacy: the map link goes only to APPROVED bindings of the watch. The grid worker,
+ * staff and neighbours who are alerted on the later rungs get who, where (the household's
+ * address) and when, but no map link unless they are bound themselves.
+ *
+ * The first half of this header is pure text handling (unit tested in tests/unit/sos_msg_test.c);
+ * the second half is the gateway side. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "gateway/sos/alert.h"
+
+/* ---- text ---- */
+
+/* The text a watch's call is stored with (gateway/core/ring.c): an SOS, and the alert says it called. */
+#define SOS_CALL_TEXT "SOS 手表来电"
+
+/* Normalise a reply for matching: full-width ASCII (U+FF01..U+FF5E) and the ideographic space
+ * become ASCII, ASCII letters lower case, runs of white space one space, leading and trailing
+ * spaces and trailing punctuation (。！!.,，~) dropped. out always terminated. */
+void sos_norm(const char *in, char *out, size_t outlen);
+
+/* A reply that acknowledges an alarm: "1", "收到", "ok" (after sos_norm, so "ＯＫ！", " 1 ",
+ * "收到。" count too). */
+bool sos_is_ack(const char *text);
+
+enum sos_cmd {
+	SOS_CMD_NONE,
+	SOS_CMD_BIND,	 /* 绑定 / BD <watch number> */
+	SOS_CMD_UNBIND,	 /* 解绑 / JB <watch number> */
+	SOS_CMD_CONFIRM, /* 确认 / QR <code> */
+};
+/* Recognise a binding command (keyword in Chinese or its pinyin initials, any case, full-width
+ * allowed, a space or nothing between the Chinese keyword and the argument); the argument
+ * (digits, '+', '-', spaces dropped) goes to arg. SOS_CMD_NONE when not a command or no argument. */
+enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen);
+
+/* https://uri.amap.com/marker?position=<lon>,<lat>&coordinate=wgs84 with at most 6 decimals
+ * (trailing zeros dropped). Returns the length, or -ENOSPC. */
+int sos_map_link(double lat, double lon, char *buf, size_t len);
+
+/* Great-circle distance in metres. */
+double sos_distance_m(double lat1, double lon1, double lat2, double lon2);
+
+/* What an alert says. */
+struct sos_alert_text {
+	const char *kind;    /* alert_kind_name(): "sos", "power_cut", "sensor", "unknown", ... */
+	const char *person;  /* who wears the watch ("" -> the watch's number) */
+	const char *watch;   /* the watch's number */
+	const char *address; /* "1幢1单元101", "" when unknown */
+	time_t at;	     /* when the alarm arrived (local HH:MM is shown) */
+	const char *battery; /* "" when not given */
+	bool has_pos;
+	double lat, lon;
+	bool lbs;	    /* a cell-ID fix: hundreds of metres off */
+	bool with_location; /* the recipient may get the map link (an approved binding) */
+	const char *raw;    /* for kind "unknown": the watch's own words are forwarded (shortened) */
+	bool update;	    /* a new position of an alarm already sent */
+};
+/* Build the alert into buf (UTF-8), kept to as few SMS parts as the content allows:
+ *   【SOS求救】邹丽 1幢1单元101 10:32 电量74% 位置:https://uri.amap.com/marker?position=...&coordinate=wgs84
+ * 回复1或收到确认 Without a position it says 无定位; for a recipient without location rights, no link. Returns the
+ * number of SMS parts it takes, or -ENOSPC. */
+int sos_alert_build(const struct sos_alert_text *a, char *buf, size_t len);
+
+/* The short label of an alarm kind: "SOS求救", "断电报警", "设备报警", "手表报警", ... */
+const char *sos_kind_label(const char *kind);
+
+/* The SMS commands that make number the watch's SOS / centre number, for a dialect
+ * ("setracker": pw,123456,sos1,<n># and pw,123456,center,<n>#; "tk": W000000,003,1,1,<n>).
+ * Writes up to max commands of up to 64 bytes; returns how many, 0 for a dialect without
+ * templates ("generic"), -EINVAL for an unknown dialect. */
+int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], int max);
+
+/* The text that stops a watch repeating its alarm once a contact acknowledged it ("help me!"
+ * for the TK family, which stops when its authorised number, the gateway, replies that), or
+ * NULL when the dialect has none. */
+const char *sos_stop_word(const char *dialect);
+
+/* true for "setracker", "tk" and "generic". */
+bool sos_dialect_valid(const char *dialect);
+
+/* ---- the gateway ---- */
+
+struct gw;
+struct db_sms_in;
+
+/* Handle a committed message if it is SOS business: a message from a registered watch, an
+ * acknowledgement while an incident is open, a binding command. Inside the caller's transaction.
+ * Returns 1 handled (*note says what was done), 0 not SOS business, -errno on a database error. */
+int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note);
+
+/* Last in routing, after every other handler declined the message: an acknowledgement ("1",
+ * "收到", "OK") while an incident is open, from a number that may not acknowledge it, gets a
+ * clear refusal (and is logged). Returns 1 handled, 0 not, -errno. (Last, because "1" is also
+ * a rating of a closed request.) */
+int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note);
+
+/* Once a second: due escalation steps, failed alerts sent again, first-alert times recorded. */
+void gw_sos_tick(struct gw *gw, time_t now);
+
+/* A contact pressed 1 in an SOS alert call (gateway/call/call.c): stored as a message "1" from that
+ * number (channel sip, raw says which call) and routed like the SMS reply, in one transaction. */
+int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);
