@@ -21,6 +21,8 @@
 
 #include "db/db.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/inbox.h"
+#include "gateway/wire.h"
 
 static double now_s(void)
 {
@@ -76,7 +78,12 @@ static double bench_pipeline(void *ctx, const char *path, unsigned n, unsigned b
 	gw->cfg.help_interval_s = 600;
 	gw->cfg.reply_unknown = true; /* every message gets its reply queued: each sender is new */
 	gw_stats_init(gw);
-	gw_route_init(gw);
+	{
+		char err[256];
+
+		gw_rules_reload(gw, err, sizeof(err)); /* routes/sms.rules */
+		gw_wire(gw);			       /* the handlers, as linlid registers them */
+	}
 	rc = db_open(gw, path, &gw->db);
 	if (rc < 0) {
 		fprintf(stderr, "db_open: %s\n", strerror(-rc));

@@ -26,6 +26,8 @@
 #include "db/db.h"
 #include "db/import.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/inbox.h"
+#include "gateway/wire.h"
 
 #define BATCH	   100
 #define HOUSEHOLDS 100 /* etc/sample: +8613800138001 .. +8613800138100 */
@@ -127,7 +129,12 @@ static double bench_requests(void *ctx, const char *path, unsigned n)
 		fprintf(stderr, "cannot prepare the sample community in %s: %s\n", path, strerror(-rc));
 		exit(1);
 	}
-	gw_route_init(gw); /* loads routes/sms.rules */
+	{
+		char err[256];
+
+		gw_rules_reload(gw, err, sizeof(err)); /* routes/sms.rules */
+		gw_wire(gw);			       /* the handlers, as linlid registers them */
+	}
 	t0 = now_s();
 	for (unsigned i = 0; i < n; i += BATCH) {
 		for (unsigned j = i; j < i + BATCH && j < n; j++)

@@ -25,6 +25,9 @@
 #include "db/db.h"
 #include "gateway/call/call.h"
 #include "gateway/core/gw.h"
+#include "gateway/sip/sip_msg.h"
+#include "gateway/sos/sos.h"
+#include "gateway/wire.h"
 
 struct gw *g_gw;
 
@@ -92,18 +95,7 @@ int main(int argc, char **argv)
 	msgb_talloc_ctx_init(root, 0);
 	vty_info.tall_ctx = root;
 
-	g_gw = talloc_zero(root, struct gw);
-	g_gw->ctx = root;
-	INIT_LLIST_HEAD(&g_gw->inbox);
-	g_gw->cfg.db_path = talloc_strdup(g_gw, "var/linli.db");
-	g_gw->cfg.part_timeout_s = 120;
-	g_gw->cfg.send_timeout_s = 60;
-	g_gw->cfg.max_attempts = 6;
-	g_gw->cfg.retry_base_s = 5;
-	g_gw->cfg.retry_max_s = 600;
-	g_gw->cfg.help_interval_s = 600;
-	g_gw->cfg.ctrl_bind = talloc_strdup(g_gw, "127.0.0.1");
-	g_gw->cfg.ctrl_port = GW_CTRL_PORT;
+	g_gw = gw_alloc(root);
 
 	osmo_init_logging2(root, &gw_log_info);
 	log_enable_multithread();
@@ -116,8 +108,13 @@ int main(int argc, char **argv)
 	logging_vty_add_cmds();
 	osmo_talloc_vty_add_cmds();
 	osmo_stats_vty_add_cmds();
-	gw_vty_init(g_gw);
+	gw_wire_vty(g_gw);
 	gw_stats_init(g_gw);
+	rc = gw_wire(g_gw);
+	if (rc < 0) {
+		fprintf(stderr, "linlid: cannot wire the features: %s\n", strerror(-rc));
+		goto out_free;
+	}
 
 	rc = vty_read_config_file(cfg_file, NULL);
 	if (rc < 0) {
@@ -149,9 +146,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	osmo_init_ignore_signals();
 
+	sos_start(g_gw);
 	rc = gw_sms_start(g_gw);
 	if (rc < 0)
 		goto out_db;
+	rc = sip_msg_start(g_gw); /* SMS over SIP, when `evapi` is configured */
+	if (rc < 0) {
+		gw_sms_stop(g_gw);
+		goto out_db;
+	}
 	rc = call_start(g_gw);	/* the 6995 group call's SIP user agent, when sip-bind is set */
 	if (rc < 0) {
 		LOGP(DGW, LOGL_FATAL, "cannot start the group call's SIP user agent: %s\n", strerror(-rc));

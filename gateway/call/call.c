@@ -31,9 +31,10 @@
 #include "gateway/call/call.h"
 #include "gateway/call/call_sdp.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/ring.h"
 #include "gateway/call/media.h"
 #include "gateway/call/sip_ua.h"
-#include "gateway/sos/sos.h"
 
 #define S(x)		 (1 << (x))
 #define CALL_MAX_TARGETS 64
@@ -961,7 +962,7 @@ out_commit:
 		LOGP(DCALL, LOGL_ERROR, "cannot commit the records of the call from %s\n", number);
 }
 
-/* The missed-call trigger (gw->group_call_back, from gateway/core/ring.c): call the household back;
+/* The missed-call trigger (call_ring_missed): call the household back;
  * when it answers, the group call goes on as if it had dialled the short code. 0, -ENOENT for a
  * number the database does not know, -EADDRINUSE when no RTP port is free. */
 static int call_back(struct gw *gw, const char *number_in)
@@ -1006,9 +1007,51 @@ out_commit:
 	return rc;
 }
 
+/* The ring hook (gateway/core/ring.h): with `missed-call group-call`, a household's call to a
+ * modem starts the group call by calling the household back. */
+static int call_ring_missed(struct gw *gw, const char *modem, const char *number, time_t now)
+{
+	struct db_phone ph;
+	int rc;
+
+	(void)now;
+	if (!g_call_cfg.missed_call_group)
+		return 0;
+	rc = db_phone_get(gw->db, number, &ph);
+	if (rc == -ENOENT || (rc == 0 && !ph.household_id))
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (!call_running()) {
+		LOGP(DRT, LOGL_ERROR, "modem %s: missed call from %s: the group call's SIP user agent is not"
+		     " running (sip-bind is not set)\n", modem, number);
+		return 1;
+	}
+	rc = call_back(gw, number);
+	if (rc < 0)
+		LOGP(DRT, LOGL_ERROR, "modem %s: missed call from %s: cannot start the group call: %s\n", modem, number,
+		     strerror(-rc));
+	else
+		LOGP(DRT, LOGL_NOTICE, "modem %s: missed call from %s: group call started by calling back\n", modem,
+		     number);
+	return 1;
+}
+
+int call_init(struct gw *gw)
+{
+	return gw_ring_add(gw, "missed-call", call_ring_missed);
+}
+
 /* ---- the SOS second path ---- */
 
-/* The contact pressed 1: the incident is acknowledged as by an SMS "1" (gateway/sos/sos.c), "acked"
+static call_sos_key1_fn on_sos_key1;
+
+void call_set_sos_key1(call_sos_key1_fn fn)
+{
+	on_sos_key1 = fn;
+}
+
+/* The contact pressed 1: the incident is acknowledged as by an SMS "1" (call_set_sos_key1), "acked"
  * is said, then the call ends. */
 static void sos_leg_acked(struct call_leg *leg)
 {
@@ -1019,7 +1062,7 @@ static void sos_leg_acked(struct call_leg *leg)
 	leg->rec.joined_at = gw_now();
 	set_result(&leg->rec, "acknowledged");
 	leg_save(&leg->rec);
-	rc = gw_sos_ack_by_call(cs.gw, leg->rec.number, c->sos_incident, leg->rec.id);
+	rc = on_sos_key1 ? on_sos_key1(cs.gw, leg->rec.number, c->sos_incident, leg->rec.id) : -ENOTSUP;
 	if (rc < 0)
 		LOGPFSML(leg->fi, LOGL_ERROR, "SOS incident %" PRId64 ": the 1 of %s could not be recorded: %s\n",
 			 c->sos_incident, leg->rec.number, strerror(-rc));
@@ -1218,7 +1261,6 @@ int call_start(struct gw *gw)
 		cs.ctx = NULL;
 		return rc;
 	}
-	gw->group_call_back = call_back; /* the missed-call trigger (gateway/core/ring.c) */
 	LOGP(DCALL, LOGL_NOTICE, "group call: short code %s, neighbours via %s:%u, ring %us, join %us\n",
 	     g_call_cfg.short_code, g_call_cfg.proxy_addr, g_call_cfg.proxy_port, g_call_cfg.ring_s, g_call_cfg.join_s);
 	return 0;
@@ -1234,6 +1276,7 @@ void call_stop(struct gw *gw)
 	struct call *c, *tmp;
 	struct sip_hdl *h, *htmp;
 
+	(void)gw;
 	if (!cs.ctx)
 		return;
 	llist_for_each_entry_safe (c, tmp, &cs.calls, list)
@@ -1244,7 +1287,6 @@ void call_stop(struct gw *gw)
 	llist_for_each_entry_safe (h, htmp, &cs.hdls, list)
 		hdl_free(h);
 	sip_ua_stop(5000);
-	gw->group_call_back = NULL;
 	talloc_free(cs.ctx);
 	cs.ctx = NULL;
 	cs.nua = NULL;
@@ -1342,8 +1384,17 @@ DEFUN(show_calls, show_calls_cmd, "show calls [<1-1000>]", SHOW_STR "Group calls
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
+      "What a household's call to a modem does (every call is rejected: free for the caller)\n"
+      "Start the 6995 group call by calling the household back (needs sip-bind)\nOnly reject it\n")
+{
+	g_call_cfg.missed_call_group = !strcmp(argv[0], "group-call");
+	return CMD_SUCCESS;
+}
+
 void call_vty_init(int gw_node)
 {
+	install_element(gw_node, &cfg_missed_call_cmd);
 	install_element(gw_node, &cfg_sip_bind_cmd);
 	install_element(gw_node, &cfg_sip_proxy_cmd);
 	install_element(gw_node, &cfg_short_code_cmd);
@@ -1357,6 +1408,7 @@ void call_vty_init(int gw_node)
 
 void call_vty_write(struct vty *vty)
 {
+	vty_out(vty, " missed-call %s%s", g_call_cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
 	if (g_call_cfg.sip_addr)
 		vty_out(vty, " sip-bind %s %u%s", g_call_cfg.sip_addr, g_call_cfg.sip_port, VTY_NEWLINE);
 	if (g_call_cfg.proxy_addr)

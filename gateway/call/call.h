@@ -27,6 +27,7 @@ struct call_cfg {
 	char *rtp_addr;		   /* media legs bind here (the sip address when NULL) */
 	uint16_t rtp_min, rtp_max; /* 16384..32767 */
 	char *prompts_dir;	   /* NAME.ul files (media_prompts_load); NULL: build/prompts */
+	bool missed_call_group;	   /* a household's call to a modem starts the group call (missed-call) */
 };
 extern struct call_cfg g_call_cfg;
 
@@ -37,9 +38,13 @@ void call_stop(struct gw *gw);
 /* Whether the user agent runs (sip-bind set and started). */
 bool call_running(void);
 
-/* The SOS second path (gateway/sos/sos.c): call one contact about an incident. The contact hears
+/* Register the ring hook ("missed-call": a household's call to a modem starts the group call by
+ * calling it back, with `missed-call group-call`). */
+int call_init(struct gw *gw);
+
+/* The SOS second path (wired to gateway/sos by gateway/linlid.c): call one contact about an incident. The contact hears
  * "紧急求救 <building> 幢 <unit> 单元 的老人按下了求救按钮，收到请按1"; a 1 acknowledges the incident
- * as the SMS reply "1" would (gw_sos_ack_by_call), and the attempt's result is written at the
+ * as the SMS reply "1" would (call_set_sos_key1), and the attempt's result is written at the
  * end of the call. 0, or -errno (-ENOTCONN without a user agent). */
 struct call_sos_alert {
 	int64_t incident_id, attempt_id, phone_id;
@@ -48,7 +53,11 @@ struct call_sos_alert {
 	const char *building, *unit;	/* of the watch's household, said in the prompt */
 };
 int call_sos_alert(struct gw *gw, const struct call_sos_alert *a);
+/* Who is told that a contact pressed 1 in an SOS alert call: 0, or -errno (logged). */
+typedef int (*call_sos_key1_fn)(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);
+void call_set_sos_key1(call_sos_key1_fn fn);
 
-/* VTY: the config commands on the gateway node, their `write` lines, `show calls`. */
+/* VTY: the config commands on the gateway node, their `write` lines (register call_vty_write with
+ * gw_vty_add_writer), `show calls`. */
 void call_vty_init(int gw_node);
 void call_vty_write(struct vty *vty);

@@ -11,6 +11,7 @@
 
 #include "db/db.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/outbox.h"
 
 CTRL_CMD_DEFINE_RO(queue, "queue");
 static int get_queue(struct ctrl_cmd *cmd, void *data)
@@ -73,13 +74,12 @@ static int set_sms_send(struct ctrl_cmd *cmd, void *data)
 
 /* The faked clock of the end-to-end tests: gw_now() = real time + offset. Refused unless the
  * config says test-clock on, so a production gateway's clock cannot be moved from outside. */
-long gw_clock_offset_s;
 
 CTRL_CMD_DEFINE(clock_offset, "clock-offset");
 static int get_clock_offset(struct ctrl_cmd *cmd, void *data)
 {
 	(void)data;
-	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset_s);
+	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset());
 	return CTRL_CMD_REPLY;
 }
 
@@ -102,9 +102,9 @@ static int verify_clock_offset(struct ctrl_cmd *cmd, const char *value, void *da
 static int set_clock_offset(struct ctrl_cmd *cmd, void *data)
 {
 	(void)data;
-	gw_clock_offset_s = strtol(cmd->value, NULL, 10);
-	LOGP(DGW, LOGL_NOTICE, "test clock: offset now %lds\n", gw_clock_offset_s);
-	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset_s);
+	gw_clock_set_offset(strtol(cmd->value, NULL, 10));
+	LOGP(DGW, LOGL_NOTICE, "test clock: offset now %lds\n", gw_clock_offset());
+	cmd->reply = talloc_asprintf(cmd, "%ld", gw_clock_offset());
 	return CTRL_CMD_REPLY;
 }
 

@@ -1,4 +1,10 @@
-/* linlid: the gateway's shared state, owned by the main thread (the osmo_select loop). */
+/* linlid's core: the state every feature shares, owned by the main thread (the osmo_select loop).
+ *
+ * The core is the SMS pipeline and what features plug into: inbox (store + dedup + route in one
+ * transaction, inbox.h), outbox (queue, channels, outbox.h), the GSM modem channel (gsm.c), the
+ * router (route.h), due work on one timer (due.h), calls ringing a modem (ring.h), the clock
+ * (clock.h), the rate limiter (limit.h), VTY, CTRL and counters. Features (gateway/sos,
+ * request, call, sip) include only gateway/core/ and db/; gateway/linlid.c wires them. */
 #pragma once
 
 #include <stdbool.h>
@@ -8,18 +14,19 @@
 #include <osmocom/core/linuxlist.h>
 #include <osmocom/core/timer.h>
 
+#include "gateway/core/clock.h"
 #include "modem/mdm.h"
 
-/* Log categories, one per folder of concern. */
+/* Log categories, one per concern. */
 enum {
 	DGW,	/* daemon life cycle, config */
 	DMDM,	/* modem pool events as seen by the main loop */
-	DSMS,	/* inbox, outbox, scheduler */
-	DRT,	/* routing of received messages */
-	DDB,	/* database */
-	DMEDIA,	/* RTP legs, the group call mixer, prompts, DTMF (gateway/call/media.c) */
-	DCALL,	/* the 6995 group call: SIP user agent and call control (gateway/call/call.c, sip_ua.c) */
-	DSIP,	/* SMS over SIP: the evapi link to Kamailio (gateway/sip/sip_msg.c) */
+	DSMS,	/* inbox, outbox and scheduler */
+	DRT,	/* routing of received messages, and the features' handlers */
+	DDB,	/* database (db/ logs here: db_set_log_category) */
+	DMEDIA, /* RTP legs, the group call mixer, prompts, DTMF (gateway/call/media.c) */
+	DCALL,	/* the 6995 group call: SIP user agent and call control (gateway/call/) */
+	DSIP,	/* SMS over SIP: the evapi link to Kamailio (gateway/sip/) */
 };
 
 #define GW_MAX_MODEMS 16
@@ -54,7 +61,7 @@ struct gw_modem {
 	/* the send under way, if any */
 	int64_t job;
 	int job_prio;
-	time_t job_started;
+	time_t job_started;	/* gw_mono() */
 	unsigned job_attempts;	/* attempts of that message, including this one */
 	bool job_reset;		/* the watchdog already reset the modem for it */
 	bool job_abandoned;	/* the watchdog gave it back to the queue; a late result is ignored */
@@ -63,6 +70,8 @@ struct gw_modem {
 	struct rate_ctr_group *ctrs;
 };
 
+/* The core's settings (gateway node); the features keep theirs (sos.h, request.h, call.h,
+ * sip_msg.h). The defaults are set in one place, gw_cfg_defaults(). */
 struct gw_config {
 	char *db_path;
 	unsigned part_timeout_s;	/* keep waiting this long for missing parts of a concatenated SMS */
@@ -74,23 +83,15 @@ struct gw_config {
 	char *ctrl_bind;
 	unsigned ctrl_port;
 	bool reply_unknown;		/* reply to numbers the database does not know */
-	/* SOS (gateway/sos/sos.c); 0 means the default */
-	unsigned sos_step_delay_s;	/* escalate when nobody acknowledged within this (120) */
-	unsigned sos_rounds;		/* run the escalation ladder this many times (2) */
-	char *community_number;		/* the number watches are programmed to alert */
+	char *community_number;		/* the gateway's own number (watches are programmed to alert it) */
 	bool test_clock;		/* accept CTRL SET clock-offset (end-to-end tests only) */
-	/* requests (gateway/request/request.c); NULL / 0 means the default */
 	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
-	unsigned deadline_days;		/* working days to resolve a request (3) */
-	bool missed_call_group;		/* a household's call to a modem starts the group call (gateway/core/ring.c) */
-	bool sos_call_off;		/* no alert calls beside the SOS alert SMS (sos-call off) */
-	/* errands and the digest (gateway/request/errand.c) */
-	unsigned errand_points;		/* points a runner earns per confirmed errand (10) */
-	bool digest;			/* send the daily digest to the staff */
-	unsigned digest_min;		/* at this local time, minutes after midnight */
 };
 
 struct rt_rules;
+struct db_sms_in;
+struct gw_limit;
+struct vty;
 
 struct gw {
 	void *ctx;
@@ -100,16 +101,15 @@ struct gw {
 	struct gw_modem modem[GW_MAX_MODEMS];
 	unsigned nmodems;
 	struct rate_ctr_group *ctrs;	/* gateway-wide */
-	struct osmo_timer_list tick;	/* once a second: scheduler, watchdog, part expiry */
 	struct osmo_timer_list flush;	/* zero-delay: commit the inbox batch */
 	struct llist_head inbox;	/* received events waiting for the batch commit */
 	unsigned inbox_len;
 	bool quitting;			/* SIGTERM: no new sends, finish what is in flight */
-	void *help_seen;		/* per-number time of the last help reply */
-	struct rt_rules *rules;		/* keyword rules in use (gateway/request/request.c loads them) */
-	/* the missed-call trigger: call the household back into a group call (gateway/call/call.c sets
-	 * it while its SIP user agent runs); 0 or -errno */
-	int (*group_call_back)(struct gw *gw, const char *number);
+	struct gw_limit *help_limit;	/* one help reply per number per help-interval */
+	struct rt_rules *rules;		/* keyword rules in use (gw_rules_reload) */
+	/* the message the router is handling right now (gw_route): a reply to its sender goes back
+	 * by the channel it came in on (gw_sms_queue) */
+	const struct db_sms_in *routing;
 };
 
 /* Gateway-wide counters. */
@@ -125,42 +125,36 @@ enum {
 	GW_CTR_DB_ERRORS,
 };
 
-extern struct gw *g_gw;
 extern const struct log_info gw_log_info;
 
-/* Wall-clock seconds, through osmo_clock_gettime so tests can override it, plus
- * gw_clock_offset_s (CTRL clock-offset, only with test-clock on). */
-time_t gw_now(void);
-extern long gw_clock_offset_s;
+/* Allocate the gateway state under ctx with the core's default settings. */
+struct gw *gw_alloc(void *ctx);
 
-/* gateway/core/vty.c */
+/* gateway/core/vty.c: the gateway and modem nodes; features add their commands to the
+ * gateway node (gw_vty_node()) and their lines to its `write` (gw_vty_add_writer). */
 void gw_vty_init(struct gw *gw);
+int gw_vty_node(void);
+void gw_vty_add_writer(void (*write)(struct vty *vty));
 struct gw_modem *gw_modem_find(struct gw *gw, const char *name);
 
 /* gateway/core/ctrl.c */
 int gw_ctrl_init(struct gw *gw);
 
-/* gateway/core/sms.c: the SMS pipeline */
-int gw_sms_start(struct gw *gw);
-void gw_sms_stop(struct gw *gw);
-bool gw_sms_idle(struct gw *gw);
-void gw_sched_kick(struct gw *gw);
-int gw_sms_queue(struct gw *gw, const char *dest, const char *text, int prio, int64_t *id);
-void gw_inbox_push(struct gw *gw, struct mdm_event *ev);
-void gw_inbox_flush(struct gw *gw);
-/* Store a message that did not come from a modem's storage (a watch's call, a key pressed in a
- * call) and route it, in one transaction; its replies are scheduled. 0 (also when its dedup
- * key is stored already) or -errno. */
-struct db_sms_in;
-int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in);
-
-/* gateway/core/route.c: what to do with a committed message (inside the caller's transaction) */
-int gw_route(struct gw *gw, int64_t msg_id);
-void gw_route_init(struct gw *gw);
-
-/* gateway/core/ring.c: a call ringing modem idx (already merged into one event per call) */
-void gw_ring(struct gw *gw, unsigned idx, const char *caller);
-
 /* gateway/core/stats.c: counter groups */
 void gw_stats_init(struct gw *gw);
 struct rate_ctr_group *gw_modem_ctrs_alloc(struct gw *gw, unsigned idx);
+void gw_ctr_inc(struct gw *gw, unsigned idx);
+
+/* Load (again) the rules file (cfg rules-file, default routes/sms.rules). On failure the rules in
+ * use stay (none at the first load: no keywords until a reload works) and err says why. */
+int gw_rules_reload(struct gw *gw, char *err, size_t errlen);
+
+/* ---- the SMS pipeline (inbox.c, outbox.c, gsm.c) ---- */
+
+/* Resume from the database (sends cut off by a crash back to the queue, received messages not
+ * yet routed are routed), start the modem pool and the due timer. */
+int gw_sms_start(struct gw *gw);
+/* Stop the channels (their last events are delivered), commit what was read, stop the timers. */
+void gw_sms_stop(struct gw *gw);
+/* Nothing in flight on any channel, nothing waiting for its commit. */
+bool gw_sms_idle(struct gw *gw);

@@ -1,6 +1,4 @@
-/* Routing of a committed message. For now: a number the database knows gets the help text
- * (at most once per help-interval); everything is kept in sms_in with a note of what was done.
- * Requests, SOS and staff commands come in their own handlers. */
+/* The router (gateway/core/route.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -11,107 +9,147 @@
 
 #include "db/db.h"
 #include "gateway/core/gw.h"
-#include "gateway/request/request.h"
-#include "gateway/sos/sos.h"
+#include "gateway/core/limit.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/route.h"
+#include "gateway/core/rules.h"
+
+#define ROUTE_MAX 16
 
 static const char help_zh[] = "邻里社区服务：发送“报事 内容”报告问题，“查询”看进度，“帮助”看说明。紧急情况请拨110/120。";
 static const char help_en[] = "linli: text BS <problem> to report, CX to check progress, HELP for help. "
 			      "Emergency: call 110/120.";
 
-/* A small table of the last help reply per number; a collision forgets the older number, which
- * at worst lets one extra help reply through. */
-#define HELP_SLOTS 4096
-struct help_seen {
-	char number[32];
-	time_t at;
-};
+static struct {
+	unsigned n;
+	struct {
+		const char *name;
+		gw_route_fn fn;
+	} h[ROUTE_MAX];
+} R;
 
-void gw_route_init(struct gw *gw)
+int gw_route_add(struct gw *gw, const char *name, gw_route_fn fn)
 {
-	if (!gw->help_seen)
-		gw->help_seen = talloc_zero_array(gw, struct help_seen, HELP_SLOTS);
-	if (!gw->rules) {
-		char err[256];
+	(void)gw;
+	for (unsigned i = 0; i < R.n; i++)
+		if (!strcmp(R.h[i].name, name)) {
+			R.h[i].fn = fn; /* registered again (a test's second gateway): the new one */
+			return 0;
+		}
+	if (R.n == ROUTE_MAX)
+		return -ENOSPC;
+	R.h[R.n].name = name;
+	R.h[R.n].fn = fn;
+	R.n++;
+	return 0;
+}
 
-		gw_rules_reload(gw, err, sizeof(err)); /* logged; no keywords until `rules reload` works */
+/* The handlers in running order: the rules' `handlers` line first, then the others. */
+static unsigned order(struct gw *gw, unsigned idx[ROUTE_MAX])
+{
+	const struct rt_rules *r = gw->rules;
+	bool used[ROUTE_MAX] = {0};
+	unsigned n = 0;
+
+	for (unsigned k = 0; r && k < r->nhandlers; k++)
+		for (unsigned i = 0; i < R.n; i++)
+			if (!used[i] && !strcmp(r->handlers[k], R.h[i].name)) {
+				used[i] = true;
+				idx[n++] = i;
+			}
+	for (unsigned i = 0; i < R.n; i++)
+		if (!used[i])
+			idx[n++] = i;
+	return n;
+}
+
+int gw_route_get(struct gw *gw, unsigned i, const char **name)
+{
+	unsigned idx[ROUTE_MAX];
+
+	if (i >= order(gw, idx))
+		return -ENOENT;
+	*name = R.h[idx[i]].name;
+	return 0;
+}
+
+/* Nobody took it: the help text to a number the database knows (or any, with reply-unknown). */
+static int route_help(struct gw *gw, const struct db_sms_in *m, const char **note)
+{
+	struct db_phone ph;
+	int64_t id;
+	int rc;
+
+	rc = db_phone_get(gw->db, m->sender, &ph);
+	if (rc == -ENOENT && !gw->cfg.reply_unknown) {
+		*note = "unknown number: stored only";
+		return 0;
 	}
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (!gw->help_limit)
+		gw->help_limit = gw_limit_alloc(gw, 4096, 1, gw->cfg.help_interval_s);
+	gw_limit_set(gw->help_limit, 1, gw->cfg.help_interval_s);
+	if (!gw_limit_take(gw->help_limit, m->sender, gw_now())) {
+		*note = "help not repeated (rate limit)";
+		return 0;
+	}
+	rc = gw_sms_queue(gw, m->sender, rc == 0 && !strcmp(ph.lang, "en") ? help_en : help_zh, DB_PRIO_REPLY, &id);
+	if (rc < 0)
+		return rc;
+	*note = "help sent";
+	return 0;
 }
 
-static struct help_seen *help_slot(struct gw *gw, const char *number)
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *p = number; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &((struct help_seen *)gw->help_seen)[h % HELP_SLOTS];
-}
-
-/* Whether number may get an automatic reply now; records it if so. */
-static bool help_allowed(struct gw *gw, const char *number, time_t now)
-{
-	struct help_seen *s = help_slot(gw, number);
-
-	if (!strcmp(s->number, number) && now - s->at < (time_t)gw->cfg.help_interval_s)
-		return false;
-	OSMO_STRLCPY_ARRAY(s->number, number);
-	s->at = now;
-	return true;
-}
-
-/* Decide what message msg_id asks for and queue the answer, inside the caller's transaction.
- * Marks the message done with a note. */
 int gw_route(struct gw *gw, int64_t msg_id)
 {
 	void *tmp = talloc_new(gw);
+	unsigned idx[ROUTE_MAX], n;
 	struct db_sms_in m;
-	struct db_phone ph;
-	const char *note;
+	const char *note = NULL, *by = "help";
 	int rc;
 
 	rc = db_sms_in_get(gw->db, tmp, msg_id, &m);
 	if (rc < 0)
 		goto out;
-	/* SOS first: a registered watch, an acknowledgement, a binding command (gateway/sos/sos.c) */
-	rc = gw_sos_route(gw, &m, &note);
-	if (rc < 0)
-		goto out;
-	if (rc > 0)
-		goto done;
-	/* requests: 报事, 查询, the grid worker commands, ratings (gateway/request/request.c) */
-	rc = gw_request_route(gw, &m, &note);
-	if (rc < 0)
-		goto out;
-	if (rc > 0)
-		goto done;
-	/* "1"/"收到" nobody took while an SOS is open: refused with a clear reply (gateway/sos/sos.c) */
-	rc = gw_sos_refuse_ack(gw, &m, &note);
-	if (rc < 0)
-		goto out;
-	if (rc > 0)
-		goto done;
-	rc = db_phone_get(gw->db, m.sender, &ph);
-	if (rc == 0 || (rc == -ENOENT && gw->cfg.reply_unknown)) {
-		bool en = rc == 0 && !strcmp(ph.lang, "en");
-
-		if (help_allowed(gw, m.sender, gw_now())) {
-			int64_t id;
-
-			rc = gw_sms_queue(gw, m.sender, en ? help_en : help_zh, DB_PRIO_REPLY, &id);
-			if (rc < 0)
-				goto out;
-			note = "help sent";
-		} else {
-			note = "help not repeated (rate limit)";
+	n = order(gw, idx);
+	gw->routing = &m;
+	for (unsigned i = 0; i < n; i++) {
+		note = NULL;
+		rc = R.h[idx[i]].fn(gw, &m, &note);
+		if (rc != 0) {
+			by = R.h[idx[i]].name;
+			break;
 		}
-	} else if (rc == -ENOENT) {
-		note = "unknown number: stored only";
-	} else {
-		goto out;
 	}
-done:
-	LOGP(DRT, LOGL_INFO, "message %" PRId64 " from %s: %s\n", msg_id, m.sender, note);
-	rc = db_sms_in_done(gw->db, msg_id, note);
+	if (rc == 0)
+		rc = route_help(gw, &m, &note);
+	gw->routing = NULL;
+	if (rc < 0)
+		goto out;
+	LOGP(DRT, LOGL_INFO, "message %" PRId64 " from %s (%s): %s\n", msg_id, m.sender, by, note ? note : "done");
+	rc = db_sms_in_done(gw->db, msg_id, note ? note : by);
 out:
 	talloc_free(tmp);
 	return rc;
+}
+
+int gw_rules_reload(struct gw *gw, char *err, size_t errlen)
+{
+	const char *path = gw->cfg.rules_file ? gw->cfg.rules_file : "routes/sms.rules";
+	struct rt_rules *r = talloc_zero(gw, struct rt_rules);
+	int rc;
+
+	rc = rt_rules_load(r, path, err, errlen);
+	if (rc < 0) {
+		LOGP(DRT, LOGL_ERROR, "cannot load the keyword rules: %s\n", err);
+		talloc_free(r);
+		if (!gw->rules)
+			gw->rules = talloc_zero(gw, struct rt_rules); /* no keywords until a reload works */
+		return rc;
+	}
+	talloc_free(gw->rules);
+	gw->rules = r;
+	LOGP(DRT, LOGL_NOTICE, "keyword rules loaded from %s: %u rules, %u replies\n", path, r->nrules, r->ntpl);
+	return 0;
 }

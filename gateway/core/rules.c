@@ -115,6 +115,31 @@ static char *trim(char *s)
 	return s;
 }
 
+/* handlers NAME...: the router's order (gateway/core/route.h); names are checked against the
+ * registered handlers by the router, which runs any left out after these. */
+static int handlers_line(struct rt_rules *r, char *rest, char *err, size_t errlen, unsigned lineno)
+{
+	char *save = NULL;
+
+	if (r->nhandlers) {
+		snprintf(err, errlen, "line %u: a second handlers line", lineno);
+		return -EINVAL;
+	}
+	for (char *w = strtok_r(rest, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (r->nhandlers == RT_MAX_HANDLERS || strlen(w) >= sizeof(r->handlers[0])) {
+			snprintf(err, errlen, "line %u: at most %u handler names of up to %zu characters", lineno,
+				 RT_MAX_HANDLERS, sizeof(r->handlers[0]) - 1);
+			return -EINVAL;
+		}
+		strcpy(r->handlers[r->nhandlers++], w);
+	}
+	if (!r->nhandlers) {
+		snprintf(err, errlen, "line %u: expected: handlers NAME...", lineno);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int rule_line(struct rt_rules *r, char *rest, char *err, size_t errlen, unsigned lineno)
 {
 	struct rt_rule *rule;
@@ -224,8 +249,11 @@ int rt_rules_parse(struct rt_rules *r, const char *text, char *err, size_t errle
 			rc = rule_line(r, s, err, errlen, lineno);
 		else if (!strcmp(word, "reply"))
 			rc = reply_line(r, s, err, errlen, lineno);
+		else if (!strcmp(word, "handlers"))
+			rc = handlers_line(r, s, err, errlen, lineno);
 		else {
-			snprintf(err, errlen, "line %u: unknown directive '%s' (rule or reply)", lineno, word);
+			snprintf(err, errlen, "line %u: unknown directive '%s' (rule, reply or handlers)", lineno,
+				 word);
 			rc = -EINVAL;
 		}
 		if (rc < 0)

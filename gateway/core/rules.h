@@ -28,11 +28,16 @@ struct rt_template {
 	char text[400];
 };
 
+#define RT_MAX_HANDLERS 16
+
 struct rt_rules {
 	struct rt_rule rule[RT_MAX_RULES];
 	unsigned nrules;
 	struct rt_template tpl[RT_MAX_TEMPLATES];
 	unsigned ntpl;
+	/* `handlers NAME...`: the order the router offers a message to the features' handlers */
+	char handlers[RT_MAX_HANDLERS][16];
+	unsigned nhandlers;
 };
 
 struct rt_match {

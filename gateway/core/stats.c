@@ -59,3 +59,10 @@ struct rate_ctr_group *gw_modem_ctrs_alloc(struct gw *gw, unsigned idx)
 	rate_ctr_group_set_name(g, gw->modem[idx].cfg.name);
 	return g;
 }
+
+/* Count one event on gateway-wide counter idx (GW_CTR_*). */
+void gw_ctr_inc(struct gw *gw, unsigned idx)
+{
+	if (gw->ctrs)
+		rate_ctr_inc2(gw->ctrs, idx);
+}

@@ -12,11 +12,11 @@
 #include <osmocom/vty/vty.h>
 
 #include "db/db.h"
-#include "gateway/call/call.h"
+#include "gateway/core/due.h"
 #include "gateway/core/gw.h"
-#include "gateway/request/request.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/route.h"
 #include "gateway/core/rules.h"
-#include "gateway/sip/sip_msg.h"
 
 enum gw_vty_node {
 	GW_NODE = _LAST_OSMOVTY_NODE + 1,
@@ -97,27 +97,6 @@ DEFUN(cfg_reply_unknown, cfg_reply_unknown_cmd, "reply-unknown (on|off)",
 	return CMD_SUCCESS;
 }
 
-DEFUN(cfg_sos_call, cfg_sos_call_cmd, "sos-call (on|off)",
-      "Call every alerted SOS contact too, through the SIP user agent (needs sip-bind); a 1 acknowledges\n"
-      "Yes (the default)\nSMS only\n")
-{
-	vgw->cfg.sos_call_off = !strcmp(argv[0], "off");
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
-      "What a household's call to a modem does (every call is rejected: free for the caller)\n"
-      "Start the 6995 group call by calling the household back (needs sip-bind)\nOnly reject it\n")
-{
-	vgw->cfg.missed_call_group = !strcmp(argv[0], "group-call");
-	return CMD_SUCCESS;
-}
-
-UINT_SETTING(sos_step_delay, sos_step_delay_s, "sos-step-delay <1-86400>",
-	     "Alert the next escalation step when nobody acknowledged an SOS within this time\nSeconds\n")
-UINT_SETTING(sos_rounds, sos_rounds, "sos-rounds <1-20>",
-	     "Run the SOS escalation ladder this many times before giving up\nRounds\n")
-
 DEFUN(cfg_community_number, cfg_community_number_cmd, "community-number NUMBER",
       "The gateway's own number, programmed into watches as their SOS and centre number\nNumber\n")
 {
@@ -137,35 +116,6 @@ DEFUN(cfg_rules_file, cfg_rules_file_cmd, "rules-file PATH",
       "Path of the file\n")
 {
 	osmo_talloc_replace_string(vgw, &vgw->cfg.rules_file, argv[0]);
-	return CMD_SUCCESS;
-}
-
-UINT_SETTING(deadline_days, deadline_days, "deadline-days <1-60>",
-	     "Working days a request has until its deadline (default 3)\nWorking days\n")
-
-/* errands and the daily digest (gateway/request/errand.c) */
-UINT_SETTING(errand_points, errand_points, "errand-points <1-10000>",
-	     "Points a runner earns for an errand the resident confirmed (default 10)\nPoints\n")
-
-DEFUN(cfg_daily_digest, cfg_daily_digest_cmd, "daily-digest HH:MM",
-      "Send the staff one SMS a day with the open and overdue requests\nLocal time, e.g. 08:30\n")
-{
-	unsigned h, m;
-	char end;
-
-	if (sscanf(argv[0], "%u:%u%c", &h, &m, &end) != 2 || h > 23 || m > 59) {
-		vty_out(vty, "%% daily-digest wants a local time HH:MM (00:00-23:59), not \"%s\"%s", argv[0],
-			VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	vgw->cfg.digest = true;
-	vgw->cfg.digest_min = h * 60 + m;
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_no_daily_digest, cfg_no_daily_digest_cmd, "no daily-digest", NO_STR "Send no daily digest\n")
-{
-	vgw->cfg.digest = false;
 	return CMD_SUCCESS;
 }
 
@@ -267,6 +217,23 @@ DEFUN(cfg_modem_reports, cfg_modem_reports_cmd, "delivery-reports (on|off)",
 	return CMD_SUCCESS;
 }
 
+#define VTY_MAX_WRITERS 8
+static void (*writers[VTY_MAX_WRITERS])(struct vty *vty);
+static unsigned nwriters;
+
+/* The gateway node's number, where features install their settings. */
+int gw_vty_node(void)
+{
+	return GW_NODE;
+}
+
+/* A feature's lines in the gateway node's `write` (after the core's). */
+void gw_vty_add_writer(void (*write)(struct vty *vty))
+{
+	OSMO_ASSERT(nwriters < VTY_MAX_WRITERS);
+	writers[nwriters++] = write;
+}
+
 static int config_write_gw(struct vty *vty)
 {
 	vty_out(vty, "gateway%s", VTY_NEWLINE);
@@ -277,28 +244,15 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " retry-backoff %u %u%s", vgw->cfg.retry_base_s, vgw->cfg.retry_max_s, VTY_NEWLINE);
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
-	vty_out(vty, " missed-call %s%s", vgw->cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
-	vty_out(vty, " sos-call %s%s", vgw->cfg.sos_call_off ? "off" : "on", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
-	if (vgw->cfg.sos_step_delay_s)
-		vty_out(vty, " sos-step-delay %u%s", vgw->cfg.sos_step_delay_s, VTY_NEWLINE);
-	if (vgw->cfg.sos_rounds)
-		vty_out(vty, " sos-rounds %u%s", vgw->cfg.sos_rounds, VTY_NEWLINE);
 	if (vgw->cfg.community_number)
 		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
 	if (vgw->cfg.test_clock)
 		vty_out(vty, " test-clock on%s", VTY_NEWLINE);
 	if (vgw->cfg.rules_file)
 		vty_out(vty, " rules-file %s%s", vgw->cfg.rules_file, VTY_NEWLINE);
-	if (vgw->cfg.deadline_days)
-		vty_out(vty, " deadline-days %u%s", vgw->cfg.deadline_days, VTY_NEWLINE);
-	sip_msg_config_write(vty); /* evapi (gateway/sip/sip_msg.c) */
-	if (vgw->cfg.errand_points)
-		vty_out(vty, " errand-points %u%s", vgw->cfg.errand_points, VTY_NEWLINE);
-	if (vgw->cfg.digest)
-		vty_out(vty, " daily-digest %02u:%02u%s", vgw->cfg.digest_min / 60, vgw->cfg.digest_min % 60,
-			VTY_NEWLINE);
-	call_vty_write(vty);	/* the group call's settings (gateway/call/call.c) */
+	for (unsigned i = 0; i < nwriters; i++)
+		writers[i](vty);
 	return CMD_SUCCESS;
 }
 
@@ -342,7 +296,7 @@ DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, 
 				m->health.network[0] ? " on " : "", m->health.network, m->health.sim,
 				m->health.sim_used, m->health.sim_size, (long)(now - m->health.at), VTY_NEWLINE);
 		if (m->job)
-			vty_out(vty, "  sending message %" PRId64 " for %lds%s%s", m->job, (long)(now - m->job_started),
+			vty_out(vty, "  sending message %" PRId64 " for %lds%s%s", m->job, (long)(gw_mono() - m->job_started),
 				m->job_abandoned ? " (given back to the queue)" : "", VTY_NEWLINE);
 		if (m->last_progress)
 			vty_out(vty, "  last progress %lds ago%s", (long)(now - m->last_progress), VTY_NEWLINE);
@@ -401,17 +355,28 @@ DEFUN(show_sms, show_sms_cmd, "show sms (in|out) [<1-1000>]",
 	return CMD_SUCCESS;
 }
 
-DEFUN(show_sos, show_sos_cmd, "show sos incidents [<1-1000>]",
-      SHOW_STR "SOS\nIncidents, newest first: state, step, time to first alert and to acknowledgement\nHow many\n")
+DEFUN(show_due, show_due_cmd, "show due", SHOW_STR "Due work: each feature's hook and when it runs next\n")
 {
-	int rc = db_sos_incident_list(vgw->db, argc > 0 ? atoi(argv[0]) : 20, vty_line, vty);
+	time_t now = gw_now(), next;
+	const char *name;
 
-	if (rc < 0) {
-		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
-		return CMD_WARNING;
+	for (unsigned i = 0; gw_due_get(i, &name, &next) == 0; i++) {
+		if (next)
+			vty_out(vty, "%-12s in %lds%s", name, (long)(next - now), VTY_NEWLINE);
+		else
+			vty_out(vty, "%-12s at the next wake-up%s", name, VTY_NEWLINE);
 	}
-	if (rc == 0)
-		vty_out(vty, "no incidents%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_routes, show_routes_cmd, "show routes",
+      SHOW_STR "The handlers a received message is offered to, in order (routes/sms.rules handlers)\n")
+{
+	const char *name;
+
+	for (unsigned i = 0; gw_route_get(vgw, i, &name) == 0; i++)
+		vty_out(vty, "%u %s%s", i + 1, name, VTY_NEWLINE);
+	vty_out(vty, "- help (nobody took it)%s", VTY_NEWLINE);
 	return CMD_SUCCESS;
 }
 
@@ -458,19 +423,9 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_help_interval_cmd);
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
-	install_element(GW_NODE, &cfg_missed_call_cmd);
-	install_element(GW_NODE, &cfg_sos_call_cmd);
-	install_element(GW_NODE, &cfg_sos_step_delay_cmd);
-	install_element(GW_NODE, &cfg_sos_rounds_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
 	install_element(GW_NODE, &cfg_test_clock_cmd);
 	install_element(GW_NODE, &cfg_rules_file_cmd);
-	install_element(GW_NODE, &cfg_deadline_days_cmd);
-	sip_msg_vty_init(GW_NODE); /* evapi (gateway/sip/sip_msg.c) */
-	install_element(GW_NODE, &cfg_errand_points_cmd);
-	install_element(GW_NODE, &cfg_daily_digest_cmd);
-	install_element(GW_NODE, &cfg_no_daily_digest_cmd);
-	call_vty_init(GW_NODE);	/* the group call (gateway/call/call.c) */
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);
 	install_node(&modem_node, config_write_modem);
@@ -483,8 +438,9 @@ void gw_vty_init(struct gw *gw)
 
 	install_element_ve(&show_modems_cmd);
 	install_element_ve(&show_queue_cmd);
+	install_element_ve(&show_due_cmd);
+	install_element_ve(&show_routes_cmd);
 	install_element_ve(&show_sms_cmd);
-	install_element_ve(&show_sos_cmd);
 	install_element(ENABLE_NODE, &sms_send_cmd);
 	install_element(ENABLE_NODE, &modem_reset_cmd);
 	install_element(ENABLE_NODE, &rules_reload_cmd);

@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/outbox.h"
 #include "gateway/request/request.h"
 #include "gateway/request/request_priv.h"
 #include "gateway/request/workday.h"
@@ -684,29 +685,47 @@ int rq_digest(struct rq_env *e)
 	return l.n;
 }
 
-void gw_digest_tick(struct gw *gw, time_t now)
+/* The local time at hh:mm of the day of now, plus days. */
+static time_t day_at(time_t now, unsigned min, int days)
 {
-	static char done_day[48]; /* the day known to be done, saves a database read per second */
+	struct tm tm;
+
+	if (!localtime_r(&now, &tm))
+		return now + 60;
+	tm.tm_hour = min / 60;
+	tm.tm_min = min % 60;
+	tm.tm_sec = 0;
+	tm.tm_mday += days;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+/* The day known to be done: saves a database read per wake-up. */
+static char digest_done_day[48];
+
+time_t gw_digest_due(struct gw *gw, time_t now, void *data)
+{
 	char day[48], last[48] = "";
 	struct rq_env e;
 	struct tm tm;
 	void *tmp;
 	int rc;
 
-	if (!gw->cfg.digest || !localtime_r(&now, &tm))
-		return;
-	if (tm.tm_hour * 60 + tm.tm_min < (int)gw->cfg.digest_min)
-		return;
+	(void)data;
+	if (!rq_cfg.digest || !localtime_r(&now, &tm))
+		return now + 60;
+	if (tm.tm_hour * 60 + tm.tm_min < (int)rq_cfg.digest_min)
+		return day_at(now, rq_cfg.digest_min, 0);
 	snprintf(day, sizeof(day), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	if (!strcmp(day, done_day))
-		return;
+	if (!strcmp(day, digest_done_day))
+		return day_at(now, rq_cfg.digest_min, 1);
 	rc = db_setting_get(gw->db, "digest-last-day", last, sizeof(last));
 	if (rc < 0 && rc != -ENOENT)
-		return;
+		return now + 1;
 	/* a day at or before the last one sent: done (a clock moved back does not send it twice) */
 	if (rc == 0 && strcmp(day, last) <= 0) {
-		OSMO_STRLCPY_ARRAY(done_day, day);
-		return;
+		OSMO_STRLCPY_ARRAY(digest_done_day, day);
+		return day_at(now, rq_cfg.digest_min, 1);
 	}
 	tmp = talloc_new(gw);
 	gw_request_env(gw, &e, tmp, now);
@@ -719,9 +738,10 @@ void gw_digest_tick(struct gw *gw, time_t now)
 			db_rollback(gw->db);
 			LOGP(DRT, LOGL_ERROR, "daily digest failed: %s\n", strerror(rc < 0 ? -rc : EIO));
 		} else {
-			OSMO_STRLCPY_ARRAY(done_day, day);
-			gw_sched_kick(gw);
+			OSMO_STRLCPY_ARRAY(digest_done_day, day);
+			gw_outbox_kick(gw);
 		}
 	}
 	talloc_free(tmp);
+	return rc < 0 ? now + 1 : day_at(now, rq_cfg.digest_min, 1);
 }

@@ -11,7 +11,11 @@
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
+#include "gateway/core/due.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/limit.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/route.h"
 #include "gateway/request/request.h"
 #include "gateway/request/request_priv.h"
 #include "gateway/core/rules.h"
@@ -1145,87 +1149,49 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 
 /* ---- the gateway ---- */
 
-#define ESCALATE_AFTER_S 86400
-#define ERR_SLOTS	 1024
-#define ERR_WINDOW_S	 600
-#define ERR_MAX		 5
+struct rq_cfg rq_cfg = {
+	.deadline_days = 3,
+	.errand_points = 10,
+	.escalate_after_s = 86400,
+	.err_max = 5,
+	.err_window_s = 600,
+};
 
-/* Error replies per number: at most ERR_MAX in ERR_WINDOW_S (a collision forgets the older number). */
-static struct {
-	char number[32];
-	time_t since;
-	unsigned n;
-} err_seen[ERR_SLOTS];
+/* Error replies (refusals, malformed commands) per number: at most err_max in err_window_s. */
+static struct gw_limit *err_limit;
 
 static bool gw_may_reply(void *data, const char *number)
 {
 	struct gw *gw = data;
-	time_t now = gw_now();
-	uint32_t h = 2166136261u;
-	unsigned i;
 
-	(void)gw;
-	for (const char *p = number; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	i = h % ERR_SLOTS;
-	if (strcmp(err_seen[i].number, number) || now - err_seen[i].since >= ERR_WINDOW_S) {
-		OSMO_STRLCPY_ARRAY(err_seen[i].number, number);
-		err_seen[i].since = now;
-		err_seen[i].n = 0;
-	}
-	return err_seen[i].n++ < ERR_MAX;
+	if (!err_limit)
+		err_limit = gw_limit_alloc(gw, 1024, rq_cfg.err_max, rq_cfg.err_window_s);
+	return gw_limit_take(err_limit, number, gw_now());
 }
 
 static int gw_queue(void *data, const char *dest, const char *text, int prio)
 {
-	int64_t id;
-
-	return gw_sms_queue(data, dest, text, prio, &id);
-}
-
-int gw_rules_reload(struct gw *gw, char *err, size_t errlen)
-{
-	const char *path = gw->cfg.rules_file ? gw->cfg.rules_file : "routes/sms.rules";
-	struct rt_rules *r = talloc_zero(gw, struct rt_rules);
-	int rc;
-
-	rc = rt_rules_load(r, path, err, errlen);
-	if (rc < 0) {
-		LOGP(DRT, LOGL_ERROR, "cannot load the keyword rules: %s\n", err);
-		talloc_free(r);
-		if (!gw->rules)
-			gw->rules = talloc_zero(gw, struct rt_rules); /* no keywords until a reload works */
-		return rc;
-	}
-	talloc_free(gw->rules);
-	gw->rules = r;
-	LOGP(DRT, LOGL_NOTICE, "keyword rules loaded from %s: %u rules, %u replies\n", path, r->nrules, r->ntpl);
-	return 0;
+	return gw_sms_queue(data, dest, text, prio, NULL);
 }
 
 void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
 {
 	memset(e, 0, sizeof(*e));
-	if (!gw->rules) {
-		char err[256];
-
-		gw_rules_reload(gw, err, sizeof(err));
-	}
 	e->db = gw->db;
 	e->rules = gw->rules;
 	e->ctx = ctx;
 	e->now = now;
-	e->deadline_days = gw->cfg.deadline_days ? gw->cfg.deadline_days : 3;
+	e->deadline_days = rq_cfg.deadline_days;
 	e->queue = gw_queue;
 	e->queue_data = gw;
 	e->may_reply = gw_may_reply;
 	e->may_reply_data = gw;
-	e->errand_points = gw->cfg.errand_points ? gw->cfg.errand_points : 10;
+	e->errand_points = rq_cfg.errand_points;
 }
 
 int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note)
 {
-	static char buf[256];
+	static char buf[256]; /* the note outlives this call: gw_route stores it */
 	void *tmp = talloc_new(gw);
 	struct rq_env e;
 	int rc;
@@ -1237,26 +1203,39 @@ int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note
 	return rc;
 }
 
-void gw_request_tick(struct gw *gw, time_t now)
+/* Due work every OVERDUE_EVERY_S: open requests past their deadline are flagged and chased. */
+#define OVERDUE_EVERY_S 5
+
+static time_t overdue_due(struct gw *gw, time_t now, void *data)
 {
-	static time_t last;
 	struct rq_env e;
 	void *tmp;
 	int rc;
 
-	gw_digest_tick(gw, now);
-	if (now - last < 5 && now >= last)
-		return;
-	last = now;
+	(void)data;
 	tmp = talloc_new(gw);
 	gw_request_env(gw, &e, tmp, now);
 	rc = db_begin(gw->db);
 	if (rc == 0) {
-		rc = rq_overdue(&e, ESCALATE_AFTER_S);
+		rc = rq_overdue(&e, rq_cfg.escalate_after_s);
 		if (rc < 0 || db_commit(gw->db) < 0) {
 			db_rollback(gw->db);
 			LOGP(DRT, LOGL_ERROR, "overdue check failed: %s\n", strerror(rc < 0 ? -rc : EIO));
+		} else if (rc > 0) {
+			gw_outbox_kick(gw);
 		}
 	}
 	talloc_free(tmp);
+	return now + OVERDUE_EVERY_S;
+}
+
+int rq_init(struct gw *gw)
+{
+	int rc = gw_route_add(gw, "request", gw_request_route);
+
+	if (rc == 0)
+		rc = gw_due_register(gw, "overdue", overdue_due, NULL);
+	if (rc == 0)
+		rc = gw_due_register(gw, "digest", gw_digest_due, NULL);
+	return rc;
 }

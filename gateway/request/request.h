@@ -146,18 +146,26 @@ int rq_digest(struct rq_env *e);
 struct gw;
 struct db_sms_in;
 
-/* Load (again) the rules file (cfg rules-file, default routes/sms.rules). On failure the rules in
- * use stay and err says why. */
-int gw_rules_reload(struct gw *gw, char *err, size_t errlen);
-
 /* gw_route's handler for requests, inside its transaction: 1 handled (*note says what), 0 not
  * request business, -errno. */
 int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note);
 
-/* From the 1-second tick: the overdue check every few seconds, in its own transaction; and the
- * daily digest (gw_digest_tick). */
-void gw_request_tick(struct gw *gw, time_t now);
-/* The daily digest once the local time of now has passed the configured digest time, at most
- * once per local day: the day is kept in the setting "digest-last-day", so a restart does not
- * send it again. Its own transaction. */
-void gw_digest_tick(struct gw *gw, time_t now);
+/* Settings (gateway node: deadline-days, errand-points, daily-digest). */
+struct rq_cfg {
+	unsigned deadline_days;	   /* working days to resolve a request (3) */
+	unsigned errand_points;	   /* points a runner earns per confirmed errand (10) */
+	unsigned escalate_after_s; /* overdue this long: 督办 to the staff (86400) */
+	unsigned err_max, err_window_s; /* error replies per number: at most max per window (5 / 600 s) */
+	bool digest;		   /* send the daily digest to the staff */
+	unsigned digest_min;	   /* at this local time, minutes after midnight */
+};
+extern struct rq_cfg rq_cfg;
+
+/* Register the router's handler ("request") and the due work ("overdue", "digest"). */
+int rq_init(struct gw *gw);
+/* The VTY settings in the gateway node. */
+void rq_vty_init(int node);
+/* Due work: the daily digest once the local time has passed the configured digest time, at most
+ * once per local day (the day is kept in the setting "digest-last-day", so a restart does not
+ * send it again), in its own transaction. Returns the next time it is due. */
+time_t gw_digest_due(struct gw *gw, time_t now, void *data);

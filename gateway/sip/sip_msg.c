@@ -28,6 +28,8 @@
 #include "db/db.h"
 #include "db/db_sip.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/inbox.h"
+#include "gateway/core/outbox.h"
 #include "gateway/sip/sip_msg.h"
 #include "modem/sms_codec.h"
 
@@ -59,7 +61,6 @@ static struct {
 	size_t wlen;
 	struct sip_inflight fl[SIP_WINDOW];
 	unsigned nfl;
-	const char *routing_sender; /* sender of the SIP MESSAGE being routed, NULL otherwise */
 } S = {.ofd = {.fd = -1}};
 
 /* ---- netstrings ---- */
@@ -298,24 +299,21 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 	int rc;
 
 	if (transient && attempts < gw->cfg.max_attempts) {
-		unsigned shift = attempts > 1 ? attempts - 1 : 0;
-		unsigned long delay = (unsigned long)gw->cfg.retry_base_s << (shift > 16 ? 16 : shift);
+		time_t delay = gw_outbox_backoff(gw, attempts);
 
-		if (delay > gw->cfg.retry_max_s)
-			delay = gw->cfg.retry_max_s;
 		rc = db_sms_out_retry(gw->db, id, now + (time_t)delay, reason);
-		rate_ctr_inc2(gw->ctrs, GW_CTR_OUT_RETRIED);
-		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lus: %s\n", id, delay, reason);
+		gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
+		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lds: %s\n", id, (long)delay, reason);
 	} else {
 		char why[300];
 
 		snprintf(why, sizeof(why), "%s (after %u attempt%s)", reason, attempts, attempts == 1 ? "" : "s");
 		rc = db_sms_out_fail(gw->db, id, why);
-		rate_ctr_inc2(gw->ctrs, GW_CTR_OUT_FAILED);
+		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 		LOGP(DSIP, LOGL_ERROR, "SIP message %" PRId64 " failed: %s\n", id, why);
 	}
 	if (rc < 0) {
-		rate_ctr_inc2(gw->ctrs, GW_CTR_DB_ERRORS);
+		gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 		LOGP(DSIP, LOGL_ERROR, "cannot record the outcome of SIP message %" PRId64 ": %s\n", id, strerror(-rc));
 	}
 }
@@ -360,7 +358,6 @@ static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 {
 	char sender[32], dedup[300], *raw = NULL;
 	struct db_sms_in m = {.channel = "sip"};
-	int64_t id = 0;
 	int code = 202, rc;
 
 	if (db_number_norm(ev->from, sender, sizeof(sender)) < 0)
@@ -382,42 +379,19 @@ static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 			      m.flags ? (ev->body_b64 ? ev->body_b64 : "(missing)") : "");
 	m.raw = raw;
 
-	rc = db_begin(gw->db);
-	if (rc < 0)
-		goto db_failed;
-	rc = db_sms_in_add(gw->db, &m, &id);
-	if (rc == -EEXIST) {
-		db_rollback(gw->db);
-		rate_ctr_inc2(gw->ctrs, GW_CTR_IN_DUPLICATES);
+	/* stored and routed in one transaction before Kamailio answers 202 (gateway/core/inbox.h) */
+	rc = gw_inbox_add_route(gw, &m);
+	if (rc == 1)
 		LOGP(DSIP, LOGL_NOTICE, "SIP MESSAGE from %s (Call-ID %s) again: already stored\n", sender, ev->callid);
-		goto ack;
+	else if (rc == 0)
+		LOGP(DSIP, LOGL_INFO, "SIP MESSAGE from %s stored and routed\n", sender);
+	if (rc < 0) {
+		LOGP(DSIP, LOGL_ERROR,
+		     "cannot store the SIP MESSAGE from %s: %s; Kamailio answers 500, the sender "
+		     "keeps it\n",
+		     sender, strerror(-rc));
+		code = 500;
 	}
-	if (rc < 0)
-		goto rollback;
-	rate_ctr_inc2(gw->ctrs, GW_CTR_IN_MESSAGES);
-	S.routing_sender = sender;
-	rc = gw_route(gw, id);
-	S.routing_sender = NULL;
-	if (rc < 0)
-		LOGP(DRT, LOGL_ERROR, "message %" PRId64 " stored but not routed (%s); routed at the next start\n", id,
-		     strerror(-rc));
-	rc = db_commit(gw->db);
-	if (rc < 0)
-		goto rollback;
-	LOGP(DSIP, LOGL_INFO, "SIP MESSAGE from %s stored as message %" PRId64 "\n", sender, id);
-	sip_msg_kick(gw);
-	goto ack;
-
-rollback:
-	db_rollback(gw->db);
-db_failed:
-	rate_ctr_inc2(gw->ctrs, GW_CTR_DB_ERRORS);
-	LOGP(DSIP, LOGL_ERROR,
-	     "cannot store the SIP MESSAGE from %s: %s; Kamailio answers 500, the sender "
-	     "keeps it\n",
-	     sender, strerror(-rc));
-	code = 500;
-ack:
 	talloc_free(raw);
 	send_json(sip_json_message_ack(ev->tindex, ev->tlabel, code));
 }
@@ -444,11 +418,11 @@ static void handle_result(struct gw *gw, const struct sip_evt *ev)
 		snprintf(refs, sizeof(refs), "sip %d", ev->code);
 		rc = db_sms_out_sent(gw->db, ev->id, refs, gw_now());
 		if (rc < 0) {
-			rate_ctr_inc2(gw->ctrs, GW_CTR_DB_ERRORS);
+			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 			LOGP(DSIP, LOGL_ERROR, "cannot record SIP message %" PRId64 " as sent: %s\n", ev->id,
 			     strerror(-rc));
 		}
-		rate_ctr_inc2(gw->ctrs, GW_CTR_OUT_SENT);
+		gw_ctr_inc(gw, GW_CTR_OUT_SENT);
 		LOGP(DSIP, LOGL_INFO, "SIP message %" PRId64 " delivered (%d)\n", ev->id, ev->code);
 	} else {
 		/* no phone, no answer, busy, or a server trouble may pass; anything else will not */
@@ -640,11 +614,11 @@ static void send_due(struct gw *gw)
 		if (rc == -ENOENT)
 			break;
 		if (rc < 0) {
-			rate_ctr_inc2(gw->ctrs, GW_CTR_DB_ERRORS);
+			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 			LOGP(DSIP, LOGL_ERROR, "cannot claim from the SIP outbox: %s\n", strerror(-rc));
 			break;
 		}
-		S.fl[S.nfl++] = (struct sip_inflight){.id = out.id, .at = now, .attempts = (unsigned)out.attempts};
+		S.fl[S.nfl++] = (struct sip_inflight){.id = out.id, .at = gw_mono(), .attempts = (unsigned)out.attempts};
 		LOGP(DSIP, LOGL_INFO, "SIP message %" PRId64 " (prio %d, attempt %d) -> %s\n", out.id, out.prio,
 		     out.attempts, out.dest);
 		if (send_json(sip_json_message_out(out.id, out.dest, out.text)) < 0)
@@ -671,10 +645,10 @@ void sip_msg_kick(struct gw *gw)
 static void tick_cb(void *data)
 {
 	struct gw *gw = data;
-	time_t now = gw_now();
+	time_t mono = gw_mono();
 
 	for (unsigned i = 0; i < S.nfl;) {
-		if (now - S.fl[i].at > SIP_RESULT_TIMEOUT_S) {
+		if (mono - S.fl[i].at > SIP_RESULT_TIMEOUT_S) {
 			struct sip_inflight f = S.fl[i];
 
 			fl_remove(i);
@@ -699,26 +673,41 @@ bool sip_msg_idle(void)
 	return !S.connected || S.nfl == 0;
 }
 
-const char *sip_msg_channel_for(struct gw *gw, const char *number)
+/* The channel serves the numbers whose phone says channel 'sip' (linlictl sip channel); replies
+ * to a SIP MESSAGE go back by SIP anyway (the outbox answers by the message's channel). */
+static bool sip_serves(struct gw *gw, const char *number)
 {
 	char ch[8];
 
-	if (!sip_msg_enabled())
-		return "gsm";
-	if (S.routing_sender && !strcmp(S.routing_sender, number))
-		return "sip";
-	if (db_phone_channel(gw->db, number, ch, sizeof(ch)) == 0 && !strcmp(ch, "sip"))
-		return "sip";
-	return "gsm";
+	return db_phone_channel(gw->db, number, ch, sizeof(ch)) == 0 && !strcmp(ch, "sip");
 }
+
+static bool sip_idle(struct gw *gw)
+{
+	(void)gw;
+	return sip_msg_idle();
+}
+
+static const struct gw_channel sip_channel = {
+	.name = "sip",
+	.serves = sip_serves,
+	.kick = sip_msg_kick,
+	.idle = sip_idle,
+	.stop = sip_msg_stop,
+};
 
 int sip_msg_start(struct gw *gw)
 {
+	int rc;
+
 	S.gw = gw;
 	if (!sip_msg_enabled()) {
 		LOGP(DSIP, LOGL_INFO, "no evapi configured: SMS over SIP is off\n");
 		return 0;
 	}
+	rc = gw_channel_add(gw, &sip_channel);
+	if (rc < 0)
+		return rc;
 	osmo_timer_setup(&S.reconnect, reconnect_cb, gw);
 	osmo_timer_setup(&S.tick, tick_cb, gw);
 	osmo_timer_schedule(&S.tick, 1, 0);

@@ -27,8 +27,8 @@ void sip_msg_vty_init(int gw_node);
 /* Write the SIP settings of the gateway node (called by its config writer). */
 void sip_msg_config_write(struct vty *vty);
 
-/* Connect to Kamailio when `evapi` is configured (a no-op otherwise); stop: close, and give the
- * messages Kamailio has not answered back to the queue. */
+/* Connect to Kamailio and register the outbox channel "sip" when `evapi` is configured (a no-op
+ * otherwise); stop: close, and give the messages Kamailio has not answered back to the queue. */
 int sip_msg_start(struct gw *gw);
 void sip_msg_stop(struct gw *gw);
 
@@ -37,11 +37,6 @@ bool sip_msg_enabled(void);
 /* true when no message handed to Kamailio waits for its final answer (or Kamailio is not
  * connected): what linlid waits for on SIGTERM, as for the modems' sends. */
 bool sip_msg_idle(void);
-
-/* The outbox channel for a message to number (normalised): "sip" when SIP is configured and the
- * number is the sender of the SIP MESSAGE being routed right now, or its phone has channel 'sip'
- * (db/upgrade/005_sip.sql); "gsm" otherwise. */
-const char *sip_msg_channel_for(struct gw *gw, const char *number);
 
 /* Look at the SIP outbox after the current event (its transaction committed). */
 void sip_msg_kick(struct gw *gw);

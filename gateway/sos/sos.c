@@ -10,20 +10,53 @@
 
 #include <osmocom/core/logging.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/core/utils.h>
 
 #include "db/db.h"
-#include "gateway/call/call.h"
+#include "gateway/core/due.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/inbox.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/ring.h"
+#include "gateway/core/route.h"
 #include "gateway/sos/sos.h"
 #include "modem/sms_codec.h"
 
 #define SOS_ACK_HINT	      "回复1或收到确认"
-#define SOS_NOTICE_INTERVAL_S 1800  /* low battery / position: one per watch and kind per 30 min */
 #define SOS_MOVE_M	      100.0 /* a new position this far from the last is sent on */
-#define SOS_ACK_WINDOW_S      1800  /* repeats within this of an acknowledgement attach to it */
-#define SOS_PROGRAM_WINDOW_S  600   /* a watch's answer to its programming, not an alarm */
-#define SOS_MAX_RESENDS	      2	    /* failed alerts sent again per contact and incident */
+#define SOS_NOTICE_INTERVAL_S ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_NOTICE, OSMO_TDEF_S, -1))
+#define SOS_ACK_WINDOW_S      ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_ACK_WINDOW, OSMO_TDEF_S, -1))
+#define SOS_PROGRAM_WINDOW_S  ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_PROGRAM, OSMO_TDEF_S, -1))
+
+struct sos_cfg sos_cfg = {
+	.rounds = 2,
+	.max_resends = 2,
+};
+
+struct osmo_tdef sos_tdefs[] = {
+	{.T = SOS_T_STEP, .default_val = 120, .unit = OSMO_TDEF_S,
+	 .desc = "Alert the next escalation step when nobody acknowledged an SOS within this (sos-step-delay)"},
+	{.T = SOS_T_ACK_WINDOW, .default_val = 1800, .unit = OSMO_TDEF_S,
+	 .desc = "Repeats of an alarm within this of its acknowledgement attach to the same incident"},
+	{.T = SOS_T_NOTICE, .default_val = 1800, .unit = OSMO_TDEF_S,
+	 .desc = "Low-battery and position notices: at most one per watch and kind in this time"},
+	{.T = SOS_T_PROGRAM, .default_val = 600, .unit = OSMO_TDEF_S,
+	 .desc = "A watch's answer within this of its programming is not an alarm"},
+	{}
+};
+
+static const struct sos_call_ops *call_ops;
+
+void sos_set_call_ops(const struct sos_call_ops *ops)
+{
+	call_ops = ops;
+}
+
+static bool calls_available(void)
+{
+	return call_ops && call_ops->available && call_ops->available();
+}
 
 /* ---- text ---- */
 
@@ -343,12 +376,14 @@ static const char *note_printf(const char *fmt, ...)
 
 static unsigned step_delay(const struct gw *gw)
 {
-	return gw->cfg.sos_step_delay_s ? gw->cfg.sos_step_delay_s : 120;
+	(void)gw;
+	return osmo_tdef_get(sos_tdefs, SOS_T_STEP, OSMO_TDEF_S, -1);
 }
 
 static unsigned rounds(const struct gw *gw)
 {
-	return gw->cfg.sos_rounds ? gw->cfg.sos_rounds : 2;
+	(void)gw;
+	return sos_cfg.rounds;
 }
 
 static void random_code(char *buf, size_t len)
@@ -439,7 +474,7 @@ static void fan_one(void *data, const struct db_sos_contact *c)
 		return;
 	fill_text(f, c->located, text, sizeof(text));
 	/* the second path: a call as well as the SMS, placed from the tick once this is committed */
-	if (!f->update && !f->gw->cfg.sos_call_off && call_running() &&
+	if (!f->update && !sos_cfg.call_off && calls_available() &&
 	    db_sos_call_attempt_add(f->gw->db, f->inc->id, c->phone_id, c->number, f->rung, f->now) < 0)
 		LOGP(DRT, LOGL_ERROR, "incident %" PRId64 ": cannot record the call to %s; the SMS goes anyway\n",
 		     f->inc->id, c->number);
@@ -619,7 +654,7 @@ static int notice(struct gw *gw, const struct db_device *dev, const struct alert
 	int rc;
 
 	if (!db_sos_notice_allowed(gw->db, dev->id, kind, now, SOS_NOTICE_INTERVAL_S)) {
-		*note = note_printf("%s from watch: not repeated within %ds", kind, SOS_NOTICE_INTERVAL_S);
+		*note = note_printf("%s from watch: not repeated within %lds", kind, (long)SOS_NOTICE_INTERVAL_S);
 		return 0;
 	}
 	localtime_r(&now, &tm);
@@ -980,6 +1015,7 @@ out:
 int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id)
 {
 	char raw[96], dedup[64];
+	int rc;
 	struct db_sms_in in = {
 		.channel = "sip",
 		.sender = number,
@@ -992,7 +1028,8 @@ int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, i
 	snprintf(raw, sizeof(raw), "DTMF 1 in the SOS alert call (incident %" PRId64 ", call leg %" PRId64 ")",
 		 incident_id, leg_id);
 	snprintf(dedup, sizeof(dedup), "sos-call-ack|%" PRId64, leg_id);
-	return gw_inbox_add_route(gw, &in);
+	rc = gw_inbox_add_route(gw, &in);
+	return rc < 0 ? rc : 0;
 }
 
 int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note)
@@ -1044,7 +1081,7 @@ static int tick_resend(struct gw *gw, time_t now)
 	struct db_sos_failed *f;
 	int n, rc = 0;
 
-	n = db_sos_failed_alerts(gw->db, tmp, SOS_MAX_RESENDS, &f);
+	n = db_sos_failed_alerts(gw->db, tmp, sos_cfg.max_resends, &f);
 	for (int i = 0; i < n && rc >= 0; i++) {
 		struct db_sos_incident inc = {.id = f[i].incident_id};
 		char res[64];
@@ -1080,7 +1117,7 @@ static void start_calls(struct gw *gw)
 	int n = db_sos_calls_pending(gw->db, tmp, &c);
 
 	for (int i = 0; i < n; i++) {
-		struct call_sos_alert a = {
+		struct sos_call_req a = {
 			.incident_id = c[i].incident_id,
 			.attempt_id = c[i].attempt_id,
 			.phone_id = c[i].phone_id,
@@ -1093,7 +1130,7 @@ static void start_calls(struct gw *gw)
 		int rc = -ECANCELED;
 
 		if (c[i].open && db_sos_attempt_result(gw->db, c[i].attempt_id, "calling") == 0)
-			rc = call_sos_alert(gw, &a);
+			rc = call_ops->alert(gw, &a);
 		if (rc == 0)
 			continue;
 		snprintf(res, sizeof(res), "not called: %s",
@@ -1105,27 +1142,21 @@ static void start_calls(struct gw *gw)
 	talloc_free(tmp);
 }
 
-void gw_sos_tick(struct gw *gw, time_t now)
+/* Due work, once a second: due escalation steps, failed alerts sent again, the alert calls the
+ * fan-out recorded, first-alert times. Every second, because acknowledgements and linlictl
+ * change incidents from outside this hook: the database is the truth. */
+static time_t sos_due(struct gw *gw, time_t now, void *data)
 {
-	static bool settings_saved;
 	int rc;
 
-	if (!settings_saved && gw->db && db_sos_calls_lost(gw->db) < 0)
-		LOGP(DRT, LOGL_ERROR, "SOS tick: cannot close the calls of the previous run\n");
-	if (call_running())
+	(void)data;
+	if (calls_available())
 		start_calls(gw);
-
-	if (!settings_saved && gw->db) {
-		settings_saved = true;
-		if (gw->cfg.community_number &&
-		    db_setting_set(gw->db, "community-number", gw->cfg.community_number) < 0)
-			LOGP(DRT, LOGL_ERROR, "cannot store the community number for linlictl\n");
-	}
 	/* first_sent_at: the time a modem accepted an incident's first alert */
 	if (db_sos_fill_first_sent(gw->db) < 0)
-		LOGP(DRT, LOGL_ERROR, "SOS tick: cannot record first-alert times\n");
+		LOGP(DRT, LOGL_ERROR, "SOS: cannot record first-alert times\n");
 	if (db_sos_open_count(gw->db) <= 0)
-		return;
+		return now + 1;
 	rc = db_begin(gw->db);
 	if (rc < 0)
 		goto failed;
@@ -1134,9 +1165,73 @@ void gw_sos_tick(struct gw *gw, time_t now)
 		rc = tick_resend(gw, now);
 	if (rc >= 0)
 		rc = db_commit(gw->db);
-	if (rc >= 0)
-		return;
+	if (rc >= 0) {
+		gw_outbox_kick(gw);
+		return now + 1;
+	}
 	db_rollback(gw->db);
 failed:
-	LOGP(DRT, LOGL_ERROR, "SOS tick: database error %s; retrying in a second\n", strerror(-rc));
+	LOGP(DRT, LOGL_ERROR, "SOS: database error %s; retrying in a second\n", strerror(-rc));
+	return now + 1;
+}
+
+/* A watch that calls the community number raises the same alarm as its SMS (many watches call
+ * their SOS numbers after texting, some only call): the call is stored as a received message from
+ * the watch, text SOS_CALL_TEXT, and routed like one, so the row survives a crash before the
+ * alerts are out. */
+static int watch_call(struct gw *gw, const char *modem, const char *number, time_t now)
+{
+	char dedup[96], raw[80];
+	struct db_device dev;
+	struct db_sms_in in = {
+		.channel = "gsm",
+		.modem = modem,
+		.sender = number,
+		.text = SOS_CALL_TEXT,
+		.raw = raw,
+		.recv_ts = now,
+		.dedup = dedup,
+	};
+	int rc;
+
+	rc = db_device_get(gw->db, number, 0, &dev);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	LOGP(DRT, LOGL_NOTICE, "modem %s: watch %s calls: an alarm\n", modem, number);
+	snprintf(raw, sizeof(raw), "RING +CLIP: \"%s\"", number);
+	/* one row per call: a call is one RING event (the modem layer merges its repeated RINGs) */
+	snprintf(dedup, sizeof(dedup), "ring|%s|%s|%" PRId64, number, modem, (int64_t)now);
+	rc = gw_inbox_add_route(gw, &in);
+	if (rc < 0)
+		LOGP(DRT, LOGL_ERROR,
+		     "watch %s called but its alarm could not be stored (%s); it stays unhandled: the watch"
+		     " will call or text again\n",
+		     number, strerror(-rc));
+	return rc < 0 ? rc : 1;
+}
+
+int sos_init(struct gw *gw)
+{
+	int rc;
+
+	rc = gw_route_add(gw, "sos", gw_sos_route);
+	if (rc == 0)
+		rc = gw_route_add(gw, "sos-refuse", gw_sos_refuse_ack);
+	if (rc == 0)
+		rc = gw_due_register(gw, "sos", sos_due, NULL);
+	if (rc == 0)
+		rc = gw_ring_add(gw, "watch-call", watch_call);
+	return rc;
+}
+
+int sos_start(struct gw *gw)
+{
+	/* the calls of the previous run ended with it */
+	if (db_sos_calls_lost(gw->db) < 0)
+		LOGP(DRT, LOGL_ERROR, "SOS: cannot close the calls of the previous run\n");
+	if (gw->cfg.community_number && db_setting_set(gw->db, "community-number", gw->cfg.community_number) < 0)
+		LOGP(DRT, LOGL_ERROR, "cannot store the community number for linlictl\n");
+	return 0;
 }

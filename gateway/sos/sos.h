@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <osmocom/core/tdef.h>
+
 #include "gateway/sos/alert.h"
 
 /* ---- text ---- */
@@ -109,9 +111,47 @@ int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note);
  * a rating of a closed request.) */
 int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note);
 
-/* Once a second: due escalation steps, failed alerts sent again, first-alert times recorded. */
-void gw_sos_tick(struct gw *gw, time_t now);
+/* Settings (gateway node: sos-rounds, sos-call; sos-step-delay and the other times are the
+ * osmo_tdef group "sos", `timer sos ...`). */
+struct sos_cfg {
+	unsigned rounds;      /* run the escalation ladder this many times (2) */
+	bool call_off;	      /* no alert calls beside the SOS alert SMS (sos-call off) */
+	unsigned max_resends; /* failed alerts sent again per contact and incident (2) */
+};
+extern struct sos_cfg sos_cfg;
 
-/* A contact pressed 1 in an SOS alert call (gateway/call/call.c): stored as a message "1" from that
+enum sos_timer {
+	SOS_T_STEP = -1,       /* escalate when nobody acknowledged within this (120 s) */
+	SOS_T_ACK_WINDOW = -2, /* repeats within this of an acknowledgement attach to it (1800 s) */
+	SOS_T_NOTICE = -3,     /* low battery / position notices: one per watch and kind (1800 s) */
+	SOS_T_PROGRAM = -4,    /* a watch's answer to its programming, not an alarm (600 s) */
+};
+extern struct osmo_tdef sos_tdefs[];
+
+/* The alarm's second path, a call to each alerted contact, provided by whoever places calls
+ * (gateway/linlid.c wires the group call's user agent). The contact hears who needs help and
+ * presses 1 to acknowledge (gw_sos_ack_by_call). */
+struct sos_call_req {
+	int64_t incident_id, attempt_id, phone_id;
+	const char *number;	     /* the contact */
+	const char *watch;	     /* shown as the caller */
+	const char *building, *unit; /* of the watch's household, said in the prompt */
+};
+struct sos_call_ops {
+	bool (*available)(void); /* calls can be placed now */
+	int (*alert)(struct gw *gw, const struct sos_call_req *r); /* 0, or -errno */
+};
+/* Set the call path (static storage; NULL: SMS only). */
+void sos_set_call_ops(const struct sos_call_ops *ops);
+
+/* Register the router's handlers ("sos", "sos-refuse"), the due work ("sos": escalation,
+ * resends, alert calls) and the ring hook ("watch-call": a watch's call is an alarm). */
+int sos_init(struct gw *gw);
+/* Start-up work: close the calls of the previous run, store the community number for linlictl. */
+int sos_start(struct gw *gw);
+/* The VTY settings in the gateway node node, `show sos incidents`. */
+void sos_vty_init(struct gw *gw, int node);
+
+/* A contact pressed 1 in an SOS alert call (the call path's callback): stored as a message "1" from that
  * number (channel sip, raw says which call) and routed like the SMS reply, in one transaction. */
 int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);

@@ -1,0 +1,403 @@
+/* The GSM modem channel (gateway/core/gsm.h): the scheduler gives every free, ready modem the
+ * most urgent due message; send results, retries with back-off, the watchdog on real progress.
+ *
+ * Rules (../shared/DESIGN.md): an outgoing SMS is "sent" only after the modem returned a
+ * reference for every part; after a crash the sends cut off go back to the queue.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <osmocom/core/logging.h>
+#include <osmocom/core/rate_ctr.h>
+#include <osmocom/core/talloc.h>
+#include <osmocom/core/timer.h>
+#include <osmocom/core/utils.h>
+
+#include "db/db.h"
+#include "gateway/core/due.h"
+#include "gateway/core/gsm.h"
+#include "gateway/core/gw.h"
+#include "gateway/core/inbox.h"
+#include "gateway/core/outbox.h"
+#include "gateway/core/ring.h"
+
+static void mctr_inc(struct gw_modem *m, unsigned idx, unsigned n)
+{
+	if (m->ctrs)
+		rate_ctr_add(rate_ctr_group_get_ctr(m->ctrs, idx), n);
+}
+
+/* ---- scheduler ---- */
+
+static struct osmo_timer_list kick_timer;
+static unsigned rr_next;
+
+static void kick_cb(void *data)
+{
+	gw_sched_kick(data);
+}
+
+/* Run the scheduler once the current event has been handled (and its transaction committed). */
+static void sched_kick_later(struct gw *gw)
+{
+	if (!osmo_timer_pending(&kick_timer)) {
+		osmo_timer_setup(&kick_timer, kick_cb, gw);
+		osmo_timer_schedule(&kick_timer, 0, 0);
+	}
+}
+
+/* An SOS is waiting and no modem is free: take back a less urgent send that a worker has not
+ * started yet (its modem is still reading what came in, e.g. this very SOS) and give that modem
+ * the SOS. The message taken back is queued again as it was. */
+static bool preempt_for_sos(struct gw *gw, time_t now)
+{
+	if (!db_sms_out_waiting(gw->db, DB_PRIO_SOS, now))
+		return false;
+	for (unsigned i = 0; i < gw->nmodems; i++) {
+		struct gw_modem *m = &gw->modem[i];
+		int rc;
+
+		if (!m->job || m->job_prio <= DB_PRIO_SOS || m->job_abandoned || m->state != MDM_ST_READY)
+			continue;
+		if (mdm_withdraw(gw->pool, i, m->job) < 0)
+			continue;
+		rc = db_sms_out_release(gw->db, m->job);
+		if (rc < 0)
+			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " taken back from %s but not requeued: %s\n", m->job,
+			     m->cfg.name, strerror(-rc));
+		else
+			LOGP(DSMS, LOGL_INFO, "message %" PRId64 " taken back from %s before it started: an SOS goes first\n",
+			     m->job, m->cfg.name);
+		m->job = 0;
+		return true;
+	}
+	return false;
+}
+
+/* Give every free, ready modem the most urgent due message. Modems are visited round-robin
+ * so that a burst (an SOS fan-out) spreads over all of them. */
+void gw_sched_kick(struct gw *gw)
+{
+	static bool preempting;
+	time_t now = gw_now();
+	unsigned nready = 0;
+	void *tmp;
+
+	if (gw->quitting || !gw->pool)
+		return;
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		nready += gw->modem[i].state == MDM_ST_READY;
+	tmp = talloc_new(gw);
+	for (unsigned k = 0; k < gw->nmodems; k++) {
+		unsigned i = (rr_next + k) % gw->nmodems;
+		struct gw_modem *m = &gw->modem[i];
+		struct db_sms_out out;
+		int rc;
+
+		if (m->state != MDM_ST_READY || m->job || mdm_is_busy(gw->pool, i))
+			continue;
+		/* A message that failed on this modem waits for another one while another is ready. */
+		if (nready > 1)
+			rc = db_sms_out_claim_other(gw->db, tmp, m->cfg.name, now, &out);
+		else
+			rc = db_sms_out_claim(gw->db, tmp, m->cfg.name, now, &out);
+		if (rc == -ENOENT && nready > 1)
+			continue;
+		if (rc == -ENOENT)
+			break;
+		if (rc < 0) {
+			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
+			LOGP(DSMS, LOGL_ERROR, "cannot claim from the outbox: %s\n", strerror(-rc));
+			break;
+		}
+		rc = mdm_send(gw->pool, i, out.id, out.dest, out.text);
+		if (rc < 0) {
+			LOGP(DSMS, LOGL_NOTICE, "modem %s refused message %" PRId64 ": %s; back to the queue\n",
+			     m->cfg.name, out.id, strerror(-rc));
+			db_sms_out_retry(gw->db, out.id, now, "modem not ready");
+			continue;
+		}
+		LOGP(DSMS, LOGL_INFO, "message %" PRId64 " (prio %d, attempt %d) -> %s on %s\n", out.id, out.prio,
+		     out.attempts, out.dest, m->cfg.name);
+		m->job = out.id;
+		m->job_prio = out.prio;
+		m->job_started = gw_mono();
+		m->job_abandoned = false;
+		m->job_reset = false;
+		m->job_attempts = out.attempts;
+		rr_next = (i + 1) % gw->nmodems;
+	}
+	talloc_free(tmp);
+	if (!preempting) {
+		preempting = true;
+		if (preempt_for_sos(gw, now))
+			gw_sched_kick(gw);
+		preempting = false;
+	}
+}
+
+static unsigned count_refs(const char *refs)
+{
+	unsigned n = refs[0] ? 1 : 0;
+
+	for (; *refs; refs++)
+		n += *refs == ',';
+	return n;
+}
+
+static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
+{
+	time_t now = gw_now();
+	int64_t job = ev->u.send.job;
+	unsigned attempts;
+	int rc = 0;
+
+	if (m->job != job) {
+		LOGP(DSMS, LOGL_ERROR, "modem %s answered for message %" PRId64 " but was sending %" PRId64 "\n",
+		     m->cfg.name, job, m->job);
+		return;
+	}
+	attempts = m->job_attempts;
+	m->job = 0;
+	if (m->job_abandoned) {
+		m->job_abandoned = false;
+		if (ev->u.send.cls == MDM_OK) {
+			/* The watchdog had given it back to the queue: it may go out twice. Counted. */
+			gw_ctr_inc(gw, GW_CTR_OUT_LATE_DUP);
+			db_stat_add(gw->db, "out_late_dup", 1);
+			LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was accepted by %s after the watchdog gave it up\n",
+			     job, m->cfg.name);
+		}
+		return;
+	}
+	switch (ev->u.send.cls) {
+	case MDM_OK:
+		m->last_progress = now;
+		rc = db_sms_out_sent(gw->db, job, ev->u.send.refs, now);
+		mctr_inc(m, GW_MDM_CTR_SENT, 1);
+		mctr_inc(m, GW_MDM_CTR_PARTS, count_refs(ev->u.send.refs));
+		gw_ctr_inc(gw, GW_CTR_OUT_SENT);
+		LOGP(DSMS, LOGL_INFO, "message %" PRId64 " sent on %s, refs %s\n", job, m->cfg.name, ev->u.send.refs);
+		break;
+	case MDM_ERR_TRANSIENT:
+	case MDM_ERR_MODEM: {
+		char reason[200];
+		unsigned limit = gw->cfg.max_attempts;
+		time_t next = now;
+
+		snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
+		if (ev->u.send.cls == MDM_ERR_MODEM) {
+			/* not the message's fault: straight back to the queue for another modem */
+			m->last_progress = 0;
+			limit *= 3;
+		} else {
+			m->last_progress = now;
+			next = now + gw_outbox_backoff(gw, attempts);
+		}
+		if (attempts >= limit) {
+			char why[260];
+
+			snprintf(why, sizeof(why), "%s (after %u attempts)", reason, attempts);
+			rc = db_sms_out_fail(gw->db, job, why);
+			mctr_inc(m, GW_MDM_CTR_FAILED, 1);
+			gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
+			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed for good: %s\n", job, why);
+		} else {
+			rc = db_sms_out_retry(gw->db, job, next, reason);
+			mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
+			gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
+			LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " will be retried in %lds: %s\n", job,
+			     (long)(next - now), reason);
+		}
+		break;
+	}
+	case MDM_ERR_PERMANENT: {
+		char reason[200];
+
+		m->last_progress = now;
+		snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
+		rc = db_sms_out_fail(gw->db, job, reason);
+		mctr_inc(m, GW_MDM_CTR_FAILED, 1);
+		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
+		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed: %s\n", job, reason);
+		break;
+	}
+	}
+	if (rc < 0) {
+		gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
+		LOGP(DSMS, LOGL_ERROR, "cannot record the outcome of message %" PRId64 ": %s\n", job, strerror(-rc));
+	}
+}
+
+/* ---- modem events ---- */
+
+static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
+{
+	struct gw *gw = data;
+	struct gw_modem *m;
+	time_t now = gw_now();
+
+	(void)pool;
+	if (ev->modem >= gw->nmodems) {
+		mdm_event_free(ev);
+		return;
+	}
+	m = &gw->modem[ev->modem];
+	switch (ev->type) {
+	case MDM_EV_STATE:
+		if (m->state != ev->u.state.state)
+			LOGP(DMDM, ev->u.state.state == MDM_ST_LOST ? LOGL_ERROR : LOGL_NOTICE, "modem %s: %s%s%s\n",
+			     m->cfg.name, mdm_state_name(ev->u.state.state), ev->u.state.reason[0] ? ": " : "",
+			     ev->u.state.reason);
+		m->state = ev->u.state.state;
+		OSMO_STRLCPY_ARRAY(m->reason, ev->u.state.reason);
+		if (ev->u.state.imei[0])
+			OSMO_STRLCPY_ARRAY(m->imei, ev->u.state.imei);
+		if (ev->u.state.model[0])
+			OSMO_STRLCPY_ARRAY(m->model, ev->u.state.model);
+		if (m->state == MDM_ST_READY) {
+			m->ready_since = now;
+			m->last_progress = now;
+			sched_kick_later(gw);
+		}
+		mdm_event_free(ev);
+		break;
+	case MDM_EV_SMS_IN:
+	case MDM_EV_REPORT:
+		m->last_progress = now;
+		gw_inbox_push(gw, ev);
+		break;
+	case MDM_EV_SEND_RESULT:
+		send_result(gw, m, ev);
+		mdm_event_free(ev);
+		sched_kick_later(gw);
+		break;
+	case MDM_EV_DELETED:
+		if (ev->u.del.rc < 0)
+			LOGP(DMDM, LOGL_ERROR, "modem %s: cannot delete stored message %d:%d (%s); "
+			     "it is stored already and will be recognised if read again\n",
+			     m->cfg.name, ev->u.del.folder, ev->u.del.location, strerror(-ev->u.del.rc));
+		mdm_event_free(ev);
+		break;
+	case MDM_EV_HEALTH:
+		m->health.signal_pct = ev->u.health.signal_pct;
+		m->health.registered = ev->u.health.registered;
+		OSMO_STRLCPY_ARRAY(m->health.network, ev->u.health.network);
+		OSMO_STRLCPY_ARRAY(m->health.sim, ev->u.health.sim);
+		m->health.sim_used = ev->u.health.sim_used;
+		m->health.sim_size = ev->u.health.sim_size;
+		m->health.at = now;
+		m->last_progress = now;
+		mdm_event_free(ev);
+		break;
+	case MDM_EV_RING:
+		gw_ring(gw, ev->modem, ev->u.ring.caller);
+		mdm_event_free(ev);
+		break;
+	default:
+		mdm_event_free(ev);
+		break;
+	}
+}
+
+/* Due work, once a second: a modem that has not answered its send for send-timeout is reset;
+ * still stuck after twice that, its message goes to the others. Then whatever became due in the
+ * queue (a retry's back-off ended) goes out. */
+static time_t watchdog(struct gw *gw, time_t now, void *data)
+{
+	time_t mono = gw_mono();
+
+	(void)data;
+	for (unsigned i = 0; i < gw->nmodems; i++) {
+		struct gw_modem *m = &gw->modem[i];
+
+		if (!m->job || m->job_abandoned)
+			continue;
+		if (!m->job_reset && mono - m->job_started > (time_t)gw->cfg.send_timeout_s) {
+			LOGP(DMDM, LOGL_ERROR, "modem %s has not answered message %" PRId64 " for %lds: resetting it\n",
+			     m->cfg.name, m->job, (long)(mono - m->job_started));
+			m->job_reset = true;
+			mctr_inc(m, GW_MDM_CTR_RESET, 1);
+			mdm_reset(gw->pool, i);
+		} else if (mono - m->job_started > 2 * (time_t)gw->cfg.send_timeout_s) {
+			/* the worker is stuck even after the reset: the others take its message */
+			LOGP(DMDM, LOGL_ERROR, "modem %s still stuck: message %" PRId64 " goes to the other modems\n",
+			     m->cfg.name, m->job);
+			db_sms_out_retry(gw->db, m->job, now, "modem stopped answering");
+			m->job_abandoned = true;
+			mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
+		}
+	}
+	gw_sched_kick(gw);
+	return now + 1;
+}
+
+/* ---- the channel ---- */
+
+static void gsm_kick(struct gw *gw)
+{
+	sched_kick_later(gw);
+}
+
+static bool gsm_idle(struct gw *gw)
+{
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		if (gw->modem[i].job && !gw->modem[i].job_abandoned)
+			return false;
+	return llist_empty(&gw->inbox);
+}
+
+static const struct gw_channel gsm_channel = {
+	.name = "gsm",
+	.kick = gsm_kick,
+	.idle = gsm_idle,
+	.stop = gw_gsm_stop,
+};
+
+int gw_gsm_init(struct gw *gw)
+{
+	int rc = gw_channel_add(gw, &gsm_channel);
+
+	return rc < 0 ? rc : gw_due_register(gw, "modems", watchdog, NULL);
+}
+
+int gw_gsm_start(struct gw *gw)
+{
+	struct mdm_cfg cfg[GW_MAX_MODEMS];
+
+	for (unsigned i = 0; i < gw->nmodems; i++) {
+		cfg[i] = gw->modem[i].cfg;
+		gw->modem[i].ctrs = gw_modem_ctrs_alloc(gw, i);
+	}
+	if (!gw->nmodems)
+		LOGP(DSMS, LOGL_ERROR, "no modem configured: nothing will be sent or received\n");
+	gw->pool = mdm_pool_start(gw, cfg, gw->nmodems, mdm_event, gw);
+	if (!gw->pool) {
+		LOGP(DSMS, LOGL_FATAL, "cannot start the modem pool\n");
+		return -ENOMEM;
+	}
+	sched_kick_later(gw);
+	return 0;
+}
+
+void gw_gsm_stop(struct gw *gw)
+{
+	struct mdm_pool *pool = gw->pool;
+
+	osmo_timer_del(&kick_timer);
+	if (!pool)
+		return;
+	mdm_pool_stop(pool);
+	/* the workers are gone: commit without deleting; the next start reads them again and
+	 * recognises them as stored */
+	gw->pool = NULL;
+	while (!llist_empty(&gw->inbox) && gw->inbox_len) {
+		unsigned before = gw->inbox_len;
+
+		gw_inbox_flush(gw);
+		if (gw->inbox_len >= before)
+			break;
+	}
+}
