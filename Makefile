@@ -27,14 +27,36 @@ $(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
 	@mkdir -p $(dir $@)
 	sh scripts/sql2c.sh $(SQL_FILES) > $@.tmp && mv $@.tmp $@
 
-# ---- the library every program links: db/ modem/ gateway/ routes/ minus the mains ----
+# ---- one library per layer (scripts/check-layers.sh keeps the includes to these layers) ----
+# Listed so that each comes before the layers it uses (the link order of static libraries):
+# the wiring, the features, the core, the modems, the database.
 MAINS := gateway/linlid.c gateway/linlictl.c
-LIB_SRC := $(filter-out $(MAINS),$(wildcard db/*.c modem/*.c gateway/*.c gateway/*/*.c routes/*.c))
-LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(GEN_SRC:.c=.o)
-LIB := $(BUILD)/liblinli.a
+LAYERS := wire sos request call sip core modem db
+SRC_wire := gateway/wire.c
+SRC_sos := $(wildcard gateway/sos/*.c)
+SRC_request := $(wildcard gateway/request/*.c)
+SRC_call := $(wildcard gateway/call/*.c)
+SRC_sip := $(wildcard gateway/sip/*.c)
+SRC_core := $(wildcard gateway/core/*.c)
+SRC_modem := $(wildcard modem/*.c)
+SRC_db := $(wildcard db/*.c)
+OBJ_db_extra := $(GEN_SRC:.c=.o)
+layer_lib = $(BUILD)/lib/liblinli_$(1).a
+layer_libs = $(foreach l,$(1),$(call layer_lib,$(l)))
+LIB := $(call layer_libs,$(LAYERS))
+LIB_SRC := $(foreach l,$(LAYERS),$(SRC_$(l)))
+
+define layer_rule
+$(call layer_lib,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(SRC_$(1))) $(OBJ_$(1)_extra)
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
 SIM_SRC := $(filter-out tests/modemsim/modemsim-ctl.c,$(wildcard tests/modemsim/*.c))
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_FAKES := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -42,7 +64,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsim-ctl $(UNIT_BIN) $(BENCH_BIN)
 
 all: $(PROGRAMS)
-.PHONY: all deps run test check bench clean format
+.PHONY: all deps run test check check-layers bench clean format
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -50,10 +72,6 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-
-$(LIB): $(LIB_OBJ)
-	@rm -f $@
-	$(AR) rcs $@ $^
 
 $(BUILD)/linlid: $(BUILD)/gateway/linlid.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -67,7 +85,16 @@ $(BUILD)/modemsim: $(patsubst %.c,$(BUILD)/%.o,$(SIM_SRC)) $(LIB)
 $(BUILD)/modemsim-ctl: $(BUILD)/tests/modemsim/modemsim-ctl.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+# A unit test links every layer, unless it names its own: UNIT_LAYERS_<name> (the layers it
+# tests) and UNIT_FAKES_<name> (objects that stand in for the layers left out, e.g. the fake core).
+UNIT_LAYERS_sos_rules_test := sos core modem db
+UNIT_FAKES_sos_rules_test := tests/unit/fake_core.c
+UNIT_LAYERS_request_rules_test := request core modem db
+UNIT_FAKES_request_rules_test := tests/unit/fake_core.c
+unit_fakes = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_FAKES_$(1)))
+.SECONDEXPANSION:
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_fakes,$$*) \
+		$$(call layer_libs,$$(or $$(UNIT_LAYERS_$$*),$(LAYERS)))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -96,9 +123,13 @@ run: deps
 TEST_BUILD := build/test
 TEST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
-test: deps
+test: deps check-layers
 	$(MAKE) BUILD=$(TEST_BUILD) SAN="$(TEST_SAN)" CFLAGS="-O1 -g -fno-omit-frame-pointer" all
 	sh tests/run.sh $(TEST_BUILD)
+
+# Features include only gateway/core/ and db/; core, modem and db keep to theirs.
+check-layers:
+	@sh scripts/check-layers.sh
 
 # `make check` runs the tests against an already-built tree (BUILD=...).
 check: all

@@ -275,6 +275,16 @@ int rq_errand_take(struct rq_env *e, struct rq_msg *m)
 	}
 	if (strcmp(r.state, "dispatched"))
 		return bad_state(e, m, &r, "接单", "take");
+	/* a runner earns points for helping others: not for an errand of its own household, which it
+	 * could report, take, finish and confirm alone */
+	if (r.reporter_phone_id == m->ph.id || (r.household_id && r.household_id == m->ph.household_id)) {
+		const char *keys[] = {"ref"};
+		const char *vals[] = {r.ref};
+
+		LOGP(DRT, LOGL_NOTICE, "%s tried to take errand %s of its own household: refused\n", m->sender, r.ref);
+		snprintf(m->note, m->notelen, "take %s refused: the runner's own household", r.ref);
+		return rq_send_err(e, m->sender, m->lang, "errand_own", keys, vals, 1);
+	}
 
 	r.assignee_phone_id = m->ph.id;
 	rc = rq_transition(e, &r, "accepted", m->sender, talloc_asprintf(e->ctx, "taken by %s", who(&m->ph)));

@@ -217,6 +217,8 @@ static const struct {
 	{"errand_done_runner", "en", "Errand {ref} marked done; waiting for the resident to confirm."},
 	{"errand_done", "zh-CN", "跑腿单{ref}已完成（{runner}）。请回复：1确认 2有异议"},
 	{"errand_done", "en", "Errand {ref} is done ({runner}). Reply 1 to confirm, 2 to dispute"},
+	{"errand_own", "zh-CN", "跑腿单{ref}是您家自己的，不能接单；请等其他志愿者接单。"},
+	{"errand_own", "en", "Errand {ref} is your own household's: another runner will take it."},
 	{"errand_confirmed", "zh-CN", "已确认跑腿单{ref}，谢谢！"},
 	{"errand_confirmed", "en", "Errand {ref} confirmed, thank you!"},
 	{"errand_credited", "zh-CN", "居民已确认跑腿单{ref}，积分+{points}，现有{balance}分。"},

@@ -1,0 +1,131 @@
+/* The SOS rules on the fake core (tests/unit/fake_core.h), in milliseconds: an alarm alerts the
+ * approved step-1 contacts with the map link and nobody else; a repeat attaches to the incident;
+ * nobody acknowledges within the step delay: step 2 is alerted; a stranger's "1" is refused; a
+ * contact's "1" acknowledges it, the others are told, the TK watch gets its stop word, and the
+ * escalation stops; a low-battery text is a notice, not an alarm; the pending binding never gets
+ * a location. The same rules tests/e2e/test_sos*.py check through libgammu and modemsim. */
+#include <string.h>
+
+#include <osmocom/core/talloc.h>
+
+#include "db/db.h"
+#include "gateway/sos/sos.h"
+#include "tests/unit/fake_core.h"
+#include "tests/unit/testlib.h"
+
+#define WATCH "+8613912340001"
+#define F1 "+8613700000001"	     /* step 1, approved */
+#define F2 "+8613700000002"	     /* step 1, approved */
+#define F3 "+8613700000003"	     /* step 2, approved */
+#define PENDING "+8613700000004"     /* step 1, never approved */
+#define STRANGER "+8613700000099"
+#define GRID_WORKER "+8613900139001"
+#define LINK "position=114.051331,22.566923&coordinate=wgs84"
+#define SOS_TEXT                                                                                                       \
+	"lat: 22.566923 long: 114.051331 speed:0.00 28/10/09 03:33 F:4.32V,0, Signal:F\n"                              \
+	"help me! imei:359587011016261 05 41.9"
+
+static int64_t watch_id;
+
+/* The watch's incident (any state, acknowledged at most a day ago): its id, state and step. */
+static bool incident(struct db_context *dbc, void *ctx, const char *state, int step, int64_t *id)
+{
+	struct db_sos_incident inc;
+
+	if (db_sos_incident_open(dbc, ctx, watch_id, fake_now - 86400, &inc) < 0)
+		return false;
+	if (id)
+		*id = inc.id;
+	return !strcmp(inc.state, state) && (step < 0 || inc.step == step);
+}
+
+static void bind(struct db_context *dbc, int64_t dev, const char *number, int step, bool approve)
+{
+	int64_t id;
+
+	OSMO_ASSERT(db_binding_put(dbc, dev, number, step, approve, NULL, "test", fake_now, &id) == 0);
+}
+
+int main(void)
+{
+	void *ctx = talloc_named_const(NULL, 0, "sos_rules_test");
+	struct db_context *dbc;
+	const struct fake_sms *s;
+	char path[128];
+	struct gw *gw;
+	int64_t dev, first = 0, id = 0;
+
+	test_logging(ctx);
+	OSMO_ASSERT(test_sample_db(ctx, "sos-rules", path, sizeof(path), &dbc) == 0);
+	OSMO_ASSERT(db_device_add(dbc, WATCH, NULL, "1-1-101", "邹丽", "tk", &dev) == 0);
+	watch_id = dev;
+	bind(dbc, dev, F1, 1, true);
+	bind(dbc, dev, F2, 1, true);
+	bind(dbc, dev, F3, 2, true);
+	bind(dbc, dev, PENDING, 1, false);
+	gw = fake_gw(ctx, dbc);
+	OSMO_ASSERT(osmo_tdef_set(sos_tdefs, SOS_T_STEP, 60, OSMO_TDEF_S) == 0);
+	CHECK(sos_init(gw) == 0, "sos registers its handlers, due work and ring hook");
+
+	/* the alarm */
+	CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0, "the watch's alarm is stored and routed");
+	CHECK(incident(dbc, ctx, "notifying", 1, &first) && db_sos_open_count(dbc) == 1, "one incident, notifying step 1");
+	for (const char *const *n = (const char *const[]){F1, F2, NULL}; *n; n++) {
+		s = fake_take(*n, "SOS求救", "邹丽", "1幢1单元101", "电量4.32V", "回复1或收到确认", NULL);
+		CHECK(s && strstr(s->text, LINK) && s->prio == DB_PRIO_SOS, "%s: the alert with the map link, at SOS priority",
+		      *n);
+	}
+	CHECK(fake_count(PENDING) == 0, "the pending binding gets nothing");
+	CHECK(fake_count(F3) == 0 && fake_count(GRID_WORKER) == 0, "step 2 and the grid worker not yet");
+
+	/* a repeat within the window attaches */
+	CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0 && incident(dbc, ctx, "notifying", 1, &id) && id == first &&
+		      db_sos_open_count(dbc) == 1,
+	      "a repeat of the alarm attaches to the open incident");
+
+	/* nobody acknowledges: the step delay passes, step 2 is alerted */
+	fake_now += 30;
+	fake_due(gw);
+	CHECK(fake_count(F3) == 0, "before the step delay: no escalation");
+	fake_now += 31;
+	fake_due(gw);
+	s = fake_take(F3, "SOS求救", NULL);
+	CHECK(s && strstr(s->text, LINK), "after the step delay: step 2 gets the alert with the link");
+	CHECK(incident(dbc, ctx, "notifying", 2, NULL), "the incident is at step 2");
+
+	/* a stranger's 1 is refused */
+	CHECK(fake_deliver(gw, STRANGER, "1") == 0, "a stranger's 1 is handled");
+	CHECK(fake_take(STRANGER, "不是该报警手表的绑定联系人", NULL) != NULL, "and refused with a clear reply");
+	CHECK(incident(dbc, ctx, "notifying", 2, NULL), "the incident stays open");
+
+	/* F1 acknowledges (full-width, with punctuation) */
+	CHECK(fake_deliver(gw, F1, "ｏｋ！") == 0, "F1's acknowledgement is routed");
+	CHECK(incident(dbc, ctx, "acknowledged", -1, &id) && id == first, "acknowledged");
+	CHECK(fake_take(F1, "已确认", NULL) != NULL, "F1 is thanked");
+	s = fake_take(F2, "已响应", NULL);
+	CHECK(s && strstr(s->text, F1), "F2 is told who responded");
+	CHECK(fake_take(WATCH, "help me!", NULL) != NULL, "the TK watch gets its stop word");
+
+	/* the escalation stops */
+	{
+		unsigned before = fake_count(NULL);
+
+		fake_now += 3600;
+		fake_due(gw);
+		CHECK(fake_count(NULL) == before && fake_count(GRID_WORKER) == 0,
+		      "acknowledged: no further alerts an hour later");
+	}
+
+	/* low battery: a notice to the approved step-1 contacts, no incident */
+	CHECK(fake_deliver(gw, WATCH, "Attention!!!battery too low, please charge.") == 0, "low battery routed");
+	CHECK(fake_take(F1, "低电量", NULL) && fake_take(F2, "低电量", NULL), "the step-1 contacts get the notice");
+	CHECK(incident(dbc, ctx, "acknowledged", -1, &id) && id == first && db_sos_open_count(dbc) == 0,
+	      "no new incident for a low battery");
+
+	CHECK(fake_take(PENDING, NULL) == NULL, "the pending binding got nothing at all");
+
+	db_close(dbc);
+	test_db_remove(path);
+	talloc_free(ctx);
+	return failures ? 1 : 0;
+}
