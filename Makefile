@@ -29,9 +29,9 @@ $(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
 
 # ---- one library per layer (scripts/check-layers.sh keeps the includes to these layers) ----
 # Listed so that each comes before the layers it uses (the link order of static libraries):
-# the wiring, the features, the core, the modems, the database.
+# the wiring, the features, the core, the modems, the database, the utilities (UTF-8).
 MAINS := gateway/linlid.c gateway/linlictl.c
-LAYERS := wire sos request call sip core modem db
+LAYERS := wire sos request call sip core modem db util
 SRC_wire := gateway/wire.c
 SRC_sos := $(wildcard gateway/sos/*.c)
 SRC_request := $(wildcard gateway/request/*.c)
@@ -40,6 +40,7 @@ SRC_sip := $(wildcard gateway/sip/*.c)
 SRC_core := $(wildcard gateway/core/*.c)
 SRC_modem := $(wildcard modem/*.c)
 SRC_db := $(wildcard db/*.c)
+SRC_util := $(wildcard util/*.c)
 OBJ_db_extra := $(GEN_SRC:.c=.o)
 layer_lib = $(BUILD)/lib/liblinli_$(1).a
 layer_libs = $(foreach l,$(1),$(call layer_lib,$(l)))
@@ -87,9 +88,9 @@ $(BUILD)/modemsim-ctl: $(BUILD)/tests/modemsim/modemsim-ctl.o
 
 # A unit test links every layer, unless it names its own: UNIT_LAYERS_<name> (the layers it
 # tests) and UNIT_FAKES_<name> (objects that stand in for the layers left out, e.g. the fake core).
-UNIT_LAYERS_sos_rules_test := sos core modem db
+UNIT_LAYERS_sos_rules_test := sos core modem db util
 UNIT_FAKES_sos_rules_test := tests/unit/fake_core.c
-UNIT_LAYERS_request_rules_test := request core modem db
+UNIT_LAYERS_request_rules_test := request core modem db util
 UNIT_FAKES_request_rules_test := tests/unit/fake_core.c
 unit_fakes = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_FAKES_$(1)))
 .SECONDEXPANSION:

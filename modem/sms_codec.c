@@ -49,59 +49,6 @@ static const struct {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Decode one code point at s[*i]; on success advance *i. On failure leave *i at the first
- * byte of the ill-formed sequence. Follows the Unicode "well-formed UTF-8" table (D92). */
-int sms_utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp)
-{
-	size_t p = *i;
-	uint8_t b = s[p];
-	uint8_t lo = 0x80, hi = 0xbf;
-	unsigned need;
-	uint32_t c;
-
-	if (b < 0x80) {
-		*cp = b;
-		*i = p + 1;
-		return 0;
-	}
-	if (b < 0xc2)			/* stray continuation, or C0/C1 (always overlong) */
-		return -EILSEQ;
-	if (b < 0xe0) {
-		need = 1;
-		c = b & 0x1f;
-	} else if (b < 0xf0) {
-		need = 2;
-		c = b & 0x0f;
-		if (b == 0xe0)
-			lo = 0xa0;	/* overlong below U+0800 */
-		else if (b == 0xed)
-			hi = 0x9f;	/* U+D800..DFFF surrogates */
-	} else if (b < 0xf5) {
-		need = 3;
-		c = b & 0x07;
-		if (b == 0xf0)
-			lo = 0x90;	/* overlong below U+10000 */
-		else if (b == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else {
-		return -EILSEQ;		/* F5..FF: beyond U+10FFFF */
-	}
-
-	if (len - p - 1 < need)
-		return -EILSEQ;		/* truncated */
-	for (unsigned k = 1; k <= need; k++) {
-		uint8_t t = s[p + k];
-
-		if (t < lo || t > hi)
-			return -EILSEQ;
-		lo = 0x80;
-		hi = 0xbf;
-		c = (c << 6) | (t & 0x3f);
-	}
-	*cp = c;
-	*i = p + 1 + need;
-	return 0;
-}
 
 /* Septet(s) for code point cp: returns 1 (*code set) for the default table, 2 (*code set to the
  * extension code, to be preceded by ESC) for the extension table, 0 when cp fits neither. */
@@ -129,21 +76,6 @@ static unsigned utf16_units(uint32_t cp)
 	return cp > 0xffff ? 2 : 1;
 }
 
-int sms_utf8_validate(const char *s, size_t len, size_t *bad_offset)
-{
-	const uint8_t *u = (const uint8_t *)s;
-	size_t i = 0;
-	uint32_t cp;
-
-	while (i < len) {
-		if (sms_utf8_next(u, len, &i, &cp) < 0) {
-			if (bad_offset)
-				*bad_offset = i;
-			return -EILSEQ;
-		}
-	}
-	return 0;
-}
 
 int sms_gsm7_septets(const char *s, size_t len)
 {
@@ -153,10 +85,10 @@ int sms_gsm7_septets(const char *s, size_t len)
 	uint8_t code;
 	int w;
 
-	if (sms_utf8_validate(s, len, NULL) < 0)
+	if (utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;	/* before -EINVAL, wherever each occurs */
 	while (i < len) {
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		w = gsm7_lookup(cp, &code);
 		if (!w)
 			return -EINVAL;
@@ -180,10 +112,10 @@ int sms_utf8_to_gsm7(const char *s, size_t len, uint8_t *out, size_t outmax)
 	uint8_t code;
 	int w;
 
-	if (sms_utf8_validate(s, len, NULL) < 0)
+	if (utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;
 	while (i < len) {
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		w = gsm7_lookup(cp, &code);
 		if (!w)
 			return -EINVAL;
@@ -196,37 +128,6 @@ int sms_utf8_to_gsm7(const char *s, size_t len, uint8_t *out, size_t outmax)
 	return n;
 }
 
-/* Append cp as UTF-8 to out[*n..), keeping one byte for the NUL. */
-int sms_utf8_put(uint32_t cp, char *out, size_t outmax, size_t *n)
-{
-	uint8_t b[4];
-	size_t k;
-
-	if (cp < 0x80) {
-		b[0] = cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		b[0] = 0xc0 | (cp >> 6);
-		b[1] = 0x80 | (cp & 0x3f);
-		k = 2;
-	} else if (cp < 0x10000) {
-		b[0] = 0xe0 | (cp >> 12);
-		b[1] = 0x80 | ((cp >> 6) & 0x3f);
-		b[2] = 0x80 | (cp & 0x3f);
-		k = 3;
-	} else {
-		b[0] = 0xf0 | (cp >> 18);
-		b[1] = 0x80 | ((cp >> 12) & 0x3f);
-		b[2] = 0x80 | ((cp >> 6) & 0x3f);
-		b[3] = 0x80 | (cp & 0x3f);
-		k = 4;
-	}
-	if (outmax - *n <= k || *n + k > INT_MAX)
-		return -ENOSPC;
-	memcpy(out + *n, b, k);
-	*n += k;
-	return 0;
-}
 
 /* 23.038 6.2.1.1: ESC followed by a code the extension table lacks shows the default-table
  * character for that code; ESC ESC (reserved for a further table) and a lone trailing ESC show
@@ -259,7 +160,7 @@ int sms_gsm7_to_utf8(const uint8_t *septets, size_t n, char *out, size_t outmax)
 				}
 			}
 		}
-		rc = sms_utf8_put(cp, out, outmax, &w);
+		rc = utf8_put(cp, out, outmax, &w);
 		if (rc < 0)
 			break;
 	}
@@ -273,10 +174,10 @@ int sms_utf8_to_utf16(const char *s, size_t len, uint16_t *out, size_t outmax)
 	size_t i = 0, n = 0;
 	uint32_t cp;
 
-	if (sms_utf8_validate(s, len, NULL) < 0)
+	if (utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;
 	while (i < len) {
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		if (outmax - n < utf16_units(cp) || n + 2 > INT_MAX)
 			return -ENOSPC;
 		if (cp > 0xffff) {
@@ -306,7 +207,7 @@ int sms_utf16_to_utf8(const uint16_t *u, size_t n, char *out, size_t outmax)
 		} else if (cp >= 0xd800 && cp <= 0xdfff) {
 			cp = 0xfffd;
 		}
-		rc = sms_utf8_put(cp, out, outmax, &w);
+		rc = utf8_put(cp, out, outmax, &w);
 		if (rc < 0)
 			break;
 	}
@@ -362,13 +263,13 @@ int sms_split(const char *s, size_t len, struct sms_split *out)
 	uint8_t code;
 	bool gsm7;
 
-	if (sms_utf8_validate(s, len, NULL) < 0)
+	if (utf8_validate(s, len, NULL) < 0)
 		return -EILSEQ;
 	gsm7 = sms_gsm7_fits(s, len);
 	out->coding = gsm7 ? SMS_CODING_GSM7 : SMS_CODING_UCS2;
 
 	for (i = 0; i < len;) {
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		total += gsm7 ? (unsigned)gsm7_lookup(cp, &code) : utf16_units(cp);
 	}
 	if (total <= (gsm7 ? SMS_GSM7_SINGLE : SMS_UCS2_SINGLE)) {
@@ -384,7 +285,7 @@ int sms_split(const char *s, size_t len, struct sms_split *out)
 		size_t at = i;
 		unsigned w;
 
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		w = gsm7 ? (unsigned)gsm7_lookup(cp, &code) : utf16_units(cp);
 		if (used + w > limit) {
 			if (np == SMS_MAX_PARTS - 1)

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include "util/utf8.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,10 +28,6 @@ enum sms_coding {
 #define SMS_UCS2_MULTI 67	/* UTF-16 code units per part with a concat UDH */
 #define SMS_MAX_PARTS 255
 
-/* Check that s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
- * Returns 0, or -EILSEQ with *bad_offset (if not NULL) set to the offset of the first byte of the
- * first ill-formed sequence (the lead byte of a truncated or overlong one, a stray continuation). */
-int sms_utf8_validate(const char *s, size_t len, size_t *bad_offset);
 
 /* Number of septets s takes in GSM 7-bit (extension-table characters count 2),
  * or -EINVAL if some character is in neither table, -EILSEQ for invalid UTF-8. */
@@ -97,10 +95,4 @@ int sms_udh_parse_concat(const uint8_t *udh, size_t len, struct sms_concat *c);
 /* Write a UDH (with its UDHL octet) holding just the concat IE. Returns its length (6 or 7). */
 size_t sms_udh_build_concat(const struct sms_concat *c, uint8_t *out);
 
-/* Decode one code point at s[*i] (s has len bytes) and advance *i; on -EILSEQ *i stays at the
- * first byte of the ill-formed sequence. */
-int sms_utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp);
 
-/* Append code point cp as UTF-8 at out[*n], keeping one byte free for a NUL; advances *n.
- * -ENOSPC when it does not fit. */
-int sms_utf8_put(uint32_t cp, char *out, size_t outmax, size_t *n);

@@ -1,21 +1,23 @@
 #!/bin/sh
 # The layers of linli, checked from the #include lines (make check-layers; part of make test):
-#   modem/            includes only modem/
-#   db/               includes only db/
-#   gateway/core/     includes gateway/core/, db/, modem/
-#   gateway/FEATURE/  (sos, request, call, sip) includes its own folder, gateway/core/, db/, modem/:
+#   util/             includes only util/ (UTF-8: every layer may include it)
+#   modem/            includes only modem/ and util/
+#   db/               includes only db/ and util/
+#   gateway/core/     includes gateway/core/, db/, modem/, util/
+#   gateway/FEATURE/  (sos, request, call, sip) includes its own folder, gateway/core/, db/, modem/, util/:
 #                     features reach each other only through callbacks set in gateway/wire.c
 #   gateway/*.c       (linlid, linlictl, wire) may include anything
 # Prints every forbidden include as FILE:LINE: and exits 1 if there is one.
 cd "$(dirname "$0")/.." || exit 2
-for f in modem/*.[ch] db/*.[ch] gateway/*/*.[ch]; do
+for f in util/*.[ch] modem/*.[ch] db/*.[ch] gateway/*/*.[ch]; do
 	[ -f "$f" ] || continue
 	dir=$(dirname "$f")
 	case "$dir" in
-	modem) allow="modem/" ;;
-	db) allow="db/" ;;
-	gateway/core) allow="gateway/core/ db/ modem/" ;;
-	gateway/*) allow="$dir/ gateway/core/ db/ modem/" ;;
+	util) allow="util/" ;;
+	modem) allow="modem/ util/" ;;
+	db) allow="db/ util/" ;;
+	gateway/core) allow="gateway/core/ db/ modem/ util/" ;;
+	gateway/*) allow="$dir/ gateway/core/ db/ modem/ util/" ;;
 	*) continue ;;
 	esac
 	grep -n '^#include "' "$f" | while IFS= read -r line; do

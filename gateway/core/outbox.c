@@ -63,7 +63,7 @@ int gw_sms_queue(struct gw *gw, const char *dest, const char *text, int prio, in
 	rc = db_number_norm(dest, num, sizeof(num));
 	if (rc < 0)
 		return rc;
-	rc = sms_utf8_validate(text, strlen(text), NULL);
+	rc = utf8_validate(text, strlen(text), NULL);
 	if (rc < 0)
 		return rc;
 	ch = channel_for(gw, num);

@@ -59,20 +59,20 @@ int rt_normalize(const char *in, size_t len, char *out, size_t outlen)
 
 	if (!outlen)
 		return -ENOSPC;
-	rc = sms_utf8_validate(in, len, NULL);
+	rc = utf8_validate(in, len, NULL);
 	if (rc < 0)
 		return rc;
 	while (i < len) {
 		uint32_t cp;
 
-		sms_utf8_next(u, len, &i, &cp);
+		utf8_next(u, len, &i, &cp);
 		cp = fold(cp);
 		if (leading && is_space_or_punct(cp))
 			continue;
 		if (cp == '\r' || cp == '\n' || cp == '\t')
 			cp = ' ';
 		leading = false;
-		rc = sms_utf8_put(cp, out, outlen, &n);
+		rc = utf8_put(cp, out, outlen, &n);
 		if (rc < 0)
 			return rc;
 	}
@@ -204,7 +204,7 @@ static int reply_line(struct rt_rules *r, char *rest, char *err, size_t errlen, 
 		snprintf(err, errlen, "line %u: name, language or text too long", lineno);
 		return -EINVAL;
 	}
-	if (sms_utf8_validate(text, strlen(text), NULL) < 0) {
+	if (utf8_validate(text, strlen(text), NULL) < 0) {
 		snprintf(err, errlen, "line %u: text is not valid UTF-8", lineno);
 		return -EINVAL;
 	}

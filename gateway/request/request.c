@@ -302,7 +302,7 @@ static size_t cp_count(const char *s, size_t len)
 	size_t i = 0, n = 0;
 	uint32_t cp;
 
-	while (i < len && sms_utf8_next((const uint8_t *)s, len, &i, &cp) == 0)
+	while (i < len && utf8_next((const uint8_t *)s, len, &i, &cp) == 0)
 		n++;
 	return n;
 }
@@ -331,7 +331,7 @@ int rq_orig_suffix(const char *text, size_t len, const char *norm_suffix, char *
 		size_t total = cp_count(text, end), skip = total > want ? total - want : 0;
 
 		i = 0;
-		while (skip && i < end && sms_utf8_next((const uint8_t *)text, end, &i, &cp) == 0)
+		while (skip && i < end && utf8_next((const uint8_t *)text, end, &i, &cp) == 0)
 			skip--;
 		start = i;
 	}

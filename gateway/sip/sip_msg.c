@@ -366,7 +366,7 @@ static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 	m.sender = sender;
 	m.recv_ts = gw_now();
 	m.dedup = dedup;
-	if (ev->body && sms_utf8_validate(ev->body, strlen(ev->body), NULL) == 0) {
+	if (ev->body && utf8_validate(ev->body, strlen(ev->body), NULL) == 0) {
 		m.text = ev->body;
 	} else {
 		/* Kamailio could not put the body in JSON as a string (not UTF-8): keep what we know */

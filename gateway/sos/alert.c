@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gateway/sos/alert.h"
+#include "util/utf8.h"
 
 struct text {
 	const unsigned char *s;
@@ -777,46 +778,6 @@ static void find_imei(const struct text *t, struct alert_info *out)
 	}
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned char c = s[i];
-		size_t len;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 int alert_parse(const char *utf8, size_t len, struct alert_info *out)
 {
 	struct text t = { (const unsigned char *)utf8, len };
@@ -875,7 +836,7 @@ int alert_parse(const char *utf8, size_t len, struct alert_info *out)
 			out->fix = ALERT_FIX_GPS;
 	}
 
-	return utf8_valid(t.s, t.n) ? 0 : -EINVAL;
+	return utf8_validate((const char *)t.s, t.n, NULL) == 0 ? 0 : -EINVAL;
 }
 
 const char *alert_kind_name(enum alert_kind kind)

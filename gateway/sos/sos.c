@@ -22,6 +22,7 @@
 #include "gateway/core/route.h"
 #include "gateway/sos/sos.h"
 #include "modem/sms_codec.h"
+#include "util/utf8.h"
 
 #define SOS_ACK_HINT	      "回复1或收到确认"
 #define SOS_MOVE_M	      100.0 /* a new position this far from the last is sent on */
@@ -60,23 +61,18 @@ static bool calls_available(void)
 
 /* ---- text ---- */
 
-/* Decode one UTF-8 character at s (valid or not: an invalid byte is returned as itself). */
-static unsigned utf8_next(const unsigned char *s, size_t *n)
+/* The character at s (NUL-terminated) and its length *n: an ill-formed byte counts as itself. */
+static unsigned char_at(const unsigned char *s, size_t *n)
 {
-	if (s[0] < 0x80 || !s[1]) {
+	size_t len = strnlen((const char *)s, 4), i = 0;
+	uint32_t cp;
+
+	if (utf8_next(s, len, &i, &cp) < 0) {
 		*n = 1;
 		return s[0];
 	}
-	if ((s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80) {
-		*n = 2;
-		return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
-	}
-	if ((s[0] & 0xf0) == 0xe0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
-		*n = 3;
-		return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
-	}
-	*n = 1;
-	return s[0];
+	*n = i;
+	return cp;
 }
 
 void sos_norm(const char *in, char *out, size_t outlen)
@@ -89,7 +85,7 @@ void sos_norm(const char *in, char *out, size_t outlen)
 		return;
 	while (*s) {
 		size_t n;
-		unsigned c = utf8_next(s, &n);
+		unsigned c = char_at(s, &n);
 
 		if (c >= 0xff01 && c <= 0xff5e)
 			c -= 0xfee0;
@@ -272,7 +268,7 @@ static void shorten(const char *s, unsigned max, char *out, size_t outlen)
 	while (*s && chars < max) {
 		size_t n;
 
-		utf8_next((const unsigned char *)s, &n);
+		char_at((const unsigned char *)s, &n);
 		if (o + n + 4 >= outlen)
 			break;
 		if ((unsigned char)*s < 0x20)

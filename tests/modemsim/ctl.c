@@ -36,7 +36,7 @@ static void escape(struct ms_buf *b, const char *s, size_t len)
 		} else {
 			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
 
-			if (n > 1 && i + n <= len && sms_utf8_validate(s + i, n, NULL) == 0) {
+			if (n > 1 && i + n <= len && utf8_validate(s + i, n, NULL) == 0) {
 				ms_buf_add(b, s + i, n);
 				i += n;
 				continue;
@@ -423,7 +423,7 @@ static int deliver_split(const char *text, size_t len, int force, const char **w
 	unsigned i;
 	int n;
 
-	if (sms_utf8_validate(text, len, NULL) < 0) {
+	if (utf8_validate(text, len, NULL) < 0) {
 		/* not UTF-8: the bytes as an 8-bit data message */
 		size_t per = len <= PDU_UD_MAX ? PDU_UD_MAX : PDU_UD_MAX - 6, off = 0;
 

@@ -98,7 +98,7 @@ static void check_cover(const char *s, size_t len, int line)
 	check_int_(off, len, line, "parts cover the text");
 	/* every part must itself be valid UTF-8: no character cut */
 	for (unsigned i = 0; i < sp.nparts; i++)
-		check_int_(sms_utf8_validate(s + sp.part[i].off, sp.part[i].len, NULL), 0, line, "part is valid UTF-8");
+		check_int_(utf8_validate(s + sp.part[i].off, sp.part[i].len, NULL), 0, line, "part is valid UTF-8");
 }
 
 /* units[0..nunits) are the expected units of the first parts. */
@@ -519,7 +519,7 @@ static void test_utf8_validation(void)
 	group_begin("utf-8 validation");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		size_t off = 9999;
-		int rc = sms_utf8_validate(t[i].s, t[i].len, &off);
+		int rc = utf8_validate(t[i].s, t[i].len, &off);
 
 		if (t[i].bad < 0) {
 			check_int_(rc, 0, __LINE__, t[i].what);
@@ -527,7 +527,7 @@ static void test_utf8_validation(void)
 		}
 		check_int_(rc, -EILSEQ, __LINE__, t[i].what);
 		check_int_(off, t[i].bad, __LINE__, t[i].what);
-		check_int_(sms_utf8_validate(t[i].s, t[i].len, NULL), -EILSEQ, __LINE__, t[i].what);
+		check_int_(utf8_validate(t[i].s, t[i].len, NULL), -EILSEQ, __LINE__, t[i].what);
 		check_int_(sms_split(t[i].s, t[i].len, &sp), -EILSEQ, __LINE__, t[i].what);
 		check_int_(sms_gsm7_septets(t[i].s, t[i].len), -EILSEQ, __LINE__, t[i].what);
 		check_int_(sms_gsm7_fits(t[i].s, t[i].len), false, __LINE__, t[i].what);
@@ -541,8 +541,8 @@ static void test_utf8_validation(void)
 		}
 	}
 	/* the length bounds the check: a valid prefix of an invalid text is valid */
-	CHECK_INT(sms_utf8_validate("abc\xe2\x82", 3, NULL), 0);
-	CHECK_INT(sms_utf8_validate("", 0, NULL), 0);
+	CHECK_INT(utf8_validate("abc\xe2\x82", 3, NULL), 0);
+	CHECK_INT(utf8_validate("", 0, NULL), 0);
 	group_end();
 }
 
