@@ -41,6 +41,8 @@ static const struct sos_call_ops sos_calls = {
 
 static struct osmo_tdef_group timer_groups[] = {
 	{.name = "sos", .desc = "SOS incidents: escalation and repeat windows", .tdefs = sos_tdefs},
+	{.name = "request", .desc = "Requests: escalation, duplicates, error replies", .tdefs = rq_tdefs},
+	{.name = "sip", .desc = "SMS over SIP: answers from Kamailio", .tdefs = sip_tdefs},
 	{}
 };
 

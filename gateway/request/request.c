@@ -391,7 +391,6 @@ time_t rq_deadline(struct db_context *dbc, time_t now, unsigned n)
 /* ---- actions ---- */
 
 #define TXT_MAX	     1200
-#define DUP_WINDOW_S 600
 
 /* Expand and queue one text; a recipient we cannot text (a sender ID, a bad number) is logged
  * and skipped, only a database error fails. */
@@ -567,7 +566,7 @@ static int report(struct rq_env *e, struct rq_msg *m)
 		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_help", NULL, NULL, 0);
 	}
 
-	rc = db_request_find_dup(e->db, e->ctx, m->sender, text, e->now - DUP_WINDOW_S, &dup);
+	rc = db_request_find_dup(e->db, e->ctx, m->sender, text, e->now - (time_t)osmo_tdef_get(rq_tdefs, RQ_T_DUP, OSMO_TDEF_S, -1), &dup);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	rq_new(e, m, "request", text, &r);
@@ -1154,9 +1153,17 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 struct rq_cfg rq_cfg = {
 	.deadline_days = 3,
 	.errand_points = 10,
-	.escalate_after_s = 86400,
 	.err_max = 5,
-	.err_window_s = 600,
+};
+
+struct osmo_tdef rq_tdefs[] = {
+	{.T = RQ_T_ESCALATE, .default_val = 86400, .unit = OSMO_TDEF_S,
+	 .desc = "A request still open this long after its reminder: 督办 to the staff"},
+	{.T = RQ_T_DUP, .default_val = 600, .unit = OSMO_TDEF_S,
+	 .desc = "The same text from the same number within this is merged into one request"},
+	{.T = RQ_T_ERR_WINDOW, .default_val = 600, .unit = OSMO_TDEF_S,
+	 .desc = "The window of the error-reply limit (at most err-max refusals per number)"},
+	{}
 };
 
 /* Error replies (refusals, malformed commands) per number: at most err_max in err_window_s. */
@@ -1167,7 +1174,8 @@ static bool gw_may_reply(void *data, const char *number)
 	struct gw *gw = data;
 
 	if (!err_limit)
-		err_limit = gw_limit_alloc(gw, 1024, rq_cfg.err_max, rq_cfg.err_window_s);
+		err_limit = gw_limit_alloc(gw, 1024, rq_cfg.err_max, 0);
+	gw_limit_set(err_limit, rq_cfg.err_max, osmo_tdef_get(rq_tdefs, RQ_T_ERR_WINDOW, OSMO_TDEF_S, -1));
 	return gw_limit_take(err_limit, number, gw_now());
 }
 
@@ -1219,7 +1227,7 @@ static time_t overdue_due(struct gw *gw, time_t now, void *data)
 	gw_request_env(gw, &e, tmp, now);
 	rc = db_begin(gw->db);
 	if (rc == 0) {
-		rc = rq_overdue(&e, rq_cfg.escalate_after_s);
+		rc = rq_overdue(&e, osmo_tdef_get(rq_tdefs, RQ_T_ESCALATE, OSMO_TDEF_S, -1));
 		if (rc < 0 || db_commit(gw->db) < 0) {
 			db_rollback(gw->db);
 			LOGP(DRT, LOGL_ERROR, "overdue check failed: %s\n", strerror(rc < 0 ? -rc : EIO));

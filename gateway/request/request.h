@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <osmocom/core/tdef.h>
+
 struct rt_rules;
 struct db_context;
 
@@ -154,12 +156,19 @@ int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note
 struct rq_cfg {
 	unsigned deadline_days;	   /* working days to resolve a request (3) */
 	unsigned errand_points;	   /* points a runner earns per confirmed errand (10) */
-	unsigned escalate_after_s; /* overdue this long: 督办 to the staff (86400) */
-	unsigned err_max, err_window_s; /* error replies per number: at most max per window (5 / 600 s) */
+	unsigned err_max;	   /* error replies per number: at most this many per RQ_T_ERR_WINDOW (5) */
 	bool digest;		   /* send the daily digest to the staff */
 	unsigned digest_min;	   /* at this local time, minutes after midnight */
 };
 extern struct rq_cfg rq_cfg;
+
+/* The request times (osmo_tdef group "request": `timer request X1 ...`). */
+enum rq_timer {
+	RQ_T_ESCALATE = -1,   /* overdue this long: 督办 to the staff (86400 s) */
+	RQ_T_DUP = -2,	      /* the same text from the same number within this is one request (600 s) */
+	RQ_T_ERR_WINDOW = -3, /* the window of the error-reply limit (600 s) */
+};
+extern struct osmo_tdef rq_tdefs[];
 
 /* Register the router's handler ("request") and the due work ("overdue", "digest"). */
 int rq_init(struct gw *gw);

@@ -20,6 +20,7 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/tdef.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/command.h>
@@ -35,13 +36,19 @@
 
 #define SIP_NS_MAX	     (256 * 1024) /* larger netstrings are a framing error */
 #define SIP_WINDOW	     32		  /* messages handed to Kamailio and not answered yet */
-#define SIP_RESULT_TIMEOUT_S 60		  /* Kamailio's own time-out (tm fr_timer) is 10 s */
 #define SIP_BACKOFF_MAX_S    30
 
 struct sip_inflight {
 	int64_t id;
 	time_t at;
 	unsigned attempts;
+};
+
+struct osmo_tdef sip_tdefs[] = {
+	{.T = SIP_T_RESULT, .default_val = 60, .unit = OSMO_TDEF_S,
+	 .desc = "A MESSAGE handed to Kamailio with no final answer this long is tried again (Kamailio's own "
+		 "fr_timer is 10 s)"},
+	{}
 };
 
 static struct {
@@ -648,7 +655,7 @@ static void tick_cb(void *data)
 	time_t mono = gw_mono();
 
 	for (unsigned i = 0; i < S.nfl;) {
-		if (mono - S.fl[i].at > SIP_RESULT_TIMEOUT_S) {
+		if (mono - S.fl[i].at > (time_t)osmo_tdef_get(sip_tdefs, SIP_T_RESULT, OSMO_TDEF_S, -1)) {
 			struct sip_inflight f = S.fl[i];
 
 			fl_remove(i);

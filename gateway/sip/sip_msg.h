@@ -19,8 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <osmocom/core/tdef.h>
+
 struct gw;
 struct vty;
+
+/* The SIP times (osmo_tdef group "sip"). */
+enum sip_timer {
+	SIP_T_RESULT = -1, /* no final answer from Kamailio this long: the MESSAGE is tried again (60 s) */
+};
+extern struct osmo_tdef sip_tdefs[];
 
 /* Install `evapi A.B.C.D <1-65535>` (and `no evapi`) in the gateway config node, and `show sip`. */
 void sip_msg_vty_init(int gw_node);
