@@ -1,0 +1,239 @@
+"""SIP edge security (issue 13, security item 1), tried as an attacker would, on
+loopback: a real Kamailio (routes/kamailio.cfg), a real linlid, raw UDP SIP and raw evapi TCP
+from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attacker at 127.0.0.2
+(not a peer), a victim host at 127.0.0.3.
+
+1. In-dialog-looking requests (a made-up To tag, a Route to Kamailio) from a non-peer are not
+   relayed: a MESSAGE and an INVITE do not reach the trunk, an OPTIONS does not reach another host
+   (403). A new request with a preloaded Route from a non-peer gets 403 (before any challenge). A
+   real dialog of a subscriber's phone still works through Kamailio (ACK and BYE reach the
+   trunk); a BYE with a wrong To tag does not. An authenticated phone cannot send a request to a
+   host of its choosing either.
+
+LINLI_KAMAILIO_CFG=old.cfg runs it against another Kamailio config (to see its holes).
+"""
+import hashlib
+import os
+import re
+import socket
+import threading
+
+import kamailio
+import linli
+
+PHONE = "+8613800138001"     # a resident with a SIP account
+PASSWORD = "s3cret-sec"
+FORGED = "+8613900139001"    # somebody else's number (the grid worker)
+ATTACKER_IP = "127.0.0.2"
+VICTIM_IP = "127.0.0.3"
+
+
+def parse(data):
+    """A SIP message -> (first line, {lower-case header: [values]}, body)."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    return lines[0], hdrs, body
+
+
+class Peer:
+    """A UDP SIP peer that records every request and answers it: INVITE and the rest 200 (with a
+    To tag and its Contact), ACK nothing."""
+
+    def __init__(self, ip):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.2)
+        self.ip, self.port = self.sock.getsockname()
+        self.got = []  # (method, call-id, first line)
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self._run)
+        self.th.start()
+
+    def _run(self):
+        while not self.stop_ev.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            first, hdrs, _ = parse(data)
+            if first.startswith("SIP/2.0"):
+                continue
+            method = first.split()[0]
+            self.got.append((method, hdrs.get("call-id", [""])[0], first))
+            if method == "ACK":
+                continue
+            out = ["SIP/2.0 200 OK"]
+            out += ["Via: %s" % v for v in hdrs.get("via", [])]
+            out += ["Record-Route: %s" % v for v in hdrs.get("record-route", [])]
+            out += ["From: %s" % hdrs["from"][0]]
+            to = hdrs["to"][0]
+            out += ["To: %s" % (to if "tag=" in to else to + ";tag=peer%d" % len(self.got))]
+            out += ["Call-ID: %s" % hdrs["call-id"][0], "CSeq: %s" % hdrs["cseq"][0],
+                    "Contact: <sip:peer@%s:%d>" % (self.ip, self.port), "Content-Length: 0", "", ""]
+            self.sock.sendto("\r\n".join(out).encode(), addr)
+
+    def calls(self, callid, method=None):
+        return [g for g in self.got if g[1] == callid and (method is None or g[0] == method)]
+
+    def stop(self):
+        self.stop_ev.set()
+        self.th.join()
+        self.sock.close()
+
+
+class Client:
+    """Sends raw SIP requests from ip to Kamailio and waits for their final answer."""
+    n = 0
+
+    def __init__(self, ip, kport):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(20)
+        self.ip, self.port = self.sock.getsockname()
+        self.kport = kport
+
+    def request(self, method, ruri, frm, to, callid, cseq=1, headers=(), body=b"", ftag="ft1"):
+        """Send one request; return (code, headers, the whole answer)."""
+        Client.n += 1
+        lines = ["%s %s SIP/2.0" % (method, ruri),
+                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-sec%d-%d" % (self.ip, self.port, os.getpid(), Client.n),
+                 "From: <sip:%s@%s>;tag=%s" % (frm, self.ip, ftag), "To: %s" % to, "Call-ID: %s" % callid,
+                 "CSeq: %d %s" % (cseq, method), "Max-Forwards: 70",
+                 "Contact: <sip:%s@%s:%d>" % (frm, self.ip, self.port)] + list(headers)
+        if body:
+            lines.append("Content-Type: text/plain;charset=UTF-8")
+        lines += ["Content-Length: %d" % len(body), "", ""]
+        self.sock.sendto("\r\n".join(lines).encode() + body, ("127.0.0.1", self.kport))
+        if method == "ACK":
+            return None, {}, b""
+        while True:
+            data = self.sock.recv(65536)
+            first, hdrs, _ = parse(data)
+            if not first.startswith("SIP/2.0"):
+                continue
+            code = int(first.split()[1])
+            if code >= 200:
+                return code, hdrs, data
+
+    def auth_request(self, method, ruri, frm, to, callid, password, headers=(), body=b""):
+        """The request, and on a 401/407 again with digest credentials (user = frm)."""
+        code, hdrs, data = self.request(method, ruri, frm, to, callid, 1, headers, body)
+        if code not in (401, 407):
+            return code, hdrs, data
+        chal = (hdrs.get("proxy-authenticate") or hdrs.get("www-authenticate"))[0]
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', chal))
+        ha1 = hashlib.md5(("%s:%s:%s" % (frm, p["realm"], password)).encode()).hexdigest()
+        ha2 = hashlib.md5(("%s:%s" % (method, ruri)).encode()).hexdigest()
+        nc, cnonce = "00000001", "c%d" % os.getpid()
+        resp = hashlib.md5(("%s:%s:%s:%s:auth:%s" % (ha1, p["nonce"], nc, cnonce, ha2)).encode()).hexdigest()
+        cred = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", qop=auth, nc=%s, '
+                'cnonce="%s", algorithm=MD5' % (frm, p["realm"], p["nonce"], ruri, resp, nc, cnonce))
+        name = "Proxy-Authorization" if code == 407 else "Authorization"
+        return self.request(method, ruri, frm, to, callid, 2, list(headers) + ["%s: %s" % (name, cred)], body)
+
+    def close(self):
+        self.sock.close()
+
+
+def routing(t, k, trunk, victim):
+    kp = k.port
+    me = "sip:127.0.0.1:%d;lr" % kp
+    att = Client(ATTACKER_IP, kp)
+    try:
+        # ---- 1a: a MESSAGE and an INVITE that look in-dialog, from a non-peer, aimed at the trunk ----
+        for method in ("MESSAGE", "INVITE"):
+            cid = "forged-%s-%d" % (method.lower(), os.getpid())
+            code, _, _ = att.request(method, "sip:+8613700000001@127.0.0.1:%d" % trunk.port, FORGED,
+                                     "<sip:+8613700000001@127.0.0.1>;tag=x", cid, 1, ["Route: <%s>" % me],
+                                     b"forged" if method == "MESSAGE" else b"")
+            t.check(code == 403 and not trunk.calls(cid), "an in-dialog-looking %s from a non-peer with a Route to "
+                    "Kamailio is refused (%s) and never reaches the trunk (%s)" % (method, code, trunk.calls(cid)))
+            if code == 200 and method == "INVITE":
+                att.request("ACK", "sip:peer@127.0.0.1:%d" % trunk.port, FORGED,
+                            "<sip:+8613700000001@127.0.0.1>;tag=x", cid)
+        # ---- 1b: an OPTIONS to another host ----
+        cid = "forged-options-%d" % os.getpid()
+        code, _, _ = att.request("OPTIONS", "sip:x@%s:%d" % (VICTIM_IP, victim.port), FORGED, "<sip:x@%s>;tag=y"
+                                 % VICTIM_IP, cid, 1, ["Route: <%s>" % me])
+        t.check(code == 403 and not victim.calls(cid), "an in-dialog-looking OPTIONS to another host is refused (%s) "
+                "and never reaches it (%s)" % (code, victim.calls(cid)))
+        # ---- 1c: a preloaded Route on a new request from a non-peer: 403 before any challenge ----
+        cid = "preloaded-%d" % os.getpid()
+        code, _, _ = att.request("MESSAGE", "sip:+8613700000002@127.0.0.1:%d" % kp, PHONE,
+                                 "<sip:+8613700000002@127.0.0.1>", cid, 1,
+                                 ["Route: <sip:%s:%d;lr>" % (VICTIM_IP, victim.port)], b"hi")
+        t.check(code == 403 and not victim.calls(cid) and not trunk.calls(cid),
+                "a new request from a non-peer with a preloaded Route gets 403 (%s), not a challenge" % code)
+    finally:
+        att.close()
+
+    # ---- 1d: a real dialog of a subscriber's phone: ACK and BYE through Kamailio reach the trunk ----
+    phone = Client(ATTACKER_IP, kp)
+    try:
+        cid = "real-call-%d" % os.getpid()
+        callee = "+8613700000003"
+        code, hdrs, _ = phone.auth_request("INVITE", "sip:%s@127.0.0.1:%d" % (callee, kp), PHONE,
+                                           "<sip:%s@127.0.0.1>" % callee, cid, PASSWORD)
+        ok = t.check(code == 200 and trunk.calls(cid, "INVITE"), "a subscriber's phone calls a number: the INVITE "
+                     "goes to the trunk, 200 (%s)" % code)
+        if ok:
+            to = hdrs["to"][0]
+            target = re.search(r"<([^>]+)>", hdrs["contact"][0]).group(1)
+            routes = ["Route: %s" % r for r in hdrs.get("record-route", [])]
+            t.check(routes and "127.0.0.1:%d" % kp in routes[0], "Kamailio record-routes the call: %s" % routes)
+            phone.request("ACK", target, PHONE, to, cid, 2, routes)
+            wrong = re.sub(r"tag=[^;>]+", "tag=wrong", to)
+            code, _, _ = phone.request("BYE", target, PHONE, wrong, cid, 3, routes)
+            t.check(code == 403 and not trunk.calls(cid, "BYE"), "a BYE with a To tag of no dialog is refused (%s)"
+                    % code)
+            code, _, _ = phone.request("BYE", target, PHONE, to, cid, 4, routes)
+            linli.wait_for(lambda: trunk.calls(cid, "ACK"), 10, "the ACK at the trunk")
+            t.check(code == 200 and len(trunk.calls(cid, "BYE")) == 1, "in the real dialog, the ACK and the BYE "
+                    "reach the trunk through Kamailio (%s, %s)" % (code, trunk.calls(cid)))
+        # ---- 1e: an authenticated phone cannot aim a new request at a host of its choosing ----
+        cid = "foreign-%d" % os.getpid()
+        code, _, _ = phone.auth_request("OPTIONS", "sip:x@%s:%d" % (VICTIM_IP, victim.port), PHONE,
+                                        "<sip:x@%s>" % VICTIM_IP, cid, PASSWORD)
+        cid2 = "foreign-msg-%d" % os.getpid()
+        code2, _, _ = phone.auth_request("MESSAGE", "sip:+8613700000004@%s:%d" % (VICTIM_IP, victim.port), PHONE,
+                                         "<sip:+8613700000004@%s>" % VICTIM_IP, cid2, PASSWORD, body=b"hello")
+        t.check(code == 405 and not victim.calls(cid) and not victim.calls(cid2) and trunk.calls(cid2, "MESSAGE"),
+                "an authenticated phone's OPTIONS and MESSAGE to another host never reach it (OPTIONS %s; the "
+                "MESSAGE went to the trunk instead, %s)" % (code, code2))
+    finally:
+        phone.close()
+
+
+def main(t):
+    evapi_port = linli.free_port()
+    trunk = Peer("127.0.0.1")
+    victim = Peer(VICTIM_IP)
+    tclient = None
+    k = None
+    try:
+        tclient = Client("127.0.0.1", 0)
+        gw = linli.Gateway(nmodems=1, extra_gateway_cfg="help-interval 0\nevapi 127.0.0.1 %d" % evapi_port)
+        k = kamailio.start(gw.db, evapi_port=evapi_port, trunks=["127.0.0.1:%d" % trunk.port,
+                                                                 "127.0.0.1:%d" % tclient.port],
+                           subscribers={PHONE: PASSWORD}, trunk="127.0.0.1:%d" % trunk.port, workdir=gw.dir)
+        tclient.kport = k.port
+        routing(t, k, trunk, victim)
+    finally:
+        if tclient:
+            tclient.close()
+        trunk.stop()
+        victim.stop()
+        if k:
+            if t.failures:
+                print("---- kamailio log, last lines ----")
+                print(k.log_tail(60))
+            k.stop()
+
+
+if __name__ == "__main__":
+    linli.run(main)
