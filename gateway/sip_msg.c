@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include <osmocom/core/base64.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/select.h>
@@ -145,7 +146,7 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 	int64_t code = 0;
 
 	memset(ev, 0, sizeof(*ev));
-	o = json_loadb(payload, plen, 0, &jerr);
+	o = json_loadb(payload, plen, JSON_ALLOW_NUL, &jerr);
 	if (!o) {
 		snprintf(err, errlen, "not JSON (%s at column %d)", jerr.text, jerr.column);
 		return -EINVAL;
@@ -177,6 +178,7 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 		ev->callid = jstr(o, "callid");
 		ev->cseq = jstr(o, "cseq");
 		ev->body = jstr(o, "body"); /* NULL: missing or not a valid string */
+		ev->body_len = ev->body ? json_string_length(json_object_get(o, "body")) : 0;
 		ev->body_b64 = jstr(o, "body_b64");
 		if (!ev->callid || !*ev->callid) {
 			snprintf(err, errlen, "message-in without \"callid\"");
@@ -358,28 +360,52 @@ static void conn_close(const char *why)
 
 static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 {
-	char sender[32], dedup[300], *raw = NULL;
+	char sender[32], dedup[300], *raw = NULL, *b64 = NULL;
+	const char *note = "", *bytes = "";
 	struct db_sms_in m = {.channel = "sip"};
 	int64_t id = 0;
 	int code = 202, rc;
 
+	if (!ev->body && !ev->body_b64) {
+		/* not the same as a body that is not text: Kamailio lost it, nothing to store */
+		LOGP(DSIP, LOGL_ERROR,
+		     "SIP MESSAGE from %s (Call-ID %s) came without its body; not stored, Kamailio "
+		     "answers 400\n",
+		     ev->from, ev->callid);
+		send_json(sip_json_message_ack(ev->tindex, ev->tlabel, 400));
+		return;
+	}
 	if (db_number_norm(ev->from, sender, sizeof(sender)) < 0)
 		OSMO_STRLCPY_ARRAY(sender, ev->from);
 	snprintf(dedup, sizeof(dedup), "sip|%s|%s", ev->callid, ev->cseq ? ev->cseq : "");
 	m.sender = sender;
 	m.recv_ts = gw_now();
 	m.dedup = dedup;
-	if (ev->body && sms_utf8_validate(ev->body, strlen(ev->body), NULL) == 0) {
+	if (ev->body && strlen(ev->body) == ev->body_len && sms_utf8_validate(ev->body, ev->body_len, NULL) == 0) {
 		m.text = ev->body;
 	} else {
-		/* Kamailio could not put the body in JSON as a string (not UTF-8): keep what we know */
+		/* not UTF-8 (Kamailio sent it in base64), or a NUL inside: no text, the bytes in raw */
 		m.text = "";
 		m.flags = DB_SMS_IN_BAD_TEXT;
+		if (ev->body) {
+			size_t bl = (ev->body_len + 2) / 3 * 4 + 1, ol = 0;
+
+			b64 = talloc_size(gw, bl);
+			if (b64 && osmo_base64_encode((unsigned char *)b64, bl, &ol, (const unsigned char *)ev->body,
+						      ev->body_len) == 0)
+				b64[ol] = '\0';
+			else
+				TALLOC_FREE(b64);
+		}
+	}
+	if (m.flags) {
+		note = ev->body && strlen(ev->body) != ev->body_len ? "; body with a NUL byte, base64: "
+								    : "; body not UTF-8, base64: ";
+		bytes = b64 ? b64 : ev->body_b64 ? ev->body_b64 : "(missing)";
 	}
 	raw = talloc_asprintf(gw, "SIP MESSAGE from %s (%s, %s) to %s, Call-ID %s, CSeq %s%s%s", ev->from,
 			      ev->peer ? ev->peer : "?", ev->src ? ev->src : "?", ev->to ? ev->to : "?", ev->callid,
-			      ev->cseq ? ev->cseq : "?", m.flags ? "; body not UTF-8, base64: " : "",
-			      m.flags ? (ev->body_b64 ? ev->body_b64 : "(missing)") : "");
+			      ev->cseq ? ev->cseq : "?", note, bytes);
 	m.raw = raw;
 
 	rc = db_begin(gw->db);
@@ -419,6 +445,7 @@ db_failed:
 	code = 500;
 ack:
 	talloc_free(raw);
+	talloc_free(b64);
 	send_json(sip_json_message_ack(ev->tindex, ev->tlabel, code));
 }
 

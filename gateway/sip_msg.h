@@ -6,7 +6,7 @@
  *                        "peer":"phone|trunk|linli","src":"ip:port","callid":"...","cseq":"...",
  *                        "body":"..."}
  *                       {"event":"message-result","id":"N","code":C,"reason":"..."}
- *   linlid -> Kamailio  {"event":"message-ack","tindex":I,"tlabel":L,"code":202|500}
+ *   linlid -> Kamailio  {"event":"message-ack","tindex":I,"tlabel":L,"code":202|400|500}
  *                       {"event":"message-out","id":"N","to":"+86...","body":"..."}
  * A MESSAGE in is committed to sms_in (channel 'sip') and routed like an SMS before the ack goes
  * back, so Kamailio answers 202 only for what is stored. The outbox rows of channel 'sip' are sent
@@ -61,6 +61,7 @@ struct sip_evt {
 	const char *event;	/* the "event" field as received */
 	int64_t tindex, tlabel; /* message-in: the suspended transaction */
 	const char *from, *to, *peer, *src, *callid, *cseq, *body;
+	size_t body_len;      /* body's length in bytes (it may hold NUL bytes: \u0000) */
 	const char *body_b64; /* the body in base64 when it was not UTF-8 (body is NULL then) */
 	int64_t id;	      /* message-result: the sms_out id */
 	int code;	      /* message-result: the SIP status (408 on a timeout) */
@@ -68,7 +69,8 @@ struct sip_evt {
 	void *json; /* the parsed object (json_t) */
 };
 /* Decode payload; 0, or -EINVAL with a reason in err (not JSON, not an object, a field missing
- * or of the wrong type). */
+ * or of the wrong type). A message-in with neither body nor body_b64 decodes (both NULL): the
+ * caller refuses it. */
 int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *err, size_t errlen);
 void sip_evt_free(struct sip_evt *ev);
 /* The JSON of a message-out / message-ack, malloc'd (free()). */

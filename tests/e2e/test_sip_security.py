@@ -1,4 +1,4 @@
-"""SIP edge security (issue 13, security item 1), tried as an attacker would, on
+"""SIP edge security (issue 13, security items 1, 2, 9), tried as an attacker would, on
 loopback: a real Kamailio (routes/kamailio.cfg), a real linlid, raw UDP SIP and raw evapi TCP
 from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attacker at 127.0.0.2
 (not a peer), a victim host at 127.0.0.3.
@@ -9,10 +9,18 @@ from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attac
    real dialog of a subscriber's phone still works through Kamailio (ACK and BYE reach the
    trunk); a BYE with a wrong To tag does not. An authenticated phone cannot send a request to a
    host of its choosing either.
+3. A MESSAGE body above MESSAGE_MAX (4096 bytes; a 9000-byte one used to overflow Kamailio's 8 kB
+   pv buffer and be lost) gets 413 and nothing is stored; a body of exactly MESSAGE_MAX, about 10 kB
+   once JSON-escaped, is stored intact.
+4. A body with a NUL byte is stored flagged as unreadable, its bytes kept (base64), not cut.
+5. linlid itself, against a stand-in evapi server: a message-in without a body is refused (400)
+   and not stored; a JSON body with \\u0000 is stored flagged with its full bytes.
 
 LINLI_KAMAILIO_CFG=old.cfg runs it against another Kamailio config (to see its holes).
 """
+import base64
 import hashlib
+import json
 import os
 import re
 import socket
@@ -140,6 +148,26 @@ class Client:
         self.sock.close()
 
 
+def frame(obj):
+    b = json.dumps(obj).encode()
+    return b"%d:%s," % (len(b), b)
+
+
+def read_frame(sock, buf):
+    """One netstring payload from sock (buf: bytearray of what was read already)."""
+    while True:
+        m = re.match(rb"(\d+):", bytes(buf[:12]))
+        if m and len(buf) >= m.end() + int(m.group(1)) + 1:
+            n = int(m.group(1))
+            payload = bytes(buf[m.end():m.end() + n])
+            del buf[:m.end() + n + 1]
+            return json.loads(payload)
+        data = sock.recv(65536)
+        if not data:
+            raise AssertionError("evapi peer closed the connection")
+        buf += data
+
+
 def routing(t, k, trunk, victim):
     kp = k.port
     me = "sip:127.0.0.1:%d;lr" % kp
@@ -209,6 +237,69 @@ def routing(t, k, trunk, victim):
         phone.close()
 
 
+def bodies(t, gw, k, tclient):
+    kp = k.port
+    gw.start()
+    linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 30, "linlid on evapi", 0.2)
+    # ---- bodies: MESSAGE_MAX passes intact even when escaping makes it large; above: 413 ----
+    big = ("报事 " + '"\\' * 1000 + "\x01" * 1000).encode()
+    big += b"x" * (4096 - len(big))
+    code, _, _ = tclient.request("MESSAGE", "sip:linli@127.0.0.1:%d" % kp, "13700000013", "<sip:linli@127.0.0.1>",
+                                 "big-%d" % os.getpid(), body=big)
+    rows = gw.sql("SELECT text, flags FROM sms_in WHERE sender = '+8613700000013'")
+    t.check(code == 202 and rows == [(big.decode(), 0)], "a 4096-byte body (about 10 kB as JSON) gets 202 and is "
+            "stored intact (%s, %s)" % (code, [(r[0][:20], len(r[0]), r[1]) for r in rows]))
+    code, _, _ = tclient.request("MESSAGE", "sip:linli@127.0.0.1:%d" % kp, "13700000014", "<sip:linli@127.0.0.1>",
+                                 "huge-%d" % os.getpid(), body=("报" * 3000).encode())
+    rows = gw.sql("SELECT text, flags FROM sms_in WHERE sender = '+8613700000014'")
+    t.check(code == 413 and rows == [], "a 9000-byte body gets 413 and nothing is stored (%s, %s)"
+            % (code, [(len(r[0]), r[1]) for r in rows]))
+    # ---- a NUL byte: flagged, the bytes kept, not cut ----
+    nul = "报事 a\0b".encode()
+    code, _, _ = tclient.request("MESSAGE", "sip:linli@127.0.0.1:%d" % kp, "13700000015", "<sip:linli@127.0.0.1>",
+                                 "nul-%d" % os.getpid(), body=nul)
+    rows = gw.sql("SELECT text, flags, raw FROM sms_in WHERE sender = '+8613700000015'")
+    t.check(code == 202 and len(rows) == 1 and rows[0][0] == "" and rows[0][1] & 2 and
+            base64.b64encode(nul).decode() in rows[0][2], "a body with a NUL byte is stored flagged as unreadable "
+            "with its bytes in base64, not cut (%s, %s)" % (code, rows))
+
+
+def linlid_side(t):
+    """linlid against a stand-in for Kamailio's evapi."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(30)
+    port = srv.getsockname()[1]
+    gw = linli.Gateway(nmodems=1, extra_gateway_cfg="help-interval 0\nevapi 127.0.0.1 %d" % port)
+    gw.start()
+    conn, _ = srv.accept()
+    conn.settimeout(20)
+    buf = bytearray()
+    try:
+        linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 20, "linlid connected", 0.1)
+        base = {"event": "message-in", "tindex": 1, "tlabel": 1, "from": "13700000021", "to": "linli",
+                "peer": "trunk", "src": "127.0.0.1:5060", "cseq": "1"}
+        conn.sendall(frame(dict(base, callid="nobody-1")))
+        ack = read_frame(conn, buf)
+        rows = gw.sql("SELECT text, flags FROM sms_in WHERE sender = '+8613700000021'")
+        t.check(ack.get("code") == 400 and rows == [], "a message-in without a body is answered 400 and not "
+                "stored as bad text (%s, %s)" % (ack, rows))
+        t.check("came without its body" in gw.log_tail(400), "and the error is logged")
+        conn.sendall(frame(dict(base, callid="nul-1", tlabel=2, **{"from": "13700000022", "body": "报事 a\0b"})))
+        ack = read_frame(conn, buf)
+        rows = gw.sql("SELECT text, flags, raw FROM sms_in WHERE sender = '+8613700000022'")
+        full = base64.b64encode("报事 a\0b".encode()).decode()
+        t.check(ack.get("code") == 202 and len(rows) == 1 and rows[0][0] == "" and rows[0][1] & 2 and
+                full in rows[0][2], "a JSON body with \\u0000 is stored flagged with all its bytes (%s, %s)"
+                % (ack, rows))
+        t.check(gw.stop() == 0, "linlid stopped cleanly")
+    finally:
+        conn.close()
+        srv.close()
+
+
 def main(t):
     evapi_port = linli.free_port()
     trunk = Peer("127.0.0.1")
@@ -223,6 +314,9 @@ def main(t):
                            subscribers={PHONE: PASSWORD}, trunk="127.0.0.1:%d" % trunk.port, workdir=gw.dir)
         tclient.kport = k.port
         routing(t, k, trunk, victim)
+        bodies(t, gw, k, tclient)
+        t.check(gw.stop() == 0, "linlid stopped cleanly")
+        linlid_side(t)
     finally:
         if tclient:
             tclient.close()
