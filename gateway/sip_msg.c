@@ -36,6 +36,7 @@
 #define SIP_WINDOW	     32		  /* messages handed to Kamailio and not answered yet */
 #define SIP_RESULT_TIMEOUT_S 60		  /* Kamailio's own time-out (tm fr_timer) is 10 s */
 #define SIP_BACKOFF_MAX_S    30
+#define SIP_AUTH_TIMEOUT_S   10 /* for Kamailio's auth-ok after the secret */
 
 struct sip_inflight {
 	int64_t id;
@@ -47,10 +48,13 @@ static struct {
 	/* config */
 	char addr[64];
 	uint16_t port;
+	char secret[128]; /* evapi-secret: sent first on every connection */
 	/* state */
 	struct gw *gw;
 	struct osmo_fd ofd;
-	bool connected;
+	bool connected; /* TCP is up */
+	bool authed;	/* and Kamailio accepted the secret (auth-ok): only then is it served */
+	time_t connected_at;
 	unsigned backoff_s;
 	unsigned failures; /* connection attempts failed in a row */
 	struct osmo_timer_list reconnect, kick, tick;
@@ -192,6 +196,8 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 		}
 		ev->code = (int)code;
 		ev->reason = jstr(o, "reason");
+	} else if (!strcmp(ev->event, "auth-ok")) {
+		ev->type = SIP_EVT_AUTH_OK;
 	} else {
 		ev->type = SIP_EVT_UNKNOWN;
 	}
@@ -344,12 +350,18 @@ static void conn_close(const char *why)
 		close(S.ofd.fd);
 		S.ofd.fd = -1;
 	}
-	if (S.connected)
+	if (S.connected && S.authed)
 		LOGP(DSIP, LOGL_ERROR,
 		     "lost Kamailio's evapi at %s:%u (%s); SIP messages stay queued, "
 		     "reconnecting\n",
 		     S.addr, S.port, why);
+	else if (S.connected)
+		LOGP(DSIP, LOGL_ERROR,
+		     "Kamailio's evapi at %s:%u did not accept linlid (%s): check that evapi-secret "
+		     "matches Kamailio's LINLI_EVAPI_SECRET; SIP messages stay queued, retrying\n",
+		     S.addr, S.port, why);
 	S.connected = false;
+	S.authed = false;
 	S.rlen = 0;
 	S.wlen = 0;
 	if (S.nfl)
@@ -505,6 +517,14 @@ static void handle_payload(struct gw *gw, const char *p, size_t n)
 	case SIP_EVT_MESSAGE_RESULT:
 		handle_result(gw, &ev);
 		break;
+	case SIP_EVT_AUTH_OK:
+		if (!S.authed) {
+			S.authed = true;
+			LOGP(DSIP, LOGL_NOTICE, "connected to Kamailio's evapi at %s:%u (secret accepted)\n", S.addr,
+			     S.port);
+			send_due(gw);
+		}
+		break;
 	default:
 		LOGP(DSIP, LOGL_NOTICE, "evapi: event '%s' from Kamailio ignored\n", ev.event);
 		break;
@@ -553,7 +573,7 @@ static void on_readable(struct gw *gw)
 	S.rlen -= off;
 }
 
-static void on_connected(struct gw *gw)
+static void on_connected(void)
 {
 	int err = 0;
 	socklen_t el = sizeof(err);
@@ -573,12 +593,15 @@ static void on_connected(struct gw *gw)
 		return;
 	}
 	S.connected = true;
+	S.authed = false;
+	S.connected_at = gw_now();
 	S.failures = 0;
 	S.backoff_s = 0;
 	osmo_fd_write_disable(&S.ofd);
 	osmo_fd_read_enable(&S.ofd);
-	LOGP(DSIP, LOGL_NOTICE, "connected to Kamailio's evapi at %s:%u\n", S.addr, S.port);
-	send_due(gw);
+	LOGP(DSIP, LOGL_INFO, "TCP connection to Kamailio's evapi at %s:%u up, sending the secret\n", S.addr, S.port);
+	/* the first frame; Kamailio answers auth-ok, or closes the connection */
+	send_json(dump(json_pack("{s:s, s:s}", "event", "auth", "secret", S.secret)));
 }
 
 static int fd_cb(struct osmo_fd *ofd, unsigned int what)
@@ -587,7 +610,7 @@ static int fd_cb(struct osmo_fd *ofd, unsigned int what)
 
 	if (!S.connected) {
 		if (what & (OSMO_FD_WRITE | OSMO_FD_READ))
-			on_connected(gw);
+			on_connected();
 		return 0;
 	}
 	if (what & OSMO_FD_READ) {
@@ -657,7 +680,7 @@ static void send_due(struct gw *gw)
 	time_t now = gw_now();
 	void *tmp;
 
-	if (!S.connected || gw->quitting)
+	if (!S.connected || !S.authed || gw->quitting)
 		return;
 	tmp = talloc_new(gw);
 	while (S.nfl < SIP_WINDOW && S.connected) {
@@ -700,6 +723,8 @@ static void tick_cb(void *data)
 	struct gw *gw = data;
 	time_t now = gw_now();
 
+	if (S.connected && !S.authed && now - S.connected_at > SIP_AUTH_TIMEOUT_S)
+		conn_close("no answer to the secret");
 	for (unsigned i = 0; i < S.nfl;) {
 		if (now - S.fl[i].at > SIP_RESULT_TIMEOUT_S) {
 			struct sip_inflight f = S.fl[i];
@@ -746,6 +771,10 @@ int sip_msg_start(struct gw *gw)
 		LOGP(DSIP, LOGL_INFO, "no evapi configured: SMS over SIP is off\n");
 		return 0;
 	}
+	if (!S.secret[0])
+		LOGP(DSIP, LOGL_ERROR,
+		     "evapi without evapi-secret: Kamailio (routes/kamailio.cfg) will not accept "
+		     "linlid, SIP messages stay queued\n");
 	osmo_timer_setup(&S.reconnect, reconnect_cb, gw);
 	osmo_timer_setup(&S.tick, tick_cb, gw);
 	osmo_timer_schedule(&S.tick, 1, 0);
@@ -769,6 +798,7 @@ void sip_msg_stop(struct gw *gw)
 		S.ofd.fd = -1;
 	}
 	S.connected = false;
+	S.authed = false;
 	TALLOC_FREE(S.rbuf);
 	TALLOC_FREE(S.wbuf);
 	S.rlen = S.wlen = 0;
@@ -791,6 +821,24 @@ DEFUN(cfg_no_evapi, cfg_no_evapi_cmd, "no evapi", NO_STR "No SMS over SIP\n")
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_evapi_secret, cfg_evapi_secret_cmd, "evapi-secret WORD",
+      "The secret linlid sends first to Kamailio's evapi (Kamailio's LINLI_EVAPI_SECRET)\n"
+      "The secret (no spaces)\n")
+{
+	if (strlen(argv[0]) >= sizeof(S.secret)) {
+		vty_out(vty, "%% the secret is longer than %zu characters%s", sizeof(S.secret) - 1, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	OSMO_STRLCPY_ARRAY(S.secret, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_evapi_secret, cfg_no_evapi_secret_cmd, "no evapi-secret", NO_STR "No evapi secret\n")
+{
+	S.secret[0] = '\0';
+	return CMD_SUCCESS;
+}
+
 DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SMS over SIP: the evapi link to Kamailio\n")
 {
 	if (!sip_msg_enabled()) {
@@ -798,7 +846,13 @@ DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SMS over SIP: the evapi link
 		return CMD_SUCCESS;
 	}
 	vty_out(vty, "evapi %s:%u: %s%s", S.addr, S.port,
-		S.connected ? "connected" : (S.failures ? "unreachable, retrying" : "connecting"), VTY_NEWLINE);
+		S.authed      ? "connected"
+		: S.connected ? "authenticating"
+		: S.failures  ? "unreachable, retrying"
+			      : "connecting",
+		VTY_NEWLINE);
+	if (!S.secret[0])
+		vty_out(vty, "  no evapi-secret: Kamailio will not accept linlid%s", VTY_NEWLINE);
 	if (!S.connected && S.failures)
 		vty_out(vty, "  %u failed attempt(s), next in up to %us%s", S.failures, S.backoff_s, VTY_NEWLINE);
 	vty_out(vty, "  %u message(s) handed to Kamailio, waiting for the final answer%s", S.nfl, VTY_NEWLINE);
@@ -809,6 +863,8 @@ void sip_msg_vty_init(int gw_node)
 {
 	install_element(gw_node, &cfg_evapi_cmd);
 	install_element(gw_node, &cfg_no_evapi_cmd);
+	install_element(gw_node, &cfg_evapi_secret_cmd);
+	install_element(gw_node, &cfg_no_evapi_secret_cmd);
 	install_element_ve(&show_sip_cmd);
 }
 
@@ -816,4 +872,6 @@ void sip_msg_config_write(struct vty *vty)
 {
 	if (S.addr[0])
 		vty_out(vty, " evapi %s %u%s", S.addr, S.port, VTY_NEWLINE);
+	if (S.secret[0])
+		vty_out(vty, " evapi-secret %s%s", S.secret, VTY_NEWLINE);
 }

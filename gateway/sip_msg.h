@@ -6,8 +6,12 @@
  *                        "peer":"phone|trunk|linli","src":"ip:port","callid":"...","cseq":"...",
  *                        "body":"..."}
  *                       {"event":"message-result","id":"N","code":C,"reason":"..."}
- *   linlid -> Kamailio  {"event":"message-ack","tindex":I,"tlabel":L,"code":202|400|500}
+ *                       {"event":"auth-ok"}
+ *   linlid -> Kamailio  {"event":"auth","secret":"..."}  (first, on every connection)
+ *                       {"event":"message-ack","tindex":I,"tlabel":L,"code":202|400|500}
  *                       {"event":"message-out","id":"N","to":"+86...","body":"..."}
+ * Kamailio serves a connection only once its first frame carried the shared secret
+ * (`evapi-secret`, Kamailio's LINLI_EVAPI_SECRET) and it answered auth-ok; it closes any other.
  * A MESSAGE in is committed to sms_in (channel 'sip') and routed like an SMS before the ack goes
  * back, so Kamailio answers 202 only for what is stored. The outbox rows of channel 'sip' are sent
  * as message-out; a 2xx result marks them sent, anything else retries or fails them like the GSM
@@ -22,7 +26,8 @@
 struct gw;
 struct vty;
 
-/* Install `evapi A.B.C.D <1-65535>` (and `no evapi`) in the gateway config node, and `show sip`. */
+/* Install `evapi A.B.C.D <1-65535>`, `evapi-secret WORD` (and their `no`) in the gateway config node,
+ * and `show sip`. */
 void sip_msg_vty_init(int gw_node);
 /* Write the SIP settings of the gateway node (called by its config writer). */
 void sip_msg_config_write(struct vty *vty);
@@ -55,7 +60,7 @@ int sip_ns_parse(const char *buf, size_t len, size_t max, const char **payload, 
 char *sip_ns_frame(void *ctx, const char *payload, size_t plen);
 
 /* One decoded evapi event. Strings point into the JSON object, valid until sip_evt_free(). */
-enum sip_evt_type { SIP_EVT_UNKNOWN, SIP_EVT_MESSAGE_IN, SIP_EVT_MESSAGE_RESULT };
+enum sip_evt_type { SIP_EVT_UNKNOWN, SIP_EVT_MESSAGE_IN, SIP_EVT_MESSAGE_RESULT, SIP_EVT_AUTH_OK };
 struct sip_evt {
 	enum sip_evt_type type;
 	const char *event;	/* the "event" field as received */

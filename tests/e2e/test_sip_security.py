@@ -1,4 +1,4 @@
-"""SIP edge security (issue 13, security items 1, 2, 9), tried as an attacker would, on
+"""SIP edge security (issue 13, security items 1, 2, 8, 9, 11), tried as an attacker would, on
 loopback: a real Kamailio (routes/kamailio.cfg), a real linlid, raw UDP SIP and raw evapi TCP
 from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attacker at 127.0.0.2
 (not a peer), a victim host at 127.0.0.3.
@@ -9,12 +9,16 @@ from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attac
    real dialog of a subscriber's phone still works through Kamailio (ACK and BYE reach the
    trunk); a BYE with a wrong To tag does not. An authenticated phone cannot send a request to a
    host of its choosing either.
+2. evapi: clients that connect before and after linlid and never authenticate get nothing of
+   what Kamailio hands linlid; a client that injects message-out without the secret is closed and
+   nothing is sent; a wrong secret is closed; SMS over SIP keeps working for linlid.
 3. A MESSAGE body above MESSAGE_MAX (4096 bytes; a 9000-byte one used to overflow Kamailio's 8 kB
    pv buffer and be lost) gets 413 and nothing is stored; a body of exactly MESSAGE_MAX, about 10 kB
    once JSON-escaped, is stored intact.
 4. A body with a NUL byte is stored flagged as unreadable, its bytes kept (base64), not cut.
-5. linlid itself, against a stand-in evapi server: a message-in without a body is refused (400)
-   and not stored; a JSON body with \\u0000 is stored flagged with its full bytes.
+5. linlid itself, against a stand-in evapi server: it sends the secret first and waits for
+   auth-ok; a message-in without a body is refused (400) and not stored; a JSON body with \\u0000
+   is stored flagged with its full bytes; a server that does not accept the secret is reported.
 
 LINLI_KAMAILIO_CFG=old.cfg runs it against another Kamailio config (to see its holes).
 """
@@ -23,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import socket
 import threading
 
@@ -168,6 +173,28 @@ def read_frame(sock, buf):
         buf += data
 
 
+def pending(sock):
+    """What a socket has to read right now: None (nothing), b"" (closed), or the bytes."""
+    r, _, _ = select.select([sock], [], [], 0)
+    if not r:
+        return None
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
+def closed_by_peer(sock):
+    """True once the other end closed (polled)."""
+    r, _, _ = select.select([sock], [], [], 0)
+    if not r:
+        return False
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+
+
 def routing(t, k, trunk, victim):
     kp = k.port
     me = "sip:127.0.0.1:%d;lr" % kp
@@ -237,10 +264,54 @@ def routing(t, k, trunk, victim):
         phone.close()
 
 
-def bodies(t, gw, k, tclient):
+def evapi_and_bodies(t, gw, k, trunk, tclient, evapi_port):
     kp = k.port
+    early = socket.create_connection(("127.0.0.1", evapi_port))
     gw.start()
-    linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 30, "linlid on evapi", 0.2)
+    authed = True
+    try:
+        linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 30, "linlid authenticated", 0.2)
+    except AssertionError:
+        authed = False
+    t.check(authed, "linlid sent its secret and Kamailio accepted it")
+    late = socket.create_connection(("127.0.0.1", evapi_port))
+    # a MESSAGE for linlid (from the trunk): 202, stored; the two others got none of it
+    code, _, _ = tclient.request("MESSAGE", "sip:linli@127.0.0.1:%d" % kp, "13700000011", "<sip:linli@127.0.0.1>",
+                                 "evapi-1-%d" % os.getpid(), body="查询 秘密".encode())
+    rows = gw.sql("SELECT text FROM sms_in WHERE sender = '+8613700000011'")
+    leaked = [pending(s) for s in (early, late)]
+    t.check(code == 202 and rows == [("查询 秘密",)], "SMS over SIP works for the authenticated linlid (%s, %s)"
+            % (code, rows))
+    t.check(not any(leaked), "evapi clients that did not authenticate (before and after linlid) got none of it: "
+            "%s" % [x[:80] if x else x for x in leaked])
+    # an injection without the secret: closed, nothing sent
+    inj = socket.create_connection(("127.0.0.1", evapi_port))
+    inj.sendall(frame({"event": "message-out", "id": "999", "to": "+8613700000099", "body": "伪造"}))
+
+    def settled():
+        return closed_by_peer(inj) or [g for g in trunk.got if g[0] == "MESSAGE" and "+8613700000099@" in g[2]]
+    try:
+        linli.wait_for(settled, 15, "the injecting client closed (or its MESSAGE sent)", 0.1)
+    except AssertionError:
+        pass
+    sent = [g for g in trunk.got if g[0] == "MESSAGE" and "+8613700000099@" in g[2]]
+    t.check(not sent, "a message-out from a client without the secret is not sent (%s)" % sent)
+    t.check("its first frame is not the secret" in k.log_text(), "and Kamailio closed it, saying why")
+    wrong = socket.create_connection(("127.0.0.1", evapi_port))
+    wrong.sendall(frame({"event": "auth", "secret": "guess"}))
+    try:
+        linli.wait_for(lambda: closed_by_peer(wrong), 15, "the client with a wrong secret closed", 0.1)
+        t.check(True, "a client with a wrong secret is closed")
+    except AssertionError:
+        t.check(False, "a client with a wrong secret is closed")
+    after = socket.create_connection(("127.0.0.1", evapi_port))
+    code, _, _ = tclient.request("MESSAGE", "sip:linli@127.0.0.1:%d" % kp, "13700000012", "<sip:linli@127.0.0.1>",
+                                 "evapi-2-%d" % os.getpid(), body="查询 again".encode())
+    t.check(code == 202 and pending(after) is None and pending(early) is None,
+            "after the closes linlid is still served (%s), and a new unauthenticated client gets nothing" % code)
+    for s in (early, late, inj, wrong, after):
+        s.close()
+
     # ---- bodies: MESSAGE_MAX passes intact even when escaping makes it large; above: 413 ----
     big = ("报事 " + '"\\' * 1000 + "\x01" * 1000).encode()
     big += b"x" * (4096 - len(big))
@@ -272,13 +343,20 @@ def linlid_side(t):
     srv.listen(4)
     srv.settimeout(30)
     port = srv.getsockname()[1]
-    gw = linli.Gateway(nmodems=1, extra_gateway_cfg="help-interval 0\nevapi 127.0.0.1 %d" % port)
+    secret = "s-" + os.urandom(8).hex()
+    gw = linli.Gateway(nmodems=1, extra_gateway_cfg="help-interval 0\nevapi 127.0.0.1 %d\nevapi-secret %s"
+                       % (port, secret))
     gw.start()
     conn, _ = srv.accept()
     conn.settimeout(20)
     buf = bytearray()
     try:
-        linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 20, "linlid connected", 0.1)
+        first = read_frame(conn, buf)
+        t.check(first == {"event": "auth", "secret": secret}, "linlid's first frame is its secret: %s" % first)
+        t.check(not gw.log_tail(400).count("connected to Kamailio's evapi"), "linlid does not count itself "
+                "connected before auth-ok")
+        conn.sendall(frame({"event": "auth-ok"}))
+        linli.wait_for(lambda: "connected to Kamailio's evapi" in gw.log_tail(400), 20, "linlid authenticated", 0.1)
         base = {"event": "message-in", "tindex": 1, "tlabel": 1, "from": "13700000021", "to": "linli",
                 "peer": "trunk", "src": "127.0.0.1:5060", "cseq": "1"}
         conn.sendall(frame(dict(base, callid="nobody-1")))
@@ -294,6 +372,14 @@ def linlid_side(t):
         t.check(ack.get("code") == 202 and len(rows) == 1 and rows[0][0] == "" and rows[0][1] & 2 and
                 full in rows[0][2], "a JSON body with \\u0000 is stored flagged with all its bytes (%s, %s)"
                 % (ack, rows))
+        # a server that does not take the secret: linlid says so, keeps retrying
+        conn.close()
+        conn, _ = srv.accept()
+        conn.settimeout(20)
+        read_frame(conn, bytearray())
+        conn.close()
+        linli.wait_for(lambda: "did not accept linlid" in gw.log_tail(400), 20, "linlid reporting the refusal", 0.1)
+        t.check(True, "a Kamailio that does not accept the secret is reported in linlid's log")
         t.check(gw.stop() == 0, "linlid stopped cleanly")
     finally:
         conn.close()
@@ -314,7 +400,7 @@ def main(t):
                            subscribers={PHONE: PASSWORD}, trunk="127.0.0.1:%d" % trunk.port, workdir=gw.dir)
         tclient.kport = k.port
         routing(t, k, trunk, victim)
-        bodies(t, gw, k, tclient)
+        evapi_and_bodies(t, gw, k, trunk, tclient, evapi_port)
         t.check(gw.stop() == 0, "linlid stopped cleanly")
         linlid_side(t)
     finally:
