@@ -224,6 +224,15 @@ def routing(t, k, trunk, victim):
                                  ["Route: <sip:%s:%d;lr>" % (VICTIM_IP, victim.port)], b"hi")
         t.check(code == 403 and not victim.calls(cid) and not trunk.calls(cid),
                 "a new request from a non-peer with a preloaded Route gets 403 (%s), not a challenge" % code)
+        # ... but a phone with Kamailio as its outbound proxy (a Route to Kamailio alone) is served
+        code, _, _ = att.request("MESSAGE", "sip:+8613700000002@127.0.0.1:%d" % kp, PHONE,
+                                 "<sip:+8613700000002@127.0.0.1>", cid + "-own", 1, ["Route: <%s>" % me], b"hi")
+        t.check(code == 407, "a new request whose only Route is Kamailio itself is served as usual (%s: the "
+                "digest challenge)" % code)
+        code, _, _ = att.request("MESSAGE", "sip:+8613700000002@127.0.0.1:%d" % kp, PHONE,
+                                 "<sip:+8613700000002@127.0.0.1>", cid + "-two", 1,
+                                 ["Route: <%s>, <sip:%s:%d;lr>" % (me, VICTIM_IP, victim.port)], b"hi")
+        t.check(code == 403, "one with Kamailio and then another host gets 403 (%s)" % code)
     finally:
         att.close()
 
