@@ -19,6 +19,9 @@ from Python. The trunk (a UDP peer that answers 200) sits at 127.0.0.1, an attac
 5. linlid itself, against a stand-in evapi server: it sends the secret first and waits for
    auth-ok; a message-in without a body is refused (400) and not stored; a JSON body with \\u0000
    is stored flagged with its full bytes; a server that does not accept the secret is reported.
+6. With -A TRUNK_TCP (a second Kamailio, the trunk at 127.0.0.5 over TCP): a request over UDP
+   from the trunk's address is not the trunk's, the same over TCP is, and a phone's MESSAGE to a
+   number reaches the trunk over TCP.
 
 LINLI_KAMAILIO_CFG=old.cfg runs it against another Kamailio config (to see its holes).
 """
@@ -53,6 +56,87 @@ def parse(data):
     return lines[0], hdrs, body
 
 
+def answer(hdrs, contact, n):
+    """The 200 OK to a request (with a To tag and contact as its Contact)."""
+    out = ["SIP/2.0 200 OK"]
+    out += ["Via: %s" % v for v in hdrs.get("via", [])]
+    out += ["Record-Route: %s" % v for v in hdrs.get("record-route", [])]
+    out += ["From: %s" % hdrs["from"][0]]
+    to = hdrs["to"][0]
+    out += ["To: %s" % (to if "tag=" in to else to + ";tag=peer%d" % n)]
+    out += ["Call-ID: %s" % hdrs["call-id"][0], "CSeq: %s" % hdrs["cseq"][0], "Contact: <%s>" % contact,
+            "Content-Length: 0", "", ""]
+    return "\r\n".join(out).encode()
+
+
+def read_sip_stream(conn, buf):
+    """One SIP message from a TCP stream (buf: bytearray of what was read already); None at EOF."""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            m = re.search(rb"\r\n(?:Content-Length|l)\s*:\s*(\d+)", bytes(buf[:end]), re.I)
+            total = end + 4 + (int(m.group(1)) if m else 0)
+            if len(buf) >= total:
+                data = bytes(buf[:total])
+                del buf[:total]
+                return data
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+
+
+class TcpPeer:
+    """A SIP peer over TCP (the trunk with TRUNK_TCP): records requests, answers them 200 on the
+    connection they came on."""
+
+    def __init__(self, ip):
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind((ip, 0))
+        self.srv.listen(8)
+        self.srv.settimeout(0.2)
+        self.ip, self.port = self.srv.getsockname()
+        self.got = []
+        self.stop_ev = threading.Event()
+        self.threads = [threading.Thread(target=self._accept)]
+        self.threads[0].start()
+
+    def _accept(self):
+        while not self.stop_ev.is_set():
+            try:
+                conn, _ = self.srv.accept()
+            except socket.timeout:
+                continue
+            th = threading.Thread(target=self._serve, args=(conn,))
+            self.threads.append(th)
+            th.start()
+
+    def _serve(self, conn):
+        conn.settimeout(0.2)
+        buf = bytearray()
+        while not self.stop_ev.is_set():
+            try:
+                data = read_sip_stream(conn, buf)
+            except socket.timeout:
+                continue
+            if data is None:
+                break
+            first, hdrs, _ = parse(data)
+            if first.startswith("SIP/2.0"):
+                continue
+            self.got.append((first.split()[0], hdrs.get("call-id", [""])[0], first))
+            if not first.startswith("ACK"):
+                conn.sendall(answer(hdrs, "sip:peer@%s:%d;transport=tcp" % (self.ip, self.port), len(self.got)))
+        conn.close()
+
+    def stop(self):
+        self.stop_ev.set()
+        for th in self.threads:
+            th.join()
+        self.srv.close()
+
+
 class Peer:
     """A UDP SIP peer that records every request and answers it: INVITE and the rest 200 (with a
     To tag and its Contact), ACK nothing."""
@@ -80,15 +164,7 @@ class Peer:
             self.got.append((method, hdrs.get("call-id", [""])[0], first))
             if method == "ACK":
                 continue
-            out = ["SIP/2.0 200 OK"]
-            out += ["Via: %s" % v for v in hdrs.get("via", [])]
-            out += ["Record-Route: %s" % v for v in hdrs.get("record-route", [])]
-            out += ["From: %s" % hdrs["from"][0]]
-            to = hdrs["to"][0]
-            out += ["To: %s" % (to if "tag=" in to else to + ";tag=peer%d" % len(self.got))]
-            out += ["Call-ID: %s" % hdrs["call-id"][0], "CSeq: %s" % hdrs["cseq"][0],
-                    "Contact: <sip:peer@%s:%d>" % (self.ip, self.port), "Content-Length: 0", "", ""]
-            self.sock.sendto("\r\n".join(out).encode(), addr)
+            self.sock.sendto(answer(hdrs, "sip:peer@%s:%d" % (self.ip, self.port), len(self.got)), addr)
 
     def calls(self, callid, method=None):
         return [g for g in self.got if g[1] == callid and (method is None or g[0] == method)]
@@ -151,6 +227,69 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+def tcp_request(src_ip, kport, method, ruri, frm, callid, body=b""):
+    """One request over TCP from src_ip to Kamailio; its final answer's code."""
+    c = socket.socket()
+    c.bind((src_ip, 0))
+    c.settimeout(20)
+    try:
+        c.connect(("127.0.0.1", kport))
+    except OSError:
+        c.close()
+        return None  # no SIP over TCP there
+    ip, port = c.getsockname()
+    msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/TCP %s:%d;branch=z9hG4bK-tcp%d\r\nFrom: <sip:%s@%s>;tag=t1\r\n"
+           "To: <%s>\r\nCall-ID: %s\r\nCSeq: 1 %s\r\nMax-Forwards: 70\r\nContent-Type: text/plain\r\n"
+           "Content-Length: %d\r\n\r\n" % (method, ruri, ip, port, port, frm, ip, ruri, callid, method, len(body)))
+    c.sendall(msg.encode() + body)
+    buf = bytearray()
+    try:
+        while True:
+            data = read_sip_stream(c, buf)
+            if data is None:
+                return None
+            code = int(parse(data)[0].split()[1])
+            if code >= 200:
+                return code
+    finally:
+        c.close()
+
+
+def trunk_tcp(t, gw):
+    """With TRUNK_TCP the trunk counts only over TCP, and requests to it go over TCP."""
+    tip = "127.0.0.5"
+    trunk = TcpPeer(tip)
+    k = None
+    phone = None
+    try:
+        k = kamailio.start(gw.db, trunks=[tip], subscribers={PHONE: PASSWORD}, trunk="%s:%d" % (tip, trunk.port),
+                           defines={"TRUNK_TCP": "1"}, workdir=os.path.join(gw.dir, "tcp"))
+        spoof = Client(tip, k.port)
+        code, _, _ = spoof.request("MESSAGE", "sip:+8613700000031@127.0.0.1:%d" % k.port, FORGED,
+                                   "<sip:+8613700000031@127.0.0.1>", "spoof-udp-%d" % os.getpid(), body=b"spoofed")
+        spoof.close()
+        t.check(code == 403, "TRUNK_TCP: a request over UDP from the trunk's address is not the trunk's (%s)" % code)
+        code = tcp_request(tip, k.port, "MESSAGE", "sip:+8613700000032@127.0.0.1:%d" % k.port, FORGED,
+                           "trunk-tcp-%d" % os.getpid(), b"from the trunk")
+        t.check(code == 404, "the same over TCP is the trunk's (%s: a number without a phone here, not sent back "
+                "to the trunk)" % code)
+        phone = Client(ATTACKER_IP, k.port)
+        cid = "to-trunk-tcp-%d" % os.getpid()
+        code, _, _ = phone.auth_request("MESSAGE", "sip:+8613700000033@127.0.0.1:%d" % k.port, PHONE,
+                                        "<sip:+8613700000033@127.0.0.1>", cid, PASSWORD, body=b"hi trunk")
+        t.check(code == 200 and [g for g in trunk.got if g[1] == cid], "a phone's MESSAGE to a number goes to the "
+                "trunk over TCP and its 200 comes back (%s, %s)" % (code, trunk.got))
+    finally:
+        if phone:
+            phone.close()
+        if k:
+            if t.failures:
+                print("---- kamailio (TRUNK_TCP) log, last lines ----")
+                print(k.log_tail(40))
+            k.stop()
+        trunk.stop()
 
 
 def frame(obj):
@@ -409,6 +548,7 @@ def main(t):
                            subscribers={PHONE: PASSWORD}, trunk="127.0.0.1:%d" % trunk.port, workdir=gw.dir)
         tclient.kport = k.port
         routing(t, k, trunk, victim)
+        trunk_tcp(t, gw)
         evapi_and_bodies(t, gw, k, trunk, tclient, evapi_port)
         t.check(gw.stop() == 0, "linlid stopped cleanly")
         linlid_side(t)
