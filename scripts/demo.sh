@@ -33,7 +33,9 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 		INSERT INTO address (grp, ip_addr, port, tag) SELECT 2, '127.0.0.1', 5070, 'linli'
 		WHERE NOT EXISTS (SELECT 1 FROM address WHERE grp = 2);"
 	mkdir -p "$D/kamailio"
-	PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$PWD/$D/kamailio" \
+	# the evapi secret: Kamailio takes it from its environment, linlid from its config (mode 600)
+	SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+	LINLI_EVAPI_SECRET=$SECRET PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$PWD/$D/kamailio" \
 		-P "$PWD/$D/kamailio/kamailio.pid" --substdef="!DBFILE!$PWD/var/linli.db!g" \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
@@ -48,13 +50,16 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 		sleep 0.1
 	done
 	EVAPI=" evapi 127.0.0.1 8448
+ evapi-secret $SECRET
  sip-bind 127.0.0.1 5070
  sip-proxy 127.0.0.1 5060
  prompts-dir $PWD/$B/prompts"
 else
 	echo "kamailio is not installed: running without the SIP side" >&2
 fi
-cat >"$D/linlid.cfg" <<CFG
+rm -f "$D/linlid.cfg"
+(umask 077 && : >"$D/linlid.cfg")
+cat >>"$D/linlid.cfg" <<CFG
 log stderr
  logging filter all 1
  logging color 1

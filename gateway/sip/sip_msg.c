@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include <osmocom/core/base64.h>
 #include <osmocom/core/logging.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/select.h>
@@ -37,6 +38,7 @@
 #define SIP_NS_MAX	     (256 * 1024) /* larger netstrings are a framing error */
 #define SIP_WINDOW	     32		  /* messages handed to Kamailio and not answered yet */
 #define SIP_BACKOFF_MAX_S    30
+#define SIP_AUTH_TIMEOUT_S   10 /* for Kamailio's auth-ok after the secret */
 
 struct sip_inflight {
 	int64_t id;
@@ -55,10 +57,13 @@ static struct {
 	/* config */
 	char addr[64];
 	uint16_t port;
+	char secret[128]; /* evapi-secret: sent first on every connection */
 	/* state */
 	struct gw *gw;
 	struct osmo_fd ofd;
-	bool connected;
+	bool connected; /* TCP is up */
+	bool authed;	/* and Kamailio accepted the secret (auth-ok): only then is it served */
+	time_t connected_at; /* gw_mono() */
 	unsigned backoff_s;
 	unsigned failures; /* connection attempts failed in a row */
 	struct osmo_timer_list reconnect, kick, tick;
@@ -153,7 +158,7 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 	int64_t code = 0;
 
 	memset(ev, 0, sizeof(*ev));
-	o = json_loadb(payload, plen, 0, &jerr);
+	o = json_loadb(payload, plen, JSON_ALLOW_NUL, &jerr);
 	if (!o) {
 		snprintf(err, errlen, "not JSON (%s at column %d)", jerr.text, jerr.column);
 		return -EINVAL;
@@ -185,6 +190,7 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 		ev->callid = jstr(o, "callid");
 		ev->cseq = jstr(o, "cseq");
 		ev->body = jstr(o, "body"); /* NULL: missing or not a valid string */
+		ev->body_len = ev->body ? json_string_length(json_object_get(o, "body")) : 0;
 		ev->body_b64 = jstr(o, "body_b64");
 		if (!ev->callid || !*ev->callid) {
 			snprintf(err, errlen, "message-in without \"callid\"");
@@ -198,6 +204,8 @@ int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *er
 		}
 		ev->code = (int)code;
 		ev->reason = jstr(o, "reason");
+	} else if (!strcmp(ev->event, "auth-ok")) {
+		ev->type = SIP_EVT_AUTH_OK;
 	} else {
 		ev->type = SIP_EVT_UNKNOWN;
 	}
@@ -347,12 +355,18 @@ static void conn_close(const char *why)
 		close(S.ofd.fd);
 		S.ofd.fd = -1;
 	}
-	if (S.connected)
+	if (S.connected && S.authed)
 		LOGP(DSIP, LOGL_ERROR,
 		     "lost Kamailio's evapi at %s:%u (%s); SIP messages stay queued, "
 		     "reconnecting\n",
 		     S.addr, S.port, why);
+	else if (S.connected)
+		LOGP(DSIP, LOGL_ERROR,
+		     "Kamailio's evapi at %s:%u did not accept linlid (%s): check that evapi-secret "
+		     "matches Kamailio's LINLI_EVAPI_SECRET; SIP messages stay queued, retrying\n",
+		     S.addr, S.port, why);
 	S.connected = false;
+	S.authed = false;
 	S.rlen = 0;
 	S.wlen = 0;
 	if (S.nfl)
@@ -363,27 +377,51 @@ static void conn_close(const char *why)
 
 static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 {
-	char sender[32], dedup[300], *raw = NULL;
+	char sender[32], dedup[300], *raw = NULL, *b64 = NULL;
+	const char *note = "", *bytes = "";
 	struct db_sms_in m = {.channel = "sip"};
 	int code = 202, rc;
 
+	if (!ev->body && !ev->body_b64) {
+		/* not the same as a body that is not text: Kamailio lost it, nothing to store */
+		LOGP(DSIP, LOGL_ERROR,
+		     "SIP MESSAGE from %s (Call-ID %s) came without its body; not stored, Kamailio "
+		     "answers 400\n",
+		     ev->from, ev->callid);
+		send_json(sip_json_message_ack(ev->tindex, ev->tlabel, 400));
+		return;
+	}
 	if (db_number_norm(ev->from, sender, sizeof(sender)) < 0)
 		OSMO_STRLCPY_ARRAY(sender, ev->from);
 	snprintf(dedup, sizeof(dedup), "sip|%s|%s", ev->callid, ev->cseq ? ev->cseq : "");
 	m.sender = sender;
 	m.recv_ts = gw_now();
 	m.dedup = dedup;
-	if (ev->body && utf8_validate(ev->body, strlen(ev->body), NULL) == 0) {
+	if (ev->body && strlen(ev->body) == ev->body_len && utf8_validate(ev->body, ev->body_len, NULL) == 0) {
 		m.text = ev->body;
 	} else {
-		/* Kamailio could not put the body in JSON as a string (not UTF-8): keep what we know */
+		/* not UTF-8 (Kamailio sent it in base64), or a NUL inside: no text, the bytes in raw */
 		m.text = "";
 		m.flags = DB_SMS_IN_BAD_TEXT;
+		if (ev->body) {
+			size_t bl = (ev->body_len + 2) / 3 * 4 + 1, ol = 0;
+
+			b64 = talloc_size(gw, bl);
+			if (b64 && osmo_base64_encode((unsigned char *)b64, bl, &ol, (const unsigned char *)ev->body,
+						      ev->body_len) == 0)
+				b64[ol] = '\0';
+			else
+				TALLOC_FREE(b64);
+		}
+	}
+	if (m.flags) {
+		note = ev->body && strlen(ev->body) != ev->body_len ? "; body with a NUL byte, base64: "
+								    : "; body not UTF-8, base64: ";
+		bytes = b64 ? b64 : ev->body_b64 ? ev->body_b64 : "(missing)";
 	}
 	raw = talloc_asprintf(gw, "SIP MESSAGE from %s (%s, %s) to %s, Call-ID %s, CSeq %s%s%s", ev->from,
 			      ev->peer ? ev->peer : "?", ev->src ? ev->src : "?", ev->to ? ev->to : "?", ev->callid,
-			      ev->cseq ? ev->cseq : "?", m.flags ? "; body not UTF-8, base64: " : "",
-			      m.flags ? (ev->body_b64 ? ev->body_b64 : "(missing)") : "");
+			      ev->cseq ? ev->cseq : "?", note, bytes);
 	m.raw = raw;
 
 	/* stored and routed in one transaction before Kamailio answers 202 (gateway/core/inbox.h) */
@@ -400,6 +438,7 @@ static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 		code = 500;
 	}
 	talloc_free(raw);
+	talloc_free(b64);
 	send_json(sip_json_message_ack(ev->tindex, ev->tlabel, code));
 }
 
@@ -459,6 +498,14 @@ static void handle_payload(struct gw *gw, const char *p, size_t n)
 	case SIP_EVT_MESSAGE_RESULT:
 		handle_result(gw, &ev);
 		break;
+	case SIP_EVT_AUTH_OK:
+		if (!S.authed) {
+			S.authed = true;
+			LOGP(DSIP, LOGL_NOTICE, "connected to Kamailio's evapi at %s:%u (secret accepted)\n", S.addr,
+			     S.port);
+			send_due(gw);
+		}
+		break;
 	default:
 		LOGP(DSIP, LOGL_NOTICE, "evapi: event '%s' from Kamailio ignored\n", ev.event);
 		break;
@@ -507,7 +554,7 @@ static void on_readable(struct gw *gw)
 	S.rlen -= off;
 }
 
-static void on_connected(struct gw *gw)
+static void on_connected(void)
 {
 	int err = 0;
 	socklen_t el = sizeof(err);
@@ -527,12 +574,15 @@ static void on_connected(struct gw *gw)
 		return;
 	}
 	S.connected = true;
+	S.authed = false;
+	S.connected_at = gw_mono();
 	S.failures = 0;
 	S.backoff_s = 0;
 	osmo_fd_write_disable(&S.ofd);
 	osmo_fd_read_enable(&S.ofd);
-	LOGP(DSIP, LOGL_NOTICE, "connected to Kamailio's evapi at %s:%u\n", S.addr, S.port);
-	send_due(gw);
+	LOGP(DSIP, LOGL_INFO, "TCP connection to Kamailio's evapi at %s:%u up, sending the secret\n", S.addr, S.port);
+	/* the first frame; Kamailio answers auth-ok, or closes the connection */
+	send_json(dump(json_pack("{s:s, s:s}", "event", "auth", "secret", S.secret)));
 }
 
 static int fd_cb(struct osmo_fd *ofd, unsigned int what)
@@ -541,7 +591,7 @@ static int fd_cb(struct osmo_fd *ofd, unsigned int what)
 
 	if (!S.connected) {
 		if (what & (OSMO_FD_WRITE | OSMO_FD_READ))
-			on_connected(gw);
+			on_connected();
 		return 0;
 	}
 	if (what & OSMO_FD_READ) {
@@ -611,7 +661,7 @@ static void send_due(struct gw *gw)
 	time_t now = gw_now();
 	void *tmp;
 
-	if (!S.connected || gw->quitting)
+	if (!S.connected || !S.authed || gw->quitting)
 		return;
 	tmp = talloc_new(gw);
 	while (S.nfl < SIP_WINDOW && S.connected) {
@@ -654,6 +704,8 @@ static void tick_cb(void *data)
 	struct gw *gw = data;
 	time_t mono = gw_mono();
 
+	if (S.connected && !S.authed && mono - S.connected_at > SIP_AUTH_TIMEOUT_S)
+		conn_close("no answer to the secret");
 	for (unsigned i = 0; i < S.nfl;) {
 		if (mono - S.fl[i].at > (time_t)osmo_tdef_get(sip_tdefs, SIP_T_RESULT, OSMO_TDEF_S, -1)) {
 			struct sip_inflight f = S.fl[i];
@@ -715,6 +767,10 @@ int sip_msg_start(struct gw *gw)
 	rc = gw_channel_add(gw, &sip_channel);
 	if (rc < 0)
 		return rc;
+	if (!S.secret[0])
+		LOGP(DSIP, LOGL_ERROR,
+		     "evapi without evapi-secret: Kamailio (routes/kamailio.cfg) will not accept "
+		     "linlid, SIP messages stay queued\n");
 	osmo_timer_setup(&S.reconnect, reconnect_cb, gw);
 	osmo_timer_setup(&S.tick, tick_cb, gw);
 	osmo_timer_schedule(&S.tick, 1, 0);
@@ -738,6 +794,7 @@ void sip_msg_stop(struct gw *gw)
 		S.ofd.fd = -1;
 	}
 	S.connected = false;
+	S.authed = false;
 	TALLOC_FREE(S.rbuf);
 	TALLOC_FREE(S.wbuf);
 	S.rlen = S.wlen = 0;
@@ -760,6 +817,24 @@ DEFUN(cfg_no_evapi, cfg_no_evapi_cmd, "no evapi", NO_STR "No SMS over SIP\n")
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_evapi_secret, cfg_evapi_secret_cmd, "evapi-secret WORD",
+      "The secret linlid sends first to Kamailio's evapi (Kamailio's LINLI_EVAPI_SECRET)\n"
+      "The secret (no spaces)\n")
+{
+	if (strlen(argv[0]) >= sizeof(S.secret)) {
+		vty_out(vty, "%% the secret is longer than %zu characters%s", sizeof(S.secret) - 1, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	OSMO_STRLCPY_ARRAY(S.secret, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_evapi_secret, cfg_no_evapi_secret_cmd, "no evapi-secret", NO_STR "No evapi secret\n")
+{
+	S.secret[0] = '\0';
+	return CMD_SUCCESS;
+}
+
 DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SMS over SIP: the evapi link to Kamailio\n")
 {
 	if (!sip_msg_enabled()) {
@@ -767,7 +842,13 @@ DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SMS over SIP: the evapi link
 		return CMD_SUCCESS;
 	}
 	vty_out(vty, "evapi %s:%u: %s%s", S.addr, S.port,
-		S.connected ? "connected" : (S.failures ? "unreachable, retrying" : "connecting"), VTY_NEWLINE);
+		S.authed      ? "connected"
+		: S.connected ? "authenticating"
+		: S.failures  ? "unreachable, retrying"
+			      : "connecting",
+		VTY_NEWLINE);
+	if (!S.secret[0])
+		vty_out(vty, "  no evapi-secret: Kamailio will not accept linlid%s", VTY_NEWLINE);
 	if (!S.connected && S.failures)
 		vty_out(vty, "  %u failed attempt(s), next in up to %us%s", S.failures, S.backoff_s, VTY_NEWLINE);
 	vty_out(vty, "  %u message(s) handed to Kamailio, waiting for the final answer%s", S.nfl, VTY_NEWLINE);
@@ -778,6 +859,8 @@ void sip_msg_vty_init(int gw_node)
 {
 	install_element(gw_node, &cfg_evapi_cmd);
 	install_element(gw_node, &cfg_no_evapi_cmd);
+	install_element(gw_node, &cfg_evapi_secret_cmd);
+	install_element(gw_node, &cfg_no_evapi_secret_cmd);
 	install_element_ve(&show_sip_cmd);
 }
 
@@ -785,4 +868,6 @@ void sip_msg_config_write(struct vty *vty)
 {
 	if (S.addr[0])
 		vty_out(vty, " evapi %s %u%s", S.addr, S.port, VTY_NEWLINE);
+	if (S.secret[0])
+		vty_out(vty, " evapi-secret %s%s", S.secret, VTY_NEWLINE);
 }

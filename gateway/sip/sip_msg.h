@@ -6,8 +6,12 @@
  *                        "peer":"phone|trunk|linli","src":"ip:port","callid":"...","cseq":"...",
  *                        "body":"..."}
  *                       {"event":"message-result","id":"N","code":C,"reason":"..."}
- *   linlid -> Kamailio  {"event":"message-ack","tindex":I,"tlabel":L,"code":202|500}
+ *                       {"event":"auth-ok"}
+ *   linlid -> Kamailio  {"event":"auth","secret":"..."}  (first, on every connection)
+ *                       {"event":"message-ack","tindex":I,"tlabel":L,"code":202|400|500}
  *                       {"event":"message-out","id":"N","to":"+86...","body":"..."}
+ * Kamailio serves a connection only once its first frame carried the shared secret
+ * (`evapi-secret`, Kamailio's LINLI_EVAPI_SECRET) and it answered auth-ok; it closes any other.
  * A MESSAGE in is committed to sms_in (channel 'sip') and routed like an SMS before the ack goes
  * back, so Kamailio answers 202 only for what is stored. The outbox rows of channel 'sip' are sent
  * as message-out; a 2xx result marks them sent, anything else retries or fails them like the GSM
@@ -30,7 +34,8 @@ enum sip_timer {
 };
 extern struct osmo_tdef sip_tdefs[];
 
-/* Install `evapi A.B.C.D <1-65535>` (and `no evapi`) in the gateway config node, and `show sip`. */
+/* Install `evapi A.B.C.D <1-65535>`, `evapi-secret WORD` (and their `no`) in the gateway config node,
+ * and `show sip`. */
 void sip_msg_vty_init(int gw_node);
 /* Write the SIP settings of the gateway node (called by its config writer). */
 void sip_msg_config_write(struct vty *vty);
@@ -58,12 +63,13 @@ int sip_ns_parse(const char *buf, size_t len, size_t max, const char **payload, 
 char *sip_ns_frame(void *ctx, const char *payload, size_t plen);
 
 /* One decoded evapi event. Strings point into the JSON object, valid until sip_evt_free(). */
-enum sip_evt_type { SIP_EVT_UNKNOWN, SIP_EVT_MESSAGE_IN, SIP_EVT_MESSAGE_RESULT };
+enum sip_evt_type { SIP_EVT_UNKNOWN, SIP_EVT_MESSAGE_IN, SIP_EVT_MESSAGE_RESULT, SIP_EVT_AUTH_OK };
 struct sip_evt {
 	enum sip_evt_type type;
 	const char *event;	/* the "event" field as received */
 	int64_t tindex, tlabel; /* message-in: the suspended transaction */
 	const char *from, *to, *peer, *src, *callid, *cseq, *body;
+	size_t body_len;      /* body's length in bytes (it may hold NUL bytes: \u0000) */
 	const char *body_b64; /* the body in base64 when it was not UTF-8 (body is NULL then) */
 	int64_t id;	      /* message-result: the sms_out id */
 	int code;	      /* message-result: the SIP status (408 on a timeout) */
@@ -71,7 +77,8 @@ struct sip_evt {
 	void *json; /* the parsed object (json_t) */
 };
 /* Decode payload; 0, or -EINVAL with a reason in err (not JSON, not an object, a field missing
- * or of the wrong type). */
+ * or of the wrong type). A message-in with neither body nor body_b64 decodes (both NULL): the
+ * caller refuses it. */
 int sip_evt_parse(const char *payload, size_t plen, struct sip_evt *ev, char *err, size_t errlen);
 void sip_evt_free(struct sip_evt *ev);
 /* The JSON of a message-out / message-ack, malloc'd (free()). */

@@ -8,7 +8,9 @@
     k.stop()
 
 Kamailio runs in the foreground (-DD -E) in its own folder (pid file, runtime dir, log), on
-loopback only, and is stopped by its PID. Peers and SIP phone accounts are written to the
+loopback only, and is stopped by its PID. Its evapi takes only a client that sends the secret
+first: linli.EVAPI_SECRET (in Kamailio's environment), which linli.Gateway writes as
+`evapi-secret` next to `evapi`. Peers and SIP phone accounts are written to the
 community database before it starts (Kamailio reads them at start): trunks go in the address
 table as group 1, linlid's user agent as group 2 (see db/upgrade/005_sip.sql), subscribers in
 the auth_db subscriber table (user name = the phone's E.164 number, plain password).
@@ -22,9 +24,10 @@ import subprocess
 import tempfile
 import time
 
-from linli import ROOT, free_port, wait_for
+from linli import EVAPI_SECRET, ROOT, free_port, wait_for
 
-CFG = os.path.join(ROOT, "routes", "kamailio.cfg")
+# LINLI_KAMAILIO_CFG: another config, e.g. an older one to show that a test catches its hole
+CFG = os.environ.get("LINLI_KAMAILIO_CFG") or os.path.join(ROOT, "routes", "kamailio.cfg")
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 
 
@@ -58,7 +61,7 @@ def provision(db_path, trunks=(), ua_peers=(), subscribers=None):
 
 class Kamailio:
     def __init__(self, db_path, listen_ip="127.0.0.1", port=None, evapi_port=None, linli_ua="127.0.0.1:5070",
-                 trunk="", short_code="6995", defines=None, workdir=None):
+                 trunk="", short_code="6995", defines=None, workdir=None, evapi_secret=EVAPI_SECRET):
         self.db = os.path.abspath(db_path)
         self.ip = listen_ip
         self.port = port or free_udp_port(listen_ip)
@@ -82,7 +85,9 @@ class Kamailio:
             args += ["-A", "%s=%s" % (k, v)]
         self.args = args
         self.logf = open(self.log, "a")
-        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf, cwd=self.dir)
+        # the evapi secret goes in the environment (not on the command line, which ps shows)
+        env = dict(os.environ, LINLI_EVAPI_SECRET=evapi_secret or "")
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=self.logf, cwd=self.dir, env=env)
         try:
             wait_for(self._ready, 30, "Kamailio's evapi port %d" % self.evapi_port, 0.1)
         except Exception:

@@ -17,6 +17,8 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("LINLI_BUILD", os.path.join(ROOT, "build"))
+# the evapi secret shared by every linlid (evapi-secret) and Kamailio (LINLI_EVAPI_SECRET) of a test
+EVAPI_SECRET = os.urandom(16).hex()
 
 
 def free_port():
@@ -239,6 +241,8 @@ class Gateway:
                "line vty", " bind 127.0.0.1 %d" % self.vty_port,
                "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port]
         cfg += [" " + l for l in extra_gateway_cfg.splitlines() if l.strip()]
+        if "evapi " in extra_gateway_cfg and "evapi-secret" not in extra_gateway_cfg:
+            cfg.append(" evapi-secret %s" % EVAPI_SECRET)
         for m in self.modems:
             cfg += ["modem %s" % m.name, " device %s" % m.link, " connection at",
                     " poll-interval 5", " health-interval 5"]
