@@ -11,15 +11,7 @@
 
 #include "gateway/call/media_dtmf.h"
 #include "gateway/call/media_g711.h"
-
-static int failures;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
+#include "tests/unit/testlib.h"
 
 /* Feed one event packet and append a reported digit to got[]. */
 static int feed(struct media_te_rx *st, unsigned ev, int end, unsigned dur, uint32_t ts, char *got)
@@ -54,32 +46,32 @@ static void test_rfc4733(void)
 
 	for (d = 0; d < 16; d++)
 		ok &= media_te_event(media_te_digit(d)) == (int)d;
-	check(ok && media_te_digit(11) == '#' && media_te_digit(10) == '*' && media_te_digit(16) == 0 &&
+	CHECK(ok && media_te_digit(11) == '#' && media_te_digit(10) == '*' && media_te_digit(16) == 0 &&
 		      media_te_event('x') == -1 && media_te_event('a') == 12,
 	      "event codes 0-15 map to 0-9 * # A-D and back");
 
 	press(&st, 1, 1000, got);
-	check(!strcmp(got, "1"), "one press (3 packets + 3 end retransmissions) counts once");
+	CHECK(!strcmp(got, "1"), "one press (3 packets + 3 end retransmissions) counts once");
 	press(&st, 1, 3000, got);
-	check(!strcmp(got, "11"), "the same key pressed again (new timestamp) counts again");
+	CHECK(!strcmp(got, "11"), "the same key pressed again (new timestamp) counts again");
 	feed(&st, 11, 1, 800, 5000, got);
 	feed(&st, 11, 1, 800, 5000, got);
-	check(!strcmp(got, "11#"), "a press whose start packets were lost counts once from its end packets");
+	CHECK(!strcmp(got, "11#"), "a press whose start packets were lost counts once from its end packets");
 	feed(&st, 11, 0, 480, 5000, got);
-	check(!strcmp(got, "11#"), "a late start packet after the end does not count again");
+	CHECK(!strcmp(got, "11#"), "a late start packet after the end does not count again");
 	/* a long press: the duration field overflows at 65535 and the sender starts a new segment */
 	feed(&st, 5, 0, 160, 10000, got);
 	feed(&st, 5, 0, 65535, 10000, got);
 	feed(&st, 5, 0, 160, 10000 + 65535, got);
 	feed(&st, 5, 1, 4000, 10000 + 65535, got);
-	check(!strcmp(got, "11#5"), "a long press split into two segments counts once");
+	CHECK(!strcmp(got, "11#5"), "a long press split into two segments counts once");
 	feed(&st, 16, 0, 160, 90000, got);
 	feed(&st, 16, 1, 800, 90000, got);
-	check(!strcmp(got, "11#5"), "flash (event 16) is not a key");
+	CHECK(!strcmp(got, "11#5"), "flash (event 16) is not a key");
 	press(&st, 0, 100000, got);
 	press(&st, 9, 101000, got);
-	check(!strcmp(got, "11#509"), "different keys in a row each count");
-	check(media_te_feed(&st, shortp, sizeof(shortp), 200000) == -EINVAL, "a 3-byte payload is rejected");
+	CHECK(!strcmp(got, "11#509"), "different keys in a row each count");
+	CHECK(media_te_feed(&st, shortp, sizeof(shortp), 200000) == -EINVAL, "a 3-byte payload is rejected");
 }
 
 static char ib_got[32];
@@ -133,14 +125,14 @@ static void test_inband(void)
 	uint32_t t = 0;
 	size_t i;
 
-	check(ib != NULL, "in-band detector allocated");
+	CHECK(ib != NULL, "in-band detector allocated");
 	tone(ib, 0, 200, &t);
 	for (i = 0; seq[i]; i++) {
 		tone(ib, seq[i], 100, &t);
 		tone(ib, 0, 100, &t);
 	}
 	printf("     in-band heard \"%s\"\n", ib_got);
-	check(!strcmp(ib_got, seq), "in-band: a sequence of tone pairs through mu-law is heard once each");
+	CHECK(!strcmp(ib_got, seq), "in-band: a sequence of tone pairs through mu-law is heard once each");
 	/* a long single tone is still one press, and a lone 1 kHz tone is none */
 	memset(ib_got, 0, sizeof(ib_got));
 	tone(ib, '7', 1500, &t);
@@ -154,7 +146,7 @@ static void test_inband(void)
 		media_inband_feed(ib, s, 8000);
 	}
 	printf("     then heard \"%s\"\n", ib_got);
-	check(!strcmp(ib_got, "7"), "in-band: a 1.5 s press counts once, a 1 kHz tone is no key");
+	CHECK(!strcmp(ib_got, "7"), "in-band: a 1.5 s press counts once, a 1 kHz tone is no key");
 	media_inband_free(ib);
 	talloc_free(ctx);
 }
@@ -164,6 +156,6 @@ int main(void)
 	media_g711_init();
 	test_rfc4733();
 	test_inband();
-	printf("%s\n", failures ? "FAILED" : "all passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }

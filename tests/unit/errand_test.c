@@ -16,44 +16,32 @@
 #include "db/db.h"
 #include "gateway/request/request.h"
 #include "gateway/core/rules.h"
-
-static int failures;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
+#include "tests/unit/testlib.h"
 
 static void check_kw(const struct rt_rules *r, const char *text, const char *handler, const char *args)
 {
 	struct rt_match m;
-	char buf[900];
 	int rc = rt_match(r, text, strlen(text), &m);
 
-	snprintf(buf, sizeof(buf), "\"%s\" -> %s \"%s\"", text, rc == 0 && m.rule ? m.rule->handler : "(none)",
-		 rc == 0 ? m.args : "");
-	check(rc == 0 && (handler ? m.rule && !strcmp(m.rule->handler, handler) && !strcmp(m.args, args) : !m.rule),
-	      buf);
+	CHECK(rc == 0 && (handler ? m.rule && !strcmp(m.rule->handler, handler) && !strcmp(m.args, args) : !m.rule),
+	      "\"%s\" -> %s \"%s\"", text, rc == 0 && m.rule ? m.rule->handler : "(none)", rc == 0 ? m.args : "");
 }
 
 static void check_addr(const char *s, int want_rc, const char *b, const char *u, const char *r)
 {
-	char gb[16] = "", gu[16] = "", gr[16] = "", buf[200];
+	char gb[16] = "", gu[16] = "", gr[16] = "";
 	int rc = rq_address_parse(s, gb, gu, gr);
 
-	snprintf(buf, sizeof(buf), "address \"%s\": rc %d -> %s/%s/%s", s, rc, gb, gu, gr);
-	check(rc == want_rc && (rc || (!strcmp(gb, b) && !strcmp(gu, u) && !strcmp(gr, r))), buf);
+	CHECK(rc == want_rc && (rc || (!strcmp(gb, b) && !strcmp(gu, u) && !strcmp(gr, r))),
+	      "address \"%s\": rc %d -> %s/%s/%s", s, rc, gb, gu, gr);
 }
 
 static void check_date(const char *s, const char *want)
 {
-	char out[11] = "", buf[100];
+	char out[11] = "";
 	int rc = rq_date_parse(s, out);
 
-	snprintf(buf, sizeof(buf), "date \"%s\" -> %s", s, rc ? "invalid" : out);
-	check(want ? rc == 0 && !strcmp(out, want) : rc == -EINVAL, buf);
+	CHECK(want ? rc == 0 && !strcmp(out, want) : rc == -EINVAL, "date \"%s\" -> %s", s, rc ? "invalid" : out);
 }
 
 /* Code points of a UTF-8 string. */
@@ -90,12 +78,12 @@ static void ledger(void)
 
 	snprintf(path, sizeof(path), "/tmp/linli-errand-test-%d.db", getpid());
 	unlink(path);
-	check(db_open(ctx, path, &dbc) == 0, "a fresh database");
-	check(db_phone_register(dbc, "+8613900139201", "胡刚", 0, true, &phone) == 0 &&
+	CHECK(db_open(ctx, path, &dbc) == 0, "a fresh database");
+	CHECK(db_phone_register(dbc, "+8613900139201", "胡刚", 0, true, &phone) == 0 &&
 		      db_phone_register(dbc, "+8613900139202", "闫秀英", 0, true, &other) == 0,
 	      "two phones");
-	check(db_phone_register(dbc, "+8613900139201", "胡刚", 0, true, &other) == -EEXIST, "a known number: -EEXIST");
-	check(db_points_balance(dbc, phone, &bal) == 0 && bal == 0, "no entries: balance 0");
+	CHECK(db_phone_register(dbc, "+8613900139201", "胡刚", 0, true, &other) == -EEXIST, "a known number: -EEXIST");
+	CHECK(db_points_balance(dbc, phone, &bal) == 0 && bal == 0, "no entries: balance 0");
 	memset(&r, 0, sizeof(r));
 	OSMO_STRLCPY_ARRAY(r.ref, "123456");
 	OSMO_STRLCPY_ARRAY(r.kind, "errand");
@@ -103,23 +91,22 @@ static void ledger(void)
 	OSMO_STRLCPY_ARRAY(r.state, "visited");
 	r.text = "取快递";
 	r.created = 1000;
-	check(db_request_add(dbc, &r) == 0, "an errand");
-	check(db_points_add(dbc, phone, 10, "跑腿123456", r.id, "system", 1000) == 0, "+10 for the errand");
-	check(db_points_add(dbc, phone, 10, "跑腿123456", r.id, "system", 1001) == -EEXIST,
+	CHECK(db_request_add(dbc, &r) == 0, "an errand");
+	CHECK(db_points_add(dbc, phone, 10, "跑腿123456", r.id, "system", 1000) == 0, "+10 for the errand");
+	CHECK(db_points_add(dbc, phone, 10, "跑腿123456", r.id, "system", 1001) == -EEXIST,
 	      "the same errand credits once (-EEXIST)");
-	check(db_points_add(dbc, phone, 5, "志愿服务", 0, "staff:wang", 2000) == 0 &&
+	CHECK(db_points_add(dbc, phone, 5, "志愿服务", 0, "staff:wang", 2000) == 0 &&
 		      db_points_add(dbc, phone, -3, "更正", 0, "staff:wang", 3000) == 0 &&
 		      db_points_add(dbc, other, 7, "志愿服务", 0, "staff:wang", 3000) == 0,
 	      "staff entries, a negative correction, another phone");
 	n = db_points_balance(dbc, phone, &bal);
-	snprintf(buf, sizeof(buf), "balance is the sum of the entries: %d entries, %" PRId64, n, bal);
-	check(n == 3 && bal == 12, buf);
+	CHECK(n == 3 && bal == 12, "balance is the sum of the entries: %d entries, %" PRId64, n, bal);
 	n = db_points_last(dbc, phone, x, 2);
-	check(n == 2 && x[0].delta == -3 && x[1].delta == 5 && !strcmp(x[1].reason, "志愿服务"),
+	CHECK(n == 2 && x[0].delta == -3 && x[1].delta == 5 && !strcmp(x[1].reason, "志愿服务"),
 	      "the newest entries first");
 	db_close(dbc);
-	check(!raw_exec(path, "UPDATE points SET delta = 1000"), "an entry cannot be changed (trigger)");
-	check(db_open(ctx, path, &dbc) == 0 && db_points_balance(dbc, phone, &bal) == 3 && bal == 12,
+	CHECK(!raw_exec(path, "UPDATE points SET delta = 1000"), "an entry cannot be changed (trigger)");
+	CHECK(db_open(ctx, path, &dbc) == 0 && db_points_balance(dbc, phone, &bal) == 3 && bal == 12,
 	      "and the balance is unchanged");
 	db_close(dbc);
 	unlink(path);
@@ -136,7 +123,7 @@ int main(void)
 	char err[200], out[400];
 
 	/* the keywords, as typed on feature phones */
-	check(rt_rules_load(r, "routes/sms.rules", err, sizeof(err)) == 0, "routes/sms.rules loads");
+	CHECK(rt_rules_load(r, "routes/sms.rules", err, sizeof(err)) == 0, "routes/sms.rules loads");
 	check_kw(r, "接单 123456", "take", "123456");
 	check_kw(r, "JD123456", "take", "123456");
 	check_kw(r, "jd 123456", "take", "123456");
@@ -155,13 +142,13 @@ int main(void)
 	check_kw(r, "WCDMA", NULL, NULL);
 
 	/* the resident's answer to a finished errand */
-	check(rq_parse_errand_answer("1") == 1 && rq_parse_errand_answer("确认") == 1 &&
+	CHECK(rq_parse_errand_answer("1") == 1 && rq_parse_errand_answer("确认") == 1 &&
 		      rq_parse_errand_answer("好的。") == 1,
 	      "confirmed: 1, 确认, 好的。");
-	check(rq_parse_errand_answer("2") == 2 && rq_parse_errand_answer("有异议") == 2 &&
+	CHECK(rq_parse_errand_answer("2") == 2 && rq_parse_errand_answer("有异议") == 2 &&
 		      rq_parse_errand_answer("异议!") == 2,
 	      "disputed: 2, 有异议, 异议!");
-	check(!rq_parse_errand_answer("3") && !rq_parse_errand_answer("") && !rq_parse_errand_answer("12"),
+	CHECK(!rq_parse_errand_answer("3") && !rq_parse_errand_answer("") && !rq_parse_errand_answer("12"),
 	      "neither: 3, empty, 12");
 
 	/* addresses */
@@ -172,10 +159,10 @@ int main(void)
 	check_addr("501", -EINVAL, NULL, NULL, NULL);
 	check_addr("1-2-3-4", -EINVAL, NULL, NULL, NULL);
 	check_addr("东门", -EINVAL, NULL, NULL, NULL);
-	check(rq_address_match("3幢", "2单元", "501", "3", "2", "501"), "3幢2单元501 matches 3/2/501");
-	check(!rq_address_match("3幢", "1单元", "501", "3", "2", "501"), "another unit does not");
-	check(rq_address_match("3幢", "1单元", "501", "3", "", "501"), "no unit given: any unit fits");
-	check(!rq_address_match("13幢", "2单元", "501", "3", "2", "501"), "13幢 is not 3幢");
+	CHECK(rq_address_match("3幢", "2单元", "501", "3", "2", "501"), "3幢2单元501 matches 3/2/501");
+	CHECK(!rq_address_match("3幢", "1单元", "501", "3", "2", "501"), "another unit does not");
+	CHECK(rq_address_match("3幢", "1单元", "501", "3", "", "501"), "no unit given: any unit fits");
+	CHECK(!rq_address_match("13幢", "2单元", "501", "3", "2", "501"), "13幢 is not 3幢");
 
 	/* dates of the holiday editor */
 	check_date("2026-10-01", "2026-10-01");
@@ -243,11 +230,11 @@ int main(void)
 				printf("  %s: missing a language\n", more[i]);
 				ok = 0;
 			}
-		check(ok, "every errand/points/registration text in zh-CN and en; the replies fit one UCS-2 part");
+		CHECK(ok, "every errand/points/registration text in zh-CN and en; the replies fit one UCS-2 part");
 	}
 
 	ledger();
 	free(r);
-	printf("%s\n", failures ? "FAILED" : "all passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }

@@ -8,15 +8,7 @@
 #include <spandsp.h>
 
 #include "gateway/call/media_g711.h"
-
-static int failures;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
+#include "tests/unit/testlib.h"
 
 int main(void)
 {
@@ -24,15 +16,15 @@ int main(void)
 
 	media_g711_init();
 
-	check(media_lin2ulaw(0) == 0xff, "mu-law: 0 codes as 0xff");
-	check(media_ulaw2lin(0xff) == 0 && media_ulaw2lin(0x7f) == 0, "mu-law: 0xff and 0x7f decode to 0");
-	check(media_ulaw2lin(0x80) == 32124 && media_ulaw2lin(0x00) == -32124, "mu-law: extremes +-32124");
-	check(media_lin2ulaw(32767) == 0x80 && media_lin2ulaw(-32768) == 0x00, "mu-law: full scale saturates");
-	check(media_ulaw2lin(0xfe) == 8 && media_ulaw2lin(0x7e) == -8, "mu-law: smallest step +-8");
-	check(media_lin2alaw(0) == 0xd5, "A-law: 0 codes as 0xd5");
-	check(media_alaw2lin(0xd5) == 8 && media_alaw2lin(0x55) == -8, "A-law: 0xd5/0x55 decode to +-8");
-	check(media_alaw2lin(0xaa) == 32256 && media_alaw2lin(0x2a) == -32256, "A-law: extremes +-32256");
-	check(media_lin2alaw(32767) == 0xaa && media_lin2alaw(-32768) == 0x2a, "A-law: full scale saturates");
+	CHECK(media_lin2ulaw(0) == 0xff, "mu-law: 0 codes as 0xff");
+	CHECK(media_ulaw2lin(0xff) == 0 && media_ulaw2lin(0x7f) == 0, "mu-law: 0xff and 0x7f decode to 0");
+	CHECK(media_ulaw2lin(0x80) == 32124 && media_ulaw2lin(0x00) == -32124, "mu-law: extremes +-32124");
+	CHECK(media_lin2ulaw(32767) == 0x80 && media_lin2ulaw(-32768) == 0x00, "mu-law: full scale saturates");
+	CHECK(media_ulaw2lin(0xfe) == 8 && media_ulaw2lin(0x7e) == -8, "mu-law: smallest step +-8");
+	CHECK(media_lin2alaw(0) == 0xd5, "A-law: 0 codes as 0xd5");
+	CHECK(media_alaw2lin(0xd5) == 8 && media_alaw2lin(0x55) == -8, "A-law: 0xd5/0x55 decode to +-8");
+	CHECK(media_alaw2lin(0xaa) == 32256 && media_alaw2lin(0x2a) == -32256, "A-law: extremes +-32256");
+	CHECK(media_lin2alaw(32767) == 0xaa && media_lin2alaw(-32768) == 0x2a, "A-law: full scale saturates");
 
 	for (c = 0; c < 256; c++) {
 		if (c != 0x7f && media_lin2ulaw(media_ulaw2lin(c)) != c)
@@ -40,8 +32,8 @@ int main(void)
 		if (media_lin2alaw(media_alaw2lin(c)) != c)
 			bad_rt_a++;
 	}
-	check(!bad_rt_u, "mu-law: every code but negative zero survives decode+encode");
-	check(!bad_rt_a, "A-law: every code survives decode+encode");
+	CHECK(!bad_rt_u, "mu-law: every code but negative zero survives decode+encode");
+	CHECK(!bad_rt_a, "A-law: every code survives decode+encode");
 
 	for (x = -32768; x <= 32767; x++) {
 		int16_t s = (int16_t)x;
@@ -64,13 +56,13 @@ int main(void)
 		if (media_alaw2lin(c) != alaw_to_linear(c))
 			bad_sp_a++;
 	}
-	check(!bad_err_u, "mu-law: error within |x|/16 + 8 everywhere below clipping");
-	check(!bad_err_a, "A-law: error within |x|/16 + 16 everywhere below clipping");
-	check(!bad_tab, "the 64 KiB tables equal the computed coders for every input");
+	CHECK(!bad_err_u, "mu-law: error within |x|/16 + 8 everywhere below clipping");
+	CHECK(!bad_err_a, "A-law: error within |x|/16 + 16 everywhere below clipping");
+	CHECK(!bad_tab, "the 64 KiB tables equal the computed coders for every input");
 	if (bad_sp_u || bad_sp_a)
 		printf("     (differences: mu-law %d, A-law %d)\n", bad_sp_u, bad_sp_a);
-	check(!bad_sp_u, "mu-law: identical to spandsp's coder for all 65536 inputs and 256 codes");
-	check(!bad_sp_a, "A-law: identical to spandsp's coder for all 65536 inputs and 256 codes");
+	CHECK(!bad_sp_u, "mu-law: identical to spandsp's coder for all 65536 inputs and 256 codes");
+	CHECK(!bad_sp_a, "A-law: identical to spandsp's coder for all 65536 inputs and 256 codes");
 
 	{
 		uint8_t enc[4];
@@ -78,11 +70,11 @@ int main(void)
 
 		media_g711_encode(8, in, enc, 4);
 		media_g711_decode(8, enc, dec, 4);
-		check(enc[0] == 0xd5 && abs(dec[1] - 1000) <= 32 && abs(dec[2] + 1000) <= 32,
+		CHECK(enc[0] == 0xd5 && abs(dec[1] - 1000) <= 32 && abs(dec[2] + 1000) <= 32,
 		      "buffer coding by payload type 8 is A-law");
 		media_g711_encode(0, in, enc, 4);
-		check(enc[0] == 0xff && enc[3] == 0x80, "buffer coding by payload type 0 is mu-law");
+		CHECK(enc[0] == 0xff && enc[3] == 0x80, "buffer coding by payload type 0 is mu-law");
 	}
-	printf("%s\n", failures ? "FAILED" : "all passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }

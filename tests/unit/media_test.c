@@ -27,21 +27,14 @@
 #include "gateway/call/media.h"
 #include "gateway/call/media_dtmf.h"
 #include "gateway/call/media_g711.h"
+#include "tests/unit/testlib.h"
 
 #define RATE	8000
 #define AMP	4000.0
 #define MAX_REC (RATE * 20)
 #define TE_PT	101
 
-static int failures;
 static void *ctx;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
 
 /* ---- a peer: a plain UDP socket speaking RTP to one leg ---- */
 
@@ -251,7 +244,6 @@ static void test_conference(void)
 	struct media_leg *leg[4];
 	struct peer *p[4], *stranger;
 	unsigned i, j;
-	char what[200];
 	int ok;
 
 	for (i = 0; i < 4; i++) {
@@ -260,7 +252,7 @@ static void test_conference(void)
 		OSMO_ASSERT(leg[i]);
 		p[i]->leg_port = media_leg_local_port(leg[i]);
 	}
-	check(media_leg_local_port(leg[0]) % 2 == 0 && media_leg_local_port(leg[1]) % 2 == 0 &&
+	CHECK(media_leg_local_port(leg[0]) % 2 == 0 && media_leg_local_port(leg[1]) % 2 == 0 &&
 		      media_leg_local_port(leg[0]) != media_leg_local_port(leg[1]),
 	      "legs get distinct even ports in the range");
 
@@ -268,15 +260,15 @@ static void test_conference(void)
 	for (i = 0; i < 4; i++)
 		p[i]->sending = true;
 	run_ms(200);
-	check(p[0]->pkts == 0 && p[3]->pkts == 0, "a leg sends nothing before media_leg_set_remote()");
+	CHECK(p[0]->pkts == 0 && p[3]->pkts == 0, "a leg sends nothing before media_leg_set_remote()");
 
-	check(media_leg_set_remote(leg[0], "127.0.0.1", p[0]->port, 3, -1) == -EINVAL, "payload type 3 is refused");
-	check(media_leg_set_remote(leg[0], "localhost", p[0]->port, 0, -1) == -EINVAL, "a host name is refused");
+	CHECK(media_leg_set_remote(leg[0], "127.0.0.1", p[0]->port, 3, -1) == -EINVAL, "payload type 3 is refused");
+	CHECK(media_leg_set_remote(leg[0], "localhost", p[0]->port, 0, -1) == -EINVAL, "a host name is refused");
 	for (i = 0; i < 4; i++) {
 		OSMO_ASSERT(media_leg_set_remote(leg[i], "127.0.0.1", p[i]->port, pt[i], TE_PT) == 0);
 		OSMO_ASSERT(media_conf_join(conf, leg[i]) == 0);
 	}
-	check(media_conf_size(conf) == 4, "four legs joined");
+	CHECK(media_conf_size(conf) == 4, "four legs joined");
 	/* a stranger sends a loud 2 kHz tone to leg B: it must not reach anybody */
 	stranger = peer_new("stranger", MEDIA_PT_PCMU, 2000, 0);
 	stranger->leg_port = p[1]->leg_port;
@@ -291,22 +283,19 @@ static void test_conference(void)
 		for (j = 0; j < 4; j++)
 			if (j != i && hears(p[i], freq[j], 1000) < worst)
 				worst = hears(p[i], freq[j], 1000);
-		snprintf(what, sizeof(what),
-			 "%s (%s) hears each other leg's tone (weakest %.0f of %.0f) and not its own (%.0f)", names[i],
-			 pt[i] ? "PCMA" : "PCMU", worst, AMP, own);
-		check(worst > 0.7 * AMP && own < 0.02 * AMP, what);
-		snprintf(what, sizeof(what), "%s does not hear the stranger's 2 kHz (%.0f)", names[i], strange);
-		check(strange < 0.02 * AMP, what);
+		CHECK(worst > 0.7 * AMP && own < 0.02 * AMP,
+		      "%s (%s) hears each other leg's tone (weakest %.0f of %.0f) and not its own (%.0f)", names[i],
+		      pt[i] ? "PCMA" : "PCMU", worst, AMP, own);
+		CHECK(strange < 0.02 * AMP, "%s does not hear the stranger's 2 kHz (%.0f)", names[i], strange);
 	}
 	ok = 1;
 	for (i = 0; i < 4; i++)
 		ok &= p[i]->bad_pt == 0 && p[i]->bad_seq == 0 && p[i]->marker_first && !p[i]->markers &&
 		      p[i]->pkts >= 70;
-	snprintf(what, sizeof(what),
-		 "RTP out: each leg's payload type, sequence +1 and timestamp +160 per packet, marker on the first "
-		 "only (A got %u packets)",
-		 p[0]->pkts);
-	check(ok, what);
+	CHECK(ok,
+	      "RTP out: each leg's payload type, sequence +1 and timestamp +160 per packet, marker on the first only (A "
+	      "got %u packets)",
+	      p[0]->pkts);
 
 	/* malformed packets from A's own address: dropped, and A carries on */
 	{
@@ -329,23 +318,20 @@ static void test_conference(void)
 	run_ms(100);
 	rec_mark();
 	run_ms(600);
-	snprintf(what, sizeof(what), "after malformed packets from A, B still hears A (%.0f)",
-		 hears(p[1], freq[0], 500));
-	check(hears(p[1], freq[0], 500) > 0.7 * AMP, what);
+	CHECK(hears(p[1], freq[0], 500) > 0.7 * AMP, "after malformed packets from A, B still hears A (%.0f)",
+	      hears(p[1], freq[0], 500));
 
 	/* D leaves: D hears silence, the others stop hearing D */
 	media_conf_leave(conf, leg[3]);
-	check(media_conf_size(conf) == 3, "D left, three remain");
+	CHECK(media_conf_size(conf) == 3, "D left, three remain");
 	run_ms(200);
 	rec_mark();
 	run_ms(600);
-	snprintf(what, sizeof(what), "after D left: A hears B (%.0f) and not D (%.0f); D hears nobody (%.0f, %.0f)",
-		 hears(p[0], freq[1], 500), hears(p[0], freq[3], 500), hears(p[3], freq[0], 500),
-		 hears(p[3], freq[1], 500));
-	check(hears(p[0], freq[1], 500) > 0.7 * AMP && hears(p[0], freq[3], 500) < 0.02 * AMP &&
+	CHECK(hears(p[0], freq[1], 500) > 0.7 * AMP && hears(p[0], freq[3], 500) < 0.02 * AMP &&
 		      hears(p[3], freq[0], 500) < 0.02 * AMP && hears(p[3], freq[1], 500) < 0.02 * AMP,
-	      what);
-	check(p[3]->pkts > 0 && p[3]->nrec >= 4000, "a leg outside the conference still gets RTP (silence)");
+	      "after D left: A hears B (%.0f) and not D (%.0f); D hears nobody (%.0f, %.0f)", hears(p[0], freq[1], 500),
+	      hears(p[0], freq[3], 500), hears(p[3], freq[0], 500), hears(p[3], freq[1], 500));
+	CHECK(p[3]->pkts > 0 && p[3]->nrec >= 4000, "a leg outside the conference still gets RTP (silence)");
 
 	/* B's sender restarts its sequence numbers far back (a looped recording): still heard; C goes on
 	 * hold (c=0.0.0.0): it gets nothing more */
@@ -357,11 +343,9 @@ static void test_conference(void)
 		unsigned held = p[2]->pkts;
 
 		run_ms(600);
-		snprintf(what, sizeof(what), "B restarted its sequence and A still hears it (%.0f)",
-			 hears(p[0], freq[1], 500));
-		check(hears(p[0], freq[1], 500) > 0.7 * AMP, what);
-		snprintf(what, sizeof(what), "C on hold (0.0.0.0) gets no packets (%u)", p[2]->pkts - held);
-		check(p[2]->pkts == held, what);
+		CHECK(hears(p[0], freq[1], 500) > 0.7 * AMP, "B restarted its sequence and A still hears it (%.0f)",
+		      hears(p[0], freq[1], 500));
+		CHECK(p[2]->pkts == held, "C on hold (0.0.0.0) gets no packets (%u)", p[2]->pkts - held);
 	}
 
 	/* legs freed while in the conference, then the conference */
@@ -369,7 +353,7 @@ static void test_conference(void)
 	for (i = 0; i < 4; i++)
 		p[i]->sending = false;
 	media_leg_free(leg[0]);
-	check(media_conf_size(conf) == 2, "a freed leg leaves its conference");
+	CHECK(media_conf_size(conf) == 2, "a freed leg leaves its conference");
 	media_conf_free(conf);
 	media_leg_stop(leg[1]);
 	for (i = 1; i < 4; i++)
@@ -400,7 +384,6 @@ static void test_digits(void)
 	struct peer *pe = peer_new("te", MEDIA_PT_PCMU, 0, 0), *pi = peer_new("inband", MEDIA_PT_PCMA, 0, 0);
 	struct media_leg *le = media_leg_alloc(ctx, "127.0.0.1", 41000, 41999);
 	struct media_leg *li = media_leg_alloc(ctx, "127.0.0.1", 41000, 41999);
-	char what[120];
 
 	OSMO_ASSERT(le && li);
 	pe->leg_port = media_leg_local_port(le);
@@ -418,9 +401,8 @@ static void test_digits(void)
 	run_ms(100);
 	peer_event(pe, '9');
 	run_ms(100);
-	snprintf(what, sizeof(what),
-		 "RFC 4733: three presses with repeats and end retransmissions give \"119\" (\"%s\")", digits);
-	check(!strcmp(digits, "119"), what);
+	CHECK(!strcmp(digits, "119"), "RFC 4733: three presses with repeats and end retransmissions give \"119\" (\"%s\")",
+	      digits);
 
 	memset(digits, 0, sizeof(digits));
 	pe->sending = false;
@@ -437,9 +419,8 @@ static void test_digits(void)
 	run_ms(160);
 	pi->f1 = pi->f2 = 0;
 	run_ms(150);
-	snprintf(what, sizeof(what), "in-band (no telephone-event, PCMA): tone pairs give \"5#\" (\"%s\")", digits);
-	check(!strcmp(digits, "5#"), what);
-	check(free_me == NULL, "the digit callback freed its own leg without harm");
+	CHECK(!strcmp(digits, "5#"), "in-band (no telephone-event, PCMA): tone pairs give \"5#\" (\"%s\")", digits);
+	CHECK(free_me == NULL, "the digit callback freed its own leg without harm");
 	pi->sending = false;
 	media_leg_free(le);
 	run_ms(40);
@@ -484,7 +465,7 @@ static void write_tone(const char *dir, const char *name, double f, unsigned ms)
 
 static void test_prompts(void)
 {
-	char dir[] = "/tmp/media_test.XXXXXX", what[200], path[300];
+	char dir[] = "/tmp/media_test.XXXXXX", path[300];
 	static const char *const seq[] = {"tone600", "tone900", "tone600"};
 	static const char *const bad[] = {"tone600", "nope"};
 	struct peer *pa = peer_new("player", MEDIA_PT_PCMA, 0, 0), *pb = peer_new("talker", MEDIA_PT_PCMU, 1300, 0);
@@ -497,9 +478,9 @@ static void test_prompts(void)
 	OSMO_ASSERT(mkdtemp(dir));
 	write_tone(dir, "tone600", 600, 400);
 	write_tone(dir, "tone900", 900, 400);
-	check(media_prompts_load(dir) == 2, "two prompt files loaded");
-	check(media_prompt_exists("tone600") && !media_prompt_exists("nope"), "media_prompt_exists");
-	check(media_prompts_load("/nonexistent/prompts") == -ENOENT, "a missing folder gives -ENOENT");
+	CHECK(media_prompts_load(dir) == 2, "two prompt files loaded");
+	CHECK(media_prompt_exists("tone600") && !media_prompt_exists("nope"), "media_prompt_exists");
+	CHECK(media_prompts_load("/nonexistent/prompts") == -ENOENT, "a missing folder gives -ENOENT");
 
 	OSMO_ASSERT(la && lb);
 	pa->leg_port = media_leg_local_port(la);
@@ -512,8 +493,8 @@ static void test_prompts(void)
 	pb->sending = true;
 	run_ms(200);
 
-	check(media_leg_play(la, bad, 2, on_done, NULL) == -ENOENT, "playing an unknown prompt gives -ENOENT");
-	check(media_leg_play(la, seq, 0, on_done, NULL) == -EINVAL, "playing nothing gives -EINVAL");
+	CHECK(media_leg_play(la, bad, 2, on_done, NULL) == -ENOENT, "playing an unknown prompt gives -ENOENT");
+	CHECK(media_leg_play(la, seq, 0, on_done, NULL) == -EINVAL, "playing nothing gives -EINVAL");
 	rec_mark();
 	OSMO_ASSERT(media_leg_play(la, seq, 3, on_done, NULL) == 0);
 	run_ms(1400);
@@ -525,20 +506,17 @@ static void test_prompts(void)
 	a900 = goertzel(pa->rec + n0 + 3200 + 400, 2400, 900);
 	a600b = goertzel(pa->rec + n0 + 6400 + 400, 2400, 600);
 	a1300_during = goertzel(pa->rec + n0, 9600, 1300);
-	snprintf(what, sizeof(what),
-		 "the prompts play in order through PCMA: 600 Hz (%.0f), 900 Hz (%.0f), 600 Hz (%.0f); the "
-		 "conference is muted meanwhile (1300 Hz: %.0f)",
-		 a600, a900, a600b, a1300_during);
-	check(n0 < 800 && a600 > 0.8 * AMP && a900 > 0.8 * AMP && a600b > 0.8 * AMP &&
+	CHECK(n0 < 800 && a600 > 0.8 * AMP && a900 > 0.8 * AMP && a600b > 0.8 * AMP &&
 		      goertzel(pa->rec + n0 + 400, 2400, 900) < 0.05 * AMP && a1300_during < 0.05 * AMP,
-	      what);
-	check(done_calls == 1 && done_leg == la, "done called once, for that leg");
+	      "the prompts play in order through PCMA: 600 Hz (%.0f), 900 Hz (%.0f), 600 Hz (%.0f); the conference is "
+	      "muted meanwhile (1300 Hz: %.0f)",
+	      a600, a900, a600b, a1300_during);
+	CHECK(done_calls == 1 && done_leg == la, "done called once, for that leg");
 	rec_mark();
 	run_ms(500);
 	a1300_after = hears(pa, 1300, 400);
-	snprintf(what, sizeof(what), "after the prompt the leg hears the conference again (1300 Hz: %.0f)",
-		 a1300_after);
-	check(a1300_after > 0.8 * AMP && done_calls == 1, what);
+	CHECK(a1300_after > 0.8 * AMP && done_calls == 1,
+	      "after the prompt the leg hears the conference again (1300 Hz: %.0f)", a1300_after);
 
 	/* stopped: no done */
 	done_calls = 0;
@@ -546,19 +524,19 @@ static void test_prompts(void)
 	run_ms(200);
 	media_leg_stop(la);
 	run_ms(1300);
-	check(done_calls == 0, "a stopped prompt never calls done");
+	CHECK(done_calls == 0, "a stopped prompt never calls done");
 	/* replaced: only the second's done */
 	OSMO_ASSERT(media_leg_play(la, seq, 3, on_done, (void *)1) == 0);
 	run_ms(100);
 	OSMO_ASSERT(media_leg_play(la, seq, 1, on_done, NULL) == 0);
 	run_ms(1500);
-	check(done_calls == 1, "a replaced prompt's done is not called, the new one's once");
+	CHECK(done_calls == 1, "a replaced prompt's done is not called, the new one's once");
 
 	/* a done callback that frees its leg and starts a prompt on another */
 	done_calls = 0;
 	OSMO_ASSERT(media_leg_play(lb, seq, 1, on_done_free, la) == 0);
 	run_ms(1200);
-	check(done_calls == 2, "done may free its leg and start another leg's prompt");
+	CHECK(done_calls == 2, "done may free its leg and start another leg's prompt");
 	pb->sending = false;
 	media_conf_free(conf);
 	media_leg_free(la);
@@ -585,7 +563,7 @@ static void test_rendered_prompts(void)
 					   "7",	       "8",
 					   "9"};
 	const char *b = getenv("LINLI_BUILD");
-	char dir[300], what[400];
+	char dir[300];
 	unsigned i, missing = 0;
 	int n;
 
@@ -596,14 +574,13 @@ static void test_rendered_prompts(void)
 			printf("     missing prompt %s\n", need[i]);
 			missing++;
 		}
-	snprintf(what, sizeof(what), "the build rendered every prompt into %s (%d files)", dir, n);
-	check(n >= (int)ARRAY_SIZE(need) && !missing, what);
+	CHECK(n >= (int)ARRAY_SIZE(need) && !missing, "the build rendered every prompt into %s (%d files)", dir, n);
 	{
 		char path[400];
 		struct stat st;
 
 		snprintf(path, sizeof(path), "%s/calling.ul", dir);
-		check(stat(path, &st) == 0 && st.st_size > 8000 && st.st_size < 8000 * 10,
+		CHECK(stat(path, &st) == 0 && st.st_size > 8000 && st.st_size < 8000 * 10,
 		      "\"calling\" lasts between 1 and 10 seconds at 8 kHz");
 	}
 }
@@ -626,7 +603,7 @@ int main(void)
 	osmo_timer_del(&send_timer);
 	while (npeers)
 		osmo_fd_close(&peers[--npeers]->ofd);
-	printf("%s\n", failures ? "FAILED" : "all passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	talloc_free(ctx);
 	return failures ? 1 : 0;
 }

@@ -8,25 +8,16 @@
 
 #include "gateway/request/request.h"
 #include "gateway/core/rules.h"
-
-static int failures;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
+#include "tests/unit/testlib.h"
 
 static void check_ref(const char *args, int want_rc, const char *want_ref, const char *want_rest)
 {
-	char ref[8] = "", buf[200];
+	char ref[8] = "";
 	const char *rest = NULL;
 	int rc = rq_parse_ref(args, ref, &rest);
 
-	snprintf(buf, sizeof(buf), "ref of \"%s\": rc %d ref %s rest \"%s\"", args, rc, rc ? "-" : ref,
-		 rc ? "-" : rest);
-	check(rc == want_rc && (rc || (!strcmp(ref, want_ref) && !strcmp(rest, want_rest))), buf);
+	CHECK(rc == want_rc && (rc || (!strcmp(ref, want_ref) && !strcmp(rest, want_rest))),
+	      "ref of \"%s\": rc %d ref %s rest \"%s\"", args, rc, rc ? "-" : ref, rc ? "-" : rest);
 }
 
 /* The original words after the keyword, as the handler takes them. */
@@ -34,14 +25,13 @@ static void check_orig(const char *text, const char *want)
 {
 	struct rt_rules r;
 	struct rt_match m;
-	char err[100], out[300], buf[600];
+	char err[100], out[300];
 	int rc;
 
 	rt_rules_parse(&r, "rule 报事,BS report\nrule 办结,BJ resolve grid_worker\n", err, sizeof(err));
 	rt_match(&r, text, strlen(text), &m);
 	rc = rq_orig_suffix(text, strlen(text), m.args, out, sizeof(out));
-	snprintf(buf, sizeof(buf), "original words of \"%s\": \"%s\"", text, rc >= 0 ? out : "(error)");
-	check(rc >= 0 && !strcmp(out, want), buf);
+	CHECK(rc >= 0 && !strcmp(out, want), "original words of \"%s\": \"%s\"", text, rc >= 0 ? out : "(error)");
 }
 
 int main(void)
@@ -67,13 +57,13 @@ int main(void)
 	check_ref("1234567", -EINVAL, NULL, NULL);
 
 	/* ratings */
-	check(rq_parse_rating("1") == 1 && rq_parse_rating("2") == 2 && rq_parse_rating("3") == 3, "ratings 1 2 3");
-	check(rq_parse_rating("3。") == 3 && rq_parse_rating("1!") == 1, "trailing punctuation ignored");
-	check(rq_parse_rating("满意") == 1 && rq_parse_rating("基本满意") == 2 && rq_parse_rating("不满意") == 3,
+	CHECK(rq_parse_rating("1") == 1 && rq_parse_rating("2") == 2 && rq_parse_rating("3") == 3, "ratings 1 2 3");
+	CHECK(rq_parse_rating("3。") == 3 && rq_parse_rating("1!") == 1, "trailing punctuation ignored");
+	CHECK(rq_parse_rating("满意") == 1 && rq_parse_rating("基本满意") == 2 && rq_parse_rating("不满意") == 3,
 	      "ratings in words");
-	check(!rq_parse_rating("4") && !rq_parse_rating("12") && !rq_parse_rating("") && !rq_parse_rating("好"),
+	CHECK(!rq_parse_rating("4") && !rq_parse_rating("12") && !rq_parse_rating("") && !rq_parse_rating("好"),
 	      "not ratings: 4, 12, empty, 好");
-	check(!strcmp(rq_rating_label(3), "不满意") && !rq_rating_label(0), "rating labels");
+	CHECK(!strcmp(rq_rating_label(3), "不满意") && !rq_rating_label(0), "rating labels");
 
 	/* the original words */
 	check_orig("报事 1幢楼道灯坏了", "1幢楼道灯坏了");
@@ -84,26 +74,26 @@ int main(void)
 	check_orig("报事", "");
 
 	/* states */
-	check(!strcmp(rq_state_label("in_progress", "zh-CN"), "处置中") &&
+	CHECK(!strcmp(rq_state_label("in_progress", "zh-CN"), "处置中") &&
 		      !strcmp(rq_state_label("visited", "zh-CN"), "已回访") &&
 		      !strcmp(rq_state_label("in_progress", "en"), "in progress") &&
 		      !strcmp(rq_state_label("odd", "en"), "odd"),
 	      "state labels");
 
 	/* templates: built-in, per language, and a rules file override */
-	check(rq_text(NULL, "report_ok", "zh-CN", keys, vals, 2, out, sizeof(out)) > 0 &&
+	CHECK(rq_text(NULL, "report_ok", "zh-CN", keys, vals, 2, out, sizeof(out)) > 0 &&
 		      !strcmp(out, "已受理，单号123456，预计3月5日前办结。回复“查询123456”看进度。"),
 	      "built-in zh-CN report_ok");
-	check(rq_text(NULL, "report_ok", "en", keys, vals, 2, out, sizeof(out)) > 0 && strstr(out, "ref 123456"),
+	CHECK(rq_text(NULL, "report_ok", "en", keys, vals, 2, out, sizeof(out)) > 0 && strstr(out, "ref 123456"),
 	      "built-in en report_ok");
-	check(rq_text(NULL, "no_such", "zh-CN", keys, vals, 2, out, sizeof(out)) == -ENOENT, "unknown template");
+	CHECK(rq_text(NULL, "no_such", "zh-CN", keys, vals, 2, out, sizeof(out)) == -ENOENT, "unknown template");
 	rt_rules_parse(&r, "reply report_ok zh-CN 收到，编号{ref}\n", err, sizeof(err));
-	check(rq_text(&r, "report_ok", "zh-CN", keys, vals, 2, out, sizeof(out)) > 0 &&
+	CHECK(rq_text(&r, "report_ok", "zh-CN", keys, vals, 2, out, sizeof(out)) > 0 &&
 		      !strcmp(out, "收到，编号123456"),
 	      "the rules file overrides a template");
-	check(rq_text(&r, "report_ok", "en", keys, vals, 2, out, sizeof(out)) > 0 && strstr(out, "Received"),
+	CHECK(rq_text(&r, "report_ok", "en", keys, vals, 2, out, sizeof(out)) > 0 && strstr(out, "Received"),
 	      "an en phone keeps the built-in en text when only zh-CN is overridden");
-	check(rq_text(&r, "dispatch", "zh-CN", NULL, NULL, 0, out, sizeof(out)) > 0 && strstr(out, "{ref}"),
+	CHECK(rq_text(&r, "dispatch", "zh-CN", NULL, NULL, 0, out, sizeof(out)) > 0 && strstr(out, "{ref}"),
 	      "templates the file does not name stay built in");
 
 	/* every reply fits the text buffer and every template has both languages */
@@ -124,7 +114,7 @@ int main(void)
 				ok = 0;
 			}
 		}
-		check(ok, "every template in zh-CN and en");
+		CHECK(ok, "every template in zh-CN and en");
 	}
 
 	/* dates and deadlines: Friday 2026-03-06 10:00 + 3 working days = Wednesday 2026-03-11 */
@@ -137,13 +127,13 @@ int main(void)
 	now = mktime(&tm);
 	dl = rq_deadline(NULL, now, 3);
 	localtime_r(&dl, &tm);
-	check(tm.tm_mon == 2 && tm.tm_mday == 11 && tm.tm_hour == 23 && tm.tm_min == 59,
+	CHECK(tm.tm_mon == 2 && tm.tm_mday == 11 && tm.tm_hour == 23 && tm.tm_min == 59,
 	      "deadline: Friday + 3 working days = Wednesday 23:59");
 	rq_date(dl, "zh-CN", out, sizeof(out));
-	check(!strcmp(out, "3月11日"), "zh-CN date");
+	CHECK(!strcmp(out, "3月11日"), "zh-CN date");
 	rq_date(dl, "en", out, sizeof(out));
-	check(!strcmp(out, "2026-03-11"), "en date");
+	CHECK(!strcmp(out, "2026-03-11"), "en date");
 
-	printf("%s\n", failures ? "FAILED" : "all passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }

@@ -4,34 +4,24 @@
 #include <string.h>
 
 #include "gateway/core/rules.h"
-
-static int failures;
-
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-	if (!cond)
-		failures++;
-}
+#include "tests/unit/testlib.h"
 
 static void norm(const char *in, const char *want)
 {
-	char out[256], what[400];
+	char out[256];
 	int n = rt_normalize(in, strlen(in), out, sizeof(out));
 
-	snprintf(what, sizeof(what), "normalise '%s' -> '%s' (want '%s')", in, n >= 0 ? out : "(error)", want);
-	check(n >= 0 && !strcmp(out, want), what);
+	CHECK(n >= 0 && !strcmp(out, want), "normalise '%s' -> '%s' (want '%s')", in, n >= 0 ? out : "(error)", want);
 }
 
 static void match(const struct rt_rules *r, const char *text, const char *handler, const char *args)
 {
 	struct rt_match m;
-	char what[600];
 	int rc = rt_match(r, text, strlen(text), &m);
 	const char *h = m.rule ? m.rule->handler : "(none)";
 
-	snprintf(what, sizeof(what), "'%s' -> %s '%s' (want %s '%s')", text, h, m.args, handler, args);
-	check(rc == 0 && !strcmp(h, handler) && !strcmp(m.args, args), what);
+	CHECK(rc == 0 && !strcmp(h, handler) && !strcmp(m.args, args), "'%s' -> %s '%s' (want %s '%s')", text, h, m.args,
+	      handler, args);
 }
 
 int main(int argc, char **argv)
@@ -51,11 +41,10 @@ int main(int argc, char **argv)
 	norm("  help  ", "HELP");
 	norm("", "");
 	rc = rt_normalize("\xff\xfe", 2, out, sizeof(out));
-	check(rc == -EILSEQ, "invalid UTF-8 is refused with -EILSEQ");
+	CHECK(rc == -EILSEQ, "invalid UTF-8 is refused with -EILSEQ");
 
 	rc = rt_rules_load(&r, path, err, sizeof(err));
-	snprintf(out, sizeof(out), "the shipped rules file %s loads (%s)", path, rc ? err : "ok");
-	check(rc == 0 && r.nrules >= 15, out);
+	CHECK(rc == 0 && r.nrules >= 15, "the shipped rules file %s loads (%s)", path, rc ? err : "ok");
 
 	match(&r, "报事 10幢墙皮脱落", "report", "10幢墙皮脱落");
 	match(&r, "报事10幢墙皮脱落", "report", "10幢墙皮脱落");
@@ -74,30 +63,30 @@ int main(int argc, char **argv)
 		struct rt_match m;
 
 		rt_match(&r, "bj 123456 done", strlen("bj 123456 done"), &m);
-		check(m.rule && !strcmp(m.rule->role, "grid_worker"), "办结/BJ is for grid workers only");
+		CHECK(m.rule && !strcmp(m.rule->role, "grid_worker"), "办结/BJ is for grid workers only");
 	}
 
 	rc = rt_rules_parse(&r, "rule 报事 report\nbogus line\n", err, sizeof(err));
-	check(rc == -EINVAL && strstr(err, "line 2"), "an unknown directive is refused with its line number");
+	CHECK(rc == -EINVAL && strstr(err, "line 2"), "an unknown directive is refused with its line number");
 	rc = rt_rules_parse(&r, "rule onlykeyword\n", err, sizeof(err));
-	check(rc == -EINVAL && strstr(err, "line 1") && r.nrules == 0, "a rule without handler is refused, nothing kept");
+	CHECK(rc == -EINVAL && strstr(err, "line 1") && r.nrules == 0, "a rule without handler is refused, nothing kept");
 	rc = rt_rules_parse(&r, "# c\n\nrule 报事,BS report\nreply ok zh-CN 已受理，编号{ref}。\nreply ok en Received, ref {ref}.\n",
 			   err, sizeof(err));
-	check(rc == 0 && r.nrules == 1 && r.ntpl == 2, "comments, blank lines, rules and replies parse");
+	CHECK(rc == 0 && r.nrules == 1 && r.ntpl == 2, "comments, blank lines, rules and replies parse");
 	{
 		const char *keys[] = { "ref" }, *vals[] = { "123456" };
 
 		rc = rt_expand(rt_template(&r, "ok", "en"), keys, vals, 1, out, sizeof(out));
-		check(rc > 0 && !strcmp(out, "Received, ref 123456."), "English template expands");
+		CHECK(rc > 0 && !strcmp(out, "Received, ref 123456."), "English template expands");
 		rc = rt_expand(rt_template(&r, "ok", "fr"), keys, vals, 1, out, sizeof(out));
-		check(rc > 0 && !strcmp(out, "已受理，编号123456。"), "an unknown language falls back to zh-CN");
+		CHECK(rc > 0 && !strcmp(out, "已受理，编号123456。"), "an unknown language falls back to zh-CN");
 		rc = rt_expand("{unknown} {ref}", keys, vals, 1, out, sizeof(out));
-		check(rc > 0 && !strcmp(out, "{unknown} 123456"), "unknown placeholders stay");
+		CHECK(rc > 0 && !strcmp(out, "{unknown} 123456"), "unknown placeholders stay");
 		rc = rt_expand("{ref}{ref}", keys, vals, 1, out, 8);
-		check(rc == -ENOSPC, "expansion that does not fit is -ENOSPC");
+		CHECK(rc == -ENOSPC, "expansion that does not fit is -ENOSPC");
 	}
-	check(rt_template(&r, "missing", "en") == NULL, "a missing template is NULL");
+	CHECK(rt_template(&r, "missing", "en") == NULL, "a missing template is NULL");
 
-	printf("%s\n", failures ? "FAILED" : "all checks passed");
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }
