@@ -1,5 +1,6 @@
 /* SMS keyword rules: normalisation, the rules file, matching and reply templates. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,12 +355,13 @@ const char *rt_template(const struct rt_rules *r, const char *name, const char *
 	return fallback;
 }
 
-int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
-	      size_t outlen)
+/* rt_expand without shortening; out NULL: only the length. */
+static int expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
+		  size_t outlen)
 {
 	size_t w = 0;
 
-	if (!outlen)
+	if (out && !outlen)
 		return -ENOSPC;
 	while (*tpl) {
 		const char *close;
@@ -388,11 +390,76 @@ int rt_expand(const char *tpl, const char *const *keys, const char *const *vals,
 			addlen = 1;
 			tpl++;
 		}
-		if (w + addlen >= outlen)
+		if (out && w + addlen >= outlen)
 			return -ENOSPC;
-		memcpy(out + w, add, addlen);
+		if (out)
+			memcpy(out + w, add, addlen);
 		w += addlen;
 	}
-	out[w] = '\0';
+	if (out)
+		out[w] = '\0';
 	return (int)w;
+}
+
+/* A value long enough to be free text (a report, a reason, a result), which may be shortened; a
+ * reference, a date, a number or a name never is. */
+#define RT_SHORTEN_MIN 24
+
+/* vals with every free-text value longer than cap bytes cut to cap (on a character boundary) and
+ * ended in "…", in cut[] (malloc'd); false when out of memory. */
+static bool cap_values(const char *const *vals, unsigned n, size_t cap, const char **v, char **cut)
+{
+	static const char ellipsis[] = "…";
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strlen(vals[i]), keep = cap;
+
+		free(cut[i]);
+		cut[i] = NULL;
+		v[i] = vals[i];
+		if (l < RT_SHORTEN_MIN || l <= cap)
+			continue;
+		while (keep && ((unsigned char)vals[i][keep] & 0xc0) == 0x80)
+			keep--;
+		cut[i] = malloc(keep + sizeof(ellipsis));
+		if (!cut[i])
+			return false;
+		memcpy(cut[i], vals[i], keep);
+		memcpy(cut[i] + keep, ellipsis, sizeof(ellipsis));
+		v[i] = cut[i];
+	}
+	return true;
+}
+
+int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
+	      size_t outlen)
+{
+	char *cut[RT_MAX_KEYS] = {0};
+	const char *v[RT_MAX_KEYS];
+	size_t lo = 0, hi = 0;
+	int rc = expand(tpl, keys, vals, n, out, outlen);
+
+	if (rc != -ENOSPC || n > RT_MAX_KEYS)
+		return rc;
+	/* too long: cut every free-text value to one common length, the largest that fits, each
+	 * ending in "…", so that a notice is never dropped for its length */
+	for (unsigned i = 0; i < n; i++)
+		if (strlen(vals[i]) > hi)
+			hi = strlen(vals[i]);
+	while (lo < hi) {
+		size_t mid = (lo + hi + 1) / 2;
+
+		if (!cap_values(vals, n, mid, v, cut))
+			goto out;
+		if (expand(tpl, keys, v, n, NULL, 0) < (int)outlen)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (cap_values(vals, n, lo, v, cut))
+		rc = expand(tpl, keys, v, n, out, outlen);
+out:
+	for (unsigned i = 0; i < n; i++)
+		free(cut[i]);
+	return rc;
 }

@@ -29,6 +29,7 @@ struct rt_template {
 };
 
 #define RT_MAX_HANDLERS 16
+#define RT_MAX_KEYS 16
 
 struct rt_rules {
 	struct rt_rule rule[RT_MAX_RULES];
@@ -65,7 +66,9 @@ int rt_match(const struct rt_rules *r, const char *text, size_t len, struct rt_m
 /* The template name in lang, falling back to zh-CN, or NULL. */
 const char *rt_template(const struct rt_rules *r, const char *name, const char *lang);
 
-/* Expand {key} placeholders from keys[]/vals[] (n pairs) into out. Unknown keys stay as they are.
- * Returns the length, or -ENOSPC. */
+/* Expand {key} placeholders from keys[]/vals[] (n pairs, at most RT_MAX_KEYS) into out. Unknown
+ * keys stay as they are. When the text does not fit, the longest free-text values (24 bytes or
+ * more: never a reference, date or number) are shortened, on a character boundary and ending in
+ * "…", until it does. Returns the length, or -ENOSPC when even that cannot make it fit. */
 int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
 	      size_t outlen);

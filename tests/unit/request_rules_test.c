@@ -53,9 +53,9 @@ static const char *state_of(struct db_context *dbc, void *ctx, const char *ref, 
 
 static void deliver(struct gw *gw, const char *from, const char *fmt, const char *ref)
 {
-	char text[256];
+	char text[1024];
 
-	snprintf(text, sizeof(text), fmt, ref);
+	OSMO_ASSERT((size_t)snprintf(text, sizeof(text), fmt, ref) < sizeof(text));
 	OSMO_ASSERT(fake_deliver(gw, from, text) == 0);
 }
 
@@ -100,6 +100,24 @@ int main(void)
 	CHECK(!strcmp(state_of(dbc, ctx, ref, NULL), "closed"), "closed");
 	OSMO_ASSERT(fake_deliver(gw, R1, "1") == 0);
 	CHECK(fake_take(R1, "感谢", NULL) && !strcmp(state_of(dbc, ctx, ref, NULL), "visited"), "rated: visited");
+
+	/* a long report returned with a long reason: the staff are still told (shortened, not dropped) */
+	{
+		char text[700] = "报事 ", reason[700] = "退回 %s ";
+
+		for (int i = 0; i < 195; i++) {
+			strcat(text + strlen(text), "墙");
+			strcat(reason + strlen(reason), "漏");
+		}
+		OSMO_ASSERT(fake_deliver(gw, R1, text) == 0);
+		s = fake_take(R1, "已受理", NULL);
+		ref_of(s ? s->text : NULL, ref2);
+		deliver(gw, W1, reason, ref2);
+		s = fake_take(STAFF1, "【退回】", ref2, NULL);
+		CHECK(s && strstr(s->text, "…"), "a 195-character report returned with a 195-character reason reaches the "
+						 "staff, shortened");
+		CHECK(!strcmp(state_of(dbc, ctx, ref2, NULL), "returned"), "returned");
+	}
 
 	/* overdue: reminded once after the deadline, escalated a day later */
 	OSMO_ASSERT(fake_deliver(gw, R2, "BS 水管漏水") == 0);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gateway/core/rules.h"
+#include "util/utf8.h"
 #include "tests/unit/testlib.h"
 
 static void norm(const char *in, const char *want)
@@ -83,7 +84,23 @@ int main(int argc, char **argv)
 		rc = rt_expand("{unknown} {ref}", keys, vals, 1, out, sizeof(out));
 		CHECK(rc > 0 && !strcmp(out, "{unknown} 123456"), "unknown placeholders stay");
 		rc = rt_expand("{ref}{ref}", keys, vals, 1, out, 8);
-		CHECK(rc == -ENOSPC, "expansion that does not fit is -ENOSPC");
+		CHECK(rc == -ENOSPC, "expansion that does not fit, with nothing to shorten, is -ENOSPC");
+	}
+	{
+		/* a 195-character report and a 195-character reason into a 400-byte notice */
+		char text[700] = "", reason[700] = "", big[400];
+		const char *keys[] = {"ref", "text", "reason"}, *vals[] = {"654321", text, reason};
+
+		for (int i = 0; i < 195; i++) {
+			strcat(text, "墙");
+			strcat(reason, "漏");
+		}
+		rc = rt_expand("【退回】单号{ref}：{text}，原因：{reason}", keys, vals, 3, big, sizeof(big));
+		CHECK(rc > 0 && rc < (int)sizeof(big) && strstr(big, "单号654321：") && strstr(big, "…") &&
+			      utf8_validate(big, strlen(big), NULL) == 0,
+		      "a notice too long for its buffer is shortened with …, the reference kept, valid UTF-8 (%d bytes)",
+		      rc);
+		CHECK(strstr(big, "墙墙墙") && strstr(big, "漏漏漏"), "both long fields keep their start");
 	}
 	CHECK(rt_template(&r, "missing", "en") == NULL, "a missing template is NULL");
 
