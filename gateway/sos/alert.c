@@ -245,6 +245,11 @@ static bool parse_num(const struct text *t, size_t pos, struct num *nm)
 		}
 		nm->frac = (double)fm / (double)scale;
 	}
+	/* an exponent ("1e308", "1.14E2"): no watch writes one; taking the digits before it would
+	 * make a wrong position, so it is no number at all */
+	if ((at(t, i) == 'e' || at(t, i) == 'E') &&
+	    (is_digit(at(t, i + 1)) || ((at(t, i + 1) == '+' || at(t, i + 1) == '-') && is_digit(at(t, i + 2)))))
+		return false;
 	nm->end = i;
 	return true;
 }
