@@ -1,5 +1,7 @@
 /* The router (gateway/core/route.h). */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -134,13 +136,39 @@ out:
 	return rc;
 }
 
+/* The rules file must be a NAME.rules in a folder named routes (after following links): the
+ * VTY's `rules-file` must not make linlid read, and report errors about, any file it can read. */
+static bool rules_path_ok(const char *path)
+{
+	char *real = realpath(path, NULL), *slash;
+	size_t n;
+	bool ok = false;
+
+	if (!real)
+		return true; /* does not exist: the load says so */
+	n = strlen(real);
+	slash = strrchr(real, '/');
+	if (slash && n > 6 && !strcmp(real + n - 6, ".rules")) {
+		*slash = '\0';
+		slash = strrchr(real, '/');
+		ok = slash && !strcmp(slash + 1, "routes");
+	}
+	free(real);
+	return ok;
+}
+
 int gw_rules_reload(struct gw *gw, char *err, size_t errlen)
 {
 	const char *path = gw->cfg.rules_file ? gw->cfg.rules_file : "routes/sms.rules";
 	struct rt_rules *r = talloc_zero(gw, struct rt_rules);
 	int rc;
 
-	rc = rt_rules_load(r, path, err, errlen);
+	if (!rules_path_ok(path)) {
+		snprintf(err, errlen, "%s: not a .rules file in a routes/ folder; not read", path);
+		rc = -EPERM;
+	} else {
+		rc = rt_rules_load(r, path, err, errlen);
+	}
 	if (rc < 0) {
 		LOGP(DRT, LOGL_ERROR, "cannot load the keyword rules: %s\n", err);
 		talloc_free(r);

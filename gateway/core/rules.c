@@ -171,7 +171,8 @@ static int rule_line(struct rt_rules *r, char *rest, char *err, size_t errlen, u
 		int n = rt_normalize(k, strlen(k), norm, sizeof(norm));
 
 		if (n <= 0 || (size_t)n >= sizeof(rule->keyword[0])) {
-			snprintf(err, errlen, "line %u: bad keyword '%s'", lineno, k);
+			snprintf(err, errlen, "line %u: keyword %u is empty, too long or not UTF-8", lineno,
+				 rule->nkeywords + 1);
 			return -EINVAL;
 		}
 		if (rule->nkeywords >= RT_MAX_KEYWORDS) {
@@ -253,8 +254,9 @@ int rt_rules_parse(struct rt_rules *r, const char *text, char *err, size_t errle
 		else if (!strcmp(word, "handlers"))
 			rc = handlers_line(r, s, err, errlen, lineno);
 		else {
-			snprintf(err, errlen, "line %u: unknown directive '%s' (rule, reply or handlers)", lineno,
-				 word);
+			/* the line itself is not repeated: errors reach the VTY and the log, and the file
+			 * might not be a rules file at all */
+			snprintf(err, errlen, "line %u: not a rule, reply or handlers line", lineno);
 			rc = -EINVAL;
 		}
 		if (rc < 0)

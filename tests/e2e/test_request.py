@@ -204,6 +204,17 @@ def main(t):
 
         out = gw.vty("rules reload")
         t.check("rules reloaded" in out, "VTY rules reload: %s" % out.strip())
+        # the VTY cannot make linlid read (and echo) a file that is not a rules file
+        secret = os.path.join(gw.dir, "secret.txt")
+        with open(secret, "w") as f:
+            f.write("root:$6$secret-hash:19000:0:99999:7:::\n")
+        gw.vty(["configure terminal", "gateway", "rules-file " + secret, "end"])
+        out = gw.vty("rules reload")
+        t.check("not reloaded" in out and "routes/" in out and "secret-hash" not in out,
+                "rules-file outside routes/*.rules is refused, its content not shown: %s" % out.strip())
+        t.check("secret-hash" not in open(gw.log_path, errors="replace").read(), "nor in the log")
+        gw.vty(["configure terminal", "gateway", "rules-file " + RULES, "end"])
+        t.check("rules reloaded" in gw.vty("rules reload"), "the routes/ file again")
 
         # linlictl close
         r = gw.linlictl("request", "close", ref2, "已更换水管")

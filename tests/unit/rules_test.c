@@ -69,6 +69,9 @@ int main(int argc, char **argv)
 
 	rc = rt_rules_parse(&r, "rule 报事 report\nbogus line\n", err, sizeof(err));
 	CHECK(rc == -EINVAL && strstr(err, "line 2"), "an unknown directive is refused with its line number");
+	rc = rt_rules_parse(&r, "root:$6$secret-hash:19000:0:99999:7:::\n", err, sizeof(err));
+	CHECK(rc == -EINVAL && !strstr(err, "secret") && !strstr(err, "root"),
+	      "the error names the line, never its content (a file that is not a rules file)");
 	rc = rt_rules_parse(&r, "rule onlykeyword\n", err, sizeof(err));
 	CHECK(rc == -EINVAL && strstr(err, "line 1") && r.nrules == 0, "a rule without handler is refused, nothing kept");
 	rc = rt_rules_parse(&r, "# c\n\nrule 报事,BS report\nreply ok zh-CN 已受理，编号{ref}。\nreply ok en Received, ref {ref}.\n",
