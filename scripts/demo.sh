@@ -57,9 +57,17 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 else
 	echo "kamailio is not installed: running without the SIP side" >&2
 fi
+# the VTY's password, made once and kept (mode 600): `write`, `rules-file` and `sms send` are
+# not for every local user
+if [ ! -s "$D/vty-password" ]; then
+	(umask 077 && od -An -tx1 -N8 /dev/urandom | tr -d ' \n' >"$D/vty-password")
+fi
+VTYPW=$(cat "$D/vty-password")
 rm -f "$D/linlid.cfg"
 (umask 077 && : >"$D/linlid.cfg")
 cat >>"$D/linlid.cfg" <<CFG
+password $VTYPW
+enable password $VTYPW
 log stderr
  logging filter all 1
  logging color 1
@@ -70,6 +78,7 @@ log stderr
  logging level rt info
 line vty
  bind 127.0.0.1 4290
+ login
 gateway
  database $PWD/var/linli.db
  ctrl-bind 127.0.0.1 4291
@@ -90,6 +99,7 @@ In another terminal, text the gateway as resident $N and read its answer:
   sh scripts/text.sh $N 帮助        # deliver an SMS to the emulated modem, wait, print the reply
   $B/modemsim-ctl $PWD/$D/modem.sock sent      # everything the gateway has sent
   telnet 127.0.0.1 4290                         # VTY: show modems, show queue, show sms in
+                                                # (password, also for enable: $D/vty-password)
   $B/linlictl -d var/linli.db sms in            # what was received
 
 SIP (Kamailio on 127.0.0.1:5060, log $D/kamailio.log): a softphone registers as $N,

@@ -220,7 +220,8 @@ class Ctrl:
 class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
-    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False):
+    def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False,
+                 vty_password=None):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
         self.log_path = os.path.join(self.dir, "linlid.log")
         self.proc = None
@@ -236,9 +237,11 @@ class Gateway:
             self.linlictl("import-all", os.path.join(ROOT, "etc", "sample"))
         else:
             self.linlictl("init")
-        cfg = ["log stderr", " logging filter all 1", " logging color 0", " logging print category 1",
+        self.vty_password = vty_password
+        cfg = ["password %s" % vty_password, "enable password %s" % vty_password] if vty_password else []
+        cfg += ["log stderr", " logging filter all 1", " logging color 0", " logging print category 1",
                " logging print extended-timestamp 1", " logging level set-all notice",
-               "line vty", " bind 127.0.0.1 %d" % self.vty_port,
+               "line vty", " bind 127.0.0.1 %d" % self.vty_port] + ([" login"] if vty_password else []) + [
                "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port]
         cfg += [" " + l for l in extra_gateway_cfg.splitlines() if l.strip()]
         if "evapi " in extra_gateway_cfg and "evapi-secret" not in extra_gateway_cfg:
@@ -297,21 +300,33 @@ class Gateway:
         finally:
             c.close()
 
-    def vty(self, command):
-        """Run one command on the telnet VTY (in enable mode) and return its output."""
+    def vty(self, command, password=None):
+        """Run one command on the telnet VTY (in enable mode) and return its output; with a VTY
+        password configured, log in with password (default: the configured one)."""
         s = socket.create_connection(("127.0.0.1", self.vty_port), timeout=30)
+        password = self.vty_password if password is None else password
 
         def until_prompt():
             buf = b""
-            while not (buf.rstrip().endswith(b">") or buf.rstrip().endswith(b"#")):
+            while not (buf.rstrip().endswith(b">") or buf.rstrip().endswith(b"#") or
+                       buf.rstrip().endswith(b"Password:")):
                 d = s.recv(65536)
                 if not d:
                     break
                 buf += d
             return buf
-        until_prompt()
+        out = until_prompt()
+        if out.rstrip().endswith(b"Password:"):
+            s.sendall((password or "").encode() + b"\r\n")
+            out = until_prompt()
+            if not out.rstrip().endswith(b">"):
+                s.close()
+                return "login refused"
         s.sendall(b"enable\r\n")
-        until_prompt()
+        out = until_prompt()
+        if out.rstrip().endswith(b"Password:"):
+            s.sendall((password or "").encode() + b"\r\n")
+            until_prompt()
         # several commands in one session (e.g. configure terminal, gateway, a setting): the output
         # of the last one is returned
         for c in command if isinstance(command, (list, tuple)) else [command]:

@@ -1,0 +1,21 @@
+"""The VTY asks for its password (issue 13, hole 4): without it nothing runs, not even `show`;
+with it the operator works as before; `enable` asks again."""
+import linli
+
+
+def main(t):
+    gw = linli.Gateway(nmodems=1, vty_password="pw-e2e-7f3a").start()
+    try:
+        t.check(gw.vty("show modems", password="wrong") == "login refused", "a wrong password gets no VTY")
+        t.check(gw.vty("show modems", password="") == "login refused", "no password gets no VTY")
+        out = gw.vty("show modems")
+        t.check("m1" in out, "the right password: show modems works (%s)" % out.strip()[:80])
+        out = gw.vty(["configure terminal", "gateway", "help-interval 30", "end", "show running-config"])
+        t.check("help-interval 30" in out, "and configuration works")
+        t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
+    finally:
+        gw.close()
+
+
+if __name__ == "__main__":
+    linli.run(main)
