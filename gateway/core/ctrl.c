@@ -46,7 +46,13 @@ static int get_modems(struct ctrl_cmd *cmd, void *data)
 CTRL_CMD_DEFINE_WO(sms_send, "sms-send");
 static int verify_sms_send(struct ctrl_cmd *cmd, const char *value, void *data)
 {
-	(void)data;
+	struct gw *gw = data;
+
+	/* CTRL has no login: any local process may connect, so sending is off unless configured */
+	if (!gw->cfg.ctrl_send) {
+		cmd->reply = "sms-send needs ctrl-send on in the config";
+		return 1;
+	}
 	if (!value || !strchr(value, ' ')) {
 		cmd->reply = "expected: NUMBER TEXT";
 		return 1;

@@ -85,6 +85,7 @@ struct gw_config {
 	bool reply_unknown;		/* reply to numbers the database does not know */
 	char *community_number;		/* the gateway's own number (watches are programmed to alert it) */
 	bool test_clock;		/* accept CTRL SET clock-offset (end-to-end tests only) */
+	bool ctrl_send;			/* accept CTRL SET sms-send (CTRL has no login) */
 	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
 };
 

@@ -104,6 +104,14 @@ DEFUN(cfg_community_number, cfg_community_number_cmd, "community-number NUMBER",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_ctrl_send, cfg_ctrl_send_cmd, "ctrl-send (on|off)",
+      "Let CTRL SET sms-send queue messages (CTRL has no login: any local process may use it)\nYes\n"
+      "No (the default)\n")
+{
+	vgw->cfg.ctrl_send = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_test_clock, cfg_test_clock_cmd, "test-clock (on|off)",
       "Let CTRL SET clock-offset move linlid's clock (end-to-end tests only)\nYes\nNo\n")
 {
@@ -245,6 +253,7 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
+	vty_out(vty, " ctrl-send %s%s", vgw->cfg.ctrl_send ? "on" : "off", VTY_NEWLINE);
 	if (vgw->cfg.community_number)
 		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
 	if (vgw->cfg.test_clock)
@@ -425,6 +434,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
 	install_element(GW_NODE, &cfg_test_clock_cmd);
+	install_element(GW_NODE, &cfg_ctrl_send_cmd);
 	install_element(GW_NODE, &cfg_rules_file_cmd);
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);

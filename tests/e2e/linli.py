@@ -242,7 +242,7 @@ class Gateway:
         cfg += ["log stderr", " logging filter all 1", " logging color 0", " logging print category 1",
                " logging print extended-timestamp 1", " logging level set-all notice",
                "line vty", " bind 127.0.0.1 %d" % self.vty_port] + ([" login"] if vty_password else []) + [
-               "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port]
+               "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port, " ctrl-send on"]
         cfg += [" " + l for l in extra_gateway_cfg.splitlines() if l.strip()]
         if "evapi " in extra_gateway_cfg and "evapi-secret" not in extra_gateway_cfg:
             cfg.append(" evapi-secret %s" % EVAPI_SECRET)

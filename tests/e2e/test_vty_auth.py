@@ -1,5 +1,6 @@
 """The VTY asks for its password (issue 13, hole 4): without it nothing runs, not even `show`;
-with it the operator works as before; `enable` asks again."""
+with it the operator works as before; `enable` asks again. CTRL, which has no login, sends
+nothing unless `ctrl-send on`."""
 import linli
 
 
@@ -12,6 +13,13 @@ def main(t):
         t.check("m1" in out, "the right password: show modems works (%s)" % out.strip()[:80])
         out = gw.vty(["configure terminal", "gateway", "help-interval 30", "end", "show running-config"])
         t.check("help-interval 30" in out, "and configuration works")
+        gw.vty(["configure terminal", "gateway", "ctrl-send off", "end"])
+        try:
+            gw.send("+8613800138001", "hello")
+            refused = False
+        except Exception as e:
+            refused = "ctrl-send" in str(e)
+        t.check(refused, "with ctrl-send off, CTRL SET sms-send is refused")
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()
