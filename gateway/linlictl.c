@@ -588,7 +588,7 @@ static int cmd_watch(struct db_context *dbc, int argc, char **argv)
 	return rc < 0;
 }
 
-/* ---- requests (gateway/request/request.c) ---- */
+/* ---- requests (gateway/request/request.h) ---- */
 
 static int queue_out(void *data, const char *dest, const char *text, int prio)
 {

@@ -1,10 +1,10 @@
 /* The 6995 group call: call control on the sofia-sip user agent (gateway/call/sip_ua.c) and the media
- * of gateway/media.h. See gateway/call/call.h for what it does; DESIGN.md "group call" for the states.
+ * of gateway/media.h. See gateway/call/call.h for what it does; DESIGN.md "group call" for the states;
+ * gateway/call/call_priv.h for the objects.
  *
- * Objects: a struct call (osmo_fsm call_fsm) per incoming 6995 INVITE owns the caller's media leg,
- * the conference and one struct call_leg (child osmo_fsm leg_fsm) per household called. Every
- * SIP dialog is a struct sip_hdl (the nua handle magic), which outlives its leg or call while a
- * BYE or CANCEL is answered, so that a late SIP event never reaches freed memory. */
+ * Here: the SIP handles, the call fsm, the incoming INVITE, the call-back of a missed call, the nua
+ * event callback, start and stop. The legs are in call_leg.c, the SOS alert call in call_sos.c, the
+ * VTY in call_vty.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,8 +19,6 @@
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
-#include <osmocom/vty/command.h>
-#include <osmocom/vty/vty.h>
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sdp.h>
@@ -29,6 +27,7 @@
 #include "db/db.h"
 #include "db/db_call.h"
 #include "gateway/call/call.h"
+#include "gateway/call/call_priv.h"
 #include "gateway/call/call_sdp.h"
 #include "gateway/core/gw.h"
 #include "gateway/core/outbox.h"
@@ -36,7 +35,6 @@
 #include "gateway/call/media.h"
 #include "gateway/call/sip_ua.h"
 
-#define S(x)		 (1 << (x))
 #define CALL_MAX_TARGETS 64
 
 struct call_cfg g_call_cfg = {
@@ -48,90 +46,7 @@ struct call_cfg g_call_cfg = {
 	.rtp_max = 32767,
 };
 
-static struct {
-	struct gw *gw;
-	void *ctx;
-	nua_t *nua;
-	struct llist_head calls;
-	struct llist_head hdls;
-	unsigned next_id;
-} cs;
-
-struct call;
-struct call_leg;
-
-/* One SIP dialog: the hmagic of its nua handle. */
-struct sip_hdl {
-	struct llist_head list;
-	nua_handle_t *nh;
-	struct call *call;	      /* the caller's dialog: its call, NULL once the call is gone */
-	struct call_leg *leg;	      /* a called party's dialog: its leg, NULL once the leg is gone */
-	bool confirmed;		      /* 200 sent or received: release with BYE, not CANCEL */
-	bool ended;		      /* BYE/CANCEL sent or received, or a final error */
-	bool terminated;	      /* the stack reported the dialog over */
-	char *sdp;		      /* our side of the session, answered again to a re-INVITE */
-	struct osmo_timer_list guard; /* destroy the handle if the release is never answered */
-};
-
-struct call {
-	struct llist_head list;
-	struct osmo_fsm_inst *fi;
-	struct db_call rec;
-	struct db_call_leg caller_rec;
-	struct db_call_caller who;
-	struct sip_hdl *hdl;
-	struct media_leg *media;
-	struct media_conf *conf;
-	struct llist_head legs;
-	unsigned n_legs;   /* legs still alive */
-	unsigned n_joined; /* legs that ever pressed 1 */
-	int rung;	   /* -1 neighbours, 0 grid worker, 1 staff */
-	bool sms_sent;
-	bool dialing;  /* legs being started: an early leg end must not escalate yet */
-	bool callback; /* started by the missed-call trigger: we called the household */
-	/* an SOS alert call (call_sos_alert): no caller, one leg, a 1 acknowledges the incident */
-	int64_t sos_incident, sos_attempt;
-};
-
-struct call_leg {
-	struct llist_head list;
-	struct osmo_fsm_inst *fi;
-	struct call *call;
-	struct db_call_leg rec;
-	struct sip_hdl *hdl;
-	struct media_leg *media;
-};
-
-enum call_state {
-	CALL_ST_RINGING,    /* neighbours (or the escalation) are being called */
-	CALL_ST_CONNECTED,  /* someone pressed 1 */
-	CALL_ST_ESCALATING, /* nobody joined: grid worker, then staff */
-	CALL_ST_NO_GROUP,   /* playing "no_group", then BYE */
-	CALL_ST_CALLBACK,   /* the missed-call trigger: calling the household back */
-};
-
-enum call_event {
-	CALL_EV_LEG_JOINED,
-	CALL_EV_LEG_ENDED,	 /* a child terminated */
-	CALL_EV_CALLER_GONE,	 /* BYE/CANCEL from the caller */
-	CALL_EV_PROMPT_DONE,	 /* the caller's prompt ended */
-	CALL_EV_CALLER_ANSWERED, /* the household answered the call back; data: struct call_sdp */
-};
-
-enum leg_state {
-	LEG_ST_INVITING, /* INVITE sent, ring timer running */
-	LEG_ST_PROMPT,	 /* answered: the prompt plays */
-	LEG_ST_WAIT_KEY, /* prompt over: waiting for the 1 */
-	LEG_ST_JOINED,
-};
-
-enum leg_event {
-	LEG_EV_ANSWERED, /* data: struct call_sdp */
-	LEG_EV_FAILED,	 /* data: int *status */
-	LEG_EV_REMOTE_BYE,
-	LEG_EV_PROMPT_DONE,
-	LEG_EV_DIGIT, /* data: char * */
-};
+struct call_globals g_call;
 
 /* clang-format off */
 static const struct value_string call_event_names[] = {
@@ -142,23 +57,12 @@ static const struct value_string call_event_names[] = {
 	{ CALL_EV_CALLER_ANSWERED, "CALLER_ANSWERED" },
 	{ 0, NULL }
 };
-
-static const struct value_string leg_event_names[] = {
-	{ LEG_EV_ANSWERED, "ANSWERED" },
-	{ LEG_EV_FAILED, "FAILED" },
-	{ LEG_EV_REMOTE_BYE, "REMOTE_BYE" },
-	{ LEG_EV_PROMPT_DONE, "PROMPT_DONE" },
-	{ LEG_EV_DIGIT, "DIGIT" },
-	{ 0, NULL }
-};
 /* clang-format on */
 
 static struct osmo_fsm call_fsm;
-static struct osmo_fsm leg_fsm;
-struct call_leg;
-static void sos_leg_acked(struct call_leg *leg);
 
-static int64_t now_ms(void)
+/* call_priv.h: the real-time clock in ms. */
+int64_t call_now_ms(void)
 {
 	struct timespec ts;
 
@@ -166,7 +70,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *rtp_addr(void)
+/* call_priv.h: rtp-bind, else sip-bind. */
+const char *call_rtp_addr(void)
 {
 	return g_call_cfg.rtp_addr ? g_call_cfg.rtp_addr : g_call_cfg.sip_addr;
 }
@@ -203,13 +108,14 @@ static void hdl_guard_cb(void *data)
 	hdl_free(h);
 }
 
-static struct sip_hdl *hdl_alloc(nua_handle_t *nh)
+/* call_priv.h: a handle for nh, listed and bound as its hmagic. */
+struct sip_hdl *call_hdl_alloc(nua_handle_t *nh)
 {
-	struct sip_hdl *h = talloc_zero(cs.ctx, struct sip_hdl);
+	struct sip_hdl *h = talloc_zero(g_call.ctx, struct sip_hdl);
 
 	h->nh = nh;
 	osmo_timer_setup(&h->guard, hdl_guard_cb, h);
-	llist_add_tail(&h->list, &cs.hdls);
+	llist_add_tail(&h->list, &g_call.hdls);
 	if (nh)
 		nua_handle_bind(nh, h);
 	return h;
@@ -217,7 +123,7 @@ static struct sip_hdl *hdl_alloc(nua_handle_t *nh)
 
 /* The owner lets go of the dialog: end it (BYE when confirmed, CANCEL before) unless it has
  * ended already; the handle goes when the stack reports the dialog terminated. */
-static void hdl_release(struct sip_hdl *h)
+void call_hdl_release(struct sip_hdl *h)
 {
 	h->call = NULL;
 	h->leg = NULL;
@@ -235,9 +141,9 @@ static void hdl_release(struct sip_hdl *h)
 }
 
 /* Our SDP (gateway/call/call_sdp.c) on the RTP address, with a fresh session id. */
-static char *sdp_make(void *ctx, uint16_t port, int pt, int te_pt)
+char *call_sdp_local(void *ctx, uint16_t port, int pt, int te_pt)
 {
-	return call_sdp_make(ctx, rtp_addr(), ++cs.next_id, port, pt, te_pt);
+	return call_sdp_make(ctx, call_rtp_addr(), ++g_call.next_id, port, pt, te_pt);
 }
 
 static int sdp_read(const sip_t *sip, struct call_sdp *out, char *err, size_t errlen)
@@ -251,307 +157,11 @@ static int sdp_read(const sip_t *sip, struct call_sdp *out, char *err, size_t er
 
 /* ---- recording ---- */
 
-static void call_save(struct call *c)
+/* call_priv.h: c's record written back. */
+void call_save(struct call *c)
 {
-	if (db_call_update(cs.gw->db, &c->rec) < 0)
+	if (db_call_update(g_call.gw->db, &c->rec) < 0)
 		LOGPFSML(c->fi, LOGL_ERROR, "cannot record call %" PRId64 "\n", c->rec.id);
-}
-
-static void leg_save(struct db_call_leg *l)
-{
-	if (db_call_leg_update(cs.gw->db, l) < 0)
-		LOGP(DCALL, LOGL_ERROR, "cannot record leg %" PRId64 " of call %" PRId64 "\n", l->id, l->call_id);
-}
-
-static void set_result(struct db_call_leg *l, const char *result)
-{
-	if (!l->result[0])
-		osmo_strlcpy(l->result, result, sizeof(l->result));
-}
-
-/* ---- legs (child fsm) ---- */
-
-static void leg_prompt_done(struct media_leg *m, void *data)
-{
-	struct call_leg *leg = data;
-
-	(void)m;
-	osmo_fsm_inst_dispatch(leg->fi, LEG_EV_PROMPT_DONE, NULL);
-}
-
-static void leg_dtmf(struct media_leg *m, char digit, void *data)
-{
-	struct call_leg *leg = data;
-
-	(void)m;
-	osmo_fsm_inst_dispatch(leg->fi, LEG_EV_DIGIT, &digit);
-}
-
-/* Append the prompts that say a building or unit number: one per digit, then the word. */
-static size_t say_number(const char **names, size_t n, size_t max, const char *num, const char *word)
-{
-	static const char *digits[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-	bool any = false;
-
-	for (const char *p = num; *p && n < max; p++)
-		if (*p >= '0' && *p <= '9') {
-			names[n++] = digits[*p - '0'];
-			any = true;
-		}
-	if (any && n < max)
-		names[n++] = word;
-	return n;
-}
-
-/* Play names (those that exist); false when none exists. */
-static bool play(struct media_leg *m, const char **names, size_t n, void (*done)(struct media_leg *, void *),
-		 void *data)
-{
-	const char *have[24];
-	size_t k = 0;
-
-	for (size_t i = 0; i < n && k < ARRAY_SIZE(have); i++) {
-		if (media_prompt_exists(names[i]))
-			have[k++] = names[i];
-		else
-			LOGP(DCALL, LOGL_NOTICE, "prompt '%s' is not loaded (prompts-dir %s), skipped\n", names[i],
-			     g_call_cfg.prompts_dir ? g_call_cfg.prompts_dir : "build/prompts");
-	}
-	if (!k)
-		return false;
-	return media_leg_play(m, have, k, done, data) == 0;
-}
-
-static void leg_inviting(struct osmo_fsm_inst *fi, uint32_t event, void *data)
-{
-	struct call_leg *leg = fi->priv;
-	struct call_sdp *sdp;
-	const char *names[24];
-	size_t n = 0;
-
-	switch (event) {
-	case LEG_EV_ANSWERED:
-		sdp = data;
-		leg->rec.answered_at = gw_now();
-		leg->rec.sip_status = 200;
-		if (media_leg_set_remote(leg->media, sdp->ip, sdp->port, sdp->pt, sdp->te_pt) < 0) {
-			LOGPFSML(fi, LOGL_ERROR, "cannot send media to %s:%u\n", sdp->ip, sdp->port);
-			set_result(&leg->rec, "media_error");
-			osmo_fsm_inst_term(fi, OSMO_FSM_TERM_ERROR, NULL);
-			return;
-		}
-		leg_save(&leg->rec);
-		media_leg_on_dtmf(leg->media, leg_dtmf, leg);
-		if (leg->call->sos_incident)
-			names[n++] = "sos_alert";
-		n = say_number(names, n, ARRAY_SIZE(names), leg->call->who.building, "building");
-		n = say_number(names, n, ARRAY_SIZE(names), leg->call->who.unit, "unit");
-		names[n++] = leg->call->sos_incident ? "sos_pressed" : "neighbour_calls";
-		names[n++] = leg->call->sos_incident ? "press1_ack" : "press1";
-		if (play(leg->media, names, n, leg_prompt_done, leg))
-			osmo_fsm_inst_state_chg(fi, LEG_ST_PROMPT, 0, 0);
-		else
-			osmo_fsm_inst_state_chg(fi, LEG_ST_WAIT_KEY, g_call_cfg.join_s, 2);
-		break;
-	case LEG_EV_FAILED:
-		leg->rec.sip_status = *(int *)data;
-		set_result(&leg->rec, "rejected");
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
-		break;
-	case LEG_EV_REMOTE_BYE:
-		set_result(&leg->rec, "rejected");
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
-		break;
-	}
-}
-
-static void leg_answered(struct osmo_fsm_inst *fi, uint32_t event, void *data)
-{
-	struct call_leg *leg = fi->priv;
-
-	switch (event) {
-	case LEG_EV_PROMPT_DONE:
-		if (fi->state == LEG_ST_PROMPT)
-			osmo_fsm_inst_state_chg(fi, LEG_ST_WAIT_KEY, g_call_cfg.join_s, 2);
-		break;
-	case LEG_EV_DIGIT:
-		if (*(char *)data != '1') {
-			LOGPFSML(fi, LOGL_INFO, "digit %c ignored, waiting for 1\n", *(char *)data);
-			break;
-		}
-		media_leg_stop(leg->media);
-		if (leg->call->sos_incident) {
-			sos_leg_acked(leg);
-			break;
-		}
-		if (media_conf_join(leg->call->conf, leg->media) < 0) {
-			LOGPFSML(fi, LOGL_ERROR, "cannot join the conference\n");
-			set_result(&leg->rec, "media_error");
-			osmo_fsm_inst_term(fi, OSMO_FSM_TERM_ERROR, NULL);
-			break;
-		}
-		leg->rec.joined_at = gw_now();
-		leg_save(&leg->rec);
-		osmo_fsm_inst_state_chg(fi, LEG_ST_JOINED, 0, 0);
-		osmo_fsm_inst_dispatch(leg->call->fi, CALL_EV_LEG_JOINED, leg);
-		break;
-	case LEG_EV_REMOTE_BYE:
-		set_result(&leg->rec, "no_key");
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
-		break;
-	}
-}
-
-static void leg_joined(struct osmo_fsm_inst *fi, uint32_t event, void *data)
-{
-	struct call_leg *leg = fi->priv;
-
-	(void)data;
-	if (event == LEG_EV_REMOTE_BYE) {
-		set_result(&leg->rec, leg->call->sos_incident ? "acknowledged" : "left");
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
-	} else if (event == LEG_EV_PROMPT_DONE && leg->call->sos_incident) {
-		/* "acked" has been said: hang up */
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
-	}
-}
-
-static int leg_timer_cb(struct osmo_fsm_inst *fi)
-{
-	struct call_leg *leg = fi->priv;
-
-	switch (fi->state) {
-	case LEG_ST_INVITING:
-		LOGPFSML(fi, LOGL_INFO, "no answer within %us: CANCEL\n", g_call_cfg.ring_s);
-		set_result(&leg->rec, "no_answer");
-		break;
-	case LEG_ST_WAIT_KEY:
-		LOGPFSML(fi, LOGL_INFO, "answered but no 1 within %us (voicemail?): BYE\n", g_call_cfg.join_s);
-		set_result(&leg->rec, "no_key");
-		break;
-	}
-	return 1;
-}
-
-static void leg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause)
-{
-	struct call_leg *leg = fi->priv;
-
-	(void)cause;
-	if (leg->rec.joined_at)
-		set_result(&leg->rec, "released");
-	else if (leg->rec.answered_at)
-		set_result(&leg->rec, "no_key");
-	else
-		set_result(&leg->rec, "cancelled");
-	leg->rec.ended_at = gw_now();
-	leg_save(&leg->rec);
-	if (leg->call->sos_attempt) {
-		char res[64];
-
-		snprintf(res, sizeof(res), "call %" PRId64 ": %s", leg->call->rec.id, leg->rec.result);
-		if (db_sos_attempt_result(cs.gw->db, leg->call->sos_attempt, res) < 0)
-			LOGPFSML(fi, LOGL_ERROR, "cannot record the SOS call's result\n");
-	}
-	if (leg->media)
-		media_leg_free(leg->media);
-	leg->media = NULL;
-	if (leg->hdl)
-		hdl_release(leg->hdl);
-	leg->hdl = NULL;
-	llist_del(&leg->list);
-	leg->call->n_legs--;
-}
-
-static const struct osmo_fsm_state leg_states[] = {
-	[LEG_ST_INVITING] =
-		{
-			.name = "INVITING",
-			.in_event_mask = S(LEG_EV_ANSWERED) | S(LEG_EV_FAILED) | S(LEG_EV_REMOTE_BYE),
-			.out_state_mask = S(LEG_ST_INVITING) | S(LEG_ST_PROMPT) | S(LEG_ST_WAIT_KEY),
-			.action = leg_inviting,
-		},
-	[LEG_ST_PROMPT] =
-		{
-			.name = "PROMPT",
-			.in_event_mask = S(LEG_EV_PROMPT_DONE) | S(LEG_EV_DIGIT) | S(LEG_EV_REMOTE_BYE),
-			.out_state_mask = S(LEG_ST_WAIT_KEY) | S(LEG_ST_JOINED),
-			.action = leg_answered,
-		},
-	[LEG_ST_WAIT_KEY] =
-		{
-			.name = "WAIT_KEY",
-			.in_event_mask = S(LEG_EV_PROMPT_DONE) | S(LEG_EV_DIGIT) | S(LEG_EV_REMOTE_BYE),
-			.out_state_mask = S(LEG_ST_JOINED),
-			.action = leg_answered,
-		},
-	[LEG_ST_JOINED] =
-		{
-			.name = "JOINED",
-			.in_event_mask = S(LEG_EV_REMOTE_BYE) | S(LEG_EV_DIGIT) | S(LEG_EV_PROMPT_DONE),
-			.action = leg_joined,
-		},
-};
-
-static struct osmo_fsm leg_fsm = {
-	.name = "call_leg",
-	.states = leg_states,
-	.num_states = ARRAY_SIZE(leg_states),
-	.timer_cb = leg_timer_cb,
-	.cleanup = leg_cleanup,
-	.event_names = leg_event_names,
-	.log_subsys = DCALL,
-};
-
-/* INVITE one number for the call (kind neighbour, grid_worker or staff). 0 or -errno. */
-static int leg_start(struct call *c, const struct db_call_target *t, const char *kind)
-{
-	struct call_leg *leg;
-	char *to, *from, *sdp;
-	nua_handle_t *nh;
-
-	leg = talloc_zero(c, struct call_leg);
-	leg->call = c;
-	leg->fi = osmo_fsm_inst_alloc_child(&leg_fsm, c->fi, CALL_EV_LEG_ENDED);
-	if (!leg->fi) {
-		talloc_free(leg);
-		return -ENOMEM;
-	}
-	leg->fi->priv = leg;
-	osmo_fsm_inst_update_id_f(leg->fi, "%" PRId64 "-%s", c->rec.id, t->number + (t->number[0] == '+'));
-	talloc_steal(leg->fi, leg);
-	llist_add_tail(&leg->list, &c->legs);
-	c->n_legs++;
-
-	leg->rec.call_id = c->rec.id;
-	osmo_strlcpy(leg->rec.kind, kind, sizeof(leg->rec.kind));
-	osmo_strlcpy(leg->rec.number, t->number, sizeof(leg->rec.number));
-	leg->rec.phone_id = t->phone_id;
-	leg->rec.household_id = t->household_id;
-	leg->rec.invited_at = gw_now();
-	if (db_call_leg_add(cs.gw->db, &leg->rec) < 0)
-		LOGPFSML(leg->fi, LOGL_ERROR, "cannot record the leg\n");
-
-	leg->media = media_leg_alloc(leg, rtp_addr(), g_call_cfg.rtp_min, g_call_cfg.rtp_max);
-	if (!leg->media) {
-		LOGPFSML(leg->fi, LOGL_ERROR, "no free RTP port in %u-%u: not called\n", g_call_cfg.rtp_min,
-			 g_call_cfg.rtp_max);
-		set_result(&leg->rec, "media_error");
-		osmo_fsm_inst_term(leg->fi, OSMO_FSM_TERM_ERROR, NULL);
-		return -EADDRINUSE;
-	}
-
-	to = talloc_asprintf(leg, "sip:%s@%s:%u", t->number, g_call_cfg.proxy_addr, g_call_cfg.proxy_port);
-	from = talloc_asprintf(leg, "sip:%s@%s:%u", c->who.number, g_call_cfg.sip_addr, g_call_cfg.sip_port);
-	nh = nua_handle(cs.nua, NULL, SIPTAG_TO_STR(to), TAG_END());
-	leg->hdl = hdl_alloc(nh);
-	leg->hdl->leg = leg;
-	sdp = leg->hdl->sdp = sdp_make(leg->hdl, media_leg_local_port(leg->media), -1, -1);
-	nua_invite(nh, NUTAG_URL(to), SIPTAG_FROM_STR(from), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
-	osmo_fsm_inst_state_chg(leg->fi, LEG_ST_INVITING, g_call_cfg.ring_s, 1);
-	LOGPFSML(leg->fi, LOGL_INFO, "INVITE %s (%s)\n", to, kind);
-	return 0;
 }
 
 /* ---- the call ---- */
@@ -570,7 +180,8 @@ static void prompt_ignored(struct media_leg *m, void *data)
 	(void)data;
 }
 
-static void call_end(struct call *c, const char *reason, const char *note)
+/* call_priv.h: the reason recorded, the fsm terminated (c is freed). */
+void call_end(struct call *c, const char *reason, const char *note)
 {
 	osmo_strlcpy(c->rec.end_reason, reason, sizeof(c->rec.end_reason));
 	if (note)
@@ -588,11 +199,11 @@ static void call_group_sms(struct call *c)
 	if (c->sms_sent)
 		return;
 	c->sms_sent = true;
-	n = db_call_targets(cs.gw->db, c->who.grp_id, c->who.household_id, t, ARRAY_SIZE(t));
+	n = db_call_targets(g_call.gw->db, c->who.grp_id, c->who.household_id, t, ARRAY_SIZE(t));
 	text = talloc_asprintf(c, "【邻里】%s 拨打%s呼救，邻居未接通，已转网格员。请尽快联系或上门查看。",
 			       address(c, &c->who), g_call_cfg.short_code);
 	for (int i = 0; i < n; i++)
-		if (gw_sms_queue(cs.gw, t[i].number, text, DB_PRIO_SOS, NULL) < 0)
+		if (gw_sms_queue(g_call.gw, t[i].number, text, DB_PRIO_SOS, NULL) < 0)
 			LOGPFSML(c->fi, LOGL_ERROR, "cannot queue the group SMS to %s\n", t[i].number);
 	LOGPFSML(c->fi, LOGL_NOTICE, "nobody joined: group SMS queued to %d household(s)\n", n < 0 ? 0 : n);
 	talloc_free(text);
@@ -607,11 +218,11 @@ static bool call_escalate(struct call *c)
 
 	c->dialing = true;
 	while (!started && ++c->rung <= 1) {
-		if (db_call_escalation(cs.gw->db, c->who.grp_id, c->rung, &t) < 0)
+		if (db_call_escalation(g_call.gw->db, c->who.grp_id, c->rung, &t) < 0)
 			continue;
 		if (!strcmp(t.number, c->who.number))
 			continue;
-		started = leg_start(c, &t, c->rung == 0 ? "grid_worker" : "staff") == 0;
+		started = call_leg_start(c, &t, c->rung == 0 ? "grid_worker" : "staff") == 0;
 	}
 	c->dialing = false;
 	return started;
@@ -645,7 +256,7 @@ static void call_ringing(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			osmo_strlcpy(c->rec.state, "escalating", sizeof(c->rec.state));
 			call_save(c);
 			osmo_fsm_inst_state_chg(fi, CALL_ST_ESCALATING, 0, 0);
-			play(c->media, nobody, 1, prompt_ignored, NULL);
+			call_play(c->media, nobody, 1, prompt_ignored, NULL);
 			call_group_sms(c);
 		}
 		if (!call_escalate(c))
@@ -735,10 +346,10 @@ static void call_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause caus
 	call_save(c);
 	if (c->caller_rec.id) {
 		c->caller_rec.ended_at = c->rec.ended_at;
-		set_result(&c->caller_rec, !strcmp(c->rec.end_reason, "caller_hangup") ? "left"
-					   : !strcmp(c->rec.end_reason, "no_answer")   ? "no_answer"
-										       : "released");
-		leg_save(&c->caller_rec);
+		call_set_result(&c->caller_rec, !strcmp(c->rec.end_reason, "caller_hangup") ? "left"
+						: !strcmp(c->rec.end_reason, "no_answer")   ? "no_answer"
+											    : "released");
+		call_leg_save(&c->caller_rec);
 	}
 	if (c->media)
 		media_leg_free(c->media);
@@ -747,7 +358,7 @@ static void call_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause caus
 		media_conf_free(c->conf);
 	c->conf = NULL;
 	if (c->hdl)
-		hdl_release(c->hdl);
+		call_hdl_release(c->hdl);
 	c->hdl = NULL;
 	llist_del(&c->list);
 	LOGPFSML(fi, LOGL_NOTICE, "call from %s ended: %s, %u joined\n", c->rec.caller, c->rec.end_reason, c->n_joined);
@@ -812,16 +423,16 @@ static void refuse(nua_handle_t *nh, int status, const char *phrase)
 }
 
 /* The call object, its fsm and its record (caller: the number as it came, or "SOS"). */
-static struct call *call_new(const struct db_call_caller *who, const char *caller, const char *callid)
+struct call *call_new(const struct db_call_caller *who, const char *caller, const char *callid)
 {
-	struct call *c = talloc_zero(cs.ctx, struct call);
+	struct call *c = talloc_zero(g_call.ctx, struct call);
 
 	INIT_LLIST_HEAD(&c->legs);
 	c->rung = -1;
 	c->who = *who;
-	c->fi = osmo_fsm_inst_alloc(&call_fsm, cs.ctx, c, LOGL_DEBUG, NULL);
+	c->fi = osmo_fsm_inst_alloc(&call_fsm, g_call.ctx, c, LOGL_DEBUG, NULL);
 	talloc_steal(c->fi, c);
-	llist_add_tail(&c->list, &cs.calls);
+	llist_add_tail(&c->list, &g_call.calls);
 	osmo_strlcpy(c->rec.caller, caller, sizeof(c->rec.caller));
 	c->rec.caller_phone_id = who->phone_id;
 	c->rec.household_id = who->household_id;
@@ -830,8 +441,8 @@ static struct call *call_new(const struct db_call_caller *who, const char *calle
 		osmo_strlcpy(c->rec.sip_call_id, callid, sizeof(c->rec.sip_call_id));
 	osmo_strlcpy(c->rec.state, "ringing", sizeof(c->rec.state));
 	c->rec.started = gw_now();
-	c->rec.started_ms = now_ms();
-	if (db_call_add(cs.gw->db, &c->rec) < 0)
+	c->rec.started_ms = call_now_ms();
+	if (db_call_add(g_call.gw->db, &c->rec) < 0)
 		LOGPFSML(c->fi, LOGL_ERROR, "cannot record the call\n");
 	osmo_fsm_inst_update_id_f(c->fi, "%" PRId64, c->rec.id);
 	return c;
@@ -849,10 +460,10 @@ static struct call *call_alloc(const struct db_call_caller *who, const char *fro
 	c->caller_rec.phone_id = who->phone_id;
 	c->caller_rec.household_id = who->household_id;
 	c->caller_rec.invited_at = c->rec.started;
-	if (db_call_leg_add(cs.gw->db, &c->caller_rec) < 0)
+	if (db_call_leg_add(g_call.gw->db, &c->caller_rec) < 0)
 		LOGPFSML(c->fi, LOGL_ERROR, "cannot record the caller's leg\n");
 
-	c->media = media_leg_alloc(c, rtp_addr(), g_call_cfg.rtp_min, g_call_cfg.rtp_max);
+	c->media = media_leg_alloc(c, call_rtp_addr(), g_call_cfg.rtp_min, g_call_cfg.rtp_max);
 	c->conf = media_conf_alloc(c);
 	if (!c->media || !c->conf) {
 		LOGPFSML(c->fi, LOGL_ERROR, "no media for the caller (RTP ports %u-%u)\n", g_call_cfg.rtp_min,
@@ -874,8 +485,8 @@ static void call_begin(struct call *c)
 	int n, rc;
 
 	c->caller_rec.answered_at = gw_now();
-	leg_save(&c->caller_rec);
-	n = who->grp_id ? db_call_targets(cs.gw->db, who->grp_id, who->household_id, t, ARRAY_SIZE(t)) : 0;
+	call_leg_save(&c->caller_rec);
+	n = who->grp_id ? db_call_targets(g_call.gw->db, who->grp_id, who->household_id, t, ARRAY_SIZE(t)) : 0;
 	if (n <= 0) {
 		snprintf(c->rec.note, sizeof(c->rec.note), "%s%s",
 			 c->callback ? "called back after a missed call: " : "",
@@ -885,7 +496,7 @@ static void call_begin(struct call *c)
 		LOGPFSML(c->fi, LOGL_NOTICE, "6995 from %s: %s: playing no_group\n", who->number, c->rec.note);
 		call_save(c);
 		osmo_fsm_inst_state_chg(c->fi, CALL_ST_NO_GROUP, 30, 3);
-		if (!play(c->media, nogroup, 1, caller_prompt_done, c))
+		if (!call_play(c->media, nogroup, 1, caller_prompt_done, c))
 			osmo_fsm_inst_state_chg(c->fi, CALL_ST_NO_GROUP, 1, 3);
 		return;
 	}
@@ -895,12 +506,12 @@ static void call_begin(struct call *c)
 	rc = media_conf_join(c->conf, c->media);
 	if (rc < 0)
 		LOGPFSML(c->fi, LOGL_ERROR, "caller cannot join the conference: %s\n", strerror(-rc));
-	play(c->media, calling, 1, caller_prompt_done, c);
+	call_play(c->media, calling, 1, caller_prompt_done, c);
 	c->dialing = true;
 	for (int i = 0; i < n; i++)
-		leg_start(c, &t[i], "neighbour");
+		call_leg_start(c, &t[i], "neighbour");
 	c->dialing = false;
-	c->rec.dialed_ms = now_ms();
+	c->rec.dialed_ms = call_now_ms();
 	call_save(c);
 	LOGPFSML(c->fi, LOGL_NOTICE, "6995 from %s (%s): %d neighbour(s) called in %" PRId64 " ms\n", who->number,
 		 address(c, who), n, c->rec.dialed_ms - c->rec.started_ms);
@@ -927,7 +538,7 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 		refuse(nh, SIP_404_NOT_FOUND);
 		return;
 	}
-	if (db_number_norm(from, number, sizeof(number)) < 0 || db_call_caller_get(cs.gw->db, number, &who) < 0) {
+	if (db_number_norm(from, number, sizeof(number)) < 0 || db_call_caller_get(g_call.gw->db, number, &who) < 0) {
 		LOGP(DCALL, LOGL_NOTICE, "6995 from unknown number '%s': 403\n", from);
 		refuse(nh, SIP_403_FORBIDDEN);
 		return;
@@ -940,7 +551,7 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 
 	/* the call's rows in one short transaction: one sync instead of one per leg (the SMS
 	 * pipeline commits within its own callbacks, so no transaction is open here) */
-	tx = db_begin(cs.gw->db) == 0;
+	tx = db_begin(g_call.gw->db) == 0;
 	c = call_alloc(&who, from, sip->sip_call_id ? sip->sip_call_id->i_id : NULL);
 	if (c && media_leg_set_remote(c->media, offer.ip, offer.port, offer.pt, offer.te_pt) < 0) {
 		LOGPFSML(c->fi, LOGL_ERROR, "cannot send media to the caller at %s:%u\n", offer.ip, offer.port);
@@ -951,14 +562,14 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 		refuse(nh, SIP_503_SERVICE_UNAVAILABLE);
 		goto out_commit;
 	}
-	c->hdl = hdl_alloc(nh);
+	c->hdl = call_hdl_alloc(nh);
 	c->hdl->call = c;
-	sdp = c->hdl->sdp = sdp_make(c->hdl, media_leg_local_port(c->media), offer.pt, offer.te_pt);
+	sdp = c->hdl->sdp = call_sdp_local(c->hdl, media_leg_local_port(c->media), offer.pt, offer.te_pt);
 	nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	c->hdl->confirmed = true;
 	call_begin(c);
 out_commit:
-	if (tx && db_commit(cs.gw->db) < 0)
+	if (tx && db_commit(g_call.gw->db) < 0)
 		LOGP(DCALL, LOGL_ERROR, "cannot commit the records of the call from %s\n", number);
 }
 
@@ -978,10 +589,10 @@ static int call_back(struct gw *gw, const char *number_in)
 	rc = db_number_norm(number_in, number, sizeof(number));
 	if (rc < 0)
 		return rc;
-	rc = db_call_caller_get(cs.gw->db, number, &who);
+	rc = db_call_caller_get(g_call.gw->db, number, &who);
 	if (rc < 0)
 		return rc;
-	tx = db_begin(cs.gw->db) == 0;
+	tx = db_begin(g_call.gw->db) == 0;
 	c = call_alloc(&who, number, NULL);
 	if (!c) {
 		rc = -EADDRINUSE;
@@ -992,17 +603,17 @@ static int call_back(struct gw *gw, const char *number_in)
 	call_save(c);
 	to = talloc_asprintf(c, "sip:%s@%s:%u", number, g_call_cfg.proxy_addr, g_call_cfg.proxy_port);
 	from = talloc_asprintf(c, "sip:%s@%s:%u", g_call_cfg.short_code, g_call_cfg.sip_addr, g_call_cfg.sip_port);
-	nh = nua_handle(cs.nua, NULL, SIPTAG_TO_STR(to), TAG_END());
-	c->hdl = hdl_alloc(nh);
+	nh = nua_handle(g_call.nua, NULL, SIPTAG_TO_STR(to), TAG_END());
+	c->hdl = call_hdl_alloc(nh);
 	c->hdl->call = c;
-	sdp = c->hdl->sdp = sdp_make(c->hdl, media_leg_local_port(c->media), -1, -1);
+	sdp = c->hdl->sdp = call_sdp_local(c->hdl, media_leg_local_port(c->media), -1, -1);
 	nua_invite(nh, NUTAG_URL(to), SIPTAG_FROM_STR(from), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
 		   SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	osmo_fsm_inst_state_chg(c->fi, CALL_ST_CALLBACK, g_call_cfg.ring_s, 4);
 	LOGPFSML(c->fi, LOGL_NOTICE, "missed call from %s: calling it back (%s)\n", number, to);
 	rc = 0;
 out_commit:
-	if (tx && db_commit(cs.gw->db) < 0)
+	if (tx && db_commit(g_call.gw->db) < 0)
 		LOGP(DCALL, LOGL_ERROR, "cannot commit the records of the call back to %s\n", number);
 	return rc;
 }
@@ -1041,79 +652,10 @@ int call_init(struct gw *gw)
 {
 	return gw_ring_add(gw, "missed-call", call_ring_missed);
 }
-
-/* ---- the SOS second path ---- */
-
-static call_sos_key1_fn on_sos_key1;
-
-void call_set_sos_key1(call_sos_key1_fn fn)
-{
-	on_sos_key1 = fn;
-}
-
-/* The contact pressed 1: the incident is acknowledged as by an SMS "1" (call_set_sos_key1), "acked"
- * is said, then the call ends. */
-static void sos_leg_acked(struct call_leg *leg)
-{
-	const char *acked[] = {"acked"};
-	struct call *c = leg->call;
-	int rc;
-
-	leg->rec.joined_at = gw_now();
-	set_result(&leg->rec, "acknowledged");
-	leg_save(&leg->rec);
-	rc = on_sos_key1 ? on_sos_key1(cs.gw, leg->rec.number, c->sos_incident, leg->rec.id) : -ENOTSUP;
-	if (rc < 0)
-		LOGPFSML(leg->fi, LOGL_ERROR, "SOS incident %" PRId64 ": the 1 of %s could not be recorded: %s\n",
-			 c->sos_incident, leg->rec.number, strerror(-rc));
-	else
-		LOGPFSML(leg->fi, LOGL_NOTICE, "SOS incident %" PRId64 ": %s pressed 1 in the alert call\n",
-			 c->sos_incident, leg->rec.number);
-	osmo_fsm_inst_state_chg(leg->fi, LEG_ST_JOINED, 0, 0);
-	osmo_fsm_inst_dispatch(c->fi, CALL_EV_LEG_JOINED, leg);
-	if (!play(leg->media, acked, 1, leg_prompt_done, leg))
-		osmo_fsm_inst_term(leg->fi, OSMO_FSM_TERM_REGULAR, NULL);
-}
-
 bool call_running(void)
 {
-	return cs.ctx && cs.nua;
+	return g_call.ctx && g_call.nua;
 }
-
-int call_sos_alert(struct gw *gw, const struct call_sos_alert *a)
-{
-	struct db_call_target t = {.phone_id = a->phone_id};
-	struct db_call_caller who = {0};
-	struct call *c;
-	int rc;
-
-	(void)gw;
-	if (!call_running())
-		return -ENOTCONN;
-	/* the watch is shown as the caller; its household's building and unit are said */
-	osmo_strlcpy(who.number, a->watch, sizeof(who.number));
-	osmo_strlcpy(who.building, a->building ? a->building : "", sizeof(who.building));
-	osmo_strlcpy(who.unit, a->unit ? a->unit : "", sizeof(who.unit));
-	c = call_new(&who, "SOS", NULL);
-	c->sos_incident = a->incident_id;
-	c->sos_attempt = a->attempt_id;
-	snprintf(c->rec.note, sizeof(c->rec.note), "SOS incident %" PRId64 " (watch %s): alert call", a->incident_id,
-		 a->watch);
-
-	osmo_strlcpy(t.number, a->number, sizeof(t.number));
-	c->dialing = true;
-	rc = leg_start(c, &t, "sos_contact");
-	c->dialing = false;
-	c->rec.dialed_ms = now_ms();
-	call_save(c);
-	if (rc < 0) {
-		call_end(c, "error", "the contact could not be called");
-		return rc;
-	}
-	LOGPFSML(c->fi, LOGL_NOTICE, "SOS incident %" PRId64 ": calling %s\n", a->incident_id, a->number);
-	return 0;
-}
-
 /* ---- the NUA event callback ---- */
 
 static void on_invite_result(struct sip_hdl *h, int status, const sip_t *sip)
@@ -1160,7 +702,7 @@ static void on_invite_result(struct sip_hdl *h, int status, const sip_t *sip)
 	}
 	if (sdp_read(sip, &ans, err, sizeof(err)) < 0) {
 		LOGPFSML(h->leg->fi, LOGL_NOTICE, "answer unusable: %s: BYE\n", err);
-		set_result(&h->leg->rec, "bad_sdp");
+		call_set_result(&h->leg->rec, "bad_sdp");
 		osmo_fsm_inst_term(h->leg->fi, OSMO_FSM_TERM_ERROR, NULL);
 		return;
 	}
@@ -1229,7 +771,7 @@ static void nua_cb(nua_event_t event, int status, char const *phrase, nua_t *nua
 	}
 }
 
-/* ---- start, stop, VTY ---- */
+/* ---- start, stop ---- */
 
 int call_start(struct gw *gw)
 {
@@ -1237,16 +779,16 @@ int call_start(struct gw *gw)
 
 	if (!g_call_cfg.sip_addr)
 		return 0;
-	cs.gw = gw;
-	cs.ctx = talloc_named_const(gw->ctx, 0, "group_call");
-	INIT_LLIST_HEAD(&cs.calls);
-	INIT_LLIST_HEAD(&cs.hdls);
+	g_call.gw = gw;
+	g_call.ctx = talloc_named_const(gw->ctx, 0, "group_call");
+	INIT_LLIST_HEAD(&g_call.calls);
+	INIT_LLIST_HEAD(&g_call.hdls);
 	if (!g_call_cfg.short_code)
 		g_call_cfg.short_code = talloc_strdup(gw, "6995");
 	if (!g_call_cfg.proxy_addr)
 		g_call_cfg.proxy_addr = talloc_strdup(gw, "127.0.0.1");
 	OSMO_ASSERT(osmo_fsm_register(&call_fsm) == 0);
-	OSMO_ASSERT(osmo_fsm_register(&leg_fsm) == 0);
+	OSMO_ASSERT(osmo_fsm_register(&call_leg_fsm) == 0);
 
 	rc = media_prompts_load(g_call_cfg.prompts_dir ? g_call_cfg.prompts_dir : "build/prompts");
 	if (rc < 0)
@@ -1255,10 +797,10 @@ int call_start(struct gw *gw)
 	else
 		LOGP(DCALL, LOGL_INFO, "group call: %d prompt(s) loaded\n", rc);
 
-	rc = sip_ua_start(g_call_cfg.sip_addr, g_call_cfg.sip_port, nua_cb, NULL, &cs.nua);
+	rc = sip_ua_start(g_call_cfg.sip_addr, g_call_cfg.sip_port, nua_cb, NULL, &g_call.nua);
 	if (rc < 0) {
-		talloc_free(cs.ctx);
-		cs.ctx = NULL;
+		talloc_free(g_call.ctx);
+		g_call.ctx = NULL;
 		return rc;
 	}
 	LOGP(DCALL, LOGL_NOTICE, "group call: short code %s, neighbours via %s:%u, ring %us, join %us\n",
@@ -1268,7 +810,7 @@ int call_start(struct gw *gw)
 
 static bool no_dialogs(void)
 {
-	return llist_empty(&cs.hdls);
+	return llist_empty(&g_call.hdls);
 }
 
 void call_stop(struct gw *gw)
@@ -1277,149 +819,17 @@ void call_stop(struct gw *gw)
 	struct sip_hdl *h, *htmp;
 
 	(void)gw;
-	if (!cs.ctx)
+	if (!g_call.ctx)
 		return;
-	llist_for_each_entry_safe (c, tmp, &cs.calls, list)
+	llist_for_each_entry_safe (c, tmp, &g_call.calls, list)
 		call_end(c, "shutdown", "linlid stopped");
 	/* give the BYEs and CANCELs a moment to be answered, then drop what is left, so that the
 	 * stack's shutdown does not wait for transactions that may never end */
 	sip_ua_run_until(no_dialogs, 2000);
-	llist_for_each_entry_safe (h, htmp, &cs.hdls, list)
+	llist_for_each_entry_safe (h, htmp, &g_call.hdls, list)
 		hdl_free(h);
 	sip_ua_stop(5000);
-	talloc_free(cs.ctx);
-	cs.ctx = NULL;
-	cs.nua = NULL;
-}
-
-/* The settings live as long as the process (g_call_cfg); no gateway context needed, so that
- * programs without linlid's main (tests, benchmarks) link this file too. */
-static void replace(char **field, const char *val)
-{
-	osmo_talloc_replace_string(NULL, field, val);
-}
-
-DEFUN(cfg_sip_bind, cfg_sip_bind_cmd, "sip-bind A.B.C.D <1-65535>",
-      "The group call's SIP user agent (Kamailio routes the short code here)\nIPv4 address\nUDP port\n")
-{
-	replace(&g_call_cfg.sip_addr, argv[0]);
-	g_call_cfg.sip_port = atoi(argv[1]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_sip_proxy, cfg_sip_proxy_cmd, "sip-proxy A.B.C.D <1-65535>",
-      "Where the neighbours' INVITEs go (Kamailio)\nIPv4 address\nUDP port\n")
-{
-	replace(&g_call_cfg.proxy_addr, argv[0]);
-	g_call_cfg.proxy_port = atoi(argv[1]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_short_code, cfg_short_code_cmd, "short-code NUMBER", "The group call's short code\nDigits (6995)\n")
-{
-	replace(&g_call_cfg.short_code, argv[0]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_call_ring, cfg_call_ring_cmd, "call-ring-timeout <1-600>",
-      "Cancel a neighbour's leg that has not answered after this\nSeconds\n")
-{
-	g_call_cfg.ring_s = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_call_join, cfg_call_join_cmd, "call-join-timeout <1-600>",
-      "Release an answered leg that has not pressed 1 this long after its prompt (voicemail)\nSeconds\n")
-{
-	g_call_cfg.join_s = atoi(argv[0]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_rtp_bind, cfg_rtp_bind_cmd, "rtp-bind A.B.C.D", "Address of the group call's RTP legs\nIPv4 address\n")
-{
-	replace(&g_call_cfg.rtp_addr, argv[0]);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_rtp_ports, cfg_rtp_ports_cmd, "rtp-ports <1024-65534> <1025-65535>",
-      "UDP ports of the group call's RTP legs\nFirst port\nLast port\n")
-{
-	int lo = atoi(argv[0]), hi = atoi(argv[1]);
-
-	if (hi <= lo) {
-		vty_out(vty, "%% rtp-ports: the last port (%d) must be above the first (%d)%s", hi, lo, VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	g_call_cfg.rtp_min = lo;
-	g_call_cfg.rtp_max = hi;
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_prompts_dir, cfg_prompts_dir_cmd, "prompts-dir PATH",
-      "Folder of the group call's prompts (NAME.ul, 8 kHz mu-law)\nPath\n")
-{
-	replace(&g_call_cfg.prompts_dir, argv[0]);
-	return CMD_SUCCESS;
-}
-
-static void vty_line(void *data, const char *line)
-{
-	struct vty *vty = data;
-
-	vty_out(vty, "%s%s", line, VTY_NEWLINE);
-}
-
-DEFUN(show_calls, show_calls_cmd, "show calls [<1-1000>]", SHOW_STR "Group calls, newest first\nHow many\n")
-{
-	struct call *c;
-
-	if (!cs.ctx) {
-		vty_out(vty, "%% the group call is off (no sip-bind configured)%s", VTY_NEWLINE);
-		return CMD_WARNING;
-	}
-	llist_for_each_entry (c, &cs.calls, list)
-		vty_out(vty, "active: call %" PRId64 " from %s, %s, %u leg(s) up, %u joined%s", c->rec.id,
-			c->rec.caller, osmo_fsm_inst_state_name(c->fi), c->n_legs, c->n_joined, VTY_NEWLINE);
-	db_call_list(cs.gw->db, argc ? atoi(argv[0]) : 20, vty_line, vty);
-	return CMD_SUCCESS;
-}
-
-DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
-      "What a household's call to a modem does (every call is rejected: free for the caller)\n"
-      "Start the 6995 group call by calling the household back (needs sip-bind)\nOnly reject it\n")
-{
-	g_call_cfg.missed_call_group = !strcmp(argv[0], "group-call");
-	return CMD_SUCCESS;
-}
-
-void call_vty_init(int gw_node)
-{
-	install_element(gw_node, &cfg_missed_call_cmd);
-	install_element(gw_node, &cfg_sip_bind_cmd);
-	install_element(gw_node, &cfg_sip_proxy_cmd);
-	install_element(gw_node, &cfg_short_code_cmd);
-	install_element(gw_node, &cfg_call_ring_cmd);
-	install_element(gw_node, &cfg_call_join_cmd);
-	install_element(gw_node, &cfg_rtp_bind_cmd);
-	install_element(gw_node, &cfg_rtp_ports_cmd);
-	install_element(gw_node, &cfg_prompts_dir_cmd);
-	install_element_ve(&show_calls_cmd);
-}
-
-void call_vty_write(struct vty *vty)
-{
-	vty_out(vty, " missed-call %s%s", g_call_cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
-	if (g_call_cfg.sip_addr)
-		vty_out(vty, " sip-bind %s %u%s", g_call_cfg.sip_addr, g_call_cfg.sip_port, VTY_NEWLINE);
-	if (g_call_cfg.proxy_addr)
-		vty_out(vty, " sip-proxy %s %u%s", g_call_cfg.proxy_addr, g_call_cfg.proxy_port, VTY_NEWLINE);
-	if (g_call_cfg.short_code)
-		vty_out(vty, " short-code %s%s", g_call_cfg.short_code, VTY_NEWLINE);
-	vty_out(vty, " call-ring-timeout %u%s", g_call_cfg.ring_s, VTY_NEWLINE);
-	vty_out(vty, " call-join-timeout %u%s", g_call_cfg.join_s, VTY_NEWLINE);
-	if (g_call_cfg.rtp_addr)
-		vty_out(vty, " rtp-bind %s%s", g_call_cfg.rtp_addr, VTY_NEWLINE);
-	vty_out(vty, " rtp-ports %u %u%s", g_call_cfg.rtp_min, g_call_cfg.rtp_max, VTY_NEWLINE);
-	if (g_call_cfg.prompts_dir)
-		vty_out(vty, " prompts-dir %s%s", g_call_cfg.prompts_dir, VTY_NEWLINE);
+	talloc_free(g_call.ctx);
+	g_call.ctx = NULL;
+	g_call.nua = NULL;
 }

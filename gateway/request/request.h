@@ -13,9 +13,9 @@
  * Texts come from the reply templates of routes/sms.rules ("reply NAME LANG TEXT"); each name has
  * a built-in default (zh-CN and en) so the file need only hold what an operator changed.
  *
- * The first part is pure text handling (tests/unit/request_text_test.c); the second the actions,
- * which need only a database and a way to queue SMS (linlid and linlictl both use them); the third
- * the gateway glue. */
+ * The first part is pure text handling (request_text.c, tests/unit/request_text_test.c); the second
+ * the actions, which need only a database and a way to queue SMS (linlid and linlictl both use them:
+ * request.c, request_staff.c, request_overdue.c); the third the gateway glue (request.c). */
 #pragma once
 
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* Inside the request handling only (gateway/request/request.c, gateway/request/errand.c): what the handlers of
+/* Inside the request handling only (gateway/request/request*.c, gateway/request/errand.c): what the handlers of
  * requests, errands, points and registration share. Everything runs inside the caller's
  * transaction (see gateway/request/request.h). */
 #pragma once
@@ -69,3 +69,6 @@ struct gw;
 /* The environment of the gateway's handlers: its database, rules, clock, queue, rate limit and
  * settings. */
 void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now);
+/* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue in a
+ * transaction of its own, the outbox kicked when something was sent; asks to run again in 5 s. */
+time_t rq_overdue_due(struct gw *gw, time_t now, void *data);

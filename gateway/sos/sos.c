@@ -1,12 +1,11 @@
-/* SOS: see sos.h for the contract. Text helpers first, then the gateway side. */
+/* SOS: see sos.h for the contract. Incidents, their fan-out, escalation and acknowledgement, the
+ * due hook and the start-up; the texts are in sos_text.c, the bindings in sos_bind.c, the
+ * low-battery and position notices in sos_notice.c. */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <osmocom/core/logging.h>
 #include <osmocom/core/talloc.h>
@@ -21,14 +20,11 @@
 #include "gateway/core/ring.h"
 #include "gateway/core/route.h"
 #include "gateway/sos/sos.h"
-#include "modem/sms_codec.h"
-#include "util/utf8.h"
+#include "gateway/sos/sos_priv.h"
 
-#define SOS_ACK_HINT	      "回复1或收到确认"
-#define SOS_MOVE_M	      100.0 /* a new position this far from the last is sent on */
-#define SOS_NOTICE_INTERVAL_S ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_NOTICE, OSMO_TDEF_S, -1))
-#define SOS_ACK_WINDOW_S      ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_ACK_WINDOW, OSMO_TDEF_S, -1))
-#define SOS_PROGRAM_WINDOW_S  ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_PROGRAM, OSMO_TDEF_S, -1))
+#define SOS_MOVE_M	     100.0 /* a new position this far from the last is sent on */
+#define SOS_ACK_WINDOW_S     ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_ACK_WINDOW, OSMO_TDEF_S, -1))
+#define SOS_PROGRAM_WINDOW_S ((time_t)osmo_tdef_get(sos_tdefs, SOS_T_PROGRAM, OSMO_TDEF_S, -1))
 
 struct sos_cfg sos_cfg = {
 	.rounds = 2,
@@ -59,308 +55,13 @@ static bool calls_available(void)
 	return call_ops && call_ops->available && call_ops->available();
 }
 
-/* ---- text ---- */
-
-/* The character at s (NUL-terminated) and its length *n: an ill-formed byte counts as itself. */
-static unsigned char_at(const unsigned char *s, size_t *n)
-{
-	size_t len = strnlen((const char *)s, 4), i = 0;
-	uint32_t cp;
-
-	if (utf8_next(s, len, &i, &cp) < 0) {
-		*n = 1;
-		return s[0];
-	}
-	*n = i;
-	return cp;
-}
-
-void sos_norm(const char *in, char *out, size_t outlen)
-{
-	const unsigned char *s = (const unsigned char *)(in ? in : "");
-	size_t o = 0;
-	bool space = false;
-
-	if (!outlen)
-		return;
-	while (*s) {
-		size_t n;
-		unsigned c = char_at(s, &n);
-
-		if (c >= 0xff01 && c <= 0xff5e)
-			c -= 0xfee0;
-		else if (c == 0x3000)
-			c = ' ';
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			space = o > 0;
-			s += n;
-			continue;
-		}
-		if (space) {
-			if (o + 1 >= outlen)
-				break;
-			out[o++] = ' ';
-			space = false;
-		}
-		if (c < 0x80) {
-			if (o + 1 >= outlen)
-				break;
-			out[o++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : (char)c;
-		} else {
-			/* copy the original bytes (a converted full-width character is ASCII already) */
-			if (o + n >= outlen)
-				break;
-			memcpy(out + o, s, n);
-			o += n;
-		}
-		s += n;
-	}
-	out[o] = '\0';
-	/* trailing punctuation: 。！!.,，~ */
-	for (;;) {
-		static const char *const punct[] = {"。", "！", "!", ".", ",", "，", "~", "～", " "};
-		bool cut = false;
-
-		for (unsigned i = 0; i < ARRAY_SIZE(punct); i++) {
-			size_t l = strlen(punct[i]);
-
-			if (o >= l && !memcmp(out + o - l, punct[i], l)) {
-				o -= l;
-				out[o] = '\0';
-				cut = true;
-				break;
-			}
-		}
-		if (!cut)
-			break;
-	}
-}
-
-bool sos_is_ack(const char *text)
-{
-	char n[32];
-
-	sos_norm(text, n, sizeof(n));
-	return !strcmp(n, "1") || !strcmp(n, "收到") || !strcmp(n, "ok") || !strcmp(n, "ok 收到") ||
-	       !strcmp(n, "1 收到") || !strcmp(n, "收到 1");
-}
-
-enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen)
-{
-	static const struct {
-		const char *kw;
-		bool ascii;
-		enum sos_cmd cmd;
-	} kws[] = {
-		{"绑定", false, SOS_CMD_BIND},	     {"bd", true, SOS_CMD_BIND},   {"解绑", false, SOS_CMD_UNBIND},
-		{"解除绑定", false, SOS_CMD_UNBIND}, {"jb", true, SOS_CMD_UNBIND}, {"确认", false, SOS_CMD_CONFIRM},
-		{"qr", true, SOS_CMD_CONFIRM},
-	};
-	char n[160];
-	size_t o = 0;
-
-	if (!arglen)
-		return SOS_CMD_NONE;
-	arg[0] = '\0';
-	sos_norm(text, n, sizeof(n));
-	for (unsigned i = 0; i < ARRAY_SIZE(kws); i++) {
-		size_t l = strlen(kws[i].kw);
-		const char *p = n + l;
-
-		if (strncmp(n, kws[i].kw, l))
-			continue;
-		/* an ASCII keyword must stand alone or be followed by the digits ("bd139..."); a
-		 * Chinese one may be glued to its argument */
-		if (*p == ' ' || *p == ':' || *p == '#')
-			p++;
-		else if (kws[i].ascii && !(*p >= '0' && *p <= '9') && *p != '+')
-			continue;
-		for (; *p; p++) {
-			if ((*p >= '0' && *p <= '9') || (*p == '+' && o == 0)) {
-				if (o + 1 >= arglen)
-					return SOS_CMD_NONE;
-				arg[o++] = *p;
-			} else if (*p != ' ' && *p != '-') {
-				arg[0] = '\0';
-				return SOS_CMD_NONE;
-			}
-		}
-		arg[o] = '\0';
-		return o ? kws[i].cmd : SOS_CMD_NONE;
-	}
-	return SOS_CMD_NONE;
-}
-
-/* A coordinate with at most 6 decimals and no trailing zeros. */
-static void coord(double v, char *buf, size_t len)
-{
-	char *p;
-
-	snprintf(buf, len, "%.6f", v);
-	p = buf + strlen(buf);
-	while (p > buf && p[-1] == '0')
-		*--p = '\0';
-	if (p > buf && p[-1] == '.')
-		*--p = '\0';
-	if (!strcmp(buf, "-0"))
-		strcpy(buf, "0");
-}
-
-int sos_map_link(double lat, double lon, char *buf, size_t len)
-{
-	char la[32], lo[32];
-	int n;
-
-	coord(lat, la, sizeof(la));
-	coord(lon, lo, sizeof(lo));
-	n = snprintf(buf, len, "https://uri.amap.com/marker?position=%s,%s&coordinate=wgs84", lo, la);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
-}
-
-double sos_distance_m(double lat1, double lon1, double lat2, double lon2)
-{
-	const double r = 6371000.0, d2r = M_PI / 180.0;
-	double dlat = (lat2 - lat1) * d2r, dlon = (lon2 - lon1) * d2r;
-	double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * d2r) * cos(lat2 * d2r) * sin(dlon / 2) * sin(dlon / 2);
-
-	return 2 * r * atan2(sqrt(a), sqrt(1 - a));
-}
-
-const char *sos_kind_label(const char *kind)
-{
-	if (!kind || !strcmp(kind, "sos"))
-		return "SOS求救";
-	if (!strcmp(kind, "power_cut"))
-		return "断电报警";
-	if (!strcmp(kind, "sensor"))
-		return "设备报警";
-	if (!strcmp(kind, "low_battery"))
-		return "低电量";
-	if (!strcmp(kind, "position"))
-		return "位置";
-	return "手表报警";
-}
-
-/* Append printf output to buf at *o; false when it did not fit. */
-static bool app(char *buf, size_t len, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static bool app(char *buf, size_t len, size_t *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*o >= len)
-		return false;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *o, len - *o, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len - *o)
-		return false;
-	*o += n;
-	return true;
-}
-
-/* Copy at most max characters of s (UTF-8), control characters as spaces, "…" when cut. */
-static void shorten(const char *s, unsigned max, char *out, size_t outlen)
-{
-	size_t o = 0;
-	unsigned chars = 0;
-
-	while (*s && chars < max) {
-		size_t n;
-
-		char_at((const unsigned char *)s, &n);
-		if (o + n + 4 >= outlen)
-			break;
-		if ((unsigned char)*s < 0x20)
-			out[o++] = ' ';
-		else
-			memcpy(out + o, s, n), o += n;
-		s += n;
-		chars++;
-	}
-	if (*s && o + 4 < outlen) {
-		memcpy(out + o, "…", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-int sos_alert_build(const struct sos_alert_text *a, char *buf, size_t len)
-{
-	struct sms_split sp;
-	struct tm tm;
-	size_t o = 0;
-	bool ok;
-
-	localtime_r(&a->at, &tm);
-	ok = app(buf, len, &o, "【%s%s】%s", sos_kind_label(a->kind), a->update ? "·位置更新" : "",
-		 a->person && *a->person ? a->person : a->watch);
-	if (ok && a->address && *a->address)
-		ok = app(buf, len, &o, " %s", a->address);
-	if (ok)
-		ok = app(buf, len, &o, " %02d:%02d", tm.tm_hour, tm.tm_min);
-	if (ok && a->battery && *a->battery && !a->update)
-		ok = app(buf, len, &o, " 电量%s", a->battery);
-	if (ok && a->raw && !strcmp(a->raw, SOS_CALL_TEXT) && !a->update)
-		ok = app(buf, len, &o, " 手表来电");
-	if (ok && a->raw && *a->raw && a->kind && !strcmp(a->kind, "unknown") && !a->update) {
-		char raw[160];
-
-		shorten(a->raw, 30, raw, sizeof(raw));
-		ok = app(buf, len, &o, " 原文:%s", raw);
-	}
-	if (ok) {
-		if (!a->has_pos) {
-			ok = app(buf, len, &o, " 无定位");
-		} else if (a->with_location) {
-			char link[128];
-
-			ok = sos_map_link(a->lat, a->lon, link, sizeof(link)) > 0 &&
-			     app(buf, len, &o, " %s%s", a->lbs ? "基站定位(误差大):" : "位置:", link);
-		}
-	}
-	if (ok)
-		ok = app(buf, len, &o, " " SOS_ACK_HINT);
-	if (!ok)
-		return -ENOSPC;
-	return sms_split(buf, o, &sp);
-}
-
-int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], int max)
-{
-	int n = 0;
-
-	if (!dialect || !sos_dialect_valid(dialect))
-		return -EINVAL;
-	if (!strcmp(dialect, "setracker")) {
-		if (max >= 2) {
-			snprintf(cmds[n++], 64, "pw,123456,sos1,%s#", number);
-			snprintf(cmds[n++], 64, "pw,123456,center,%s#", number);
-		}
-	} else if (!strcmp(dialect, "tk")) {
-		if (max >= 1)
-			snprintf(cmds[n++], 64, "W000000,003,1,1,%s", number);
-	}
-	return n;
-}
-
-const char *sos_stop_word(const char *dialect)
-{
-	return dialect && !strcmp(dialect, "tk") ? "help me!" : NULL;
-}
-
-bool sos_dialect_valid(const char *dialect)
-{
-	return dialect && (!strcmp(dialect, "setracker") || !strcmp(dialect, "tk") || !strcmp(dialect, "generic"));
-}
-
 /* ---- the gateway ---- */
 
 /* The note of what was done with a message (sms_in.note): one at a time, on the main thread. */
 static char note_buf[256];
 
-static const char *note_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *note_printf(const char *fmt, ...)
+/* sos_priv.h: the note in one static buffer, overwritten by the next call. */
+const char *sos_note_printf(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -382,17 +83,8 @@ static unsigned rounds(const struct gw *gw)
 	return sos_cfg.rounds;
 }
 
-static void random_code(char *buf, size_t len)
-{
-	uint32_t r;
-
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (uint32_t)rand() ^ (uint32_t)time(NULL);
-	snprintf(buf, len, "%06u", (unsigned)(r % 1000000));
-}
-
 /* What to call the sender in a message to others: name (number) or the number. */
-static void who(struct gw *gw, const char *number, char *buf, size_t len)
+void sos_who(struct gw *gw, const char *number, char *buf, size_t len)
 {
 	struct db_phone ph;
 
@@ -400,11 +92,6 @@ static void who(struct gw *gw, const char *number, char *buf, size_t len)
 		snprintf(buf, len, "%s(%s)", ph.name, number);
 	else
 		snprintf(buf, len, "%s", number);
-}
-
-static const char *person_of(const struct db_device *dev)
-{
-	return dev->person[0] ? dev->person : dev->number;
 }
 
 /* Queue text at prio to number and record it as an attempt of the incident. */
@@ -577,11 +264,11 @@ static int on_alarm(struct gw *gw, const struct db_device *dev, const struct db_
 				rc = f.rc;
 			if (rc < 0)
 				goto out;
-			*note = note_printf("%s attached to incident %" PRId64 "; moved %.0f m: update to %d",
-					    is_alarm ? "alarm" : "position", inc.id, dist, f.sent);
+			*note = sos_note_printf("%s attached to incident %" PRId64 "; moved %.0f m: update to %d",
+						is_alarm ? "alarm" : "position", inc.id, dist, f.sent);
 		} else {
-			*note = note_printf("%s attached to incident %" PRId64 " (alarm %d)",
-					    is_alarm ? "alarm" : "position", inc.id, inc.alarms);
+			*note = sos_note_printf("%s attached to incident %" PRId64 " (alarm %d)",
+						is_alarm ? "alarm" : "position", inc.id, inc.alarms);
 		}
 		LOGP(DRT, LOGL_NOTICE, "watch %s: %s\n", dev->number, *note);
 		goto out;
@@ -612,70 +299,10 @@ static int on_alarm(struct gw *gw, const struct db_device *dev, const struct db_
 	rc = escalate(gw, dev, &inc, now);
 	if (rc < 0)
 		goto out;
-	*note = note_printf("SOS: incident %" PRId64 " raised, step %d alerted", inc.id, inc.step);
+	*note = sos_note_printf("SOS: incident %" PRId64 " raised, step %d alerted", inc.id, inc.step);
 out:
 	talloc_free(tmp);
 	return rc;
-}
-
-struct notice {
-	struct gw *gw;
-	const char *text_loc, *text_noloc;
-	int sent, rc;
-};
-
-static void notice_one(void *data, const struct db_sos_contact *c)
-{
-	struct notice *n = data;
-	int64_t id;
-	int rc;
-
-	if (n->rc < 0)
-		return;
-	rc = gw_sms_queue(n->gw, c->number, c->located ? n->text_loc : n->text_noloc, DB_PRIO_REPLY, &id);
-	if (rc == 0)
-		n->sent++;
-	else if (rc != -EINVAL && rc != -EILSEQ)
-		n->rc = rc;
-}
-
-/* Low battery / position: to the approved step-1 contacts, rate-limited per watch and kind. */
-static int notice(struct gw *gw, const struct db_device *dev, const struct alert_info *a, const char **note)
-{
-	const char *kind = alert_kind_name(a->kind);
-	struct notice n = {.gw = gw};
-	time_t now = gw_now();
-	char loc[600], noloc[300];
-	struct tm tm;
-	int rc;
-
-	if (!db_sos_notice_allowed(gw->db, dev->id, kind, now, SOS_NOTICE_INTERVAL_S)) {
-		*note = note_printf("%s from watch: not repeated within %lds", kind, (long)SOS_NOTICE_INTERVAL_S);
-		return 0;
-	}
-	localtime_r(&now, &tm);
-	if (a->kind == ALERT_LOW_BATTERY) {
-		snprintf(noloc, sizeof(noloc), "【低电量】%s的手表电量%s，请及时充电", person_of(dev),
-			 a->battery[0] ? a->battery : "低");
-		OSMO_STRLCPY_ARRAY(loc, noloc);
-	} else {
-		char link[128] = "";
-
-		if (a->has_pos && a->datum == ALERT_DATUM_WGS84)
-			sos_map_link(a->lat, a->lon, link, sizeof(link));
-		snprintf(loc, sizeof(loc), "【位置】%s %02d:%02d %s", person_of(dev), tm.tm_hour, tm.tm_min,
-			 link[0] ? link : "无定位");
-		snprintf(noloc, sizeof(noloc), "【位置】%s %02d:%02d", person_of(dev), tm.tm_hour, tm.tm_min);
-	}
-	n.text_loc = loc;
-	n.text_noloc = noloc;
-	rc = db_sos_contacts(gw->db, dev->id, 1, notice_one, &n);
-	if (rc < 0)
-		return rc;
-	if (n.rc < 0)
-		return n.rc;
-	*note = note_printf("%s from watch: notice to %d contact(s)", kind, n.sent);
-	return 0;
 }
 
 /* "ok" as a word, "success", "成功": how watches confirm a setting ("Set SOS number OK!",
@@ -722,7 +349,7 @@ static int from_watch(struct gw *gw, const struct db_device *dev, const struct d
 		if (rc < 0 || *note)
 			return rc;
 	}
-	return notice(gw, dev, &a, note);
+	return sos_notice(gw, dev, &a, note);
 }
 
 struct acked {
@@ -753,7 +380,7 @@ static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, con
 	char by[128];
 	int rc = 0, done = 0;
 
-	who(gw, number, by, sizeof(by));
+	sos_who(gw, number, by, sizeof(by));
 	for (int i = 0; i < n; i++) {
 		struct db_sos_incident inc;
 		struct db_device dev;
@@ -774,7 +401,7 @@ static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, con
 			time_t at = inc.acked_at;
 
 			localtime_r(&at, &tm);
-			who(gw, inc.acked_by, first, sizeof(first));
+			sos_who(gw, inc.acked_by, first, sizeof(first));
 			snprintf(text, sizeof(text), "%s的报警已由%s于%02d:%02d响应，谢谢。", person_of(&dev), first,
 				 tm.tm_hour, tm.tm_min);
 			rc = send_attempt(gw, &inc, 0, number, 0, "ack_reply", false, text, DB_PRIO_SOS, now);
@@ -812,150 +439,24 @@ static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, con
 		}
 		done++;
 	}
-	*note = done ? note_printf("acknowledged %d incident(s)", done) : "acknowledgement: already acknowledged";
+	*note = done ? sos_note_printf("acknowledged %d incident(s)", done) : "acknowledgement: already acknowledged";
 out:
 	talloc_free(tmp);
 	return rc;
 }
 
-static int reply(struct gw *gw, const char *number, const char *text, int prio)
+/* sos_priv.h: queue a reply; a number that cannot be texted is skipped, only a database error fails. */
+int sos_reply(struct gw *gw, const char *number, const char *text, int prio)
 {
 	int64_t id;
 	int rc = gw_sms_queue(gw, number, text, prio, &id);
 
 	return rc == -EINVAL || rc == -EILSEQ ? 0 : rc;
 }
-
-static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const char **note)
-{
-	struct db_device dev;
-	struct db_binding b;
-	char num[32], code[12], text[300], by[128];
-	int rc;
-
-	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0) {
-		*note = "bind: no such watch";
-		snprintf(text, sizeof(text), "未找到手表%s，请核对号码或联系社区。", arg);
-		return reply(gw, sender, text, DB_PRIO_REPLY);
-	}
-	if (db_binding_get(gw->db, dev.id, sender, &b) == 0 && !strcmp(b.state, "approved")) {
-		*note = "bind: already approved";
-		snprintf(text, sizeof(text), "您已绑定%s的手表。", person_of(&dev));
-		return reply(gw, sender, text, DB_PRIO_REPLY);
-	}
-	if (!strcmp(sender, dev.number)) {
-		*note = "bind: the watch itself";
-		return 0;
-	}
-	if (dev.primary_number[0] && !strcmp(dev.primary_number, sender)) {
-		/* the household's primary phone is the authority that would confirm it */
-		rc = db_binding_put(gw->db, dev.id, sender, 1, true, NULL, sender, gw_now(), NULL);
-		if (rc < 0)
-			return rc;
-		*note = "bind: approved (primary phone)";
-		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
-		return reply(gw, sender, text, DB_PRIO_REPLY);
-	}
-	random_code(code, sizeof(code));
-	rc = db_binding_put(gw->db, dev.id, sender, 1, false, code, NULL, gw_now(), NULL);
-	if (rc < 0)
-		return rc;
-	if (dev.primary_number[0]) {
-		who(gw, sender, by, sizeof(by));
-		snprintf(text, sizeof(text), "%s申请绑定%s的手表(将收到报警和位置)。同意请回复：确认 %s", by,
-			 person_of(&dev), code);
-		rc = reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
-		if (rc < 0)
-			return rc;
-		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待户主确认。", person_of(&dev));
-	} else {
-		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待社区工作人员审核。", person_of(&dev));
-	}
-	*note = "bind: pending";
-	LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s pending\n", sender, dev.number);
-	return reply(gw, sender, text, DB_PRIO_REPLY);
-}
-
-static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const char **note)
-{
-	struct db_device dev;
-	struct db_binding b;
-	char num[32], code[12], text[300], by[128];
-	int rc;
-
-	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0 ||
-	    db_binding_get(gw->db, dev.id, sender, &b) < 0 || !strcmp(b.state, "removed")) {
-		*note = "unbind: not bound";
-		snprintf(text, sizeof(text), "您没有绑定手表%s。", arg);
-		return reply(gw, sender, text, DB_PRIO_REPLY);
-	}
-	if (!strcmp(b.state, "pending") || (dev.primary_number[0] && !strcmp(dev.primary_number, sender))) {
-		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
-		if (rc < 0)
-			return rc;
-		*note = "unbind: removed";
-		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
-		return reply(gw, sender, text, DB_PRIO_REPLY);
-	}
-	if (!dev.primary_number[0]) {
-		*note = "unbind: no primary phone, staff must remove it";
-		return reply(gw, sender, "解绑需社区工作人员办理，请联系社区。", DB_PRIO_REPLY);
-	}
-	random_code(code, sizeof(code));
-	rc = db_binding_set_unbind(gw->db, b.id, code, sender);
-	if (rc < 0)
-		return rc;
-	who(gw, sender, by, sizeof(by));
-	snprintf(text, sizeof(text), "%s申请解除绑定%s的手表。同意请回复：确认 %s", by, person_of(&dev), code);
-	rc = reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
-	if (rc < 0)
-		return rc;
-	*note = "unbind: pending";
-	return reply(gw, sender, "已提交解绑申请，等待户主确认。", DB_PRIO_REPLY);
-}
-
-static int cmd_confirm(struct gw *gw, const char *sender, const char *code, const char **note)
-{
-	struct db_binding b;
-	struct db_device dev;
-	char text[300];
-	int rc;
-
-	rc = db_binding_by_code(gw->db, sender, code, &b);
-	if (rc == -ENOENT) {
-		*note = "confirm: unknown code";
-		return reply(gw, sender, "确认码无效或已使用。", DB_PRIO_REPLY);
-	}
-	if (rc < 0)
-		return rc;
-	rc = db_device_get(gw->db, NULL, b.device_id, &dev);
-	if (rc < 0)
-		return rc;
-	if (!strcmp(b.unbind_code, code)) {
-		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
-		if (rc < 0)
-			return rc;
-		*note = "confirm: unbinding done";
-		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
-	} else {
-		rc = db_binding_approve(gw->db, b.id, sender, gw_now());
-		if (rc < 0)
-			return rc;
-		*note = "confirm: binding approved";
-		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
-	}
-	LOGP(DRT, LOGL_NOTICE, "%s confirmed by %s for %s (watch %s)\n", *note, sender, b.number, dev.number);
-	rc = reply(gw, b.number, text, DB_PRIO_REPLY);
-	if (rc < 0)
-		return rc;
-	return reply(gw, sender, "已确认。", DB_PRIO_REPLY);
-}
-
 int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note)
 {
 	void *tmp = talloc_new(gw);
 	struct db_device dev;
-	char arg[40];
 	int64_t *ids;
 	int rc, n;
 
@@ -988,21 +489,7 @@ int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note)
 		goto out;
 	}
 
-	switch (sos_parse_cmd(m->text, arg, sizeof(arg))) {
-	case SOS_CMD_BIND:
-		rc = cmd_bind(gw, m->sender, arg, note);
-		break;
-	case SOS_CMD_UNBIND:
-		rc = cmd_unbind(gw, m->sender, arg, note);
-		break;
-	case SOS_CMD_CONFIRM:
-		rc = cmd_confirm(gw, m->sender, arg, note);
-		break;
-	default:
-		rc = 0;
-		goto out;
-	}
-	rc = rc < 0 ? rc : 1;
+	rc = sos_bind_cmd(gw, m, note);
 out:
 	talloc_free(tmp);
 	return rc;
@@ -1040,7 +527,7 @@ int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **not
 		return n;
 	LOGP(DRT, LOGL_NOTICE, "acknowledgement from %s refused: not a contact of an open incident\n", m->sender);
 	*note = "acknowledgement refused: not a bound contact";
-	rc = reply(gw, m->sender, "您不是该报警手表的绑定联系人，确认无效。如需帮助请联系社区。", DB_PRIO_REPLY);
+	rc = sos_reply(gw, m->sender, "您不是该报警手表的绑定联系人，确认无效。如需帮助请联系社区。", DB_PRIO_REPLY);
 	return rc < 0 ? rc : 1;
 }
 

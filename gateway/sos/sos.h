@@ -12,8 +12,9 @@
  * staff and neighbours who are alerted on the later rungs get who, where (the household's
  * address) and when, but no map link unless they are bound themselves.
  *
- * The first half of this header is pure text handling (unit tested in tests/unit/sos_msg_test.c);
- * the second half is the gateway side. */
+ * The first half of this header is pure text handling (gateway/sos/sos_text.c, unit tested in
+ * tests/unit/sos_msg_test.c); the second half is the gateway side (sos.c, sos_bind.c,
+ * sos_notice.c). */
 #pragma once
 
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* Requests: the pure text handling of gateway/request/request.c (refs, ratings, original words of a
+/* Requests: the pure text handling of gateway/request/request_text.c (refs, ratings, original words of a
  * normalised suffix, templates with rules-file overrides, state labels, deadlines). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* gateway/sos/sos.c, the text side: reply normalisation and the acknowledgement rule, binding
+/* gateway/sos/sos_text.c: reply normalisation and the acknowledgement rule, binding
  * commands, the map link, the alert text and its length in SMS parts, watch programming
  * templates and stop words. */
 

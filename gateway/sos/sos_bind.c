@@ -1,0 +1,171 @@
+/* SOS: bindings by SMS, 绑定/BD (bind), 解绑/JB (unbind), 确认/QR (confirm with a code): a
+ * contact asks to get a watch's alarms, the household's primary phone (or staff) approves. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <osmocom/core/logging.h>
+
+#include "db/db.h"
+#include "gateway/core/clock.h"
+#include "gateway/core/gw.h"
+#include "gateway/sos/sos.h"
+#include "gateway/sos/sos_priv.h"
+
+static void random_code(char *buf, size_t len)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)rand() ^ (uint32_t)time(NULL);
+	snprintf(buf, len, "%06u", (unsigned)(r % 1000000));
+}
+
+static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const char **note)
+{
+	struct db_device dev;
+	struct db_binding b;
+	char num[32], code[12], text[300], by[128];
+	int rc;
+
+	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0) {
+		*note = "bind: no such watch";
+		snprintf(text, sizeof(text), "未找到手表%s，请核对号码或联系社区。", arg);
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (db_binding_get(gw->db, dev.id, sender, &b) == 0 && !strcmp(b.state, "approved")) {
+		*note = "bind: already approved";
+		snprintf(text, sizeof(text), "您已绑定%s的手表。", person_of(&dev));
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!strcmp(sender, dev.number)) {
+		*note = "bind: the watch itself";
+		return 0;
+	}
+	if (dev.primary_number[0] && !strcmp(dev.primary_number, sender)) {
+		/* the household's primary phone is the authority that would confirm it */
+		rc = db_binding_put(gw->db, dev.id, sender, 1, true, NULL, sender, gw_now(), NULL);
+		if (rc < 0)
+			return rc;
+		*note = "bind: approved (primary phone)";
+		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	random_code(code, sizeof(code));
+	rc = db_binding_put(gw->db, dev.id, sender, 1, false, code, NULL, gw_now(), NULL);
+	if (rc < 0)
+		return rc;
+	if (dev.primary_number[0]) {
+		sos_who(gw, sender, by, sizeof(by));
+		snprintf(text, sizeof(text), "%s申请绑定%s的手表(将收到报警和位置)。同意请回复：确认 %s", by,
+			 person_of(&dev), code);
+		rc = sos_reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
+		if (rc < 0)
+			return rc;
+		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待户主确认。", person_of(&dev));
+	} else {
+		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待社区工作人员审核。", person_of(&dev));
+	}
+	*note = "bind: pending";
+	LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s pending\n", sender, dev.number);
+	return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+}
+
+static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const char **note)
+{
+	struct db_device dev;
+	struct db_binding b;
+	char num[32], code[12], text[300], by[128];
+	int rc;
+
+	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0 ||
+	    db_binding_get(gw->db, dev.id, sender, &b) < 0 || !strcmp(b.state, "removed")) {
+		*note = "unbind: not bound";
+		snprintf(text, sizeof(text), "您没有绑定手表%s。", arg);
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!strcmp(b.state, "pending") || (dev.primary_number[0] && !strcmp(dev.primary_number, sender))) {
+		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "unbind: removed";
+		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
+	if (!dev.primary_number[0]) {
+		*note = "unbind: no primary phone, staff must remove it";
+		return sos_reply(gw, sender, "解绑需社区工作人员办理，请联系社区。", DB_PRIO_REPLY);
+	}
+	random_code(code, sizeof(code));
+	rc = db_binding_set_unbind(gw->db, b.id, code, sender);
+	if (rc < 0)
+		return rc;
+	sos_who(gw, sender, by, sizeof(by));
+	snprintf(text, sizeof(text), "%s申请解除绑定%s的手表。同意请回复：确认 %s", by, person_of(&dev), code);
+	rc = sos_reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
+	if (rc < 0)
+		return rc;
+	*note = "unbind: pending";
+	return sos_reply(gw, sender, "已提交解绑申请，等待户主确认。", DB_PRIO_REPLY);
+}
+
+static int cmd_confirm(struct gw *gw, const char *sender, const char *code, const char **note)
+{
+	struct db_binding b;
+	struct db_device dev;
+	char text[300];
+	int rc;
+
+	rc = db_binding_by_code(gw->db, sender, code, &b);
+	if (rc == -ENOENT) {
+		*note = "confirm: unknown code";
+		return sos_reply(gw, sender, "确认码无效或已使用。", DB_PRIO_REPLY);
+	}
+	if (rc < 0)
+		return rc;
+	rc = db_device_get(gw->db, NULL, b.device_id, &dev);
+	if (rc < 0)
+		return rc;
+	if (!strcmp(b.unbind_code, code)) {
+		rc = db_binding_remove(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "confirm: unbinding done";
+		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+	} else {
+		rc = db_binding_approve(gw->db, b.id, sender, gw_now());
+		if (rc < 0)
+			return rc;
+		*note = "confirm: binding approved";
+		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+	}
+	LOGP(DRT, LOGL_NOTICE, "%s confirmed by %s for %s (watch %s)\n", *note, sender, b.number, dev.number);
+	rc = sos_reply(gw, b.number, text, DB_PRIO_REPLY);
+	if (rc < 0)
+		return rc;
+	return sos_reply(gw, sender, "已确认。", DB_PRIO_REPLY);
+}
+
+int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note)
+{
+	char arg[40];
+	int rc;
+
+	switch (sos_parse_cmd(m->text, arg, sizeof(arg))) {
+	case SOS_CMD_BIND:
+		rc = cmd_bind(gw, m->sender, arg, note);
+		break;
+	case SOS_CMD_UNBIND:
+		rc = cmd_unbind(gw, m->sender, arg, note);
+		break;
+	case SOS_CMD_CONFIRM:
+		rc = cmd_confirm(gw, m->sender, arg, note);
+		break;
+	default:
+		return 0;
+	}
+	return rc < 0 ? rc : 1;
+}

@@ -1,0 +1,45 @@
+/* Inside the SOS feature only (gateway/sos/sos.c, sos_bind.c, sos_notice.c, sos_text.c): what
+ * its files share. Everything runs on the main thread, inside the caller's transaction where
+ * sos.h says so. */
+#pragma once
+
+#include <stddef.h>
+
+#include "db/db.h"
+#include "gateway/sos/alert.h"
+
+struct gw;
+
+/* The end of every alert: how to acknowledge it. */
+#define SOS_ACK_HINT "回复1或收到确认"
+
+/* Who wears the watch: the person, or the watch's number when none is recorded. */
+static inline const char *person_of(const struct db_device *dev)
+{
+	return dev->person[0] ? dev->person : dev->number;
+}
+
+/* ---- sos.c ---- */
+
+/* The note of what was done with a message (sms_in.note), in one static buffer that the next
+ * call overwrites: one message at a time, on the main thread. */
+const char *sos_note_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What to call number in a message to others: "name(number)" when the phone has a name, else
+ * the number. */
+void sos_who(struct gw *gw, const char *number, char *buf, size_t len);
+/* Queue text at prio to number; a number that cannot be texted (-EINVAL, -EILSEQ) is skipped.
+ * 0, or -errno on a database error. */
+int sos_reply(struct gw *gw, const char *number, const char *text, int prio);
+
+/* ---- sos_notice.c ---- */
+
+/* A low battery or position report of watch dev (not an alarm): a notice to its approved step-1
+ * contacts (the map link only to those with location rights), at most one per watch and kind
+ * in SOS_T_NOTICE. 0 (*note says what was done), or -errno. */
+int sos_notice(struct gw *gw, const struct db_device *dev, const struct alert_info *a, const char **note);
+
+/* ---- sos_bind.c ---- */
+
+/* A binding command (绑定/BD, 解绑/JB, 确认/QR, sos_parse_cmd) from m->sender: answered and the
+ * bindings changed. 1 handled (*note says what was done), 0 not a binding command, -errno. */
+int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note);
