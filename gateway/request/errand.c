@@ -174,6 +174,17 @@ int rq_errand(struct rq_env *e, struct rq_msg *m)
 	if (rc < 0)
 		return rc;
 	snprintf(n, sizeof(n), "%d", runners->n);
+	if (!rq_may_fan_out(e, m)) {
+		const char *keys[] = {"ref"};
+		const char *vals[] = {r.ref};
+
+		rc = rq_transition(e, &r, "dispatched", "system",
+				   "to the duty staff's list; not offered to each runner (the sender is over its limit)");
+		if (rc == 0)
+			rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "fanout_limited", keys, vals, 1);
+		snprintf(m->note, m->notelen, "errand %s created, to the staff's list (fan-out limit)", r.ref);
+		return rc;
+	}
 	if (!runners->n) {
 		const char *keys[] = {"ref"};
 		const char *vals[] = {r.ref};
@@ -566,7 +577,7 @@ int rq_register(struct rq_env *e, struct rq_msg *m)
 		rc = db_registration_add(e->db, &reg);
 	if (rc < 0)
 		return rc;
-	{
+	if (rq_may_fan_out(e, m)) {
 		struct rq_staff_list l;
 
 		rc = rq_staff_get(e, &l);

@@ -255,6 +255,13 @@ static int report(struct rq_env *e, struct rq_msg *m)
 		if (rc == 0 && pl.worker.id)
 			r.assignee_phone_id = pl.worker.id;
 	}
+	if (!r.assignee_phone_id && !rq_may_fan_out(e, m)) {
+		/* every staff phone for each report: not for a sender that sent many just now */
+		rc = rq_transition(e, &r, "dispatched", "system",
+				   "to the duty staff's list; not texted to each (the sender is over its limit)");
+		snprintf(m->note, m->notelen, "request %s created, to the staff's list (fan-out limit)", r.ref);
+		return rc;
+	}
 	rc = rq_transition(e, &r, "dispatched", "system",
 			   r.assignee_phone_id ? "to the grid worker" : "to the duty staff");
 	if (rc == 0)
@@ -262,6 +269,14 @@ static int report(struct rq_env *e, struct rq_msg *m)
 	snprintf(m->note, m->notelen, "request %s created, dispatched to %s", r.ref,
 		 r.assignee_phone_id ? "the grid worker" : "the duty staff");
 	return rc;
+}
+
+bool rq_may_fan_out(struct rq_env *e, const struct rq_msg *m)
+{
+	if (!e->may_fan_out || e->may_fan_out(e->may_fan_out_data, m->sender, m->known))
+		return true;
+	LOGP(DRT, LOGL_NOTICE, "%s is over its fan-out limit: not texted to every staff phone or runner\n", m->sender);
+	return false;
 }
 
 static bool may_see(const struct rq_msg *m, const struct db_request *r)
@@ -642,6 +657,8 @@ struct rq_cfg rq_cfg = {
 	.deadline_days = 3,
 	.errand_points = 10,
 	.err_max = 5,
+	.fanout_unknown = 3,
+	.fanout_known = 10,
 };
 
 struct osmo_tdef rq_tdefs[] = {
@@ -651,6 +668,8 @@ struct osmo_tdef rq_tdefs[] = {
 	 .desc = "The same text from the same number within this is merged into one request"},
 	{.T = RQ_T_ERR_WINDOW, .default_val = 600, .unit = OSMO_TDEF_S,
 	 .desc = "The window of the error-reply limit (at most err-max refusals per number)"},
+	{.T = RQ_T_FANOUT, .default_val = 3600, .unit = OSMO_TDEF_S,
+	 .desc = "The window of the fan-out limit (texts to every staff phone or runner per sender)"},
 	{}
 };
 
@@ -665,6 +684,22 @@ static bool gw_may_reply(void *data, const char *number)
 		err_limit = gw_limit_alloc(gw, 1024, rq_cfg.err_max, 0);
 	gw_limit_set(err_limit, rq_cfg.err_max, osmo_tdef_get(rq_tdefs, RQ_T_ERR_WINDOW, OSMO_TDEF_S, -1));
 	return gw_limit_take(err_limit, number, gw_now());
+}
+
+/* Texts to many (every staff phone, every runner) per number: fanout-unknown / fanout-known per
+ * RQ_T_FANOUT. */
+static struct gw_limit *fanout_limit[2];
+
+static bool gw_may_fan_out(void *data, const char *number, bool known)
+{
+	struct gw *gw = data;
+	struct gw_limit **l = &fanout_limit[known];
+	unsigned max = known ? rq_cfg.fanout_known : rq_cfg.fanout_unknown;
+
+	if (!*l)
+		*l = gw_limit_alloc(gw, 1024, max, 0);
+	gw_limit_set(*l, max, osmo_tdef_get(rq_tdefs, RQ_T_FANOUT, OSMO_TDEF_S, -1));
+	return gw_limit_take(*l, number, gw_now());
 }
 
 static int gw_queue(void *data, const char *dest, const char *text, int prio)
@@ -684,6 +719,8 @@ void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
 	e->queue_data = gw;
 	e->may_reply = gw_may_reply;
 	e->may_reply_data = gw;
+	e->may_fan_out = gw_may_fan_out;
+	e->may_fan_out_data = gw;
 	e->errand_points = rq_cfg.errand_points;
 }
 
@@ -702,7 +739,10 @@ int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note
 }
 int rq_init(struct gw *gw)
 {
-	int rc = gw_route_add(gw, "request", gw_request_route);
+	int rc;
+
+	osmo_tdefs_reset(rq_tdefs); /* the defaults, before the config file sets any */
+	rc = gw_route_add(gw, "request", gw_request_route);
 
 	if (rc == 0)
 		rc = gw_due_register(gw, "overdue", rq_overdue_due, NULL);

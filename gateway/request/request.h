@@ -85,6 +85,10 @@ struct rq_env {
 	bool (*may_reply)(void *data, const char *number);
 	void *may_reply_data;
 	unsigned errand_points; /* credited to the runner of a confirmed errand (0: none) */
+	/* whether what number sent may be texted to many (every staff phone, every runner) now;
+	 * known: an active phone of the database. NULL: always */
+	bool (*may_fan_out)(void *data, const char *number, bool known);
+	void *may_fan_out_data;
 };
 
 /* Handle a received message if it is request business (a keyword of handler report, status,
@@ -157,6 +161,9 @@ struct rq_cfg {
 	unsigned deadline_days;	   /* working days to resolve a request (3) */
 	unsigned errand_points;	   /* points a runner earns per confirmed errand (10) */
 	unsigned err_max;	   /* error replies per number: at most this many per RQ_T_ERR_WINDOW (5) */
+	unsigned fanout_unknown;   /* texts to many (all staff, all runners) per RQ_T_FANOUT from a number
+				    * the database does not know (3) */
+	unsigned fanout_known;	   /* the same from a known phone (10) */
 	bool digest;		   /* send the daily digest to the staff */
 	unsigned digest_min;	   /* at this local time, minutes after midnight */
 };
@@ -167,6 +174,7 @@ enum rq_timer {
 	RQ_T_ESCALATE = -1,   /* overdue this long: 督办 to the staff (86400 s) */
 	RQ_T_DUP = -2,	      /* the same text from the same number within this is one request (600 s) */
 	RQ_T_ERR_WINDOW = -3, /* the window of the error-reply limit (600 s) */
+	RQ_T_FANOUT = -4,     /* the window of the fan-out limit (3600 s) */
 };
 extern struct osmo_tdef rq_tdefs[];
 

@@ -25,6 +25,11 @@ struct rq_msg {
 	size_t notelen;
 };
 
+/* Whether m's sender may reach many phones now (rq_env.may_fan_out). When not, the request is kept
+ * and shown to the staff in their lists and the digest, only not texted to each of them; its
+ * history says so. */
+bool rq_may_fan_out(struct rq_env *e, const struct rq_msg *m);
+
 struct rq_staff_list {
 	struct db_phone p[32];
 	int n;

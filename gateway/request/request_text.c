@@ -211,6 +211,8 @@ static const struct {
 	{"errand_done_runner", "en", "Errand {ref} marked done; waiting for the resident to confirm."},
 	{"errand_done", "zh-CN", "跑腿单{ref}已完成（{runner}）。请回复：1确认 2有异议"},
 	{"errand_done", "en", "Errand {ref} is done ({runner}). Reply 1 to confirm, 2 to dispute"},
+	{"fanout_limited", "zh-CN", "已受理，单号{ref}。您近期提交较多，工作人员将在系统中查看处理。"},
+	{"fanout_limited", "en", "Received, ref {ref}. You sent many just now: the staff will see it in their list."},
 	{"errand_own", "zh-CN", "跑腿单{ref}是您家自己的，不能接单；请等其他志愿者接单。"},
 	{"errand_own", "en", "Errand {ref} is your own household's: another runner will take it."},
 	{"errand_confirmed", "zh-CN", "已确认跑腿单{ref}，谢谢！"},

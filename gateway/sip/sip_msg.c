@@ -857,6 +857,7 @@ DEFUN(show_sip, show_sip_cmd, "show sip", SHOW_STR "SMS over SIP: the evapi link
 
 void sip_msg_vty_init(int gw_node)
 {
+	osmo_tdefs_reset(sip_tdefs); /* the defaults, before the config file sets any */
 	install_element(gw_node, &cfg_evapi_cmd);
 	install_element(gw_node, &cfg_no_evapi_cmd);
 	install_element(gw_node, &cfg_evapi_secret_cmd);

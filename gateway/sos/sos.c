@@ -699,6 +699,7 @@ int sos_init(struct gw *gw)
 {
 	int rc;
 
+	osmo_tdefs_reset(sos_tdefs); /* the defaults, before the config file sets any */
 	rc = gw_route_add(gw, "sos", gw_sos_route);
 	if (rc == 0)
 		rc = gw_route_add(gw, "sos-refuse", gw_sos_refuse_ack);

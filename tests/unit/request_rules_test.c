@@ -23,6 +23,7 @@
 #define W1 "+8613900139001"  /* 杜军, grid worker of W1 */
 #define STAFF1 "+8613900139101"
 #define RUNNER "+8613900139201"
+#define UNKNOWN "+8613700000001"
 
 /* The first run of exactly 6 ASCII digits in text (the reference), or "". */
 static void ref_of(const char *text, char ref[8])
@@ -117,6 +118,24 @@ int main(void)
 		CHECK(s && strstr(s->text, "…"), "a 195-character report returned with a 195-character reason reaches the "
 						 "staff, shortened");
 		CHECK(!strcmp(state_of(dbc, ctx, ref2, NULL), "returned"), "returned");
+	}
+
+	/* an unknown number reaches every staff phone with at most 3 reports an hour; the 4th is kept
+	 * for the staff's list, not texted to each of them */
+	{
+		unsigned before = fake_count(STAFF1);
+		char text[64];
+
+		for (int i = 0; i < 4; i++) {
+			snprintf(text, sizeof(text), "报事 南门路灯不亮%d", i);
+			OSMO_ASSERT(fake_deliver(gw, UNKNOWN, text) == 0);
+		}
+		CHECK(fake_count(STAFF1) - before == 3, "an unknown number's 4 reports: 3 texted to the staff (%u)",
+		      fake_count(STAFF1) - before);
+		CHECK(fake_count(UNKNOWN) == 4, "each report is answered (%u)", fake_count(UNKNOWN));
+		fake_now += 3601;
+		OSMO_ASSERT(fake_deliver(gw, UNKNOWN, "报事 南门路灯不亮again") == 0);
+		CHECK(fake_count(STAFF1) - before == 4, "an hour later the staff are texted again");
 	}
 
 	/* overdue: reminded once after the deadline, escalated a day later */

@@ -64,8 +64,9 @@ int main(void)
 	bind(dbc, dev, F3, 2, true);
 	bind(dbc, dev, PENDING, 1, false);
 	gw = fake_gw(ctx, dbc);
-	OSMO_ASSERT(osmo_tdef_set(sos_tdefs, SOS_T_STEP, 60, OSMO_TDEF_S) == 0);
 	CHECK(sos_init(gw) == 0, "sos registers its handlers, due work and ring hook");
+	CHECK(osmo_tdef_get(sos_tdefs, SOS_T_ACK_WINDOW, OSMO_TDEF_S, -1) == 1800, "the SOS times have their defaults");
+	OSMO_ASSERT(osmo_tdef_set(sos_tdefs, SOS_T_STEP, 60, OSMO_TDEF_S) == 0);
 
 	/* the alarm */
 	CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0, "the watch's alarm is stored and routed");
