@@ -60,6 +60,15 @@ void mdm_at_init(struct mdm_at *at, int fd, mdm_urc_cb urc, mdm_leave_cb leave, 
 	at->data = data;
 }
 
+/* bounded copy that always terminates (and truncates silently, as intended) */
+static void scpy(char *d, size_t n, const char *s)
+{
+	size_t l = strnlen(s, n - 1);
+
+	memcpy(d, s, l);
+	d[l] = '\0';
+}
+
 static void consume(struct mdm_at *at, size_t n)
 {
 	if (n >= at->in_len) {
@@ -148,7 +157,7 @@ static void unsolicited(struct mdm_at *at, const char *line)
 		/* the PDU comes on the next line */
 		at->want_pdu = true;
 		at->pdu_kind = line[2] == 'M' ? MDM_URC_SMS_PDU : MDM_URC_REPORT_PDU;
-		snprintf(at->pdu_hdr, sizeof(at->pdu_hdr), "%s", line);
+		scpy(at->pdu_hdr, sizeof(at->pdu_hdr), line);
 		return;
 	} else if (!strcmp(line, "RING") || !strncmp(line, "+CRING:", 7)) {
 		u.kind = MDM_URC_RING;
@@ -180,7 +189,7 @@ static bool final_code(const char *line, struct mdm_at_result *r)
 		if (code < 0) {
 			/* verbose (AT+CMEE=2) text: an error all the same */
 			r->final = MDM_AT_ERROR;
-			snprintf(r->info, sizeof(r->info), "%s", line);
+			scpy(r->info, sizeof(r->info), line);
 			return true;
 		}
 		r->final = cms ? MDM_AT_CMS : MDM_AT_CME;
@@ -225,7 +234,7 @@ static bool take_line(struct mdm_at *at, struct wait *w, char *line)
 		return true;
 	if (w->finals && w->r && w->info_prefix[0] && !strncmp(line, w->info_prefix, strlen(w->info_prefix))) {
 		if (!w->r->info[0])
-			snprintf(w->r->info, sizeof(w->r->info), "%s", line);
+			scpy(w->r->info, sizeof(w->r->info), line);
 		return false;
 	}
 	if (!w->finals) {
