@@ -882,8 +882,23 @@ static void answer_delete(struct mdm_worker *w, int folder, int location, int rc
 static void service_device(struct mdm_worker *w)
 {
 	struct mdm_wpriv *p = w->p;
-	int64_t t0 = now_ms();
-	int r = GSM_ReadDevice(p->sm, FALSE);
+	int64_t t0;
+	int r;
+
+	if (p->fd >= 0 && w->wake_fd >= 0) {
+		/* the tty and the command queue at once: a command need not wait out the 50 ms */
+		struct pollfd pfd[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+		uint64_t cnt;
+
+		if (poll(pfd, 2, 50) <= 0 && !pfd[0].revents)
+			return;
+		if (pfd[1].revents & POLLIN && read(w->wake_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+		if (!pfd[0].revents)
+			return;
+	}
+	t0 = now_ms();
+	r = GSM_ReadDevice(p->sm, FALSE);
 
 	if (r < 0) {
 		if (++p->read_errors >= READ_ERRORS_LOST)
