@@ -25,10 +25,10 @@
 #include "modem/mdm_errors.h"
 #include "modem/mdm_send.h"
 
-#define RECOVER_SETTLE_MS 200	/* after ESC: let the modem answer it (OK, ERROR or nothing) */
-#define QUIET_MS 100		/* after the AT check's OK: a late answer to ESC is read, not left */
-#define TAIL_MS 300		/* after a final result: finish a partial unsolicited line */
-#define WRITE_TIMEOUT_MS 5000
+#define RECOVER_SETTLE_MS 200 /* after ESC: let the modem answer it (OK, ERROR or nothing) */
+#define QUIET_MS	  100 /* after the AT check's OK: a late answer to ESC is read, not left */
+#define TAIL_MS		  300 /* after a final result: finish a partial unsolicited line */
+#define WRITE_TIMEOUT_MS  5000
 
 enum ev {
 	EV_NONE = 0,

@@ -12,27 +12,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MDM_AT_SLICE_MS 50
-#define MDM_AT_PROMPT_TIMEOUT_MS 10000	/* a modem that does not give "> " within this is stuck */
-#define MDM_AT_LINE_MAX 1024
+#define MDM_AT_SLICE_MS		 50
+#define MDM_AT_PROMPT_TIMEOUT_MS 10000 /* a modem that does not give "> " within this is stuck */
+#define MDM_AT_LINE_MAX		 1024
 
 enum mdm_urc_kind {
-	MDM_URC_NEW_SMS,	/* +CMTI: <mem>,<index> */
-	MDM_URC_NEW_REPORT,	/* +CDSI: <mem>,<index> */
-	MDM_URC_SMS_PDU,	/* +CMT: [<alpha>],<length> and its PDU line */
-	MDM_URC_REPORT_PDU,	/* +CDS: <length> and its PDU line */
-	MDM_URC_RING,		/* RING, +CRING: <type> */
-	MDM_URC_CLIP,		/* +CLIP: <number>,<type>...: number set */
-	MDM_URC_OTHER,		/* anything else that is not the answer: ^BOOT, +CREG, ... */
+	MDM_URC_NEW_SMS,    /* +CMTI: <mem>,<index> */
+	MDM_URC_NEW_REPORT, /* +CDSI: <mem>,<index> */
+	MDM_URC_SMS_PDU,    /* +CMT: [<alpha>],<length> and its PDU line */
+	MDM_URC_REPORT_PDU, /* +CDS: <length> and its PDU line */
+	MDM_URC_RING,	    /* RING, +CRING: <type> */
+	MDM_URC_CLIP,	    /* +CLIP: <number>,<type>...: number set */
+	MDM_URC_OTHER,	    /* anything else that is not the answer: ^BOOT, +CREG, ... */
 };
 
 struct mdm_urc {
 	enum mdm_urc_kind kind;
-	char mem[8];		/* NEW_SMS / NEW_REPORT: the storage ("SM", "ME", "SR", ...) */
-	int index;		/* NEW_SMS / NEW_REPORT */
-	char number[32];	/* CLIP */
-	const char *pdu;	/* SMS_PDU / REPORT_PDU: the hex line (SCA + TPDU) */
-	const char *line;	/* the line as received (the header line for the PDU kinds) */
+	char mem[8];	  /* NEW_SMS / NEW_REPORT: the storage ("SM", "ME", "SR", ...) */
+	int index;	  /* NEW_SMS / NEW_REPORT */
+	char number[32];  /* CLIP */
+	const char *pdu;  /* SMS_PDU / REPORT_PDU: the hex line (SCA + TPDU) */
+	const char *line; /* the line as received (the header line for the PDU kinds) */
 };
 
 typedef void (*mdm_urc_cb)(const struct mdm_urc *u, void *data);
@@ -45,37 +45,37 @@ struct mdm_at {
 	mdm_urc_cb urc;
 	mdm_leave_cb leave;
 	void *data;
-	char in[MDM_AT_LINE_MAX];	/* read, not yet parsed: at most a partial line between calls */
+	char in[MDM_AT_LINE_MAX]; /* read, not yet parsed: at most a partial line between calls */
 	size_t in_len;
-	bool overflow;			/* a line longer than in[]: dropped up to its end */
-	bool want_pdu;			/* a +CMT/+CDS header came: the next line is its PDU */
+	bool overflow; /* a line longer than in[]: dropped up to its end */
+	bool want_pdu; /* a +CMT/+CDS header came: the next line is its PDU */
 	enum mdm_urc_kind pdu_kind;
 	char pdu_hdr[64];
-	unsigned urcs;			/* unsolicited lines handed on (any kind), for logs and tests */
+	unsigned urcs; /* unsolicited lines handed on (any kind), for logs and tests */
 };
 
 enum mdm_at_final {
-	MDM_AT_NONE = 0,	/* no final result code (see the return value) */
+	MDM_AT_NONE = 0, /* no final result code (see the return value) */
 	MDM_AT_OK,
-	MDM_AT_ERROR,		/* ERROR without a code (also COMMAND NOT SUPPORT and the like) */
-	MDM_AT_CMS,		/* +CMS ERROR: <code> */
-	MDM_AT_CME,		/* +CME ERROR: <code> */
+	MDM_AT_ERROR, /* ERROR without a code (also COMMAND NOT SUPPORT and the like) */
+	MDM_AT_CMS,   /* +CMS ERROR: <code> */
+	MDM_AT_CME,   /* +CME ERROR: <code> */
 };
 
 struct mdm_at_result {
 	enum mdm_at_final final;
-	int code;		/* CMS / CME code, -1 none */
-	int mr;			/* +CMGS: <mr>, -1 none */
-	bool prompt;		/* the "> " prompt came */
-	bool pdu_written;	/* PDU and Ctrl-Z were written: the message may have gone out */
-	bool line_ok;		/* after a timeout: ESC + AT was answered OK, the modem is usable */
-	char info[128];		/* mdm_at_command: the first information line of the answer */
+	int code;	  /* CMS / CME code, -1 none */
+	int mr;		  /* +CMGS: <mr>, -1 none */
+	bool prompt;	  /* the "> " prompt came */
+	bool pdu_written; /* PDU and Ctrl-Z were written: the message may have gone out */
+	bool line_ok;	  /* after a timeout: ESC + AT was answered OK, the modem is usable */
+	char info[128];	  /* mdm_at_command: the first information line of the answer */
 };
 
 struct mdm_cmgs_opts {
-	unsigned prompt_timeout_ms;	/* 0: MDM_AT_PROMPT_TIMEOUT_MS */
-	unsigned prompt_delay_ms;	/* pause between the prompt and the PDU (default 0) */
-	unsigned final_timeout_ms;	/* from Ctrl-Z to the final result code */
+	unsigned prompt_timeout_ms; /* 0: MDM_AT_PROMPT_TIMEOUT_MS */
+	unsigned prompt_delay_ms;   /* pause between the prompt and the PDU (default 0) */
+	unsigned final_timeout_ms;  /* from Ctrl-Z to the final result code */
 };
 
 /* Set up a reader on fd (non-blocking or not: every read and write waits in poll() first). urc gets

@@ -19,12 +19,12 @@
 
 enum op {
 	OP_END = 0,
-	OP_EXPECT,	/* read until s arrives (after what was expected before) */
-	OP_SEND,	/* write s at once */
-	OP_SEND_SLOW,	/* write s one byte at a time, 1 ms apart */
-	OP_HOLD,	/* read and keep whatever comes for ms, answer nothing */
-	OP_MARK,	/* remember how many bytes had arrived */
-	OP_SLOW_READ,	/* read until s arrives, 256 bytes per ms (the TE's writes are cut) */
+	OP_EXPECT,    /* read until s arrives (after what was expected before) */
+	OP_SEND,      /* write s at once */
+	OP_SEND_SLOW, /* write s one byte at a time, 1 ms apart */
+	OP_HOLD,      /* read and keep whatever comes for ms, answer nothing */
+	OP_MARK,      /* remember how many bytes had arrived */
+	OP_SLOW_READ, /* read until s arrives, 256 bytes per ms (the TE's writes are cut) */
 };
 
 struct step {
@@ -189,9 +189,9 @@ static void run_close(struct run *r)
 	close(r->fds[0]);
 }
 
-#define PDU "0011000B916831090000F10000FF05E8329BFD06"
+#define PDU	 "0011000B916831090000F10000FF05E8329BFD06"
 #define TPDU_LEN 19
-#define CDS_PDU "0891683108100005F006010B916831090000F1622011000000006220110000000000"
+#define CDS_PDU	 "0891683108100005F006010B916831090000F1622011000000006220110000000000"
 
 static const struct mdm_cmgs_opts opts = {.prompt_timeout_ms = 1500, .final_timeout_ms = 1500};
 
@@ -241,7 +241,8 @@ static const struct step busy_script_slow[] = {
 	{OP_MARK, NULL, 0},
 	{OP_SEND_SLOW, "\r\n> \r\n^BOOT:12345678,0,0,0,75\r\n", 0},
 	{OP_EXPECT, PDU "\x1a", 0},
-	{OP_SEND_SLOW, PDU "\r\n\r\nRING\r\n\r\n+CLIP: \"+8613900000001\",145,,,,0\r\n\r\n+CDS: 25\r\n" CDS_PDU "\r\n", 0},
+	{OP_SEND_SLOW, PDU "\r\n\r\nRING\r\n\r\n+CLIP: \"+8613900000001\",145,,,,0\r\n\r\n+CDS: 25\r\n" CDS_PDU "\r\n",
+	 0},
 	{OP_SEND_SLOW, "\r\n+CMGS: 9\r\n\r\nOK\r\n\r\n+CDSI: \"SR\",4\r\n", 0},
 	{OP_END, NULL, 0},
 };
@@ -260,8 +261,8 @@ static void test_busy(const char *what, const struct step *script)
 	msleep(50);
 	mdm_at_poll_urcs(&r.at);
 	run_close(&r);
-	CHECK(rc == 0 && res.final == MDM_AT_OK && res.mr == 9, "  the answer is +CMGS: 9 OK (rc %d final %d mr %d)", rc,
-	      res.final, res.mr);
+	CHECK(rc == 0 && res.final == MDM_AT_OK && res.mr == 9, "  the answer is +CMGS: 9 OK (rc %d final %d mr %d)",
+	      rc, res.final, res.mr);
 	CHECK(r.m.mark == strlen("AT+CMGS=19\r"), "  the PDU was not written before the prompt");
 	CHECK(r.seen.n == 6, "  six unsolicited results handed on (%u)", r.seen.n);
 	if (r.seen.n != 6)
@@ -295,18 +296,12 @@ static void test_errors(void)
 		{OP_END, NULL, 0},
 	};
 	static const struct step cme[] = {
-		{OP_EXPECT, "AT+CMGS=19\r", 0},
-		{OP_SEND, "\r\n> ", 0},
-		{OP_EXPECT, "\x1a", 0},
-		{OP_SEND, "\r\n+CME ERROR: 14\r\n", 0},
-		{OP_END, NULL, 0},
+		{OP_EXPECT, "AT+CMGS=19\r", 0},		{OP_SEND, "\r\n> ", 0}, {OP_EXPECT, "\x1a", 0},
+		{OP_SEND, "\r\n+CME ERROR: 14\r\n", 0}, {OP_END, NULL, 0},
 	};
 	static const struct step plain[] = {
-		{OP_EXPECT, "AT+CMGS=19\r", 0},
-		{OP_SEND, "\r\n> ", 0},
-		{OP_EXPECT, "\x1a", 0},
-		{OP_SEND, "\r\nERROR\r\n", 0},
-		{OP_END, NULL, 0},
+		{OP_EXPECT, "AT+CMGS=19\r", 0}, {OP_SEND, "\r\n> ", 0}, {OP_EXPECT, "\x1a", 0},
+		{OP_SEND, "\r\nERROR\r\n", 0},	{OP_END, NULL, 0},
 	};
 	struct mdm_at_result res;
 	struct run r;
@@ -345,14 +340,9 @@ static void test_errors(void)
 static void test_timeouts(void)
 {
 	static const struct step noprompt[] = {
-		{OP_EXPECT, "AT+CMGS=19\r", 0},
-		{OP_EXPECT, "\x1b", 0},
-		{OP_SEND, "\r\nOK\r\n", 0},
-		{OP_EXPECT, "AT\r", 0},
-		{OP_SEND, "\r\nOK\r\n", 0},
-		{OP_EXPECT, "AT+CMMS=2\r", 0},
-		{OP_SEND, "\r\nOK\r\n", 0},
-		{OP_END, NULL, 0},
+		{OP_EXPECT, "AT+CMGS=19\r", 0}, {OP_EXPECT, "\x1b", 0},	    {OP_SEND, "\r\nOK\r\n", 0},
+		{OP_EXPECT, "AT\r", 0},		{OP_SEND, "\r\nOK\r\n", 0}, {OP_EXPECT, "AT+CMMS=2\r", 0},
+		{OP_SEND, "\r\nOK\r\n", 0},	{OP_END, NULL, 0},
 	};
 	static const struct step dead[] = {
 		{OP_EXPECT, "AT+CMGS=19\r", 0},
@@ -388,13 +378,16 @@ static void test_timeouts(void)
 	run_end(&r);
 	run_close(&r);
 	CHECK(rc == -ETIMEDOUT && !res.line_ok, "  a dead modem: -ETIMEDOUT and the line is not ok");
-	CHECK(strstr(r.m.rx, "\x1b" "AT\r") != NULL, "  ESC then AT were tried");
+	CHECK(strstr(r.m.rx, "\x1b"
+			     "AT\r") != NULL,
+	      "  ESC then AT were tried");
 
 	run_start(&r, nofinal);
 	rc = mdm_at_cmgs(&r.at, TPDU_LEN, PDU, &opts, &res);
 	run_end(&r);
 	run_close(&r);
-	CHECK(rc == -ETIMEDOUT && res.pdu_written && res.line_ok, "  no final result after the PDU: -ETIMEDOUT, line ok");
+	CHECK(rc == -ETIMEDOUT && res.pdu_written && res.line_ok,
+	      "  no final result after the PDU: -ETIMEDOUT, line ok");
 }
 
 static void test_command(void)
@@ -427,11 +420,8 @@ static void test_big_write(void)
 {
 	static char hex[40001], want[40002];
 	static struct step script[] = {
-		{OP_EXPECT, "AT+CMGS=20000\r", 0},
-		{OP_SEND, "\r\n> ", 0},
-		{OP_SLOW_READ, "\x1a", 0},
-		{OP_SEND, "\r\n+CMGS: 1\r\n\r\nOK\r\n", 0},
-		{OP_END, NULL, 0},
+		{OP_EXPECT, "AT+CMGS=20000\r", 0},	    {OP_SEND, "\r\n> ", 0}, {OP_SLOW_READ, "\x1a", 0},
+		{OP_SEND, "\r\n+CMGS: 1\r\n\r\nOK\r\n", 0}, {OP_END, NULL, 0},
 	};
 	struct mdm_at_result res;
 	struct run r;
