@@ -6,8 +6,10 @@ modems and the real libgammu:
   are all stored (the safety-net listing is off), vendor noise is ignored, a RING is rejected;
 - AT+CMMS=2 is sent, and a modem that refuses it still sends;
 - a prompt that never comes times out (ESC, AT) and the modem sends again; a modem that hangs
-  mid-send is reset and, answering again, sends again."""
-import re
+  mid-send is reset and, answering again, sends again;
+- a modem reached through `connection proxyat` sends through GSM_SendSMS, beside one on the
+  own path in the same linlid."""
+import os
 
 import linli
 
@@ -194,7 +196,33 @@ def faults(t):
         gw.close()
 
 
+def proxyat(t):
+    gw = linli.Gateway(nmodems=2, airtime_ms=50, sample=False)
+    m1 = gw.modems[0]
+    relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ttyrelay.py")
+    with open(gw.cfg) as f:
+        cfg = f.read()
+    cfg = cfg.replace(" device %s\n connection at" % m1.link,
+                      " device python3 %s %s\n connection proxyat" % (relay, m1.link))
+    with open(gw.cfg, "w") as f:
+        f.write(cfg)
+    gw.start()
+    try:
+        out = gw.vty("show modems")
+        t.check("m1: ready (connected, sending with GSM_SendSMS (proxyat))" in out and
+                "m2: ready (connected, sending with own AT+CMGS" in out,
+                "the path is chosen per modem: m1 (proxyat) GSM_SendSMS, m2 own AT+CMGS")
+        ids = [gw.send("+8613900000%03d" % i, "per modem %d" % i) for i in range(6)]
+        wait_sent(gw, ids, 60)
+        rows = gw.sql("SELECT modem, count(*) FROM sms_out WHERE state='sent' GROUP BY modem")
+        t.check(sum(n for _, n in rows) == 6, "all six sent (%s)" % rows)
+        t.check(gw.stop() == 0, "linlid exits 0")
+    finally:
+        gw.close()
+
+
 def main(t):
+    proxyat(t)
     same_pdus(t)
     mid_send(t)
     faults(t)
