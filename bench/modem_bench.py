@@ -1,9 +1,10 @@
 """Benchmarks through emulated modems and the real libgammu (not tests: figures, no pass/fail).
 
-  drain N AIRTIME_MS PER_MODEM [OVERHEAD_MS]
+  drain N AIRTIME_MS PER_MODEM [OVERHEAD_MS] [own|gammu]
                                  outbound drain with N modems: achieved msg/s vs capacity N/airtime
                                  (AIRTIME_MS 0: the fixed per-send cost instead; OVERHEAD_MS, that
-                                 cost: also vs the libgammu bound N/(airtime + overhead))
+                                 cost: also vs the bound N/(airtime + overhead); own|gammu: the
+                                 modems' send-path, named in the figures)
   inbound M                      M messages delivered to one modem at zero air time: stored msg/s
   rss N                          resident memory of linlid with N ready modems
 Each prints "name value unit" lines.
@@ -20,12 +21,13 @@ import linli  # noqa: E402
 MODEM_CFG = "poll-interval 30\nhealth-interval 30"
 
 
-def drain(n, airtime_ms, per_modem, overhead_ms=None):
+def drain(n, airtime_ms, per_modem, overhead_ms=None, path=None):
     """Prints the achieved rate, the capacity N/airtime and their ratio. At zero air time it
     prints instead the fixed cost of one send through libgammu (1 modem: 1/rate). With
     overhead_ms (that cost, measured in the same run) it also prints the libgammu bound
     N/(airtime + overhead) and the achieved rate as a fraction of it."""
-    gw = linli.Gateway(nmodems=n, airtime_ms=airtime_ms, modem_cfg=MODEM_CFG).start()
+    cfg = MODEM_CFG + ("\nsend-path %s" % path if path else "")
+    gw = linli.Gateway(nmodems=n, airtime_ms=airtime_ms, modem_cfg=cfg).start()
     try:
         total = n * per_modem
         # warm-up: one message per modem, so that connection set-up is not measured
@@ -39,16 +41,16 @@ def drain(n, airtime_ms, per_modem, overhead_ms=None):
         linli.wait_for(lambda: gw.queue()["sent"] >= total + n, 3600, "drain", 0.02)
         t1 = time.time()
         rate = total / (t1 - t0)
-        name = "drain_%dmodem_%dms" % (n, airtime_ms)
+        name = "drain_%s%dmodem_%dms" % (path + "_" if path else "", n, airtime_ms)
         print("%s_rate %.3f msg/s" % (name, rate))
         if airtime_ms == 0:
-            print("%s_per_send %.0f ms per part per modem (libgammu's fixed cost)" % (name, n * 1000.0 / rate))
+            print("%s_per_send %.0f ms per part per modem (the fixed cost of a send)" % (name, n * 1000.0 / rate))
             return
         cap = n * 1000.0 / airtime_ms
         print("%s_capacity %.3f msg/s" % (name, cap))
         print("%s_ratio %.4f of capacity" % (name, rate / cap))
         print("%s_per_send_overhead %.0f ms per part per modem beyond the air time" % (name, n * 1000.0 / rate - airtime_ms))
-        if overhead_ms is not None:
+        if overhead_ms:
             bound = n * 1000.0 / (airtime_ms + overhead_ms)
             print("%s_libgammu_bound %.3f msg/s (N/(airtime+%.0f ms))" % (name, bound, overhead_ms))
             print("%s_vs_libgammu_bound %.4f of bound" % (name, rate / bound))
@@ -84,5 +86,10 @@ def rss(n):
 
 if __name__ == "__main__":
     what = sys.argv[1]
-    args = [float(a) if "." in a else int(a) for a in sys.argv[2:]]
+    def arg(a):
+        try:
+            return float(a) if "." in a else int(a)
+        except ValueError:
+            return a
+    args = [arg(a) for a in sys.argv[2:]]
     {"drain": drain, "inbound": inbound, "rss": rss}[what](*args)

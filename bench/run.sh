@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export LINLI_BUILD="$PWD/$B"
 AIRTIME_MS=${AIRTIME_MS:-3000} # DOMAIN.md: a modem sends one part every ~2.5-4 s
 PER_MODEM=${PER_MODEM:-15}     # parts per modem in each drain point (and for gammu-smsd at AIRTIME_MS)
+PATH_PER_MODEM=${PATH_PER_MODEM:-10} # parts per modem in the send-path comparison (own AT+CMGS vs GSM_SendSMS)
 ZERO_N=${ZERO_N:-40}           # parts of the zero-air-time runs (linlid's per-send cost, gammu-smsd)
 INBOUND_N=${INBOUND_N:-50000}
 REQUEST_N=${REQUEST_N:-20000}
@@ -43,11 +44,24 @@ step "$B/bench/inbound_bench" "$INBOUND_N"
 # requests (报事) created end to end, zero air time, against the bare inbox commit of the same messages
 step "$B/bench/request_bench" "$REQUEST_N"
 step python3 bench/modem_bench.py inbound 2000
-# linlid's fixed cost of one send through libgammu: a 1-modem drain at zero air time
+# linlid's fixed cost of one send (its own AT+CMGS by default): a 1-modem drain at zero air time
 step python3 bench/modem_bench.py drain 1 0 "$ZERO_N"
 ovh=$(val drain_1modem_0ms_per_send)
 for n in 1 2 4 8; do
 	step python3 bench/modem_bench.py drain $n "$AIRTIME_MS" "$PER_MODEM" $ovh
+done
+# the send path (issue 10), both in the same run: linli's own AT+CMGS and libgammu's GSM_SendSMS,
+# drain as a fraction of capacity at AIRTIME_MS for 1 and 2 modems, the per-part overhead beyond the
+# air time, and the fixed cost at zero air time
+for p in own gammu; do
+	step python3 bench/modem_bench.py drain 1 0 "$ZERO_N" 0 $p
+	for n in 1 2; do
+		step python3 bench/modem_bench.py drain $n "$AIRTIME_MS" "$PATH_PER_MODEM" 0 $p
+	done
+done
+for n in 1 2; do
+	ratio send_path_own_vs_gammu_${n}modem_${AIRTIME_MS}ms drain_own_${n}modem_${AIRTIME_MS}ms_rate \
+		drain_gammu_${n}modem_${AIRTIME_MS}ms_rate "own AT+CMGS/GSM_SendSMS drain rate"
 done
 # the reference: the real gammu-smsd on one emulated modem, as installed and tuned
 step python3 bench/smsd_ref.py "$ZERO_N" 0
@@ -86,7 +100,7 @@ t_end=$(date +%s)
 	echo "Written by \`make bench\` (bench/run.sh) on $started, in $(((t_end - t_start) / 60)) min."
 	echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at the start $load."
 	echo "Software: libgammu $(dpkg-query -W -f='${Version}' libgammu8 2>/dev/null || echo '?'), gammu-smsd $(dpkg-query -W -f='${Version}' gammu-smsd 2>/dev/null || echo 'not installed'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)."
-	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N REQUEST_N=$REQUEST_N)."
+	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM PATH_PER_MODEM=$PATH_PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N REQUEST_N=$REQUEST_N)."
 	if [ -n "$failed" ]; then
 		echo
 		echo "**Failed** (their figures are missing):$failed"

@@ -23,6 +23,9 @@ struct mdm_cfg {
 	unsigned health_s;	/* signal, registration and SIM poll (default 30) */
 	bool reports;		/* request delivery reports (status report) */
 	unsigned send_timeout_s;	/* wait for a part's +CMGS reference (default 40) */
+	bool send_gammu;	/* send through GSM_SendSMS even where linli's own AT+CMGS could run */
+	unsigned prompt_delay_ms;	/* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
+	bool cmms_off;		/* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
 };
 
 enum mdm_state {

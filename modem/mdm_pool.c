@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ static void stop_workers(struct mdm_pool *pool)
 		mdm_worker_abort_locked(w);
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
+		mdm_worker_wake(w);
 	}
 	for (unsigned i = 0; i < pool->n; i++) {
 		struct mdm_worker *w = &pool->w[i];
@@ -111,8 +113,19 @@ static void free_pool(struct mdm_pool *pool)
 		}
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->lock);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
 	}
 	talloc_free(pool);
+}
+
+void mdm_worker_wake(struct mdm_worker *w)
+{
+	uint64_t one = 1;
+
+	if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, the worker will wake anyway */
+	}
 }
 
 struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n, mdm_event_cb cb, void *data)
@@ -152,6 +165,7 @@ struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n
 		INIT_LLIST_HEAD(&w->cmds);
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->cond, NULL);
+		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: the worker polls as before */
 	}
 	/* Signals stay with the main thread (the osmo_select loop handles them). */
 	sigfillset(&all);
@@ -177,6 +191,8 @@ struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n
 		for (unsigned i = 0; i < n; i++) {
 			pthread_cond_destroy(&pool->w[i].cond);
 			pthread_mutex_destroy(&pool->w[i].lock);
+			if (pool->w[i].wake_fd >= 0)
+				close(pool->w[i].wake_fd);
 		}
 		talloc_free(pool);
 		return NULL;
@@ -218,6 +234,7 @@ static void push_cmd(struct mdm_worker *w, struct mdm_cmd *c)
 	llist_add_tail(&c->list, &w->cmds);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	mdm_worker_wake(w);
 }
 
 int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text)
@@ -304,6 +321,7 @@ void mdm_inbox_committed(struct mdm_pool *pool)
 			pthread_cond_broadcast(&w->cond);
 		}
 		pthread_mutex_unlock(&w->lock);
+		mdm_worker_wake(w);
 	}
 }
 
@@ -339,6 +357,7 @@ int mdm_reset(struct mdm_pool *pool, unsigned idx)
 	mdm_worker_abort_locked(w);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	mdm_worker_wake(w);
 	return 0;
 }
 

@@ -6,13 +6,22 @@
  * and queued with mdm_pool_emit(). Between gammu calls the worker never waits longer than one
  * GSM_ReadDevice(sm, FALSE) (a 50 ms select on the device) before looking at its commands.
  *
+ * Sending: where the modem is a tty, the worker finds libgammu's descriptor for it after each
+ * connect and runs linli's own AT+CMGS exchange on it (mdm_send.c): the PDU is encoded by libgammu
+ * (PHONE_EncodeSMSFrame, as GSM_SendSMS does), only the transport differs, without libgammu's
+ * 0.7 s of fixed sleeps per part. Unsolicited lines met during the exchange become the same
+ * notes the gammu callbacks make. Otherwise (proxyat, no descriptor, text mode, `send-path
+ * gammu`) GSM_SendSMS sends, as before.
+ *
  * Two things libgammu does not expose are taken from its debug output (level "text", which the
- * AT driver writes through our log function): the numeric +CMS/+CME error of the last command,
- * and the hex PDU lines of +CMGR/+CMGL/+CMT answers, so SMS_IN can carry the raw PDU.
+ * AT driver writes through our log function): the numeric +CMS/+CME error of the last command
+ * (needed only by the GSM_SendSMS path), and the hex PDU lines of +CMGR/+CMGL/+CMT answers, so
+ * SMS_IN can carry the raw PDU.
  */
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +32,7 @@
 
 #include "modem/mdm.h"
 #include "modem/mdm_errors.h"
+#include "modem/mdm_send.h"
 #include "modem/mdm_worker.h"
 #include "modem/sms_codec.h"
 
@@ -83,6 +93,15 @@ struct mdm_wpriv {
 	unsigned concat_ref;
 	int64_t last_send_start;
 	char imei[GSM_MAX_IMEI_LENGTH + 1];
+
+	/* the send path of this connection */
+	int fd;			/* libgammu's descriptor of the tty, -1 none */
+	bool own;		/* linli's own AT+CMGS on fd */
+	bool own_checked;	/* AT+CMGF? said PDU mode on this connection */
+	bool cmms_on;		/* AT+CMMS=2 accepted on this connection */
+	bool cmms_refused;	/* the modem answered an error to AT+CMMS: never again (worker lifetime) */
+	char path[96];		/* how this connection sends, for the state reason */
+	struct mdm_at at;
 	char model[GSM_MAX_MODEL_LENGTH + GSM_MAX_MANUFACTURER_LENGTH + 2];
 
 	/* big scratch structures, kept off the stack */
@@ -301,7 +320,7 @@ static void take_line(struct mdm_worker *w, const char *line)
 	if (len < 1 || s[len - 1] != '"')
 		return;
 	len--;
-	if (len > 11 && s[0] == '+' && s[1] == 'C' && s[2] == 'M') {
+	if (len > 11 && s[0] == '+' && s[1] == 'C' && s[2] == 'M' && !p->own) {
 		char tmp[64];
 		snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), s);
 		code = mdm_parse_cm_error(tmp, &cms);
@@ -407,6 +426,38 @@ static char *compact_dump(const GSM_SMSMessage *m)
 
 /* ---- gammu callbacks (run inside gammu calls: no AT commands here, only notes) ---- */
 
+/* A RING or +CLIP (num "" when not known): one call until RINGs stop for RING_SAME_CALL_MS. */
+static void note_ring(struct mdm_worker *w, const char *num)
+{
+	struct mdm_wpriv *p = w->p;
+	int64_t t = now_ms();
+
+	if (p->ring_active && t - p->ring_last < RING_SAME_CALL_MS &&
+	    (!num[0] || !p->ring_caller[0] || !strcmp(num, p->ring_caller))) {
+		p->ring_last = t;
+		if (!p->ring_caller[0] && num[0] && !p->ring_emitted)
+			snprintf(p->ring_caller, sizeof(p->ring_caller), "%s", num);
+		return;
+	}
+	p->ring_active = true;
+	p->ring_emitted = false;
+	p->ring_first = p->ring_last = t;
+	snprintf(p->ring_caller, sizeof(p->ring_caller), "%s", num);
+}
+
+/* A +CMTI/+CDSI: where a message was stored (gammu's folder numbering). */
+static void note_stored(struct mdm_wpriv *p, int folder, int location)
+{
+	for (unsigned i = 0; i < p->nloc; i++)
+		if (p->loc_folder[i] == folder && p->loc_location[i] == location)
+			return;
+	if (p->nloc < LOC_MAX) {
+		p->loc_folder[p->nloc] = folder;
+		p->loc_location[p->nloc] = location;
+		p->nloc++;
+	}
+}
+
 static void on_sms(GSM_StateMachine *sm, GSM_SMSMessage *sms, void *data)
 {
 	struct mdm_worker *w = data;
@@ -429,14 +480,60 @@ static void on_sms(GSM_StateMachine *sm, GSM_SMSMessage *sms, void *data)
 		return;
 	}
 	/* +CMTI/+CDSI: where it was stored */
-	for (unsigned i = 0; i < p->nloc; i++)
-		if (p->loc_folder[i] == sms->Folder && p->loc_location[i] == sms->Location)
-			return;
-	if (p->nloc < LOC_MAX) {
-		p->loc_folder[p->nloc] = sms->Folder;
-		p->loc_location[p->nloc] = sms->Location;
-		p->nloc++;
+	note_stored(p, sms->Folder, sms->Location);
+}
+
+/* An unsolicited line met by linli's own AT exchange: the same notes as the gammu callbacks. */
+static void on_urc(const struct mdm_urc *u, void *data)
+{
+	struct mdm_worker *w = data;
+	struct mdm_wpriv *p = w->p;
+	unsigned char bin[512];
+	struct full_msg *f;
+	size_t n, pos = 0;
+
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: unsolicited %s%s%s\n", w->cfg.name, u->line, u->pdu ? " / " : "",
+			u->pdu ? u->pdu : "");
+	switch (u->kind) {
+	case MDM_URC_NEW_SMS:
+	case MDM_URC_NEW_REPORT:
+		/* as libgammu numbers them: SIM and status-report storage folder 1, phone memory 3 */
+		if (u->index > 0)
+			note_stored(p, (!strcmp(u->mem, "ME") || !strcmp(u->mem, "MT")) ? 3 : 1, u->index);
+		break;
+	case MDM_URC_SMS_PDU:
+	case MDM_URC_REPORT_PDU:
+		n = strlen(u->pdu) / 2;
+		if (n > sizeof(bin))
+			break;
+		for (size_t j = 0; j < n; j++)
+			bin[j] = (unsigned char)(hexval(u->pdu[2 * j]) << 4 | hexval(u->pdu[2 * j + 1]));
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			break;
+		if (GSM_DecodePDUFrame(GSM_GetGlobalDebug(), &f->sms, bin, n, &pos, TRUE) != ERR_NONE) {
+			free(f);
+			break;
+		}
+		f->sms.Location = 0;
+		f->raw = strdup(u->pdu);
+		llist_add_tail(&f->list, &p->full);
+		break;
+	case MDM_URC_RING:
+		note_ring(w, "");
+		break;
+	case MDM_URC_CLIP:
+		note_ring(w, u->number);
+		break;
+	case MDM_URC_OTHER:
+		break; /* vendor noise (^BOOT, ^RSSI), +CREG...: not ours to act on */
 	}
+}
+
+static bool at_leave(void *data)
+{
+	return flag_leave(data);
 }
 
 static void on_send_status(GSM_StateMachine *sm, int status, int mr, void *data)
@@ -457,23 +554,12 @@ static void on_call(GSM_StateMachine *sm, GSM_Call *call, void *data)
 	struct mdm_worker *w = data;
 	struct mdm_wpriv *p = w->p;
 	char num[32];
-	int64_t t = now_ms();
 
 	(void)sm;
 	switch (call->Status) {
 	case GSM_CALL_IncomingCall:
 		gu_to_utf8(call->PhoneNumber, sizeof(call->PhoneNumber), num, sizeof(num));
-		if (p->ring_active && t - p->ring_last < RING_SAME_CALL_MS &&
-		    (!num[0] || !p->ring_caller[0] || !strcmp(num, p->ring_caller))) {
-			p->ring_last = t;
-			if (!p->ring_caller[0] && num[0] && !p->ring_emitted)
-				snprintf(p->ring_caller, sizeof(p->ring_caller), "%s", num);
-			return;
-		}
-		p->ring_active = true;
-		p->ring_emitted = false;
-		p->ring_first = p->ring_last = t;
-		snprintf(p->ring_caller, sizeof(p->ring_caller), "%s", num);
+		note_ring(w, num);
 		break;
 	case GSM_CALL_CallEnd:
 	case GSM_CALL_CallRemoteEnd:
@@ -796,8 +882,23 @@ static void answer_delete(struct mdm_worker *w, int folder, int location, int rc
 static void service_device(struct mdm_worker *w)
 {
 	struct mdm_wpriv *p = w->p;
-	int64_t t0 = now_ms();
-	int r = GSM_ReadDevice(p->sm, FALSE);
+	int64_t t0;
+	int r;
+
+	if (p->fd >= 0 && w->wake_fd >= 0) {
+		/* the tty and the command queue at once: a command need not wait out the 50 ms */
+		struct pollfd pfd[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+		uint64_t cnt;
+
+		if (poll(pfd, 2, 50) <= 0 && !pfd[0].revents)
+			return;
+		if (pfd[1].revents & POLLIN && read(w->wake_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+		if (!pfd[0].revents)
+			return;
+	}
+	t0 = now_ms();
+	r = GSM_ReadDevice(p->sm, FALSE);
 
 	if (r < 0) {
 		if (++p->read_errors >= READ_ERRORS_LOST)
@@ -840,6 +941,257 @@ static void classify_code(struct mdm_worker *w, int status, enum mdm_err_class *
 	snprintf(reason, len, "+%s ERROR: %d (%s)", cms ? "CMS" : "CME", status, name);
 }
 
+/* How one part ended. */
+struct part_out {
+	enum mdm_err_class cls;
+	int code;
+	int mr;
+	char reason[128];
+};
+
+/* One part through libgammu: GSM_SendSMS, then the +CMGS reference from its callback. */
+static void send_part_gammu(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+	int64_t deadline;
+	GSM_Error e;
+
+	p->last_err = -1;
+	p->send_done = false;
+	p->send_status = 0;
+	p->send_mr = -1;
+	p->send_waiting = true;
+	call_begin(w, 15, "send");
+	e = GSM_SendSMS(p->sm, m);
+	call_end(w);
+	deadline = now_ms() + (int64_t)w->cfg.send_timeout_s * 1000;
+	while (e == ERR_NONE && !p->send_done && now_ms() < deadline && !flag_leave(w) && !p->lost)
+		service_device(w);
+	if (e == ERR_NONE && !p->send_done && p->lost)
+		e = ERR_DEVICEREADERROR;
+	p->send_waiting = false;
+
+	if (p->send_done && p->send_status == 0 && p->send_mr >= 0) {
+		o->mr = p->send_mr;
+		return;
+	}
+	if (p->send_done && p->send_status == 0) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a +CMGS reference", i + 1);
+	} else if (p->send_done && p->send_status > 0) {
+		o->code = p->send_status;
+		classify_code(w, o->code, &o->cls, o->reason, sizeof(o->reason));
+	} else if (p->send_done) {
+		o->cls = MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
+	} else if (e != ERR_NONE && p->last_err >= 0) {
+		/* the error came to AT+CMGS= itself, before the prompt */
+		o->code = p->last_err;
+		classify_code(w, o->code, &o->cls, o->reason, sizeof(o->reason));
+	} else if (e != ERR_NONE) {
+		o->cls = is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
+		check_lost(w, e, "sending");
+	} else if (flag_leave(w)) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "reset or stop while waiting for +CMGS of part %d", i + 1);
+	} else {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "no +CMGS for part %d within %u s", i + 1, w->cfg.send_timeout_s);
+		check_lost(w, ERR_TIMEOUT, "waiting for +CMGS");
+	}
+}
+
+/* The PDU GSM_SendSMS would write for m (SMSC field, then the SMS-SUBMIT TPDU of 23.040 9.2.2.2),
+ * encoded by libgammu itself; hex gets it, *tpdu_len the length AT+CMGS= announces (without the
+ * SMSC field). */
+static GSM_Error encode_submit(struct mdm_wpriv *p, GSM_SMSMessage *m, char *hex, size_t hexmax, unsigned *tpdu_len)
+{
+	const GSM_SMSMessageLayout L = PHONE_SMSSubmit;
+	unsigned char frame[1000], pdu[400];
+	size_t n = 0, k;
+	int length = 0, ud;
+	GSM_Error e;
+
+	memset(frame, 0, sizeof(frame));
+	/* asks the phone for the SMSC when m->SMSC.Location is set, as GSM_SendSMS does */
+	e = PHONE_EncodeSMSFrame(p->sm, m, frame, L, &length, TRUE);
+	if (e != ERR_NONE)
+		return e;
+	if (m->SMSC.Number[0] == 0 && m->SMSC.Number[1] == 0)
+		return ERR_EMPTYSMSC;
+	ud = length - L.Text;
+	k = (size_t)frame[L.SMSCNumber] + 1; /* SMSC field: its length octet and the address */
+	if (ud < 0 || k + 4 + (frame[L.Number] + 1) / 2 + 2 + 4 + (size_t)ud > sizeof(pdu))
+		return ERR_MOREMEMORY;
+	memcpy(pdu, frame + L.SMSCNumber, k);
+	n = k;
+	pdu[n++] = frame[L.firstbyte];
+	pdu[n++] = frame[L.TPMR];
+	k = (size_t)(frame[L.Number] + 1) / 2 + 2; /* TP-DA: digits count, type, semi-octets */
+	memcpy(pdu + n, frame + L.Number, k);
+	n += k;
+	pdu[n++] = frame[L.TPPID];
+	pdu[n++] = frame[L.TPDCS];
+	pdu[n++] = frame[L.TPVP];
+	pdu[n++] = frame[L.TPUDL];
+	memcpy(pdu + n, frame + L.Text, (size_t)ud);
+	n += (size_t)ud;
+	if (2 * n + 1 > hexmax)
+		return ERR_MOREMEMORY;
+	hex_encode(pdu, n, hex);
+	*tpdu_len = (unsigned)(n - ((size_t)frame[L.SMSCNumber] + 1));
+	return ERR_NONE;
+}
+
+/* Switch this connection to GSM_SendSMS, and say so in the state reason (show modems, the log). */
+static void use_gammu(struct mdm_worker *w, const char *why)
+{
+	struct mdm_wpriv *p = w->p;
+	char reason[160];
+
+	p->own = false;
+	snprintf(p->path, sizeof(p->path), "GSM_SendSMS (%s)", why);
+	snprintf(reason, sizeof(reason), "connected, sending with %s", p->path);
+	set_state(w, MDM_ST_READY, reason);
+}
+
+/* Unsolicited input that came before the exchange goes to libgammu, which is waiting for it; only
+ * as long as poll() says there is some (GSM_ReadDevice would otherwise wait 50 ms). */
+static void drain_into_gammu(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+
+	for (int k = 0; k < 64 && !p->lost; k++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+			return;
+		service_device(w);
+	}
+}
+
+/* Before the first own send of a connection: PDU mode (AT+CMGF?), and AT+CMMS=2. false: this part
+ * goes through GSM_SendSMS. */
+static bool own_ready(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_at_result r;
+	int rc;
+
+	if (!p->own_checked) {
+		rc = mdm_at_command(&p->at, "AT+CMGF?", 5000, &r);
+		if (rc == -EIO) {
+			go_lost(w, "own AT exchange (AT+CMGF?)", ERR_DEVICEREADERROR);
+			return false;
+		}
+		if (rc < 0 || r.final != MDM_AT_OK) {
+			use_gammu(w, "no answer to AT+CMGF?");
+			return false;
+		}
+		if (!strstr(r.info, ": 0") && !strstr(r.info, ":0"))
+			return false; /* text mode for now: libgammu sets the mode on its next send, ask again */
+		p->own_checked = true;
+	}
+	if (!w->cfg.cmms_off && !p->cmms_refused && !p->cmms_on) {
+		rc = mdm_at_command(&p->at, "AT+CMMS=2", 5000, &r);
+		if (rc == -EIO) {
+			go_lost(w, "own AT exchange (AT+CMMS=2)", ERR_DEVICEREADERROR);
+			return false;
+		}
+		if (rc == 0 && r.final == MDM_AT_OK)
+			p->cmms_on = true;
+		else
+			p->cmms_refused = true; /* an error (or no answer): this modem goes without */
+		if (p->dbg)
+			fprintf(p->dbg, "[%s] own AT: AT+CMMS=2 %s\n", w->cfg.name, p->cmms_on ? "on" : "refused, off");
+	}
+	return true;
+}
+
+/* One part through linli's own AT+CMGS on libgammu's descriptor. false: not sent this way (the
+ * caller sends it with GSM_SendSMS). */
+static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_cmgs_opts opts = {
+		.prompt_delay_ms = w->cfg.prompt_delay_ms,
+		.final_timeout_ms = w->cfg.send_timeout_s * 1000,
+	};
+	struct mdm_at_result r;
+	char hex[2 * 400 + 1];
+	unsigned tpdu_len = 0;
+	GSM_Error e;
+	int rc;
+
+	call_begin(w, 15, "encode");
+	e = encode_submit(p, m, hex, sizeof(hex), &tpdu_len);
+	call_end(w);
+	if (e != ERR_NONE) {
+		o->cls = is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
+		check_lost(w, e, "encoding (SMSC)");
+		return true;
+	}
+	drain_into_gammu(w);
+	if (p->lost) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
+		return true;
+	}
+	if (!own_ready(w)) {
+		if (!p->lost)
+			return false;
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
+		return true;
+	}
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: AT+CMGS=%u %s\n", w->cfg.name, tpdu_len, hex);
+	rc = mdm_at_cmgs(&p->at, tpdu_len, hex, &opts, &r);
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: rc %d final %d code %d mr %d prompt %d written %d line_ok %d\n",
+			w->cfg.name, rc, r.final, r.code, r.mr, r.prompt, r.pdu_written, r.line_ok);
+	if (rc == 0 && r.final == MDM_AT_OK && r.mr >= 0) {
+		o->mr = r.mr;
+		return true;
+	}
+	if (rc == 0 && r.final == MDM_AT_OK) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a +CMGS reference", i + 1);
+	} else if (rc == 0 && (r.final == MDM_AT_CMS || r.final == MDM_AT_CME)) {
+		char name[96];
+
+		o->code = r.code;
+		o->cls = r.final == MDM_AT_CMS ? mdm_classify_cms(r.code, name, sizeof(name))
+					       : mdm_classify_cme(r.code, name, sizeof(name));
+		snprintf(o->reason, sizeof(o->reason), "+%s ERROR: %d (%s)", r.final == MDM_AT_CMS ? "CMS" : "CME",
+			 r.code, name);
+	} else if (rc == 0) {
+		o->cls = MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
+	} else if (rc == -ETIMEDOUT) {
+		o->cls = MDM_ERR_MODEM;
+		if (r.pdu_written)
+			snprintf(o->reason, sizeof(o->reason), "no +CMGS for part %d within %u s", i + 1,
+				 w->cfg.send_timeout_s);
+		else
+			snprintf(o->reason, sizeof(o->reason), "no \"> \" prompt for part %d", i + 1);
+		if (!r.line_ok)
+			go_lost(w, r.pdu_written ? "waiting for +CMGS, then AT unanswered" : "no prompt, then AT unanswered",
+				ERR_TIMEOUT);
+	} else if (rc == -ECANCELED) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "reset or stop while sending part %d", i + 1);
+	} else {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d: device %s", i + 1, strerror(-rc));
+		if (rc == -EIO)
+			go_lost(w, "own AT exchange", ERR_DEVICEREADERROR);
+	}
+	return true;
+}
+
 static void do_send(struct mdm_worker *w, struct mdm_cmd *c)
 {
 	struct mdm_wpriv *p = w->p;
@@ -860,9 +1212,8 @@ static void do_send(struct mdm_worker *w, struct mdm_cmd *c)
 
 	for (int i = 0; i < n && cls == MDM_OK; i++) {
 		const struct sms_split_part *part = &p->split.part[i];
-		int64_t t0, deadline;
+		struct part_out o = {.cls = MDM_OK, .mr = -1};
 		int units;
-		GSM_Error e;
 
 		if (w->cfg.pace_ms && !idle_until(w, p->last_send_start + w->cfg.pace_ms)) {
 			cls = MDM_ERR_MODEM;
@@ -896,54 +1247,18 @@ static void do_send(struct mdm_worker *w, struct mdm_cmd *c)
 			m->SMSC.Location = 1; /* let gammu ask the phone */
 		}
 
-		p->last_err = -1;
-		p->send_done = false;
-		p->send_status = 0;
-		p->send_mr = -1;
-		p->send_waiting = true;
-		call_begin(w, 15, "send");
-		e = GSM_SendSMS(p->sm, m);
-		call_end(w);
-		t0 = now_ms();
-		deadline = t0 + (int64_t)w->cfg.send_timeout_s * 1000;
-		while (e == ERR_NONE && !p->send_done && now_ms() < deadline && !flag_leave(w) && !p->lost)
-			service_device(w);
-		if (e == ERR_NONE && !p->send_done && p->lost)
-			e = ERR_DEVICEREADERROR;
-		p->send_waiting = false;
-
-		if (p->send_done && p->send_status == 0 && p->send_mr >= 0) {
+		if (!p->own || !send_part_own(w, m, i, &o))
+			send_part_gammu(w, m, i, &o);
+		if (o.cls == MDM_OK) {
 			size_t l = strlen(refs);
-			snprintf(refs + l, sizeof(refs) - l, "%s%d", l ? "," : "", p->send_mr);
+
+			snprintf(refs + l, sizeof(refs) - l, "%s%d", l ? "," : "", o.mr);
 			parts_sent++;
 			continue;
 		}
-		if (p->send_done && p->send_status == 0) {
-			cls = MDM_ERR_MODEM;
-			snprintf(reason, sizeof(reason), "part %d accepted without a +CMGS reference", i + 1);
-		} else if (p->send_done && p->send_status > 0) {
-			code = p->send_status;
-			classify_code(w, code, &cls, reason, sizeof(reason));
-		} else if (p->send_done) {
-			cls = MDM_ERR_TRANSIENT;
-			snprintf(reason, sizeof(reason), "ERROR without a code on part %d", i + 1);
-		} else if (e != ERR_NONE && p->last_err >= 0) {
-			/* the error came to AT+CMGS= itself, before the prompt */
-			code = p->last_err;
-			classify_code(w, code, &cls, reason, sizeof(reason));
-		} else if (e != ERR_NONE) {
-			cls = is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
-			snprintf(reason, sizeof(reason), "part %d: %s", i + 1, GSM_ErrorName(e));
-			check_lost(w, e, "sending");
-		} else if (flag_leave(w)) {
-			cls = MDM_ERR_MODEM;
-			snprintf(reason, sizeof(reason), "reset or stop while waiting for +CMGS of part %d", i + 1);
-		} else {
-			cls = MDM_ERR_MODEM;
-			snprintf(reason, sizeof(reason), "no +CMGS for part %d within %u s", i + 1,
-				 w->cfg.send_timeout_s);
-			check_lost(w, ERR_TIMEOUT, "waiting for +CMGS");
-		}
+		cls = o.cls;
+		code = o.code;
+		snprintf(reason, sizeof(reason), "%s", o.reason);
 	}
 	answer_send(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent);
 }
@@ -1198,6 +1513,10 @@ static void teardown(struct mdm_worker *w)
 		GSM_TerminateConnection(sm);
 	GSM_FreeStateMachine(sm);
 	p->sm = NULL;
+	p->fd = -1;
+	p->own = false;
+	p->own_checked = false;
+	p->cmms_on = false;
 	p->nloc = 0;
 	p->send_waiting = false;
 	p->ring_active = false;
@@ -1210,6 +1529,36 @@ static void teardown(struct mdm_worker *w)
 }
 
 static GSM_Error setup_modem(struct mdm_worker *w, GSM_StateMachine *sm);
+
+/* After a connect: linli's own AT+CMGS on libgammu's descriptor when there is one to be had. */
+static void choose_path(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	int fd;
+
+	p->fd = -1;
+	p->own = false;
+	p->own_checked = false;
+	p->cmms_on = false;
+	if (w->cfg.send_gammu) {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (send-path gammu)");
+		return;
+	}
+	if (!strcmp(w->cfg.connection, "proxyat") || w->cfg.device[0] != '/') {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (%s)", w->cfg.connection);
+		return;
+	}
+	fd = mdm_find_tty_fd(w->cfg.device);
+	if (fd < 0) {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (no descriptor of %.40s: %s)", w->cfg.device,
+			 strerror(-fd));
+		return;
+	}
+	p->fd = fd;
+	p->own = true;
+	mdm_at_init(&p->at, fd, on_urc, at_leave, w);
+	snprintf(p->path, sizeof(p->path), "own AT+CMGS on fd %d", fd);
+}
 
 static GSM_Error connect_modem(struct mdm_worker *w)
 {
@@ -1402,6 +1751,7 @@ void *mdm_worker_main(void *arg)
 	w->p = p;
 	INIT_LLIST_HEAD(&p->full);
 	p->last_err = -1;
+	p->fd = -1;
 	p->concat_ref = (unsigned)time(NULL) * 7u + w->idx * 61u;
 	dbgpath = getenv("LINLI_GAMMU_DEBUG");
 	if (dbgpath && dbgpath[0]) {
@@ -1433,7 +1783,9 @@ void *mdm_worker_main(void *arg)
 			continue;
 		}
 		backoff = 1000;
-		set_state(w, MDM_ST_READY, "connected");
+		choose_path(w);
+		snprintf(reason, sizeof(reason), "connected, sending with %s", p->path);
+		set_state(w, MDM_ST_READY, reason);
 		run_connected(w);
 		if (flag_stop(w))
 			break;

@@ -39,6 +39,8 @@ struct mdm_worker {
 	/* shared with the worker, under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	int wake_fd; /* eventfd: written with every command (and reset, stop, inbox committed), so that a
+		      * worker waiting on its tty wakes at once, not at the end of its 50 ms wait */
 	struct llist_head cmds;
 	bool stop;
 	bool reset;
@@ -74,6 +76,9 @@ void mdm_pool_watchdog(struct mdm_pool *pool);
 
 /* Called by the main thread with w->lock held: make the gammu call under way return soon. */
 void mdm_worker_abort_locked(struct mdm_worker *w);
+
+/* Wake worker w if it waits on its tty (any thread). */
+void mdm_worker_wake(struct mdm_worker *w);
 
 /* Hand an event (calloc'd) to the main thread. Worker threads only. */
 void mdm_pool_emit(struct mdm_pool *pool, struct mdm_event *ev);

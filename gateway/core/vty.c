@@ -225,6 +225,29 @@ DEFUN(cfg_modem_reports, cfg_modem_reports_cmd, "delivery-reports (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_modem_send_path, cfg_modem_send_path_cmd, "send-path (own|gammu)",
+      "How a part is sent\nlinli's own AT+CMGS on libgammu's descriptor (GSM_SendSMS where it cannot)\n"
+      "Always libgammu's GSM_SendSMS\n")
+{
+	((struct gw_modem *)vty->index)->cfg.send_gammu = !strcmp(argv[0], "gammu");
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_prompt_delay, cfg_modem_prompt_delay_cmd, "prompt-delay-ms <0-10000>",
+      "Own AT+CMGS: pause between the modem's prompt and the PDU, for modems that need one\nMilliseconds\n")
+{
+	((struct gw_modem *)vty->index)->cfg.prompt_delay_ms = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_modem_cmms, cfg_modem_cmms_cmd, "cmms (on|off)",
+      "Own AT+CMGS: AT+CMMS=2, keep the relay link open between sends (off for a modem that refuses it)\n"
+      "Yes\nNo\n")
+{
+	((struct gw_modem *)vty->index)->cfg.cmms_off = !strcmp(argv[0], "off");
+	return CMD_SUCCESS;
+}
+
 #define VTY_MAX_WRITERS 8
 static void (*writers[VTY_MAX_WRITERS])(struct vty *vty);
 static unsigned nwriters;
@@ -277,6 +300,9 @@ static int config_write_modem(struct vty *vty)
 		vty_out(vty, " poll-interval %u%s", c->poll_s, VTY_NEWLINE);
 		vty_out(vty, " health-interval %u%s", c->health_s, VTY_NEWLINE);
 		vty_out(vty, " delivery-reports %s%s", c->reports ? "on" : "off", VTY_NEWLINE);
+		vty_out(vty, " send-path %s%s", c->send_gammu ? "gammu" : "own", VTY_NEWLINE);
+		vty_out(vty, " prompt-delay-ms %u%s", c->prompt_delay_ms, VTY_NEWLINE);
+		vty_out(vty, " cmms %s%s", c->cmms_off ? "off" : "on", VTY_NEWLINE);
 	}
 	return CMD_SUCCESS;
 }
@@ -445,6 +471,9 @@ void gw_vty_init(struct gw *gw)
 	install_element(MODEM_NODE, &cfg_modem_poll_cmd);
 	install_element(MODEM_NODE, &cfg_modem_health_cmd);
 	install_element(MODEM_NODE, &cfg_modem_reports_cmd);
+	install_element(MODEM_NODE, &cfg_modem_send_path_cmd);
+	install_element(MODEM_NODE, &cfg_modem_prompt_delay_cmd);
+	install_element(MODEM_NODE, &cfg_modem_cmms_cmd);
 
 	install_element_ve(&show_modems_cmd);
 	install_element_ve(&show_queue_cmd);

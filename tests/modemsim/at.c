@@ -65,6 +65,9 @@ static struct {
 	unsigned busy_gen;
 
 	struct ms_buf urc;  /* framed URCs waiting for an idle moment */
+	unsigned nurc;	    /* how many are in urc */
+	unsigned cmms;	    /* AT+CMMS: 0 link closed after each send, 1, 2 kept open */
+	bool noprompt;	    /* this AT+CMGS gave no prompt: PDU input is a TE error */
 	struct ms_buf held; /* input that arrived while busy */
 
 	/* incoming call */
@@ -148,15 +151,99 @@ static enum res cms(int code)
 
 static bool idle(void)
 {
-	return at.mode == AT_CMD && at.linelen == 0 && !at.executing && !ms.hang;
+	return at.mode == AT_CMD && at.linelen == 0 && !at.executing && !ms.hang && !ms.urc_hold;
+}
+
+static void urc_move(struct ms_buf *to)
+{
+	if (at.urc.len > at.urc.off)
+		ms_buf_add(to, at.urc.d + at.urc.off, at.urc.len - at.urc.off);
+	ms_buf_reset(&at.urc);
+	at.nurc = 0;
 }
 
 static void urc_flush(void)
 {
 	if (!idle() || at.urc.len == at.urc.off)
 		return;
-	ms_buf_add(&at.tx, at.urc.d + at.urc.off, at.urc.len - at.urc.off);
-	ms_buf_reset(&at.urc);
+	urc_move(&at.tx);
+}
+
+/* ---- injection at points of a send ---- */
+
+struct inject {
+	struct inject *next;
+	enum ms_point pt;
+	enum ms_inject_what what;
+	char *text;
+};
+
+static struct inject *injects;
+
+void ms_at_inject(enum ms_point pt, enum ms_inject_what what, const char *text)
+{
+	struct inject *in = calloc(1, sizeof(*in)), **pp;
+
+	if (!in || !(in->text = strdup(text ? text : ""))) {
+		perror("modemsim: inject");
+		exit(1);
+	}
+	in->pt = pt;
+	in->what = what;
+	for (pp = &injects; *pp; pp = &(*pp)->next)
+		;
+	*pp = in;
+}
+
+void ms_at_inject_clear(void)
+{
+	while (injects) {
+		struct inject *in = injects;
+
+		injects = in->next;
+		free(in->text);
+		free(in);
+	}
+}
+
+/* Point pt of a send is reached: what was queued for it goes into b, now, whatever the state. */
+static void inject_fire(enum ms_point pt, struct ms_buf *b)
+{
+	static const char *const names[] = {"prompt", "airtime", "ok"};
+	struct inject **pp = &injects;
+
+	while (*pp) {
+		struct inject *in = *pp;
+
+		if (in->pt != pt) {
+			pp = &in->next;
+			continue;
+		}
+		*pp = in->next;
+		switch (in->what) {
+		case MS_INJ_LINE:
+			ms_log("inject at %s: %s", names[pt], in->text);
+			ms_buf_printf(b, "\r\n%s\r\n", in->text);
+			ms.st.injected++;
+			break;
+		case MS_INJ_RELEASE:
+			ms_log("inject at %s: %u held URC(s)", names[pt], at.nurc);
+			ms.st.injected += at.nurc;
+			urc_move(b);
+			break;
+		case MS_INJ_HANG:
+			ms_log("inject at %s: hang", names[pt]);
+			ms.hang = true;
+			break;
+		}
+		free(in->text);
+		free(in);
+	}
+}
+
+unsigned ms_at_cmms(void)
+{
+	return at.cmms;
 }
 
 void ms_at_kick(void)
@@ -169,6 +256,7 @@ void ms_at_urc(const char *text)
 {
 	ms_log("urc %s", text);
 	ms_buf_printf(&at.urc, "\r\n%s\r\n", text);
+	at.nurc++;
 	urc_flush();
 	tx_send();
 }
@@ -397,10 +485,12 @@ static void cmgs_finish_now(void)
 			final(cms(304));
 		} else {
 			ms.st.cmgs++;
+			ms_sms_wire((unsigned)at.cmgs_len, at.busy_pdu, at.busy_tpdu_off + at.busy_tpdu_len);
 			info("+CMGS: %u", mr);
 			final(R_OK);
 		}
 	}
+	inject_fire(MS_PT_OK, &at.tx);
 }
 
 /* The PDU after AT+CMGS is complete (Ctrl-Z). */
@@ -426,6 +516,9 @@ static void cmgs_submit(void)
 		ms.fail_count--;
 		at.busy_fail = ms.fail_code;
 	}
+	inject_fire(MS_PT_AIRTIME, &at.tx);
+	if (ms.hang)
+		return; /* a hang injected here: the answer never comes */
 	if (ms.airtime_ms) {
 		at.mode = AT_BUSY;
 		ms_timer_add(ms.airtime_ms, busy_done, (void *)(uintptr_t)++at.busy_gen);
@@ -461,7 +554,16 @@ static enum res cmd_cmgs(const struct args *a)
 	at.pdu_hexlen = 0;
 	at.pdu_overflow = false;
 	at.mode = AT_PDU;
+	if (ms.noprompt) {
+		/* a modem that takes the command and then says nothing */
+		ms.noprompt--;
+		at.noprompt = true;
+		ms_log("CMGS: no prompt (fault)");
+		return R_NONE;
+	}
+	at.noprompt = false;
 	ms_buf_printf(&at.resp, "\r\n> ");
+	inject_fire(MS_PT_PROMPT, &at.resp);
 	return R_NONE;
 }
 
@@ -649,7 +751,21 @@ static enum res ext_cmd(const char *name, enum kind k, const char *argstr)
 	} else if (IS("+CSMP")) {
 		if (k == K_READ)
 			info("+CSMP: 17,167,0,0");
-	} else if (IS("+CSDH") || IS("+CMMS") || IS("+CSCB") || IS("+CNMA") || IS("+CGATT") || IS("+CSAS") ||
+	} else if (IS("+CMMS")) {
+		/* 27.005 3.5.6: keep the relay link open between sends */
+		if (ms.cmms_refuse)
+			return cms(303);
+		if (k == K_TEST) {
+			info("+CMMS: (0-2)");
+		} else if (k == K_READ) {
+			info("+CMMS: %u", at.cmms);
+		} else if (k == K_SET) {
+			if (a.present[0] && (a.num[0] < 0 || a.num[0] > 2))
+				return cms(304);
+			at.cmms = a.present[0] ? (unsigned)a.num[0] : 0;
+			ms.st.cmms_sets++;
+		}
+	} else if (IS("+CSDH") || IS("+CSCB") || IS("+CNMA") || IS("+CGATT") || IS("+CSAS") ||
 		   IS("+CRES") || IS("+CLIR") || IS("+CCWA") || IS("+CSSN")) {
 		if (k == K_READ && IS("+CGATT"))
 			info("+CGATT: 1");
@@ -898,6 +1014,16 @@ static void input_byte(uint8_t c)
 			ms_buf_add(&at.held, &c, 1);
 		return;
 	case AT_PDU:
+		if (at.noprompt && c != 0x1b) {
+			/* the TE writes the PDU although no prompt came: count it, never send it */
+			if (isxdigit(c) || c == 0x1a)
+				ms.st.early_pdu++;
+			if (c == 0x1a) {
+				at.mode = AT_CMD;
+				final(cms(304));
+			}
+			return;
+		}
 		if (c == 0x1a) {
 			cmgs_submit();
 		} else if (c == 0x1b) {

@@ -243,10 +243,24 @@ static void *grow(void *p, size_t *cap, size_t n, size_t size)
 	return p;
 }
 
+/* ---- the PDUs on the wire ---- */
+
+static struct ms_buf wire; /* "<n>\t<cmgs len>\t<HEX>\n" per accepted AT+CMGS */
+static size_t nwire;
+
+void ms_sms_wire(unsigned cmgs_len, const uint8_t *pdu, size_t len)
+{
+	ms_buf_printf(&wire, "%zu\t%u\t", ++nwire, cmgs_len);
+	hex_line(&wire, pdu, len);
+	ms_buf_add(&wire, "\n", 1);
+}
+
 static void sent_clear(void)
 {
 	size_t i;
 
+	ms_buf_reset(&wire);
+	nwire = 0;
 	for (i = 0; i < nparts; i++)
 		free(parts[i].text);
 	for (i = 0; i < nmsgs; i++)
@@ -764,6 +778,60 @@ static void command(struct client *c, char *line)
 	} else if (!strcmp(line, "sentparts")) {
 		list_sentparts(o);
 		ms_buf_add(o, ".\n", 2);
+	} else if (!strcmp(line, "sentpdus")) {
+		if (wire.len > wire.off)
+			ms_buf_add(o, wire.d + wire.off, wire.len - wire.off);
+		ms_buf_add(o, ".\n", 2);
+	} else if (!strcmp(line, "inject")) {
+		static const char *const pts[] = {"prompt", "airtime", "ok"};
+		char *pt = args, *what = strchr(args, ' '), *text = NULL;
+		int k;
+
+		if (!strcmp(args, "clear")) {
+			ms_at_inject_clear();
+			ms_buf_printf(o, "ok\n");
+			return;
+		}
+		if (what)
+			*what++ = 0;
+		if (what && (text = strchr(what, ' ')))
+			*text++ = 0;
+		for (k = 0; k < _MS_PT_NUM && strcmp(pt, pts[k]); k++)
+			;
+		if (k == _MS_PT_NUM || !what ||
+		    (strcmp(what, "release") && strcmp(what, "hang") && (strcmp(what, "line") || !text || !*text))) {
+			ms_buf_printf(o, "err usage: inject prompt|airtime|ok release|hang|line TEXT, inject clear\n");
+			return;
+		}
+		if (text)
+			unescape(text);
+		ms_at_inject((enum ms_point)k,
+			     !strcmp(what, "release") ? MS_INJ_RELEASE : !strcmp(what, "hang") ? MS_INJ_HANG : MS_INJ_LINE,
+			     text);
+		ms_buf_printf(o, "ok\n");
+	} else if (!strcmp(line, "urc-hold")) {
+		if (!on_off(args, &b)) {
+			ms_buf_printf(o, "err usage: urc-hold on|off\n");
+			return;
+		}
+		ms.urc_hold = b;
+		if (!b)
+			ms_at_kick();
+		ms_buf_printf(o, "ok\n");
+	} else if (!strcmp(line, "cmms")) {
+		if (!on_off(args, &b)) {
+			ms_buf_printf(o, "err usage: cmms on|off\n");
+			return;
+		}
+		ms.cmms_refuse = !b;
+		ms_buf_printf(o, "ok\n");
+	} else if (!strcmp(line, "noprompt")) {
+		if (!parse_uint(args, 1000000, &v)) {
+			ms_buf_printf(o, "err usage: noprompt N\n");
+			return;
+		}
+		ms.noprompt = (unsigned)v;
+		ms_buf_printf(o, "ok\n");
 	} else if (!strcmp(line, "storage")) {
 		list_storage(o);
 		ms_buf_add(o, ".\n", 2);
@@ -852,9 +920,9 @@ static void command(struct client *c, char *line)
 	} else if (!strcmp(line, "stats")) {
 		ms_buf_printf(o,
 			      "ok cmgs=%lu cmgs_failed=%lu delivered=%lu stored=%lu deleted=%lu pending=%u reports=%lu "
-			      "at_cmds=%lu\n",
+			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu\n",
 			      ms.st.cmgs, ms.st.cmgs_failed, ms.st.delivered, ms.st.stored, ms.st.deleted, ms.npending,
-			      ms.st.reports, ms.st.at_cmds);
+			      ms.st.reports, ms.st.at_cmds, ms.st.injected, ms.st.early_pdu, ms_at_cmms(), ms.st.cmms_sets);
 	} else if (!strcmp(line, "quit")) {
 		ms_buf_printf(o, "ok bye\n");
 		c->closing = true;

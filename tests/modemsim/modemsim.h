@@ -67,6 +67,24 @@ struct ms_incoming {
 
 struct ms_stats {
 	unsigned long cmgs, cmgs_failed, delivered, stored, deleted, reports, at_cmds;
+	unsigned long injected;	 /* unsolicited lines written at an injection point of a send */
+	unsigned long early_pdu; /* PDU characters the TE wrote before any "> " prompt */
+	unsigned long cmms_sets; /* AT+CMMS=<n> accepted */
+};
+
+/* Points of an AT+CMGS where the control socket can have something happen ("inject"). */
+enum ms_point {
+	MS_PT_PROMPT,  /* right after "> ", before the PDU */
+	MS_PT_AIRTIME, /* after Ctrl-Z, while the air time runs (before the answer when there is none) */
+	MS_PT_OK,      /* right after the final result code */
+	_MS_PT_NUM,
+};
+
+/* What happens at an injection point. */
+enum ms_inject_what {
+	MS_INJ_LINE,	/* write one unsolicited line (text may hold "\r\n" for +CDS and its PDU) */
+	MS_INJ_RELEASE, /* write the URCs held back by "urc-hold on" */
+	MS_INJ_HANG,	/* start the "hang" fault */
 };
 
 /* The modem as a whole. */
@@ -82,6 +100,9 @@ struct modemsim {
 	/* faults and knobs */
 	unsigned fail_code, fail_count;
 	bool hang, full, reports;
+	bool urc_hold;	    /* URCs wait (until "urc-hold off" or an injected "release") */
+	bool cmms_refuse;   /* AT+CMMS answers an error ("cmms off") */
+	unsigned noprompt;  /* the next N AT+CMGS give no "> " prompt */
 	unsigned report_status;
 	unsigned report_delay_ms;
 
@@ -113,6 +134,11 @@ unsigned ms_at_cnmi_mt(void);
 unsigned ms_at_cnmi_ds(void);
 bool ms_at_cnmi_on(void);
 
+/* Queue something to happen at point pt of the next AT+CMGS that reaches it (in order). */
+void ms_at_inject(enum ms_point pt, enum ms_inject_what what, const char *text);
+void ms_at_inject_clear(void);
+unsigned ms_at_cmms(void);
+
 /* Ring: start RING/+CLIP every 3 s, count times (0 = until answered or hung up). */
 void ms_at_ring(const char *number, unsigned count);
 
@@ -132,6 +158,9 @@ unsigned ms_sim_used(void);
 /* A SMS-SUBMIT TPDU the TE sent, with the message reference the modem gave it. Returns 0, or
  * -EINVAL when the PDU is malformed. */
 int ms_sms_submitted(const uint8_t *tpdu, size_t len, unsigned mr);
+
+/* The PDU as the TE wrote it after AT+CMGS=<cmgs_len> (SCA + TPDU), for the "sentpdus" list. */
+void ms_sms_wire(unsigned cmgs_len, const uint8_t *pdu, size_t len);
 
 /* Control connections. */
 int ms_ctl_listen(const char *path);
