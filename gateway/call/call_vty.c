@@ -84,13 +84,6 @@ DEFUN(cfg_prompts_dir, cfg_prompts_dir_cmd, "prompts-dir PATH",
 	return CMD_SUCCESS;
 }
 
-static void vty_line(void *data, const char *line)
-{
-	struct vty *vty = data;
-
-	vty_out(vty, "%s%s", line, VTY_NEWLINE);
-}
-
 DEFUN(show_calls, show_calls_cmd, "show calls [<1-1000>]", SHOW_STR "Group calls, newest first\nHow many\n")
 {
 	struct call *c;
@@ -102,7 +95,7 @@ DEFUN(show_calls, show_calls_cmd, "show calls [<1-1000>]", SHOW_STR "Group calls
 	llist_for_each_entry (c, &g_call.calls, list)
 		vty_out(vty, "active: call %" PRId64 " from %s, %s, %u leg(s) up, %u joined%s", c->rec.id,
 			c->rec.caller, osmo_fsm_inst_state_name(c->fi), c->n_legs, c->n_joined, VTY_NEWLINE);
-	db_call_list(g_call.gw->db, argc ? atoi(argv[0]) : 20, vty_line, vty);
+	db_call_list(g_call.gw->db, argc ? atoi(argv[0]) : 20, gw_vty_line, vty);
 	return CMD_SUCCESS;
 }
 

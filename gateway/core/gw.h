@@ -136,6 +136,8 @@ struct gw *gw_alloc(void *ctx);
 void gw_vty_init(struct gw *gw);
 int gw_vty_node(void);
 void gw_vty_add_writer(void (*write)(struct vty *vty));
+/* A db/ listing's line callback (void *data is the struct vty). */
+void gw_vty_line(void *data, const char *line);
 struct gw_modem *gw_modem_find(struct gw *gw, const char *name);
 
 /* gateway/core/ctrl.c */

@@ -366,7 +366,8 @@ DEFUN(show_queue, show_queue_cmd, "show queue", SHOW_STR "Outgoing queue by stat
 	return CMD_SUCCESS;
 }
 
-static void vty_line(void *data, const char *line)
+/* A db/ listing's line callback that prints to the VTY in data. */
+void gw_vty_line(void *data, const char *line)
 {
 	struct vty *vty = data;
 
@@ -380,9 +381,9 @@ DEFUN(show_sms, show_sms_cmd, "show sms (in|out) [<1-1000>]",
 	int rc;
 
 	if (!strcmp(argv[0], "in"))
-		rc = db_sms_in_list(vgw->db, limit, vty_line, vty);
+		rc = db_sms_in_list(vgw->db, limit, gw_vty_line, vty);
 	else
-		rc = db_sms_out_list(vgw->db, limit, vty_line, vty);
+		rc = db_sms_out_list(vgw->db, limit, gw_vty_line, vty);
 	if (rc < 0) {
 		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
 		return CMD_WARNING;

@@ -35,17 +35,10 @@ DEFUN(cfg_sos_rounds, cfg_sos_rounds_cmd, "sos-rounds <1-20>",
 	return CMD_SUCCESS;
 }
 
-static void vty_line(void *data, const char *line)
-{
-	struct vty *vty = data;
-
-	vty_out(vty, "%s%s", line, VTY_NEWLINE);
-}
-
 DEFUN(show_sos, show_sos_cmd, "show sos incidents [<1-1000>]",
       SHOW_STR "SOS\nIncidents, newest first: state, step, time to first alert and to acknowledgement\nHow many\n")
 {
-	int rc = db_sos_incident_list(sgw->db, argc > 0 ? atoi(argv[0]) : 20, vty_line, vty);
+	int rc = db_sos_incident_list(sgw->db, argc > 0 ? atoi(argv[0]) : 20, gw_vty_line, vty);
 
 	if (rc < 0) {
 		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
