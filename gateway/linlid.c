@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 	g_gw->cfg.ctrl_port = GW_CTRL_PORT;
 
 	osmo_init_logging2(root, &gw_log_info);
+	db_set_log_category(DDB);
 	log_enable_multithread();
 	log_set_print_category(osmo_stderr_target, 1);
 	log_set_print_category_hex(osmo_stderr_target, 0);
