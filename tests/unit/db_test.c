@@ -444,6 +444,57 @@ static void test_parts(struct db_context *dbc, void *ctx)
 	}
 }
 
+/* ---- SQLite codes as -errno ---- */
+
+static void test_errors(struct db_context *dbc, void *ctx)
+{
+	struct db_registration reg = {.created = 1000};
+	struct db_request r = {.created = 1000};
+	struct db_phone ph;
+	int64_t phone = 0, other = 0;
+	bool replaced;
+	char *lines[16] = {NULL};
+	int rc;
+
+	(void)ctx;
+	printf("-- SQLite codes become -errno once\n");
+	rc = db_phone_register(dbc, "+8613800138077", "Chen", 0, true, &phone);
+	CHECK(rc == 0 && phone > 0, "register a phone");
+	rc = db_phone_register(dbc, "+8613800138077", "Chen again", 0, true, &other);
+	CHECK(rc == -EEXIST, "the same number again (UNIQUE): -EEXIST (%d)", rc);
+	CHECK(db_phone_get(dbc, "+8613800138077", &ph) == 0 && !strcmp(ph.name, "Chen"), "the first one is kept");
+
+	snprintf(reg.number, sizeof(reg.number), "+8613800138077");
+	snprintf(reg.name, sizeof(reg.name), "Chen");
+	snprintf(reg.address, sizeof(reg.address), "1-1-101");
+	snprintf(reg.state, sizeof(reg.state), "maybe");
+	reg.phone_id = phone;
+	rc = db_registration_add(dbc, &reg);
+	CHECK(rc == -EINVAL, "a registration state the CHECK refuses: -EINVAL (%d)", rc);
+	CHECK(db_registration_list(dbc, true, line_cb, lines) == 0, "and nothing was stored");
+	free_lines(lines);
+
+	rc = db_holiday_set(dbc, "2026-10-01", "party", "x", &replaced);
+	CHECK(rc == -EINVAL, "a holiday kind the CHECK refuses: -EINVAL (%d)", rc);
+	rc = db_holiday_set(dbc, "1 Oct", "off", "x", &replaced);
+	CHECK(rc == -EINVAL, "a date the CHECK refuses: -EINVAL (%d)", rc);
+
+	snprintf(r.ref, sizeof(r.ref), "12ab56");
+	snprintf(r.reporter, sizeof(r.reporter), "+8613800138077");
+	snprintf(r.state, sizeof(r.state), "received");
+	r.text = "ref not six digits";
+	rc = db_request_add(dbc, &r);
+	CHECK(rc == -EINVAL, "a request ref the CHECK refuses: -EINVAL (%d)", rc);
+	snprintf(r.ref, sizeof(r.ref), "120056");
+	r.reporter_phone_id = 999999;
+	rc = db_request_add(dbc, &r);
+	CHECK(rc == -EINVAL, "a reporter phone that does not exist (FOREIGN KEY): -EINVAL (%d)", rc);
+	r.reporter_phone_id = phone;
+	CHECK(db_request_add(dbc, &r) == 0, "with a phone that exists: stored");
+	CHECK(db_request_add(dbc, &r) == -EEXIST, "the same ref again: -EEXIST");
+	CHECK(db_sms_in_done(dbc, 987654321, NULL) == -ENOENT, "an update of no row: -ENOENT");
+}
+
 /* ---- people, transactions, counters ---- */
 
 static void test_misc(struct db_context *dbc, void *ctx)
@@ -503,6 +554,7 @@ int main(void)
 		test_inbox(dbc, ctx);
 		test_parts(dbc, ctx);
 		test_misc(dbc, ctx);
+		test_errors(dbc, ctx);
 		test_claim_scale(dbc, ctx);
 		talloc_free(ctx);
 		db_close(dbc);
