@@ -521,7 +521,7 @@ static int upgrade_step(struct db_context *dbc, int to)
 	rc = exec_sql(dbc, pragma, "set user_version");
 	if (rc < 0)
 		goto rollback;
-	/* a step must leave every reference valid */
+	/* a step must leave every reference valid (checked although foreign keys are off meanwhile) */
 	rc = query_int(dbc, "SELECT count(*) FROM pragma_foreign_key_check", &bad);
 	if (rc < 0)
 		goto rollback;
@@ -539,7 +539,7 @@ rollback:
 	return rc;
 }
 
-static int upgrade(struct db_context *dbc)
+static int upgrade_steps(struct db_context *dbc)
 {
 	int latest = db_latest_version();
 	int64_t v;
@@ -565,6 +565,22 @@ static int upgrade(struct db_context *dbc)
 		return -EPROTO;
 	}
 	return 0;
+}
+
+/* A step that rebuilds a table (a new CHECK, db/upgrade/007_states.sql) must not let DROP TABLE
+ * cascade into the tables that refer to it, so the steps run with foreign keys off (SQLite's
+ * "other kinds of table schema changes"; the pragma cannot change inside a transaction), and
+ * each step checks the references before it commits. */
+static int upgrade(struct db_context *dbc)
+{
+	int rc = exec_sql(dbc, "PRAGMA foreign_keys = OFF", "foreign keys off");
+
+	if (rc < 0)
+		return rc;
+	rc = upgrade_steps(dbc);
+	if (exec_sql(dbc, "PRAGMA foreign_keys = ON", "foreign keys on") < 0 && rc == 0)
+		rc = -EIO;
+	return rc;
 }
 
 static int set_pragmas(struct db_context *dbc)

@@ -1,5 +1,7 @@
 /* The requests part of the community database: 报事 requests, their events, the look-ups the
- * request handler needs (where a household is, who its grid worker is, holidays),. */
+ * request handler needs (where a household is, who its grid worker is, holidays), and the state
+ * machine of a request (request.state, CHECK-constrained by db/upgrade/007_states.sql; every
+ * change goes through db_request_transition_ok). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +34,7 @@ static const struct db_stmt_def stmts[] = {
 			":assignee, :merged, :created, :created)"),
 	DB_SQL(REQ_BY_REF, "SELECT " RQ_COLS "WHERE r.ref = :ref"),
 	DB_SQL(REQ_BY_ID, "SELECT " RQ_COLS "WHERE r.id = :id"),
+	DB_SQL(REQ_STATE, "SELECT state FROM request WHERE id = :id"),
 	DB_SQL(REQ_UPDATE, "UPDATE request SET state = :state, flags = :flags, deadline = :deadline, "
 			   "assignee_phone_id = :assignee, rating = :rating, merged_into = :merged, "
 			   "updated = :updated WHERE id = :id"),
@@ -62,7 +65,7 @@ static const struct db_stmt_def stmts[] = {
 };
 DB_STMT_TABLE(db_stmts_request, stmts);
 
-/* ---- states ---- */
+/* ---- the request's state machine ---- */
 
 static const char *const closed_states[] = {"closed", "visited", "merged"};
 
@@ -72,6 +75,51 @@ bool db_request_state_open(const char *state)
 		if (!strcmp(state, closed_states[i]))
 			return false;
 	return true;
+}
+
+/* Every change of request.state the gateway makes (gateway/request.c, gateway/errand.c; the
+ * states are DOMAIN.md's). A request is stored first as received (or merged, a duplicate); merged
+ * is final. The staff (linlictl/VTY assign and close) may dispatch or close any open request. */
+static const struct {
+	const char *from, *to;
+} request_transitions[] = {
+	/* dispatch: at once to the grid worker or duty staff; errands to the runners; 改派 by staff */
+	{"received", "dispatched"},
+	{"accepted", "dispatched"},
+	{"in_progress", "dispatched"},
+	{"returned", "dispatched"},
+	{"extended", "dispatched"},
+	{"reopened", "dispatched"},
+	/* the assignee (grid worker or runner): 签收, 处置, 退回 */
+	{"dispatched", "accepted"},
+	{"dispatched", "in_progress"},
+	{"accepted", "in_progress"},
+	{"dispatched", "returned"},
+	{"accepted", "returned"},
+	{"in_progress", "returned"},
+	/* 办结: by the assignee (from dispatched/accepted/in_progress), or by staff from any open state */
+	{"received", "closed"},
+	{"dispatched", "closed"},
+	{"accepted", "closed"},
+	{"in_progress", "closed"},
+	{"returned", "closed"},
+	{"extended", "closed"},
+	{"reopened", "closed"},
+	/* the resident's answer: rated (满意/基本满意, errand 确认), or disputed (errand 有异议) */
+	{"closed", "visited"},
+	{"closed", "reopened"},
+	/* rated 不满意: recorded as visited, then reopened to the duty staff */
+	{"visited", "reopened"},
+};
+
+bool db_request_transition_ok(const char *from, const char *to)
+{
+	if (!strcmp(from, to))
+		return true;
+	for (unsigned i = 0; i < ARRAY_SIZE(request_transitions); i++)
+		if (!strcmp(from, request_transitions[i].from) && !strcmp(to, request_transitions[i].to))
+			return true;
+	return false;
 }
 
 /* ---- requests ---- */
@@ -117,6 +165,8 @@ int db_request_add(struct db_context *dbc, struct db_request *r)
 	struct db_q *q = db_q(dbc, DB_STMT_REQ_ADD);
 	int rc;
 
+	/* a new request may start in any state the schema knows (the gateway uses received and
+	 * merged): the machine governs changes */
 	db_bind_text(q, ":ref", r->ref);
 	db_bind_text(q, ":kind", r->kind[0] ? r->kind : "request");
 	db_bind_id(q, ":rp", r->reporter_phone_id);
@@ -152,10 +202,32 @@ int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t i
 	return db_row(q, request_row, &row);
 }
 
+struct state_buf {
+	char s[16];
+};
+
+static void state_row(void *data, sqlite3_stmt *st)
+{
+	struct state_buf *b = data;
+
+	db_col_copy(st, 0, b->s, sizeof(b->s));
+}
+
 int db_request_update(struct db_context *dbc, const struct db_request *r)
 {
-	struct db_q *q = db_q(dbc, DB_STMT_REQ_UPDATE);
+	struct state_buf from;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_STATE);
+	int rc;
 
+	db_bind_int(q, ":id", r->id);
+	rc = db_row(q, state_row, &from);
+	if (rc < 0)
+		return rc;
+	if (!db_request_transition_ok(from.s, r->state)) {
+		LOGDB(LOGL_ERROR, "db: request %s: %s -> %s is no transition of a request\n", r->ref, from.s, r->state);
+		return -EPERM;
+	}
+	q = db_q(dbc, DB_STMT_REQ_UPDATE);
 	db_bind_text(q, ":state", r->state);
 	db_bind_int(q, ":flags", r->flags);
 	db_bind_id(q, ":deadline", r->deadline);

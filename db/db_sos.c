@@ -1,4 +1,6 @@
-/* The SOS part of the community database: watches, bindings, incidents and their attempts. */
+/* The SOS part of the community database: watches, bindings, incidents and their attempts, and
+ * the state machine of an incident (sos_incident.state, CHECK-constrained by
+ * db/upgrade/007_states.sql; every change goes through db_sos_transition_ok). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -97,6 +99,7 @@ static const struct db_stmt_def stmts[] = {
 			   " next_at = :next_at, first_alert_at = :first_alert_at, acked_at = :acked_at,"
 			   " acked_by = :acked_by, resolved_at = :resolved_at, lat = :lat, lon = :lon,"
 			   " alarms = :alarms, last_alarm_at = :last_alarm_at, battery = :battery WHERE id = :id"),
+	DB_SQL(INC_STATE, "SELECT state FROM sos_incident WHERE id = :id"),
 	DB_SQL(INC_GET, "SELECT " INC_COLS " FROM sos_incident WHERE id = :id"),
 	DB_SQL(INC_OPEN, "SELECT " INC_COLS " FROM sos_incident WHERE device_id = :dev"
 			 " AND (" INC_OPEN_SQL " OR (state = 'acknowledged' AND acked_at >= :since))"
@@ -158,6 +161,34 @@ static const struct db_stmt_def stmts[] = {
 			       " WHERE device_notice.last_at <= :now - :interval OR device_notice.last_at > :now"),
 };
 DB_STMT_TABLE(db_stmts_sos, stmts);
+
+/* ---- the incident's state machine ---- */
+
+/* Every change of sos_incident.state the gateway makes (gateway/sos.c: escalation and
+ * acknowledgement; linlictl incident resolve / false-alarm). resolved and false_alarm are final. */
+static const struct {
+	const char *from, *to;
+} sos_transitions[] = {
+	{"raised", "notifying"},	/* the first rung alerted */
+	{"raised", "acknowledged"},	/* a reply before any alert went out */
+	{"notifying", "acknowledged"},	/* a contact replied, pressed 1 or answered */
+	{"raised", "resolved"},		/* staff closed it (linlictl) */
+	{"notifying", "resolved"},
+	{"acknowledged", "resolved"},
+	{"raised", "false_alarm"},
+	{"notifying", "false_alarm"},
+	{"acknowledged", "false_alarm"},
+};
+
+bool db_sos_transition_ok(const char *from, const char *to)
+{
+	if (!strcmp(from, to))
+		return true;
+	for (unsigned i = 0; i < ARRAY_SIZE(sos_transitions); i++)
+		if (!strcmp(from, sos_transitions[i].from) && !strcmp(to, sos_transitions[i].to))
+			return true;
+	return false;
+}
 
 /* ---- watches ---- */
 
@@ -541,6 +572,7 @@ int db_sos_incident_add(struct db_context *dbc, struct db_sos_incident *inc)
 	struct db_q *q = db_q(dbc, DB_STMT_INC_ADD);
 	int rc;
 
+	/* a new incident may start in any state the schema knows: the machine governs changes */
 	inc_bind_common(q, inc);
 	db_bind_int(q, ":dev", inc->device_id);
 	db_bind_int(q, ":created", inc->created);
@@ -553,10 +585,33 @@ int db_sos_incident_add(struct db_context *dbc, struct db_sos_incident *inc)
 	return rc;
 }
 
+struct state_buf {
+	char s[16];
+};
+
+static void state_row(void *data, sqlite3_stmt *st)
+{
+	struct state_buf *b = data;
+
+	db_col_copy(st, 0, b->s, sizeof(b->s));
+}
+
 int db_sos_incident_update(struct db_context *dbc, const struct db_sos_incident *inc)
 {
-	struct db_q *q = db_q(dbc, DB_STMT_INC_UPDATE);
+	struct state_buf from;
+	struct db_q *q = db_q(dbc, DB_STMT_INC_STATE);
+	int rc;
 
+	db_bind_int(q, ":id", inc->id);
+	rc = db_row(q, state_row, &from);
+	if (rc < 0)
+		return rc;
+	if (!db_sos_transition_ok(from.s, inc->state)) {
+		LOGDB(LOGL_ERROR, "db: SOS incident %" PRId64 ": %s -> %s is no transition of the incident\n", inc->id,
+		      from.s, inc->state);
+		return -EPERM;
+	}
+	q = db_q(dbc, DB_STMT_INC_UPDATE);
 	inc_bind_common(q, inc);
 	db_bind_int(q, ":id", inc->id);
 	db_bind_id(q, ":acked_at", inc->acked_at);
