@@ -38,8 +38,8 @@ static const struct db_stmt_def core_stmts[] = {
 static DB_STMT_TABLE(db_stmts_core, core_stmts);
 
 static const struct db_stmt_table *const stmt_tables[] = {
-	&db_stmts_core,	   &db_stmts_people, &db_stmts_inbox,   &db_stmts_outbox, &db_stmts_stat, &db_stmts_import,
-	&db_stmts_sos,	   &db_stmts_request, &db_stmts_errand, &db_stmts_call,	  &db_stmts_sip,
+	&db_stmts_core, &db_stmts_people,  &db_stmts_inbox,  &db_stmts_outbox, &db_stmts_stat, &db_stmts_import,
+	&db_stmts_sos,	&db_stmts_request, &db_stmts_errand, &db_stmts_call,   &db_stmts_sip,
 };
 
 /* ---- SQLite codes -> -errno ---- */
@@ -530,8 +530,7 @@ static int upgrade_step(struct db_context *dbc, int to)
 		rc = -EIO;
 		goto rollback;
 	}
-	LOGDB(LOGL_NOTICE, "db %s: %s to version %d (%s)\n", dbc->path, to == 1 ? "created" : "upgraded", to,
-	      f->name);
+	LOGDB(LOGL_NOTICE, "db %s: %s to version %d (%s)\n", dbc->path, to == 1 ? "created" : "upgraded", to, f->name);
 commit:
 	return exec_sql(dbc, "COMMIT", "commit upgrade");
 rollback:
@@ -560,7 +559,8 @@ static int upgrade_steps(struct db_context *dbc)
 			return rc;
 	}
 	if (v > latest) {
-		LOGDB(LOGL_ERROR, "db %s: version %" PRId64 " is newer than this linli knows (%d); refusing to open it\n",
+		LOGDB(LOGL_ERROR,
+		      "db %s: version %" PRId64 " is newer than this linli knows (%d); refusing to open it\n",
 		      dbc->path, v, latest);
 		return -EPROTO;
 	}
@@ -691,7 +691,8 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 
 	rc = sqlite3_open_v2(path, &dbc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		LOGDB(LOGL_ERROR, "db %s: cannot open: %s\n", path, dbc->db ? sqlite3_errmsg(dbc->db) : sqlite3_errstr(rc));
+		LOGDB(LOGL_ERROR, "db %s: cannot open: %s\n", path,
+		      dbc->db ? sqlite3_errmsg(dbc->db) : sqlite3_errstr(rc));
 		rc = (rc & 0xff) == SQLITE_CANTOPEN ? -ENOENT : -EIO;
 		goto fail;
 	}

@@ -33,8 +33,9 @@ static const struct db_stmt_def stmts[] = {
 			      "WHERE grp.id = :grp AND w.state = 'active'"),
 	DB_SQL(CALL_ESC_STAFF, "SELECT id, coalesce(household_id, 0), number FROM phone "
 			       "WHERE role = 'staff' AND state = 'active' ORDER BY id LIMIT 1"),
-	DB_SQL(CALL_ADD, "INSERT INTO call (caller, caller_phone_id, household_id, grp_id, sip_call_id, state, started, "
-			 "started_ms) VALUES (:caller, :phone, :hh, :grp, :callid, :state, :started, :started_ms)"),
+	DB_SQL(CALL_ADD,
+	       "INSERT INTO call (caller, caller_phone_id, household_id, grp_id, sip_call_id, state, started, "
+	       "started_ms) VALUES (:caller, :phone, :hh, :grp, :callid, :state, :started, :started_ms)"),
 	DB_SQL(CALL_UPDATE, "UPDATE call SET state = :state, dialed_ms = :dialed, first_join_at = :joined, "
 			    "ended_at = :ended, end_reason = :reason, note = :note WHERE id = :id"),
 	DB_SQL(CALL_LEG_ADD, "INSERT INTO call_leg (call_id, kind, number, phone_id, household_id, invited_at) "

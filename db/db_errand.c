@@ -29,9 +29,10 @@ static const struct db_stmt_def stmts[] = {
 			       "WHERE p.number = :number ORDER BY x.at DESC, x.id DESC"),
 	DB_SQL(PHONE_REGISTER, "INSERT INTO phone (number, name, role, household_id, state) "
 			       "VALUES (:number, :name, 'resident', :hh, :state)"),
-	DB_SQL(REG_ADD, "INSERT INTO registration (phone_id, number, name, address, household_id, state, created, "
-			"decided_at, decided_by) VALUES (:phone, :number, :name, :address, :hh, :state, :created, "
-			"CASE WHEN :state = 'linked' THEN :created END, CASE WHEN :state = 'linked' THEN 'system' END)"),
+	DB_SQL(REG_ADD,
+	       "INSERT INTO registration (phone_id, number, name, address, household_id, state, created, "
+	       "decided_at, decided_by) VALUES (:phone, :number, :name, :address, :hh, :state, :created, "
+	       "CASE WHEN :state = 'linked' THEN :created END, CASE WHEN :state = 'linked' THEN 'system' END)"),
 	DB_SQL(REG_PENDING, "SELECT id, coalesce(phone_id, 0), number, name, address, coalesce(household_id, 0), "
 			    "state, created FROM registration WHERE number = :number AND state = 'pending' "
 			    "ORDER BY id DESC LIMIT 1"),
@@ -50,8 +51,8 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(DIGEST_COUNTS, "SELECT count(*), coalesce(sum((flags & 1) <> 0 OR "
 			      "(deadline IS NOT NULL AND deadline < :now)), 0) FROM request "
 			      "WHERE kind = 'request' AND " RQ_OPEN_SQL),
-	DB_SQL(DIGEST_REFS, "SELECT ref FROM request WHERE kind = 'request' AND " RQ_OPEN_SQL
-			    " ORDER BY created, id LIMIT :n"),
+	DB_SQL(DIGEST_REFS,
+	       "SELECT ref FROM request WHERE kind = 'request' AND " RQ_OPEN_SQL " ORDER BY created, id LIMIT :n"),
 };
 DB_STMT_TABLE(db_stmts_errand, stmts);
 

@@ -10,8 +10,9 @@
 #include "db/db_priv.h"
 
 static const struct db_stmt_def stmts[] = {
-	DB_SQL(SMS_IN_ADD, "INSERT INTO sms_in (channel, modem, sender, text, raw, smsc_ts, recv_ts, flags, dedup, state)"
-			   " VALUES (:channel, :modem, :sender, :text, :raw, :smsc_ts, :recv_ts, :flags, :dedup, 'new')"),
+	DB_SQL(SMS_IN_ADD,
+	       "INSERT INTO sms_in (channel, modem, sender, text, raw, smsc_ts, recv_ts, flags, dedup, state)"
+	       " VALUES (:channel, :modem, :sender, :text, :raw, :smsc_ts, :recv_ts, :flags, :dedup, 'new')"),
 	DB_SQL(SMS_IN_GET, "SELECT id, channel, modem, sender, text, raw, smsc_ts, recv_ts, flags, dedup, state"
 			   " FROM sms_in WHERE id = :id"),
 	DB_SQL(SMS_IN_DONE, "UPDATE sms_in SET state = 'done', note = :note WHERE id = :id"),

@@ -12,8 +12,9 @@
 #include "db/db_priv.h"
 
 static const struct db_stmt_def stmts[] = {
-	DB_SQL(SMS_OUT_ADD, "INSERT INTO sms_out (dest, channel, text, prio, state, attempts, next_try, created, delivery)"
-			    " VALUES (:dest, :channel, :text, :prio, 'queued', 0, 0, :now, 'none')"),
+	DB_SQL(SMS_OUT_ADD,
+	       "INSERT INTO sms_out (dest, channel, text, prio, state, attempts, next_try, created, delivery)"
+	       " VALUES (:dest, :channel, :text, :prio, 'queued', 0, 0, :now, 'none')"),
 	/* One statement, so the pick and the mark cannot be separated. The subquery walks the
 	 * sms_out_queue index in (prio, id) order and filters next_try inside the index. */
 	DB_SQL(SMS_OUT_CLAIM, "UPDATE sms_out SET state = 'sending', modem = :modem, attempts = attempts + 1"
@@ -28,8 +29,9 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SMS_OUT_AVOID, "UPDATE sms_out SET last_modem = :modem WHERE id = :id AND state = 'queued'"),
 	DB_SQL(SMS_OUT_SENT, "UPDATE sms_out SET state = 'sent', refs = :refs, parts = :parts, sent_at = :now,"
 			     " error = NULL, delivery = 'pending' WHERE id = :id AND state = 'sending'"),
-	DB_SQL(SMS_OUT_RETRY, "UPDATE sms_out SET state = 'queued', next_try = :next_try, error = :reason,"
-			      " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_RETRY,
+	       "UPDATE sms_out SET state = 'queued', next_try = :next_try, error = :reason,"
+	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
 	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
 			     " AND state IN ('queued', 'sending')"),
 	DB_SQL(SMS_OUT_RECOVER, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"

@@ -207,7 +207,10 @@ struct db_stmt_def {
 	const char *sql;
 };
 
-#define DB_SQL(id_, sql_) {.id = DB_STMT_##id_, .name = #id_, .sql = sql_}
+#define DB_SQL(id_, sql_)                                                                                              \
+	{                                                                                                              \
+		.id = DB_STMT_##id_, .name = #id_, .sql = sql_                                                         \
+	}
 
 /* The tables of the db/ files; db_open prepares every entry, and checks that each id of enum
  * db_stmt is defined exactly once. */

@@ -50,8 +50,8 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_DUE, "SELECT r.id FROM request r WHERE " RQ_OPEN_SQL " AND r.deadline IS NOT NULL "
 			"AND r.deadline < :now AND ((r.flags & 1) = 0 OR ((r.flags & 4) = 0 "
 			"AND r.deadline < :esc)) ORDER BY r.deadline, r.id"),
-	DB_SQL(REQ_OPEN_REFS, "SELECT r.ref FROM request r WHERE r.assignee_phone_id = :p AND " RQ_OPEN_SQL
-			      " ORDER BY r.id"),
+	DB_SQL(REQ_OPEN_REFS,
+	       "SELECT r.ref FROM request r WHERE r.assignee_phone_id = :p AND " RQ_OPEN_SQL " ORDER BY r.id"),
 	DB_SQL(REQ_PLACE, "SELECT h.building || h.unit || h.room, coalesce(w.id, 0), "
 			  "coalesce(w.household_id, 0), w.number, w.name, w.role, w.lang "
 			  "FROM household h JOIN grp ON grp.id = h.grp_id JOIN grid g ON g.id = grp.grid_id "
@@ -393,8 +393,9 @@ static char *fmt_request(void *ctx, sqlite3_stmt *st)
 	fill_request(ctx, st, &r);
 	db_fmt_time(r.deadline, dl, sizeof(dl));
 	return talloc_asprintf(ctx, "%s %-11s %-16s due %.10s %s %s -> %s [%s] %s", r.ref, r.state,
-			       r.address[0] ? r.address : "-", dl, r.reporter, r.reporter_name[0] ? r.reporter_name : "-",
-			       r.assignee[0] ? r.assignee : "staff", flags_str(ctx, r.flags), r.text);
+			       r.address[0] ? r.address : "-", dl, r.reporter,
+			       r.reporter_name[0] ? r.reporter_name : "-", r.assignee[0] ? r.assignee : "staff",
+			       flags_str(ctx, r.flags), r.text);
 }
 
 int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb)(void *data, const char *line),

@@ -60,11 +60,11 @@ static const struct db_stmt_def stmts[] = {
 	       " code = excluded.code, approved_at = excluded.approved_at, approved_by = excluded.approved_by,"
 	       " unbind_code = NULL, unbind_by = NULL RETURNING id"),
 	DB_SQL(BINDING_GET, BINDING_SELECT "WHERE b.device_id = :dev AND p.number = :number"),
-	DB_SQL(BINDING_BY_CODE, BINDING_SELECT
-	       "JOIN household h ON h.id = d.household_id JOIN phone pp ON pp.id = h.primary_phone_id"
-	       " WHERE pp.number = :primary AND b.state != 'removed'"
-	       " AND ((b.state = 'pending' AND b.code = :code) OR b.unbind_code = :code)"
-	       " ORDER BY b.id DESC LIMIT 1"),
+	DB_SQL(BINDING_BY_CODE,
+	       BINDING_SELECT "JOIN household h ON h.id = d.household_id JOIN phone pp ON pp.id = h.primary_phone_id"
+			      " WHERE pp.number = :primary AND b.state != 'removed'"
+			      " AND ((b.state = 'pending' AND b.code = :code) OR b.unbind_code = :code)"
+			      " ORDER BY b.id DESC LIMIT 1"),
 	DB_SQL(BINDING_APPROVE, "UPDATE binding SET state = 'approved', code = NULL, approved_at = :now,"
 				" approved_by = :by WHERE id = :id AND state != 'removed'"),
 	DB_SQL(BINDING_REMOVE, "UPDATE binding SET state = 'removed', code = NULL, unbind_code = NULL,"
@@ -114,13 +114,12 @@ static const struct db_stmt_def stmts[] = {
 	       " OR EXISTS (SELECT 1 FROM sos_attempt a WHERE a.incident_id = i.id AND a.number = :number"
 	       "  AND a.kind IN ('alert', 'resend'))) ORDER BY i.id"),
 	DB_SQL(INC_OPEN_COUNT, "SELECT count(*) FROM sos_incident WHERE " INC_OPEN_SQL),
-	DB_SQL(INC_FILL_FIRST_SENT,
-	       "UPDATE sos_incident SET first_sent_at = (SELECT min(o.sent_at) FROM sos_attempt a"
-	       " JOIN sms_out o ON o.id = a.sms_out_id WHERE a.incident_id = sos_incident.id"
-	       " AND a.kind IN ('alert', 'resend') AND o.sent_at IS NOT NULL)"
-	       " WHERE first_sent_at IS NULL AND first_alert_at IS NOT NULL AND EXISTS (SELECT 1"
-	       " FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id WHERE a.incident_id ="
-	       " sos_incident.id AND a.kind IN ('alert', 'resend') AND o.sent_at IS NOT NULL)"),
+	DB_SQL(INC_FILL_FIRST_SENT, "UPDATE sos_incident SET first_sent_at = (SELECT min(o.sent_at) FROM sos_attempt a"
+				    " JOIN sms_out o ON o.id = a.sms_out_id WHERE a.incident_id = sos_incident.id"
+				    " AND a.kind IN ('alert', 'resend') AND o.sent_at IS NOT NULL)"
+				    " WHERE first_sent_at IS NULL AND first_alert_at IS NOT NULL AND EXISTS (SELECT 1"
+				    " FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id WHERE a.incident_id ="
+				    " sos_incident.id AND a.kind IN ('alert', 'resend') AND o.sent_at IS NOT NULL)"),
 	DB_SQL(INC_LIST, INC_LINE_COLS "ORDER BY i.id DESC LIMIT :limit"),
 	DB_SQL(INC_SHOW, INC_LINE_COLS "WHERE i.id = :id"),
 	DB_SQL(INC_SHOW_DETAIL,
@@ -128,10 +127,11 @@ static const struct db_stmt_def stmts[] = {
 	       " lon), 'none'), coalesce(nullif(battery, ''), '-'), coalesce(nullif(fix, ''), '-'),"
 	       " coalesce(datetime(next_at, 'unixepoch', 'localtime'), '-')) FROM sos_incident WHERE id = :id"
 	       " UNION ALL SELECT 2, 'raw: ' || coalesce(raw, '') FROM sos_incident WHERE id = :id ORDER BY 1"),
-	DB_SQL(ATTEMPT_LIST, "SELECT a.id, datetime(a.at, 'unixepoch', 'localtime'), a.step, a.kind, a.number,"
-			     " coalesce(a.sms_out_id, 0), coalesce(o.state, '-'), coalesce(o.delivery, '-'), a.location,"
-			     " coalesce(a.result, '') FROM sos_attempt a LEFT JOIN sms_out o ON o.id = a.sms_out_id"
-			     " WHERE a.incident_id = :id ORDER BY a.id"),
+	DB_SQL(ATTEMPT_LIST,
+	       "SELECT a.id, datetime(a.at, 'unixepoch', 'localtime'), a.step, a.kind, a.number,"
+	       " coalesce(a.sms_out_id, 0), coalesce(o.state, '-'), coalesce(o.delivery, '-'), a.location,"
+	       " coalesce(a.result, '') FROM sos_attempt a LEFT JOIN sms_out o ON o.id = a.sms_out_id"
+	       " WHERE a.incident_id = :id ORDER BY a.id"),
 	DB_SQL(ATTEMPT_ADD, "INSERT INTO sos_attempt (incident_id, phone_id, number, step, channel, sms_out_id,"
 			    " at, kind, location) VALUES (:inc, :phone, :number, :step, :channel, :out, :at, :kind,"
 			    " :loc)"),
@@ -169,10 +169,13 @@ DB_STMT_TABLE(db_stmts_sos, stmts);
 static const struct {
 	const char *from, *to;
 } sos_transitions[] = {
-	{"raised", "notifying"},	/* the first rung alerted */
-	{"raised", "acknowledged"},	/* a reply before any alert went out */
-	{"notifying", "acknowledged"},	/* a contact replied, pressed 1 or answered */
-	{"raised", "resolved"},		/* staff closed it (linlictl) */
+	/* escalation: the first rung alerted */
+	{"raised", "notifying"},
+	/* acknowledged: a contact replied, pressed 1 or answered (also before any alert went out) */
+	{"raised", "acknowledged"},
+	{"notifying", "acknowledged"},
+	/* staff closed it (linlictl incident resolve / false-alarm) */
+	{"raised", "resolved"},
 	{"notifying", "resolved"},
 	{"acknowledged", "resolved"},
 	{"raised", "false_alarm"},
@@ -404,7 +407,8 @@ static char *fmt_binding(void *ctx, sqlite3_stmt *st)
 	binding_row(&b, st);
 	/* #4 watch +86139... -> +86138... step 1 approved (by +86138..., 2026-11-23 10:00) */
 	return talloc_asprintf(ctx, "#%" PRId64 " watch %s -> %s %s step %d %s%s%s%s%s%s", b.id, b.device_number,
-			       b.number, db_col_text(st, 9), b.step, b.state, b.unbind_code[0] ? " (unbinding asked)" : "",
+			       b.number, db_col_text(st, 9), b.step, b.state,
+			       b.unbind_code[0] ? " (unbinding asked)" : "",
 			       sqlite3_column_type(st, 10) != SQLITE_NULL ? " by " : "", db_col_text(st, 10),
 			       sqlite3_column_type(st, 11) != SQLITE_NULL ? " at " : "", db_col_text(st, 11));
 }
@@ -681,12 +685,12 @@ static char *fmt_incident(void *ctx, sqlite3_stmt *st)
 		snprintf(ttfa, sizeof(ttfa), "%llds", (long long)sqlite3_column_int64(st, 9));
 	if (sqlite3_column_type(st, 10) != SQLITE_NULL)
 		snprintf(tta, sizeof(tta), "%llds", (long long)sqlite3_column_int64(st, 10));
-	return talloc_asprintf(ctx, "#%" PRId64 " %s watch %s %s %s step %d round %d %s alarms=%d first-alert=%s ack=%s%s%s",
-			       (int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), db_col_text(st, 2),
-			       *db_col_text(st, 3) ? db_col_text(st, 3) : "-", db_col_text(st, 4),
-			       sqlite3_column_int(st, 5), sqlite3_column_int(st, 6), db_col_text(st, 7),
-			       sqlite3_column_int(st, 8), ttfa, tta, *db_col_text(st, 11) ? " by " : "",
-			       db_col_text(st, 11));
+	return talloc_asprintf(
+		ctx, "#%" PRId64 " %s watch %s %s %s step %d round %d %s alarms=%d first-alert=%s ack=%s%s%s",
+		(int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+		*db_col_text(st, 3) ? db_col_text(st, 3) : "-", db_col_text(st, 4), sqlite3_column_int(st, 5),
+		sqlite3_column_int(st, 6), db_col_text(st, 7), sqlite3_column_int(st, 8), ttfa, tta,
+		*db_col_text(st, 11) ? " by " : "", db_col_text(st, 11));
 }
 
 int db_sos_incident_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)
@@ -772,8 +776,8 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 	return attempt_insert(dbc, incident_id, phone_id, number, step, "sms", kind, location, sms_out_id, at);
 }
 
-int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number,
-			    int step, int64_t at)
+int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
+			    int64_t at)
 {
 	return attempt_insert(dbc, incident_id, phone_id, number, step, "call", "call", false, 0, at);
 }

@@ -20,8 +20,9 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SMS_IN_COUNTS, "SELECT state, count(*) FROM sms_in GROUP BY state"),
 	DB_SQL(PART_OPEN_COUNT, "SELECT count(*) FROM sms_in_part WHERE msg_id IS NULL"),
 	DB_SQL(SMS_OUT_COUNTS, "SELECT state, count(*) FROM sms_out GROUP BY state"),
-	DB_SQL(SMS_IN_LIST, "SELECT id, datetime(recv_ts, 'unixepoch', 'localtime'), channel, coalesce(modem, '-'),"
-			    " sender, state, flags, text, coalesce(note, '') FROM sms_in ORDER BY id DESC LIMIT :limit"),
+	DB_SQL(SMS_IN_LIST,
+	       "SELECT id, datetime(recv_ts, 'unixepoch', 'localtime'), channel, coalesce(modem, '-'),"
+	       " sender, state, flags, text, coalesce(note, '') FROM sms_in ORDER BY id DESC LIMIT :limit"),
 	DB_SQL(SMS_OUT_LIST, "SELECT id, datetime(created, 'unixepoch', 'localtime'), prio, channel, dest, state,"
 			     " attempts, coalesce(modem, last_modem, '-'), coalesce(refs, ''), delivery,"
 			     " coalesce(error, ''), text FROM sms_out ORDER BY id DESC LIMIT :limit"),
@@ -208,8 +209,8 @@ static char *fmt_out(void *ctx, sqlite3_stmt *st)
 			       (int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), sqlite3_column_int(st, 2),
 			       db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5), sqlite3_column_int(st, 6),
 			       db_col_text(st, 7), *refs ? " refs=" : "", refs, db_col_text(st, 9),
-			       one_line(ctx, db_col_text(st, 11), 160), *err ? " (" : "", *err ? one_line(ctx, err, 120) : "",
-			       *err ? ")" : "");
+			       one_line(ctx, db_col_text(st, 11), 160), *err ? " (" : "",
+			       *err ? one_line(ctx, err, 120) : "", *err ? ")" : "");
 }
 
 int db_sms_in_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)

@@ -502,13 +502,13 @@ static void test_states(struct db_context *dbc, void *ctx)
 {
 	/* every change gateway/request.c and gateway/errand.c make (issue 9: one table each) */
 	static const char *const request_moves[][2] = {
-		{"received", "dispatched"},	{"dispatched", "dispatched"}, {"accepted", "dispatched"},
-		{"in_progress", "dispatched"}, {"returned", "dispatched"},   {"reopened", "dispatched"},
+		{"received", "dispatched"},	{"dispatched", "dispatched"},  {"accepted", "dispatched"},
+		{"in_progress", "dispatched"},	{"returned", "dispatched"},    {"reopened", "dispatched"},
 		{"dispatched", "accepted"},	{"dispatched", "in_progress"}, {"accepted", "in_progress"},
-		{"in_progress", "in_progress"}, {"dispatched", "returned"},   {"accepted", "returned"},
-		{"in_progress", "returned"},	{"received", "closed"},	      {"dispatched", "closed"},
-		{"accepted", "closed"},		{"in_progress", "closed"},    {"returned", "closed"},
-		{"reopened", "closed"},		{"closed", "visited"},	      {"closed", "reopened"},
+		{"in_progress", "in_progress"}, {"dispatched", "returned"},    {"accepted", "returned"},
+		{"in_progress", "returned"},	{"received", "closed"},	       {"dispatched", "closed"},
+		{"accepted", "closed"},		{"in_progress", "closed"},     {"returned", "closed"},
+		{"reopened", "closed"},		{"closed", "visited"},	       {"closed", "reopened"},
 		{"visited", "reopened"},	{"merged", "merged"},
 	};
 	static const char *const request_refused[][2] = {
@@ -516,13 +516,13 @@ static void test_states(struct db_context *dbc, void *ctx)
 		{"visited", "closed"},	 {"received", "accepted"}, {"reopened", "accepted"},
 	};
 	static const char *const sos_moves[][2] = {
-		{"raised", "notifying"},   {"raised", "acknowledged"},	{"notifying", "acknowledged"},
-		{"notifying", "notifying"}, {"acknowledged", "acknowledged"}, {"raised", "resolved"},
-		{"notifying", "resolved"}, {"acknowledged", "resolved"}, {"notifying", "false_alarm"},
+		{"raised", "notifying"},	 {"raised", "acknowledged"},	   {"notifying", "acknowledged"},
+		{"notifying", "notifying"},	 {"acknowledged", "acknowledged"}, {"raised", "resolved"},
+		{"notifying", "resolved"},	 {"acknowledged", "resolved"},	   {"notifying", "false_alarm"},
 		{"acknowledged", "false_alarm"},
 	};
 	static const char *const sos_refused[][2] = {
-		{"resolved", "notifying"}, {"false_alarm", "raised"}, {"acknowledged", "notifying"},
+		{"resolved", "notifying"},   {"false_alarm", "raised"}, {"acknowledged", "notifying"},
 		{"resolved", "false_alarm"}, {"notifying", "raised"},
 	};
 	struct db_request r = {.created = 1000}, got;

@@ -197,7 +197,8 @@ static const char *v6_data =
 	" 'sos', '80%', 2, 2003);"
 	"INSERT INTO sos_incident (id, device_id, state, created, acked_at, acked_by, resolved_at)"
 	" VALUES (2, 1, 'resolved', 1500, 1510, '+8613800138001', 1600);"
-	"INSERT INTO sms_out (id, dest, text, prio, state, created) VALUES (7, '+8613900139101', '紧急', 0, 'sent', 2001);"
+	"INSERT INTO sms_out (id, dest, text, prio, state, created) VALUES (7, '+8613900139101', '紧急', 0, 'sent', "
+	"2001);"
 	"INSERT INTO sos_attempt (incident_id, phone_id, number, step, channel, sms_out_id, at, kind, location) VALUES"
 	" (1, 2, '+8613900139101', 1, 'sms', 7, 2001, 'alert', 1), (2, 1, '+8613800138001', 1, 'sms', NULL, 1500,"
 	" 'alert', 0);";
@@ -235,9 +236,11 @@ static void test_states_upgrade(void *ctx)
 	db_close(dbc);
 	dbc = NULL;
 
-	CHECK(raw_int(path, "SELECT count(*) FROM request") == 3 && raw_int(path, "SELECT count(*) FROM sos_incident") == 2,
+	CHECK(raw_int(path, "SELECT count(*) FROM request") == 3 &&
+		      raw_int(path, "SELECT count(*) FROM sos_incident") == 2,
 	      "every request and incident copied");
-	CHECK(raw_int(path, "SELECT count(*) FROM request_event") == 4, "the events did not cascade away with the old table");
+	CHECK(raw_int(path, "SELECT count(*) FROM request_event") == 4,
+	      "the events did not cascade away with the old table");
 	CHECK(raw_int(path, "SELECT count(*) FROM points WHERE request_id = 2") == 1,
 	      "the points entry still names its errand");
 	CHECK(raw_int(path, "SELECT count(*) FROM sos_attempt") == 2, "the attempts did not cascade away");
@@ -247,7 +250,8 @@ static void test_states_upgrade(void *ctx)
 	      "the seven indexes are there again");
 	CHECK(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_new'") == 0, "no table left behind");
 	CHECK(raw_int(path, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "every reference valid");
-	CHECK(!raw_exec(path, "UPDATE request SET state = 'bogus' WHERE id = 2"), "a request state outside the list is refused");
+	CHECK(!raw_exec(path, "UPDATE request SET state = 'bogus' WHERE id = 2"),
+	      "a request state outside the list is refused");
 	CHECK(!raw_exec(path, "INSERT INTO sos_incident (device_id, state, created) VALUES (1, 'lost', 1)"),
 	      "an incident state outside the list is refused");
 	CHECK(raw_exec(path, "PRAGMA foreign_keys = ON; DELETE FROM request WHERE id = 3") &&
@@ -263,7 +267,8 @@ static void test_states_upgrade(void *ctx)
 	rc = db_open(ctx, path, &dbc);
 	CHECK(rc < 0 && !dbc, "db_open fails: %d", rc);
 	CHECK(raw_int(path, "PRAGMA user_version") == step - 1, "user_version still %d", step - 1);
-	CHECK(raw_int(path, "SELECT count(*) FROM request") == 3 && raw_int(path, "SELECT count(*) FROM request_event") == 4 &&
+	CHECK(raw_int(path, "SELECT count(*) FROM request") == 3 &&
+		      raw_int(path, "SELECT count(*) FROM request_event") == 4 &&
 		      raw_int(path, "SELECT count(*) FROM sos_attempt") == 2 &&
 		      raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_new'") == 0,
 	      "and its data is as it was");
