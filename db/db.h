@@ -1,9 +1,13 @@
 /* The community database: the only part of linli that includes <sqlite3.h>.
  *
  * One struct db_context per open file; every statement is prepared once at open.
- * Return convention: 0 or a count on success, -errno on failure; SQLite codes are mapped once,
- * here: SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY -> -EEXIST, no row -> -ENOENT, SQLITE_BUSY/LOCKED ->
- * -EBUSY, SQLITE_FULL -> -ENOSPC, anything else -> -EIO (logged with sqlite3_errmsg).
+ * Return convention: 0 or a count on success, -errno on failure; SQLite codes are mapped once
+ * (db/db.c): SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY -> -EEXIST, no row -> -ENOENT, another
+ * constraint (CHECK, NOT NULL, FOREIGN KEY) -> -EINVAL, a trigger's RAISE -> -EPERM,
+ * SQLITE_BUSY/LOCKED -> -EBUSY, SQLITE_FULL -> -ENOSPC, SQLITE_NOMEM -> -ENOMEM, SQLITE_READONLY
+ * -> -EROFS, SQLITE_CORRUPT/NOTADB -> -EBADMSG, SQLITE_IOERR and anything else -> -EIO (all but
+ * -EEXIST and -ENOENT logged with sqlite3_errmsg). A state change that is not in the request's or
+ * the SOS incident's transition table -> -EPERM (logged).
  * All calls are made from one thread (linlid's main loop, or linlictl).
  */
 #pragma once
@@ -21,6 +25,8 @@ struct db_context;
  * opened or created; -EIO when a step fails (the file stays at the version before it).
  * The context is allocated under talloc ctx; db_close() or freeing ctx closes it. */
 int db_open(void *ctx, const char *path, struct db_context **dbc_out);
+/* The libosmocore log subsystem db/ logs to (linlid: DDB); DLGLOBAL until set. */
+void db_set_log_category(int ss);
 void db_close(struct db_context *dbc);
 int db_version(struct db_context *dbc); /* PRAGMA user_version */
 int db_latest_version(void);		/* the version db_open upgrades to */
@@ -293,10 +299,15 @@ struct db_sos_incident {
 	char *raw;		/* talloc'd under the ctx given to the getter */
 };
 
+/* Whether an incident may go from state from to state to (resolved and false_alarm are final; a
+ * state may always stay as it is). db_sos_incident_update refuses any other change: -EPERM. */
+bool db_sos_transition_ok(const char *from, const char *to);
+
 /* Insert a new incident from *inc (state, created, position, kind, battery, fix, raw); sets id. */
 int db_sos_incident_add(struct db_context *dbc, struct db_sos_incident *inc);
 /* Write back the mutable fields (state, step, round, next_at, first_alert_at, acked_*, resolved_at,
- * position, alarms, last_alarm_at, battery). */
+ * position, alarms, last_alarm_at, battery). -ENOENT for an unknown id, -EPERM when the state
+ * change is not a transition of the incident (db_sos_transition_ok). */
 int db_sos_incident_update(struct db_context *dbc, const struct db_sos_incident *inc);
 int db_sos_incident_get(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident *out);
 /* The newest incident of the watch still raised/notifying, or acknowledged at or after
@@ -404,13 +415,17 @@ struct db_request {
 
 /* Whether state is an open one (not closed, visited or merged). */
 bool db_request_state_open(const char *state);
+/* Whether a request may go from state from to state to (db/db_request.c has the table; a state
+ * may always stay as it is). db_request_update refuses any other change: -EPERM. */
+bool db_request_transition_ok(const char *from, const char *to);
 
 /* Insert *r (ref, reporter_phone_id, reporter, household_id, text, state, flags, deadline,
  * assignee_phone_id, merged_into, created); sets r->id. -EEXIST when the ref is taken. */
 int db_request_add(struct db_context *dbc, struct db_request *r);
 /* By ref, or by id when ref is NULL. 0 or -ENOENT. */
 int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t id, struct db_request *out);
-/* Write back state, flags, deadline, assignee_phone_id, rating, merged_into, updated. */
+/* Write back state, flags, deadline, assignee_phone_id, rating, merged_into, updated. -ENOENT for an
+ * unknown id, -EPERM when the state change is not a transition (db_request_transition_ok). */
 int db_request_update(struct db_context *dbc, const struct db_request *r);
 /* One event row: actor (a number, "staff..." or "system"), from_state NULL for the first. */
 int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,

@@ -1,13 +1,27 @@
-/* Inside db/ only: the context, the prepared statements and the helpers db.c and import.c share.
- * Nothing outside db/ includes this (it brings <sqlite3.h>). */
+/* Inside db/ only: the context, the table of prepared statements and the helpers every db/ file
+ * uses. Nothing outside db/ includes this (it brings <sqlite3.h>).
+ *
+ * One statement mechanism (osmo-hlr's db.c): every statement linli runs has an id in enum
+ * db_stmt and its SQL in the table of the db/ file that uses it (DB_SQL below); db_open prepares
+ * them all, once. A statement is taken with db_q(), its parameters bound by name (":name"), and
+ * run by one of db_exec(), db_exec_one(), db_row(), db_rows(), db_collect() or db_lines(), which
+ * always leave it reset: no statement stays active once a db_ function returns, so callbacks
+ * may use the database. Binding a name the statement does not have, running it with a
+ * parameter left unbound, or taking a statement that is still in use is a bug: OSMO_ASSERT.
+ * SQLite result codes become -errno in one place (db_map_rc), logged there. */
 #pragma once
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <sqlite3.h>
+#include <osmocom/core/logging.h>
 
 #include "db/db.h"
 
-/* Every statement linli runs, prepared once in db_open (osmo-hlr style). */
+/* Every statement, grouped by the file whose table defines it. */
 enum db_stmt {
+	/* db.c */
 	DB_STMT_BEGIN,
 	DB_STMT_COMMIT,
 	DB_STMT_ROLLBACK,
@@ -16,15 +30,21 @@ enum db_stmt {
 	DB_STMT_ROLLBACK_TO,
 	DB_STMT_USER_VERSION,
 
+	/* db_people.c */
 	DB_STMT_PHONE_GET,
+	DB_STMT_PHONE_GET_ID,
+	DB_STMT_ROLE_PHONES,
+	DB_STMT_PHONE_PENDING,
+	DB_STMT_HOUSEHOLD_BY_ROOM,
+	DB_STMT_HOUSEHOLD_FIND,
+	DB_STMT_HOUSEHOLD_ADDRESS,
+	DB_STMT_HOUSEHOLD_HAS_NAME,
 
+	/* db_inbox.c */
 	DB_STMT_SMS_IN_ADD,
 	DB_STMT_SMS_IN_GET,
 	DB_STMT_SMS_IN_DONE,
 	DB_STMT_SMS_IN_NEW,
-	DB_STMT_SMS_IN_LIST,
-	DB_STMT_SMS_IN_COUNTS,
-
 	DB_STMT_PART_FIND_GROUP,
 	DB_STMT_PART_ADD,
 	DB_STMT_PART_SELF_GROUP,
@@ -32,24 +52,33 @@ enum db_stmt {
 	DB_STMT_PART_GROUP_PARTS,
 	DB_STMT_PART_GROUP_DONE,
 	DB_STMT_PART_EXPIRED,
-	DB_STMT_PART_OPEN_COUNT,
 
+	/* db_outbox.c */
 	DB_STMT_SMS_OUT_ADD,
 	DB_STMT_SMS_OUT_CLAIM,
+	DB_STMT_SMS_OUT_RELEASE,
+	DB_STMT_SMS_OUT_WAITING,
+	DB_STMT_SMS_OUT_AVOID,
 	DB_STMT_SMS_OUT_SENT,
 	DB_STMT_SMS_OUT_RETRY,
 	DB_STMT_SMS_OUT_FAIL,
 	DB_STMT_SMS_OUT_RECOVER,
 	DB_STMT_SMS_OUT_REPORT_FIND,
 	DB_STMT_SMS_OUT_REPORT_SET,
-	DB_STMT_SMS_OUT_COUNTS,
-	DB_STMT_SMS_OUT_LIST,
 
+	/* db_stat.c */
 	DB_STMT_STAT_ADD,
 	DB_STMT_STAT_GET,
 	DB_STMT_STAT_ALL,
+	DB_STMT_SETTING_SET,
+	DB_STMT_SETTING_GET,
+	DB_STMT_SMS_IN_COUNTS,
+	DB_STMT_PART_OPEN_COUNT,
+	DB_STMT_SMS_OUT_COUNTS,
+	DB_STMT_SMS_IN_LIST,
+	DB_STMT_SMS_OUT_LIST,
 
-	/* import (db/import.c) */
+	/* import.c */
 	DB_STMT_COMMUNITY_GET,
 	DB_STMT_COMMUNITY_ADD,
 	DB_STMT_GRID_GET,
@@ -65,70 +94,219 @@ enum db_stmt {
 	DB_STMT_COUNT_HOUSEHOLD,
 	DB_STMT_COUNT_PHONE,
 
+	/* db_sos.c */
+	DB_STMT_DEVICE_ADD,
+	DB_STMT_DEVICE_BY_NUMBER,
+	DB_STMT_DEVICE_BY_ID,
+	DB_STMT_DEVICE_LIST,
+	DB_STMT_DEVICE_PROGRAMMED,
+	DB_STMT_DEVICE_PROGRAM_REPLY,
+	DB_STMT_PHONE_ID,
+	DB_STMT_PHONE_ADD_BARE,
+	DB_STMT_BINDING_PUT,
+	DB_STMT_BINDING_GET,
+	DB_STMT_BINDING_BY_CODE,
+	DB_STMT_BINDING_APPROVE,
+	DB_STMT_BINDING_REMOVE,
+	DB_STMT_BINDING_SET_UNBIND,
+	DB_STMT_BINDING_LIST,
+	DB_STMT_CONTACTS_BINDING,
+	DB_STMT_CONTACTS_GRID,
+	DB_STMT_CONTACTS_STAFF,
+	DB_STMT_CONTACTS_NEIGHBOURS,
+	DB_STMT_NEXT_BINDING_STEP,
+	DB_STMT_INC_ADD,
+	DB_STMT_INC_UPDATE,
+	DB_STMT_INC_STATE,
+	DB_STMT_INC_GET,
+	DB_STMT_INC_OPEN,
+	DB_STMT_INC_DUE,
+	DB_STMT_ACK_CANDIDATES,
+	DB_STMT_INC_OPEN_COUNT,
+	DB_STMT_INC_FILL_FIRST_SENT,
+	DB_STMT_INC_LIST,
+	DB_STMT_INC_SHOW,
+	DB_STMT_INC_SHOW_DETAIL,
+	DB_STMT_ATTEMPT_LIST,
+	DB_STMT_ATTEMPT_ADD,
+	DB_STMT_CALLS_PENDING,
+	DB_STMT_CALLS_LOST,
+	DB_STMT_ALERTED,
+	DB_STMT_FAILED_ALERTS,
+	DB_STMT_ATTEMPT_RESULT,
+	DB_STMT_NOTICE_ALLOWED,
+
+	/* db_request.c */
+	DB_STMT_REQ_ADD,
+	DB_STMT_REQ_BY_REF,
+	DB_STMT_REQ_BY_ID,
+	DB_STMT_REQ_STATE,
+	DB_STMT_REQ_UPDATE,
+	DB_STMT_REQ_EVENT_ADD,
+	DB_STMT_REQ_LAST_NOTE,
+	DB_STMT_REQ_FIND_DUP,
+	DB_STMT_REQ_LATEST,
+	DB_STMT_REQ_DUE,
+	DB_STMT_REQ_OPEN_REFS,
+	DB_STMT_REQ_PLACE,
+	DB_STMT_HOLIDAY_KIND,
+	DB_STMT_REQ_LIST_OPEN,
+	DB_STMT_REQ_LIST_ALL,
+	DB_STMT_REQ_EVENTS,
+
+	/* db_errand.c */
+	DB_STMT_POINTS_ADD,
+	DB_STMT_POINTS_BALANCE,
+	DB_STMT_POINTS_LAST,
+	DB_STMT_POINTS_LIST_ALL,
+	DB_STMT_POINTS_LIST_ONE,
+	DB_STMT_POINTS_ENTRIES,
+	DB_STMT_PHONE_REGISTER,
+	DB_STMT_REG_ADD,
+	DB_STMT_REG_PENDING,
+	DB_STMT_REG_DECIDE,
+	DB_STMT_REG_PHONE_APPROVE,
+	DB_STMT_REG_PHONE_DELETE,
+	DB_STMT_REG_LIST,
+	DB_STMT_HOLIDAY_SET,
+	DB_STMT_HOLIDAY_REMOVE,
+	DB_STMT_HOLIDAY_LIST,
+	DB_STMT_DIGEST_COUNTS,
+	DB_STMT_DIGEST_REFS,
+
+	/* db_call.c */
+	DB_STMT_CALL_CALLER_GET,
+	DB_STMT_CALL_TARGETS,
+	DB_STMT_CALL_ESC_GRID,
+	DB_STMT_CALL_ESC_STAFF,
+	DB_STMT_CALL_ADD,
+	DB_STMT_CALL_UPDATE,
+	DB_STMT_CALL_LEG_ADD,
+	DB_STMT_CALL_LEG_UPDATE,
+	DB_STMT_CALL_LIST,
+	DB_STMT_CALL_SHOW,
+	DB_STMT_CALL_LEGS,
+
+	/* db_sip.c */
+	DB_STMT_PHONE_CHANNEL,
+	DB_STMT_PHONE_SET_CHANNEL,
+	DB_STMT_SIP_ACCOUNT_SET,
+	DB_STMT_SIP_ACCOUNT_DEL,
+	DB_STMT_SIP_PEER_FIND,
+	DB_STMT_SIP_PEER_ADD,
+	DB_STMT_SIP_PEER_DEL,
+	DB_STMT_SIP_PEER_LIST,
+
 	_NUM_DB_STMT
 };
 
-#define DB_CACHE_SLOTS 128
+/* One entry of a file's statement table. */
+struct db_stmt_def {
+	enum db_stmt id;
+	const char *name; /* the id without DB_STMT_, for logs and db_explain */
+	const char *sql;
+};
+
+#define DB_SQL(id_, sql_)                                                                                              \
+	{                                                                                                              \
+		.id = DB_STMT_##id_, .name = #id_, .sql = sql_                                                         \
+	}
+
+/* The tables of the db/ files; db_open prepares every entry, and checks that each id of enum
+ * db_stmt is defined exactly once. */
+struct db_stmt_table {
+	const struct db_stmt_def *defs;
+	unsigned n;
+};
+extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
+	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip;
+
+#define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
+
+/* A prepared statement and what is bound to it in the current run. */
+struct db_q {
+	struct db_context *dbc;
+	const struct db_stmt_def *def;
+	sqlite3_stmt *st;
+	uint64_t need;	/* parameter indexes (bit i-1) that must be bound */
+	uint64_t bound; /* those bound since db_q() */
+	int err;	/* the first bind error (-errno), returned by the run */
+	bool active;	/* between db_q() and the end of its run */
+};
 
 struct db_context {
 	sqlite3 *db;
 	char *path;
-	sqlite3_stmt *stmt[_NUM_DB_STMT];
-	/* statements of the other db/ files, prepared on first use and kept (db_stmt_cached) */
-	struct {
-		sqlite3_stmt *st;
-	} cache[DB_CACHE_SLOTS];
-	unsigned ncache;
+	struct db_q q[_NUM_DB_STMT];
 };
 
-/* The statement for sql, prepared on its first use and kept until db_close, so that a statement
- * is parsed once however often it runs. A statement already
- * being stepped (re-entrant use) or beyond the cache gets a fresh one-off. NULL on a prepare
- * error (logged). Give it back with db_stmt_release(). Looked up by its text. */
-sqlite3_stmt *db_stmt_cached(struct db_context *dbc, const char *sql);
+/* The log subsystem of db/ (db_set_log_category), DLGLOBAL by default. */
+extern int db_log_ss;
+#define LOGDB(level, fmt, args...) LOGP(db_log_ss, level, fmt, ##args)
 
-/* Reset and unbind a statement from db_stmt_cached() (finalize a one-off). */
-void db_stmt_release(struct db_context *dbc, sqlite3_stmt *st);
-
-/* Step a cached statement that returns no row (a row is ignored) and release it: 0, -ENOENT when
- * need_change and nothing changed, -EIO for a NULL statement, or -errno. */
-int db_cached_exec(struct db_context *dbc, sqlite3_stmt *st, bool need_change);
-
-/* Step once: 0 with a row, -ENOENT without, -errno. The caller releases the statement. */
-int db_cached_row(struct db_context *dbc, sqlite3_stmt *st);
-
-/* A text column, "" for SQL NULL. */
-const char *db_col_text(sqlite3_stmt *st, int col);
-
-/* Map an SQLite result code to -errno (see db.h); logs what is not an expected outcome. */
+/* Map an SQLite result code to -errno (see db.h) and log what is not an expected outcome
+ * (-EEXIST is an answer, not an error); what names the statement or step. */
 int db_map_rc(struct db_context *dbc, int rc, const char *what);
 
-/* The statement, ready to bind (bindings cleared and reset by db_done()). */
-sqlite3_stmt *db_stmt(struct db_context *dbc, enum db_stmt idx);
-const char *db_stmt_name(enum db_stmt idx);
-void db_done(sqlite3_stmt *stmt);
+/* Take statement id for one run (asserts that it is not in use). */
+struct db_q *db_q(struct db_context *dbc, enum db_stmt id);
 
-/* Bind by parameter name ("$number"); text NULL binds SQL NULL. 0 or -EIO. */
-int db_bind_text(sqlite3_stmt *stmt, const char *param, const char *text);
-int db_bind_int64(sqlite3_stmt *stmt, const char *param, int64_t val);
+/* Bind by name (":number"); the name must be one of the statement's parameters. A bind error is
+ * kept in the run and returned by it. db_bind_text: NULL binds SQL NULL; the text must live until
+ * the run ends. db_bind_id: 0 binds SQL NULL (ids and times not set). */
+void db_bind_text(struct db_q *q, const char *name, const char *text);
+void db_bind_int(struct db_q *q, const char *name, int64_t val);
+void db_bind_id(struct db_q *q, const char *name, int64_t val);
+void db_bind_double(struct db_q *q, const char *name, double val);
+void db_bind_null(struct db_q *q, const char *name);
 
-/* Step a statement that returns no row: 0 or -errno. The statement is left for db_done(). */
-int db_step_done(struct db_context *dbc, sqlite3_stmt *stmt, enum db_stmt idx);
+/* Reading one row inside a run: columns of st only, no other database use. */
+typedef void (*db_row_fn)(void *data, sqlite3_stmt *st);
 
-/* Run one of the argument-less statements (BEGIN, SAVEPOINT, ...) to completion and reset it. */
-int db_run(struct db_context *dbc, enum db_stmt idx);
+/* Run to the end, rows ignored: 0 or -errno. */
+int db_exec(struct db_q *q);
+/* The same, -ENOENT when no row was changed (unknown id, or not in the state the WHERE needs). */
+int db_exec_one(struct db_q *q);
+/* Run to the end with fn for the first row only: 0, -ENOENT without a row, or -errno. Also for
+ * UPDATE ... RETURNING, which is complete only once run to its end. */
+int db_row(struct db_q *q, db_row_fn fn, void *data);
+/* The one row-stepping helper: fn for every row; the count or -errno. */
+int db_rows(struct db_q *q, db_row_fn fn, void *data);
+/* Column 0 of the first row as an integer: 0, -ENOENT without a row, -errno. */
+int db_int64(struct db_q *q, int64_t *val);
 
-/* A nestable atomic section: SAVEPOINT, then RELEASE or ROLLBACK TO + RELEASE. */
+/* Rows into a talloc array under ctx (*out, elements of size bytes, zeroed, each filled by fill
+ * with ctx for its strings); the count or -errno (*out is then an empty array, or NULL when even
+ * that could not be allocated). */
+typedef void (*db_fill_fn)(void *elem, void *ctx, sqlite3_stmt *st);
+int db_collect(struct db_q *q, void *ctx, size_t size, db_fill_fn fill, void **out);
+/* Rows as int64 (column 0) into a talloc array under ctx; the count or -errno. */
+int db_collect_ids(struct db_q *q, void *ctx, int64_t **ids);
+/* Rows formatted by fmt (a talloc string under ctx), handed to cb once the run is over, so cb
+ * may use the database; the count or -errno (cb not called then). */
+typedef char *(*db_fmt_fn)(void *ctx, sqlite3_stmt *st);
+int db_lines(struct db_q *q, db_fmt_fn fmt, void (*cb)(void *data, const char *line), void *data);
+/* For a listing made of several statements: the rows formatted by fmt appended to *lines (a
+ * talloc array under ctx, *n entries, NULL and 0 to start); the count added or -errno. */
+int db_lines_add(struct db_q *q, db_fmt_fn fmt, void *ctx, char ***lines, unsigned *n);
+
+/* The rowid of the last INSERT, the rows changed by the last statement. */
+int64_t db_last_id(struct db_context *dbc);
+int db_changes(struct db_context *dbc);
+
+/* A nestable atomic section: SAVEPOINT, then RELEASE, or ROLLBACK TO + RELEASE when rc < 0;
+ * db_sp_end returns rc (or the error of RELEASE). */
 int db_sp_begin(struct db_context *dbc);
 int db_sp_end(struct db_context *dbc, int rc);
 
+/* A text column, "" for SQL NULL. */
+const char *db_col_text(sqlite3_stmt *st, int col);
 /* Copy a text column into a fixed buffer (truncating, always terminated; NULL -> ""). */
-void db_col_copy(sqlite3_stmt *stmt, int col, char *buf, size_t len);
+void db_col_copy(sqlite3_stmt *st, int col, char *buf, size_t len);
 /* A text column talloc'd under ctx; NULL for SQL NULL. */
-char *db_col_dup(void *ctx, sqlite3_stmt *stmt, int col);
+char *db_col_dup(void *ctx, sqlite3_stmt *st, int col);
 
-/* Requests and errands (db/db_request.c, db/db_errand.c): a phone from the columns id,
- * household_id (0 for NULL), number, name, role, lang starting at column c; a time as
- * "2026-03-05 14:30" local ("-" for 0). */
+/* A phone from the columns id, household_id (0 for NULL), number, name, role, lang starting at
+ * column c (db_people.c); a time as "2026-03-05 14:30" local ("-" for 0) (db_request.c). */
 void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p);
 void db_fmt_time(int64_t t, char *buf, size_t len);

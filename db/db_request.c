@@ -1,8 +1,7 @@
-/* The requests part of the community database: 报事 requests, their events, and the look-ups the
- * request handler needs (where a household is, who its grid worker is, the duty staff, holidays).
- *
- * Each statement is prepared on its first use and kept (db_stmt_cached) rather than taking a slot
- * in db.c's table of statements prepared at open. Named parameters, SQLite codes mapped once. */
+/* The requests part of the community database: 报事 requests, their events, the look-ups the
+ * request handler needs (where a household is, who its grid worker is, holidays), and the state
+ * machine of a request (request.state, CHECK-constrained by db/upgrade/007_states.sql; every
+ * change goes through db_request_transition_ok). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,21 +15,6 @@
 
 #include "db/db_priv.h"
 
-static sqlite3_stmt *rq_prep(struct db_context *dbc, const char *sql)
-{
-	return db_stmt_cached(dbc, sql);
-}
-
-static const char *const closed_states[] = {"closed", "visited", "merged"};
-
-bool db_request_state_open(const char *state)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(closed_states); i++)
-		if (!strcmp(state, closed_states[i]))
-			return false;
-	return true;
-}
-
 #define RQ_OPEN_SQL "r.state NOT IN ('closed', 'visited', 'merged')"
 
 /* The columns fill_request() reads, in order. */
@@ -42,6 +26,108 @@ bool db_request_state_open(const char *state)
 	"coalesce(r.merged_into, 0), r.created, r.updated "                                                            \
 	"FROM request r LEFT JOIN phone rp ON rp.id = r.reporter_phone_id "                                            \
 	"LEFT JOIN household h ON h.id = r.household_id LEFT JOIN phone ap ON ap.id = r.assignee_phone_id "
+
+static const struct db_stmt_def stmts[] = {
+	DB_SQL(REQ_ADD, "INSERT INTO request (ref, kind, reporter_phone_id, reporter, household_id, "
+			"text, state, flags, deadline, assignee_phone_id, merged_into, created, updated) "
+			"VALUES (:ref, :kind, :rp, :reporter, :hh, :text, :state, :flags, :deadline, "
+			":assignee, :merged, :created, :created)"),
+	DB_SQL(REQ_BY_REF, "SELECT " RQ_COLS "WHERE r.ref = :ref"),
+	DB_SQL(REQ_BY_ID, "SELECT " RQ_COLS "WHERE r.id = :id"),
+	DB_SQL(REQ_STATE, "SELECT state FROM request WHERE id = :id"),
+	DB_SQL(REQ_UPDATE, "UPDATE request SET state = :state, flags = :flags, deadline = :deadline, "
+			   "assignee_phone_id = :assignee, rating = :rating, merged_into = :merged, "
+			   "updated = :updated WHERE id = :id"),
+	DB_SQL(REQ_EVENT_ADD, "INSERT INTO request_event (request_id, actor, at, from_state, to_state, note) "
+			      "VALUES (:rid, :actor, :at, :from, :to, :note)"),
+	DB_SQL(REQ_LAST_NOTE, "SELECT note FROM request_event WHERE request_id = :rid AND note <> '' "
+			      "ORDER BY at DESC, id DESC LIMIT 1"),
+	DB_SQL(REQ_FIND_DUP, "SELECT " RQ_COLS "WHERE r.reporter = :reporter AND r.text = :text "
+			     "AND r.created >= :since AND " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT 1"),
+	DB_SQL(REQ_LATEST, "SELECT " RQ_COLS "WHERE (r.reporter = :number OR r.household_id = :hh) "
+			   "AND r.state <> 'merged' AND (:state IS NULL OR r.state = :state) "
+			   "ORDER BY r.id DESC LIMIT 1"),
+	DB_SQL(REQ_DUE, "SELECT r.id FROM request r WHERE " RQ_OPEN_SQL " AND r.deadline IS NOT NULL "
+			"AND r.deadline < :now AND ((r.flags & 1) = 0 OR ((r.flags & 4) = 0 "
+			"AND r.deadline < :esc)) ORDER BY r.deadline, r.id"),
+	DB_SQL(REQ_OPEN_REFS,
+	       "SELECT r.ref FROM request r WHERE r.assignee_phone_id = :p AND " RQ_OPEN_SQL " ORDER BY r.id"),
+	DB_SQL(REQ_PLACE, "SELECT h.building || h.unit || h.room, coalesce(w.id, 0), "
+			  "coalesce(w.household_id, 0), w.number, w.name, w.role, w.lang "
+			  "FROM household h JOIN grp ON grp.id = h.grp_id JOIN grid g ON g.id = grp.grid_id "
+			  "LEFT JOIN phone w ON w.id = g.worker_phone_id AND w.state = 'active' "
+			  "WHERE h.id = :hh"),
+	DB_SQL(HOLIDAY_KIND, "SELECT kind = 'off' FROM holiday WHERE date = :date"),
+	DB_SQL(REQ_LIST_OPEN, "SELECT " RQ_COLS "WHERE " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT :n"),
+	DB_SQL(REQ_LIST_ALL, "SELECT " RQ_COLS "ORDER BY r.id DESC LIMIT :n"),
+	DB_SQL(REQ_EVENTS, "SELECT at, actor, coalesce(from_state, '-'), to_state, coalesce(note, '') "
+			   "FROM request_event WHERE request_id = :rid ORDER BY at, id"),
+};
+DB_STMT_TABLE(db_stmts_request, stmts);
+
+/* ---- the request's state machine ---- */
+
+static const char *const closed_states[] = {"closed", "visited", "merged"};
+
+bool db_request_state_open(const char *state)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(closed_states); i++)
+		if (!strcmp(state, closed_states[i]))
+			return false;
+	return true;
+}
+
+/* Every change of request.state the gateway makes (gateway/request.c, gateway/errand.c; the
+ * states are DOMAIN.md's). A request is stored first as received (or merged, a duplicate); merged
+ * is final. The staff (linlictl/VTY assign and close) may dispatch or close any open request. */
+static const struct {
+	const char *from, *to;
+} request_transitions[] = {
+	/* dispatch: at once to the grid worker or duty staff; errands to the runners; 改派 by staff */
+	{"received", "dispatched"},
+	{"accepted", "dispatched"},
+	{"in_progress", "dispatched"},
+	{"returned", "dispatched"},
+	{"extended", "dispatched"},
+	{"reopened", "dispatched"},
+	/* the assignee (grid worker or runner): 签收, 处置, 退回 */
+	{"dispatched", "accepted"},
+	{"dispatched", "in_progress"},
+	{"accepted", "in_progress"},
+	{"dispatched", "returned"},
+	{"accepted", "returned"},
+	{"in_progress", "returned"},
+	/* 办结: by the assignee (from dispatched/accepted/in_progress), or by staff from any open state */
+	{"received", "closed"},
+	{"dispatched", "closed"},
+	{"accepted", "closed"},
+	{"in_progress", "closed"},
+	{"returned", "closed"},
+	{"extended", "closed"},
+	{"reopened", "closed"},
+	/* the resident's answer: rated (满意/基本满意, errand 确认), or disputed (errand 有异议) */
+	{"closed", "visited"},
+	{"closed", "reopened"},
+	/* rated 不满意: recorded as visited, then reopened to the duty staff */
+	{"visited", "reopened"},
+};
+
+bool db_request_transition_ok(const char *from, const char *to)
+{
+	if (!strcmp(from, to))
+		return true;
+	for (unsigned i = 0; i < ARRAY_SIZE(request_transitions); i++)
+		if (!strcmp(from, request_transitions[i].from) && !strcmp(to, request_transitions[i].to))
+			return true;
+	return false;
+}
+
+/* ---- requests ---- */
+
+struct rq_row {
+	void *ctx;
+	struct db_request *r;
+};
 
 static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
 {
@@ -67,41 +153,35 @@ static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
 	r->updated = sqlite3_column_int64(st, 18);
 }
 
-/* Bind an id, NULL when 0. */
-static void bind_id(sqlite3_stmt *st, const char *p, int64_t v)
+static void request_row(void *data, sqlite3_stmt *st)
 {
-	if (v)
-		db_bind_int64(st, p, v);
-	else
-		db_bind_text(st, p, NULL);
+	struct rq_row *r = data;
+
+	fill_request(r->ctx, st, r->r);
 }
 
 int db_request_add(struct db_context *dbc, struct db_request *r)
 {
-	sqlite3_stmt *st =
-		rq_prep(dbc, "INSERT INTO request (ref, kind, reporter_phone_id, reporter, household_id, "
-			     "text, state, flags, deadline, assignee_phone_id, merged_into, created, updated) "
-			     "VALUES ($ref, $kind, $rp, $reporter, $hh, $text, $state, $flags, $deadline, "
-			     "$assignee, $merged, $created, $created)");
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_ADD);
 	int rc;
 
-	if (!st)
-		return -EIO;
-	db_bind_text(st, "$ref", r->ref);
-	db_bind_text(st, "$kind", r->kind[0] ? r->kind : "request");
-	bind_id(st, "$rp", r->reporter_phone_id);
-	db_bind_text(st, "$reporter", r->reporter);
-	bind_id(st, "$hh", r->household_id);
-	db_bind_text(st, "$text", r->text ? r->text : "");
-	db_bind_text(st, "$state", r->state);
-	db_bind_int64(st, "$flags", r->flags);
-	bind_id(st, "$deadline", r->deadline);
-	bind_id(st, "$assignee", r->assignee_phone_id);
-	bind_id(st, "$merged", r->merged_into);
-	db_bind_int64(st, "$created", r->created);
-	rc = db_cached_exec(dbc, st, false);
+	/* a new request may start in any state the schema knows (the gateway uses received and
+	 * merged): the machine governs changes */
+	db_bind_text(q, ":ref", r->ref);
+	db_bind_text(q, ":kind", r->kind[0] ? r->kind : "request");
+	db_bind_id(q, ":rp", r->reporter_phone_id);
+	db_bind_text(q, ":reporter", r->reporter);
+	db_bind_id(q, ":hh", r->household_id);
+	db_bind_text(q, ":text", r->text ? r->text : "");
+	db_bind_text(q, ":state", r->state);
+	db_bind_int(q, ":flags", r->flags);
+	db_bind_id(q, ":deadline", r->deadline);
+	db_bind_id(q, ":assignee", r->assignee_phone_id);
+	db_bind_id(q, ":merged", r->merged_into);
+	db_bind_int(q, ":created", r->created);
+	rc = db_exec(q);
 	if (rc == 0) {
-		r->id = sqlite3_last_insert_rowid(dbc->db);
+		r->id = db_last_id(dbc);
 		r->updated = r->created;
 	}
 	return rc;
@@ -109,224 +189,177 @@ int db_request_add(struct db_context *dbc, struct db_request *r)
 
 int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t id, struct db_request *out)
 {
-	sqlite3_stmt *st =
-		rq_prep(dbc, ref ? "SELECT " RQ_COLS "WHERE r.ref = $ref" : "SELECT " RQ_COLS "WHERE r.id = $id");
-	int rc;
+	struct rq_row row = {ctx, out};
+	struct db_q *q;
 
-	if (!st)
-		return -EIO;
-	if (ref)
-		db_bind_text(st, "$ref", ref);
-	else
-		db_bind_int64(st, "$id", id);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		fill_request(ctx, st, out);
-	db_stmt_release(dbc, st);
-	return rc;
+	if (ref) {
+		q = db_q(dbc, DB_STMT_REQ_BY_REF);
+		db_bind_text(q, ":ref", ref);
+	} else {
+		q = db_q(dbc, DB_STMT_REQ_BY_ID);
+		db_bind_int(q, ":id", id);
+	}
+	return db_row(q, request_row, &row);
+}
+
+struct state_buf {
+	char s[16];
+};
+
+static void state_row(void *data, sqlite3_stmt *st)
+{
+	struct state_buf *b = data;
+
+	db_col_copy(st, 0, b->s, sizeof(b->s));
 }
 
 int db_request_update(struct db_context *dbc, const struct db_request *r)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "UPDATE request SET state = $state, flags = $flags, deadline = $deadline, "
-					"assignee_phone_id = $assignee, rating = $rating, merged_into = $merged, "
-					"updated = $updated WHERE id = $id");
+	struct state_buf from;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_STATE);
+	int rc;
 
-	if (!st)
-		return -EIO;
-	db_bind_text(st, "$state", r->state);
-	db_bind_int64(st, "$flags", r->flags);
-	bind_id(st, "$deadline", r->deadline);
-	bind_id(st, "$assignee", r->assignee_phone_id);
-	db_bind_text(st, "$rating", r->rating[0] ? r->rating : NULL);
-	bind_id(st, "$merged", r->merged_into);
-	db_bind_int64(st, "$updated", r->updated);
-	db_bind_int64(st, "$id", r->id);
-	return db_cached_exec(dbc, st, true);
+	db_bind_int(q, ":id", r->id);
+	rc = db_row(q, state_row, &from);
+	if (rc < 0)
+		return rc;
+	if (!db_request_transition_ok(from.s, r->state)) {
+		LOGDB(LOGL_ERROR, "db: request %s: %s -> %s is no transition of a request\n", r->ref, from.s, r->state);
+		return -EPERM;
+	}
+	q = db_q(dbc, DB_STMT_REQ_UPDATE);
+	db_bind_text(q, ":state", r->state);
+	db_bind_int(q, ":flags", r->flags);
+	db_bind_id(q, ":deadline", r->deadline);
+	db_bind_id(q, ":assignee", r->assignee_phone_id);
+	db_bind_text(q, ":rating", r->rating[0] ? r->rating : NULL);
+	db_bind_id(q, ":merged", r->merged_into);
+	db_bind_int(q, ":updated", r->updated);
+	db_bind_int(q, ":id", r->id);
+	return db_exec_one(q);
 }
 
 int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,
 			 const char *from_state, const char *to_state, const char *note)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "INSERT INTO request_event (request_id, actor, at, from_state, to_state, note) "
-					"VALUES ($rid, $actor, $at, $from, $to, $note)");
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_EVENT_ADD);
 
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$rid", request_id);
-	db_bind_text(st, "$actor", actor);
-	db_bind_int64(st, "$at", at);
-	db_bind_text(st, "$from", from_state);
-	db_bind_text(st, "$to", to_state);
-	db_bind_text(st, "$note", note && note[0] ? note : NULL);
-	return db_cached_exec(dbc, st, false);
+	db_bind_int(q, ":rid", request_id);
+	db_bind_text(q, ":actor", actor);
+	db_bind_int(q, ":at", at);
+	db_bind_text(q, ":from", from_state);
+	db_bind_text(q, ":to", to_state);
+	db_bind_text(q, ":note", note && note[0] ? note : NULL);
+	return db_exec(q);
+}
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static void buf_row(void *data, sqlite3_stmt *st)
+{
+	struct buf *b = data;
+
+	db_col_copy(st, 0, b->p, b->len);
 }
 
 int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT note FROM request_event WHERE request_id = $rid AND note <> '' "
-					"ORDER BY at DESC, id DESC LIMIT 1");
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_LAST_NOTE);
+	struct buf b = {buf, len};
 	int rc;
 
 	if (len)
 		buf[0] = '\0';
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$rid", request_id);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		db_col_copy(st, 0, buf, len);
-	db_stmt_release(dbc, st);
+	db_bind_int(q, ":rid", request_id);
+	rc = db_row(q, buf_row, &b);
 	return rc == -ENOENT ? 0 : rc;
 }
 
 int db_request_find_dup(struct db_context *dbc, void *ctx, const char *reporter, const char *text, int64_t since,
 			struct db_request *out)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT " RQ_COLS "WHERE r.reporter = $reporter AND r.text = $text "
-					"AND r.created >= $since AND " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT 1");
-	int rc;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_FIND_DUP);
+	struct rq_row row = {ctx, out};
 
-	if (!st)
-		return -EIO;
-	db_bind_text(st, "$reporter", reporter);
-	db_bind_text(st, "$text", text);
-	db_bind_int64(st, "$since", since);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		fill_request(ctx, st, out);
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_text(q, ":reporter", reporter);
+	db_bind_text(q, ":text", text);
+	db_bind_int(q, ":since", since);
+	return db_row(q, request_row, &row);
 }
 
 int db_request_latest(struct db_context *dbc, void *ctx, const char *number, int64_t household_id, const char *state,
 		      struct db_request *out)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT " RQ_COLS "WHERE (r.reporter = $number OR r.household_id = $hh) "
-					"AND r.state <> 'merged' AND ($state IS NULL OR r.state = $state) "
-					"ORDER BY r.id DESC LIMIT 1");
-	int rc;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_LATEST);
+	struct rq_row row = {ctx, out};
 
-	if (!st)
-		return -EIO;
-	db_bind_text(st, "$number", number);
-	db_bind_int64(st, "$hh", household_id > 0 ? household_id : -1);
-	db_bind_text(st, "$state", state);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		fill_request(ctx, st, out);
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_text(q, ":number", number);
+	db_bind_int(q, ":hh", household_id > 0 ? household_id : -1);
+	db_bind_text(q, ":state", state);
+	return db_row(q, request_row, &row);
 }
 
 int db_request_due(struct db_context *dbc, void *ctx, int64_t now, int64_t escalate_before, int64_t **ids)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT r.id FROM request r WHERE " RQ_OPEN_SQL " AND r.deadline IS NOT NULL "
-					"AND r.deadline < $now AND ((r.flags & 1) = 0 OR ((r.flags & 4) = 0 "
-					"AND r.deadline < $esc)) ORDER BY r.deadline, r.id");
-	size_t n = 0;
-	int rc;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_DUE);
 
-	*ids = talloc_array(ctx, int64_t, 0);
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$now", now);
-	db_bind_int64(st, "$esc", escalate_before);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*ids = talloc_realloc(ctx, *ids, int64_t, n + 1);
-		(*ids)[n++] = sqlite3_column_int64(st, 0);
-	}
-	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_int(q, ":now", now);
+	db_bind_int(q, ":esc", escalate_before);
+	return db_collect_ids(q, ctx, ids);
+}
+
+struct refs {
+	char **s;
+	int n;
+};
+
+static void ref_row(void *data, sqlite3_stmt *st)
+{
+	struct refs *r = data;
+
+	*r->s = talloc_asprintf_append(*r->s, "%s%s", r->n++ ? " " : "", db_col_text(st, 0));
 }
 
 int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, char **refs)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT r.ref FROM request r WHERE r.assignee_phone_id = $p AND " RQ_OPEN_SQL
-					" ORDER BY r.id");
-	int n = 0, rc;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_OPEN_REFS);
+	struct refs r = {refs, 0};
 
 	*refs = talloc_strdup(ctx, "");
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$p", phone_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*refs = talloc_asprintf_append(*refs, "%s%s", n++ ? " " : "", db_col_text(st, 0));
-	rc = rc == SQLITE_DONE ? n : db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_int(q, ":p", phone_id);
+	return db_rows(q, ref_row, &r);
 }
 
-void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p)
+static void place_row(void *data, sqlite3_stmt *st)
 {
-	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(st, c);
-	p->household_id = sqlite3_column_int64(st, c + 1);
-	db_col_copy(st, c + 2, p->number, sizeof(p->number));
-	db_col_copy(st, c + 3, p->name, sizeof(p->name));
-	db_col_copy(st, c + 4, p->role, sizeof(p->role));
-	db_col_copy(st, c + 5, p->lang, sizeof(p->lang));
+	struct db_place *out = data;
+
+	db_col_copy(st, 0, out->address, sizeof(out->address));
+	db_fill_phone(st, 1, &out->worker);
 }
 
 int db_request_place(struct db_context *dbc, int64_t household_id, struct db_place *out)
 {
-	sqlite3_stmt *st =
-		rq_prep(dbc, "SELECT h.building || h.unit || h.room, coalesce(w.id, 0), "
-			     "coalesce(w.household_id, 0), w.number, w.name, w.role, w.lang "
-			     "FROM household h JOIN grp ON grp.id = h.grp_id JOIN grid g ON g.id = grp.grid_id "
-			     "LEFT JOIN phone w ON w.id = g.worker_phone_id AND w.state = 'active' "
-			     "WHERE h.id = $hh");
-	int rc;
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_PLACE);
 
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$hh", household_id);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0) {
-		db_col_copy(st, 0, out->address, sizeof(out->address));
-		db_fill_phone(st, 1, &out->worker);
-	}
-	db_stmt_release(dbc, st);
-	return rc;
-}
-
-int db_staff_foreach(struct db_context *dbc, void (*cb)(void *data, const struct db_phone *p), void *data)
-{
-	return db_role_foreach(dbc, "staff", cb, data);
-}
-
-int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
-{
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT id, coalesce(household_id, 0), number, name, role, lang FROM phone "
-					"WHERE id = $id");
-	int rc;
-
-	if (!st)
-		return -EIO;
-	db_bind_int64(st, "$id", id);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		db_fill_phone(st, 0, out);
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_int(q, ":hh", household_id);
+	return db_row(q, place_row, out);
 }
 
 int db_holiday_kind(struct db_context *dbc, const char *date)
 {
-	sqlite3_stmt *st = rq_prep(dbc, "SELECT kind FROM holiday WHERE date = $date");
+	struct db_q *q = db_q(dbc, DB_STMT_HOLIDAY_KIND);
+	int64_t off;
 	int rc;
 
-	if (!st)
-		return -EIO;
-	db_bind_text(st, "$date", date);
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		rc = !strcmp(db_col_text(st, 0), "off") ? 1 : 2;
-	else if (rc == -ENOENT)
-		rc = 0;
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_text(q, ":date", date);
+	rc = db_int64(q, &off);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : off ? 1 : 2;
 }
 
 void db_fmt_time(int64_t t, char *buf, size_t len)
@@ -352,57 +385,53 @@ static char *flags_str(void *ctx, unsigned flags)
 	return s;
 }
 
+static char *fmt_request(void *ctx, sqlite3_stmt *st)
+{
+	struct db_request r;
+	char dl[32];
+
+	fill_request(ctx, st, &r);
+	db_fmt_time(r.deadline, dl, sizeof(dl));
+	return talloc_asprintf(ctx, "%s %-11s %-16s due %.10s %s %s -> %s [%s] %s", r.ref, r.state,
+			       r.address[0] ? r.address : "-", dl, r.reporter,
+			       r.reporter_name[0] ? r.reporter_name : "-", r.assignee[0] ? r.assignee : "staff",
+			       flags_str(ctx, r.flags), r.text);
+}
+
 int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb)(void *data, const char *line),
 		    void *data)
 {
-	sqlite3_stmt *st =
-		rq_prep(dbc, open_only ? "SELECT " RQ_COLS "WHERE " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT $n"
-				       : "SELECT " RQ_COLS "ORDER BY r.id DESC LIMIT $n");
-	void *tmp = talloc_new(NULL);
-	char **lines = talloc_array(tmp, char *, 0);
-	int n = 0, rc;
+	struct db_q *q = db_q(dbc, open_only ? DB_STMT_REQ_LIST_OPEN : DB_STMT_REQ_LIST_ALL);
 
-	if (!st) {
-		talloc_free(tmp);
-		return -EIO;
-	}
-	db_bind_int64(st, "$n", limit > 0 ? limit : 50);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct db_request r;
-		char dl[32];
+	db_bind_int(q, ":n", limit > 0 ? limit : 50);
+	return db_lines(q, fmt_request, cb, data);
+}
 
-		fill_request(tmp, st, &r);
-		db_fmt_time(r.deadline, dl, sizeof(dl));
-		lines = talloc_realloc(tmp, lines, char *, n + 1);
-		lines[n++] = talloc_asprintf(lines, "%s %-11s %-16s due %.10s %s %s -> %s [%s] %s", r.ref, r.state,
-					     r.address[0] ? r.address : "-", dl, r.reporter,
-					     r.reporter_name[0] ? r.reporter_name : "-",
-					     r.assignee[0] ? r.assignee : "staff", flags_str(lines, r.flags), r.text);
-	}
-	rc = rc == SQLITE_DONE ? n : db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	for (int i = 0; rc >= 0 && i < n; i++)
-		cb(data, lines[i]);
-	talloc_free(tmp);
-	return rc;
+static char *fmt_event(void *ctx, sqlite3_stmt *st)
+{
+	char t[32];
+
+	db_fmt_time(sqlite3_column_int64(st, 0), t, sizeof(t));
+	return talloc_asprintf(ctx, "  %s %s %s -> %s%s%s", t, db_col_text(st, 1), db_col_text(st, 2),
+			       db_col_text(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", db_col_text(st, 4));
 }
 
 int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *data, const char *line), void *data)
 {
-	void *tmp = talloc_new(NULL);
+	void *tmp = talloc_new(dbc);
 	struct db_request r;
-	sqlite3_stmt *st;
+	struct db_q *q;
 	char t1[32], t2[32];
 	char **lines;
-	int n = 0, rc;
+	unsigned n = 0;
+	int rc;
 
 	rc = db_request_get(dbc, tmp, ref, 0, &r);
 	if (rc < 0)
 		goto out;
 	db_fmt_time(r.created, t1, sizeof(t1));
 	db_fmt_time(r.deadline, t2, sizeof(t2));
-	lines = talloc_array(tmp, char *, 0);
-	lines = talloc_realloc(tmp, lines, char *, 4);
+	lines = talloc_array(tmp, char *, 4);
 	lines[n++] = talloc_asprintf(lines, "request %s: %s%s%s [%s]", r.ref, r.state, r.rating[0] ? " " : "", r.rating,
 				     flags_str(lines, r.flags));
 	lines[n++] =
@@ -412,24 +441,14 @@ int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *da
 		lines, "  created %s, deadline %s, assignee %s%s", t1, t2, r.assignee[0] ? r.assignee : "staff",
 		r.merged_into ? talloc_asprintf(lines, ", merged into #%" PRId64, r.merged_into) : "");
 	lines[n++] = talloc_asprintf(lines, "  text: %s", r.text);
-	st = rq_prep(dbc,
-		     "SELECT at, actor, coalesce(from_state, '-'), to_state, coalesce(note, '') FROM request_event "
-		     "WHERE request_id = $rid ORDER BY at, id");
-	if (!st) {
-		rc = -EIO;
+	q = db_q(dbc, DB_STMT_REQ_EVENTS);
+	db_bind_int(q, ":rid", r.id);
+	rc = db_lines_add(q, fmt_event, tmp, &lines, &n);
+	if (rc < 0)
 		goto out;
-	}
-	db_bind_int64(st, "$rid", r.id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		db_fmt_time(sqlite3_column_int64(st, 0), t1, sizeof(t1));
-		lines = talloc_realloc(tmp, lines, char *, n + 1);
-		lines[n++] = talloc_asprintf(lines, "  %s %s %s -> %s%s%s", t1, db_col_text(st, 1), db_col_text(st, 2),
-					     db_col_text(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", db_col_text(st, 4));
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_map_rc(dbc, rc, sqlite3_sql(st));
-	db_stmt_release(dbc, st);
-	for (int i = 0; rc == 0 && i < n; i++)
+	for (unsigned i = 0; i < n; i++)
 		cb(data, lines[i]);
+	rc = 0;
 out:
 	talloc_free(tmp);
 	return rc;

@@ -1,43 +1,65 @@
-/* The community database as the SIP side sees it: which numbers are reached by SIP MESSAGE. */
+/* The community database as the SIP side sees it: which numbers are reached by SIP MESSAGE, and
+ * what Kamailio reads (subscriber accounts, allowed peers). */
 #include <errno.h>
 #include <string.h>
+
+#include <talloc.h>
+#include <osmocom/core/utils.h>
 
 #include "db/db_priv.h"
 #include "db/db_sip.h"
 
+static const struct db_stmt_def stmts[] = {
+	DB_SQL(PHONE_CHANNEL, "SELECT channel FROM phone WHERE number = :number"),
+	DB_SQL(PHONE_SET_CHANNEL, "UPDATE phone SET channel = :channel WHERE number = :number"),
+	DB_SQL(SIP_ACCOUNT_SET, "INSERT INTO subscriber (username, domain, password) VALUES (:user, '', :pw)"
+				" ON CONFLICT (username, domain) DO UPDATE SET password = excluded.password"),
+	DB_SQL(SIP_ACCOUNT_DEL, "DELETE FROM subscriber WHERE username = :user"),
+	DB_SQL(SIP_PEER_FIND, "SELECT 1 FROM address WHERE grp = :grp AND ip_addr = :ip AND port = :port"),
+	DB_SQL(SIP_PEER_ADD, "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (:grp, :ip, 32, :port,"
+			     " CASE :grp WHEN 1 THEN 'trunk' ELSE 'linli' END)"),
+	DB_SQL(SIP_PEER_DEL, "DELETE FROM address WHERE grp = :grp AND ip_addr = :ip AND port = :port"),
+	DB_SQL(SIP_PEER_LIST, "SELECT CASE grp WHEN 1 THEN 'trunk' WHEN 2 THEN 'ua' ELSE 'group ' || grp"
+			      " END || ' ' || ip_addr || ':' || port FROM address ORDER BY grp, id"),
+};
+DB_STMT_TABLE(db_stmts_sip, stmts);
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static void buf_row(void *data, sqlite3_stmt *st)
+{
+	struct buf *b = data;
+
+	db_col_copy(st, 0, b->p, b->len);
+}
+
 int db_phone_channel(struct db_context *dbc, const char *number, char *buf, size_t len)
 {
-	sqlite3_stmt *st = db_stmt_cached(dbc, "SELECT channel FROM phone WHERE number = $number");
-	int rc;
+	struct db_q *q = db_q(dbc, DB_STMT_PHONE_CHANNEL);
+	struct buf b = {buf, len};
 
-	if (st && db_bind_text(st, "$number", number)) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	rc = db_cached_row(dbc, st);
-	if (rc == 0)
-		db_col_copy(st, 0, buf, len);
-	db_stmt_release(dbc, st);
-	return rc;
+	db_bind_text(q, ":number", number);
+	return db_row(q, buf_row, &b);
 }
 
 int db_phone_set_channel(struct db_context *dbc, const char *number, const char *channel)
 {
-	sqlite3_stmt *st;
+	struct db_q *q;
 
 	if (strcmp(channel, "gsm") && strcmp(channel, "sip"))
 		return -EINVAL;
-	st = db_stmt_cached(dbc, "UPDATE phone SET channel = $channel WHERE number = $number");
-	if (st && (db_bind_text(st, "$channel", channel) || db_bind_text(st, "$number", number))) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	return db_cached_exec(dbc, st, true);
+	q = db_q(dbc, DB_STMT_PHONE_SET_CHANNEL);
+	db_bind_text(q, ":channel", channel);
+	db_bind_text(q, ":number", number);
+	return db_exec_one(q);
 }
 
 int db_sip_account_set(struct db_context *dbc, const char *number, const char *password)
 {
-	sqlite3_stmt *st;
+	struct db_q *q;
 	int rc;
 
 	if (!password || !*password)
@@ -45,74 +67,52 @@ int db_sip_account_set(struct db_context *dbc, const char *number, const char *p
 	rc = db_phone_get(dbc, number, NULL);
 	if (rc < 0)
 		return rc;
-	st = db_stmt_cached(dbc, "INSERT INTO subscriber (username, domain, password) VALUES ($user, '', $pw)"
-				 " ON CONFLICT (username, domain) DO UPDATE SET password = excluded.password");
-	if (st && (db_bind_text(st, "$user", number) || db_bind_text(st, "$pw", password))) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	return db_cached_exec(dbc, st, false);
+	q = db_q(dbc, DB_STMT_SIP_ACCOUNT_SET);
+	db_bind_text(q, ":user", number);
+	db_bind_text(q, ":pw", password);
+	return db_exec(q);
 }
 
 int db_sip_account_del(struct db_context *dbc, const char *number)
 {
-	sqlite3_stmt *st = db_stmt_cached(dbc, "DELETE FROM subscriber WHERE username = $user");
+	struct db_q *q = db_q(dbc, DB_STMT_SIP_ACCOUNT_DEL);
 
-	if (st && db_bind_text(st, "$user", number)) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	return db_cached_exec(dbc, st, true);
+	db_bind_text(q, ":user", number);
+	return db_exec_one(q);
+}
+
+static struct db_q *peer_q(struct db_context *dbc, enum db_stmt id, int grp, const char *ip, int port)
+{
+	struct db_q *q = db_q(dbc, id);
+
+	db_bind_int(q, ":grp", grp);
+	db_bind_text(q, ":ip", ip);
+	db_bind_int(q, ":port", port);
+	return q;
 }
 
 int db_sip_peer_add(struct db_context *dbc, int grp, const char *ip, int port)
 {
-	sqlite3_stmt *st =
-		db_stmt_cached(dbc, "SELECT 1 FROM address WHERE grp = $grp AND ip_addr = $ip AND port = $port");
-	int rc;
+	int rc = db_row(peer_q(dbc, DB_STMT_SIP_PEER_FIND, grp, ip, port), NULL, NULL);
 
-	if (st && (db_bind_int64(st, "$grp", grp) || db_bind_text(st, "$ip", ip) || db_bind_int64(st, "$port", port))) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	rc = db_cached_row(dbc, st);
-	db_stmt_release(dbc, st);
 	if (rc == 0)
 		return -EEXIST;
 	if (rc != -ENOENT)
 		return rc;
-	st = db_stmt_cached(dbc, "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES ($grp, $ip, 32, $port,"
-				 " CASE $grp WHEN 1 THEN 'trunk' ELSE 'linli' END)");
-	if (st && (db_bind_int64(st, "$grp", grp) || db_bind_text(st, "$ip", ip) || db_bind_int64(st, "$port", port))) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	return db_cached_exec(dbc, st, false);
+	return db_exec(peer_q(dbc, DB_STMT_SIP_PEER_ADD, grp, ip, port));
 }
 
 int db_sip_peer_del(struct db_context *dbc, int grp, const char *ip, int port)
 {
-	sqlite3_stmt *st =
-		db_stmt_cached(dbc, "DELETE FROM address WHERE grp = $grp AND ip_addr = $ip AND port = $port");
+	return db_exec_one(peer_q(dbc, DB_STMT_SIP_PEER_DEL, grp, ip, port));
+}
 
-	if (st && (db_bind_int64(st, "$grp", grp) || db_bind_text(st, "$ip", ip) || db_bind_int64(st, "$port", port))) {
-		db_stmt_release(dbc, st);
-		return -EIO;
-	}
-	return db_cached_exec(dbc, st, true);
+static char *fmt_col0(void *ctx, sqlite3_stmt *st)
+{
+	return talloc_strdup(ctx, db_col_text(st, 0));
 }
 
 int db_sip_peer_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data)
 {
-	sqlite3_stmt *st =
-		db_stmt_cached(dbc, "SELECT CASE grp WHEN 1 THEN 'trunk' WHEN 2 THEN 'ua' ELSE 'group ' || grp"
-				    " END || ' ' || ip_addr || ':' || port FROM address ORDER BY grp, id");
-	int n = 0, rc;
-
-	while ((rc = db_cached_row(dbc, st)) == 0) {
-		cb(data, db_col_text(st, 0));
-		n++;
-	}
-	db_stmt_release(dbc, st);
-	return rc == -ENOENT ? n : rc;
+	return db_lines(db_q(dbc, DB_STMT_SIP_PEER_LIST), fmt_col0, cb, data);
 }

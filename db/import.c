@@ -16,6 +16,27 @@
 #include "db/db_priv.h"
 #include "db/import.h"
 
+static const struct db_stmt_def stmts[] = {
+	DB_SQL(COMMUNITY_GET, "SELECT id FROM community WHERE name = :name"),
+	DB_SQL(COMMUNITY_ADD, "INSERT INTO community (name, created) VALUES (:name, :now)"),
+	DB_SQL(GRID_GET, "SELECT id FROM grid WHERE code = :code"),
+	DB_SQL(GRID_ADD, "INSERT INTO grid (community_id, code, name, worker_phone_id, created)"
+			 " VALUES (:community, :code, :name, :worker, :now)"),
+	DB_SQL(GRP_GET, "SELECT id FROM grp WHERE code = :code"),
+	DB_SQL(GRP_ADD, "INSERT INTO grp (grid_id, code, name, created) VALUES (:grid, :code, :name, :now)"),
+	DB_SQL(HOUSEHOLD_GET, "SELECT id FROM household WHERE code = :code"),
+	DB_SQL(HOUSEHOLD_ADD, "INSERT INTO household (grp_id, code, building, unit, room, created)"
+			      " VALUES (:grp, :code, :building, :unit, :room, :now)"),
+	DB_SQL(HOUSEHOLD_SET_PRIMARY, "UPDATE household SET primary_phone_id = :phone WHERE id = :id"),
+	DB_SQL(PHONE_ADD, "INSERT INTO phone (number, name, role, lang, household_id, state, created)"
+			  " VALUES (:number, :name, :role, :lang, :household, 'active', :now)"),
+	DB_SQL(COUNT_GRID, "SELECT count(*) FROM grid"),
+	DB_SQL(COUNT_GRP, "SELECT count(*) FROM grp"),
+	DB_SQL(COUNT_HOUSEHOLD, "SELECT count(*) FROM household"),
+	DB_SQL(COUNT_PHONE, "SELECT count(*) FROM phone"),
+};
+DB_STMT_TABLE(db_stmts_import, stmts);
+
 /* ---- CSV (RFC 4180) ---- */
 
 void db_csv_init(struct db_csv *c, const char *buf, size_t len)
@@ -235,17 +256,13 @@ const char *db_import_header(enum db_import_kind kind)
 
 int64_t db_import_count(struct db_context *dbc, enum db_import_kind kind)
 {
-	sqlite3_stmt *stmt;
 	int64_t n;
 	int rc;
 
 	if (kind >= _NUM_DB_IMPORT)
 		return -EINVAL;
-	stmt = db_stmt(dbc, kinds[kind].count);
-	rc = sqlite3_step(stmt);
-	n = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : (db_map_rc(dbc, rc, "count") ?: -EIO);
-	db_done(stmt);
-	return n;
+	rc = db_int64(db_q(dbc, kinds[kind].count), &n);
+	return rc < 0 ? (rc == -ENOENT ? -EIO : rc) : n;
 }
 
 /* ---- validation ---- */
@@ -314,21 +331,13 @@ static bool field(struct import *im, struct row *r, unsigned i, bool required, s
 /* Look a code up with one of the *_GET statements: its id, 0 when unknown, -errno. */
 static int64_t lookup(struct import *im, enum db_stmt idx, const char *param, const char *val)
 {
-	sqlite3_stmt *stmt = db_stmt(im->dbc, idx);
+	struct db_q *q = db_q(im->dbc, idx);
 	int64_t id;
 	int rc;
 
-	if (db_bind_text(stmt, param, val)) {
-		db_done(stmt);
-		return -EIO;
-	}
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(stmt, 0);
-	else
-		id = rc == SQLITE_DONE ? 0 : (db_map_rc(im->dbc, rc, db_stmt_name(idx)) ?: -EIO);
-	db_done(stmt);
-	return id;
+	db_bind_text(q, param, val);
+	rc = db_int64(q, &id);
+	return rc == -ENOENT ? 0 : rc < 0 ? rc : id;
 }
 
 /* The code in field i must be new: not twice in the file, not in the database. */
@@ -341,7 +350,7 @@ static int check_new_code(struct import *im, struct row *r, unsigned i, const ch
 		problem(im, r, "duplicate %s code \"%s\" (also on line %u)", what, r->f[i], first);
 		return 0;
 	}
-	id = lookup(im, get, "$code", r->f[i]);
+	id = lookup(im, get, ":code", r->f[i]);
 	if (id < 0)
 		return (int)id;
 	if (id > 0)
@@ -352,7 +361,7 @@ static int check_new_code(struct import *im, struct row *r, unsigned i, const ch
 /* The code in field i must name an existing row; its id goes to r->ref_id. */
 static int check_ref(struct import *im, struct row *r, unsigned i, const char *what, enum db_stmt get)
 {
-	int64_t id = lookup(im, get, "$code", r->f[i]);
+	int64_t id = lookup(im, get, ":code", r->f[i]);
 
 	if (id < 0)
 		return (int)id;
@@ -451,51 +460,46 @@ static int validate_row(struct import *im, struct row *r)
 
 /* ---- writing ---- */
 
-/* Run an INSERT/UPDATE whose parameters are already bound; the new row id in *id. */
-static int exec_bound(struct import *im, enum db_stmt idx, int64_t *id)
+/* Run an INSERT/UPDATE whose parameters are bound; the new row id in *id. */
+static int exec_bound(struct import *im, struct db_q *q, int64_t *id)
 {
-	sqlite3_stmt *stmt = db_stmt(im->dbc, idx);
-	int rc = db_step_done(im->dbc, stmt, idx);
+	int rc = db_exec(q);
 
-	db_done(stmt);
 	if (rc == 0 && id)
-		*id = sqlite3_last_insert_rowid(im->dbc->db);
+		*id = db_last_id(im->dbc);
 	return rc;
 }
 
 static int add_phone(struct import *im, const char *number, const char *name, const char *role, const char *lang,
 		     int64_t household, int64_t *id)
 {
-	sqlite3_stmt *stmt = db_stmt(im->dbc, DB_STMT_PHONE_ADD);
+	struct db_q *q = db_q(im->dbc, DB_STMT_PHONE_ADD);
 
-	if (db_bind_text(stmt, "$number", number) || db_bind_text(stmt, "$name", name) ||
-	    db_bind_text(stmt, "$role", role) || db_bind_text(stmt, "$lang", lang) ||
-	    (household ? db_bind_int64(stmt, "$household", household) : db_bind_text(stmt, "$household", NULL)) ||
-	    db_bind_int64(stmt, "$now", im->now)) {
-		db_done(stmt);
-		return -EIO;
-	}
-	return exec_bound(im, DB_STMT_PHONE_ADD, id);
+	db_bind_text(q, ":number", number);
+	db_bind_text(q, ":name", name);
+	db_bind_text(q, ":role", role);
+	db_bind_text(q, ":lang", lang);
+	db_bind_id(q, ":household", household);
+	db_bind_int(q, ":now", im->now);
+	return exec_bound(im, q, id);
 }
 
 static int write_row(struct import *im, struct row *r)
 {
-	sqlite3_stmt *stmt;
-	int64_t community, worker, hh, phone;
+	struct db_q *q;
+	int64_t community, worker = 0, hh = 0, phone = 0;
 	int rc;
 
 	switch (im->kind) {
 	case DB_IMPORT_GRIDS:
-		community = lookup(im, DB_STMT_COMMUNITY_GET, "$name", r->f[0]);
+		community = lookup(im, DB_STMT_COMMUNITY_GET, ":name", r->f[0]);
 		if (community < 0)
 			return (int)community;
 		if (!community) {
-			stmt = db_stmt(im->dbc, DB_STMT_COMMUNITY_ADD);
-			if (db_bind_text(stmt, "$name", r->f[0]) || db_bind_int64(stmt, "$now", im->now)) {
-				db_done(stmt);
-				return -EIO;
-			}
-			rc = exec_bound(im, DB_STMT_COMMUNITY_ADD, &community);
+			q = db_q(im->dbc, DB_STMT_COMMUNITY_ADD);
+			db_bind_text(q, ":name", r->f[0]);
+			db_bind_int(q, ":now", im->now);
+			rc = exec_bound(im, q, &community);
 			if (rc < 0)
 				return rc;
 		}
@@ -513,42 +517,38 @@ static int write_row(struct import *im, struct row *r)
 				return rc;
 			}
 		}
-		stmt = db_stmt(im->dbc, DB_STMT_GRID_ADD);
-		if (db_bind_int64(stmt, "$community", community) || db_bind_text(stmt, "$code", r->f[1]) ||
-		    db_bind_text(stmt, "$name", r->f[2]) || db_bind_int64(stmt, "$worker", worker) ||
-		    db_bind_int64(stmt, "$now", im->now)) {
-			db_done(stmt);
-			return -EIO;
-		}
-		return exec_bound(im, DB_STMT_GRID_ADD, NULL);
+		q = db_q(im->dbc, DB_STMT_GRID_ADD);
+		db_bind_int(q, ":community", community);
+		db_bind_text(q, ":code", r->f[1]);
+		db_bind_text(q, ":name", r->f[2]);
+		db_bind_int(q, ":worker", worker);
+		db_bind_int(q, ":now", im->now);
+		return exec_bound(im, q, NULL);
 	case DB_IMPORT_GROUPS:
-		stmt = db_stmt(im->dbc, DB_STMT_GRP_ADD);
-		if (db_bind_int64(stmt, "$grid", r->ref_id) || db_bind_text(stmt, "$code", r->f[0]) ||
-		    db_bind_text(stmt, "$name", r->f[2]) || db_bind_int64(stmt, "$now", im->now)) {
-			db_done(stmt);
-			return -EIO;
-		}
-		return exec_bound(im, DB_STMT_GRP_ADD, NULL);
+		q = db_q(im->dbc, DB_STMT_GRP_ADD);
+		db_bind_int(q, ":grid", r->ref_id);
+		db_bind_text(q, ":code", r->f[0]);
+		db_bind_text(q, ":name", r->f[2]);
+		db_bind_int(q, ":now", im->now);
+		return exec_bound(im, q, NULL);
 	case DB_IMPORT_HOUSEHOLDS:
-		stmt = db_stmt(im->dbc, DB_STMT_HOUSEHOLD_ADD);
-		if (db_bind_int64(stmt, "$grp", r->ref_id) || db_bind_text(stmt, "$code", r->f[0]) ||
-		    db_bind_text(stmt, "$building", r->f[2]) || db_bind_text(stmt, "$unit", r->f[3]) ||
-		    db_bind_text(stmt, "$room", r->f[4]) || db_bind_int64(stmt, "$now", im->now)) {
-			db_done(stmt);
-			return -EIO;
-		}
-		rc = exec_bound(im, DB_STMT_HOUSEHOLD_ADD, &hh);
+		q = db_q(im->dbc, DB_STMT_HOUSEHOLD_ADD);
+		db_bind_int(q, ":grp", r->ref_id);
+		db_bind_text(q, ":code", r->f[0]);
+		db_bind_text(q, ":building", r->f[2]);
+		db_bind_text(q, ":unit", r->f[3]);
+		db_bind_text(q, ":room", r->f[4]);
+		db_bind_int(q, ":now", im->now);
+		rc = exec_bound(im, q, &hh);
 		if (rc < 0)
 			return rc;
 		rc = add_phone(im, r->number, r->f[6], "resident", "zh-CN", hh, &phone);
 		if (rc < 0)
 			return rc;
-		stmt = db_stmt(im->dbc, DB_STMT_HOUSEHOLD_SET_PRIMARY);
-		if (db_bind_int64(stmt, "$id", hh) || db_bind_int64(stmt, "$phone", phone)) {
-			db_done(stmt);
-			return -EIO;
-		}
-		return exec_bound(im, DB_STMT_HOUSEHOLD_SET_PRIMARY, NULL);
+		q = db_q(im->dbc, DB_STMT_HOUSEHOLD_SET_PRIMARY);
+		db_bind_int(q, ":id", hh);
+		db_bind_int(q, ":phone", phone);
+		return exec_bound(im, q, NULL);
 	case DB_IMPORT_PHONES:
 		return add_phone(im, r->number, r->f[1], r->f[2], r->lang, r->ref_id, NULL);
 	default:

@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	g_gw = gw_alloc(root);
 
 	osmo_init_logging2(root, &gw_log_info);
+	db_set_log_category(DDB);
 	log_enable_multithread();
 	log_set_print_category(osmo_stderr_target, 1);
 	log_set_print_category_hex(osmo_stderr_target, 0);

@@ -1,5 +1,6 @@
-/* db/db.c: numbers, the outbox (claim order, next_try, sent/retry/fail/recover, status
- * reports), the inbox (dedup), concatenated parts (order, duplicates, expiry, ref reuse). */
+/* db/: numbers, the outbox (claim order, next_try, sent/retry/fail/recover, status
+ * reports), the inbox (dedup), concatenated parts (order, duplicates, expiry, ref reuse), SQLite
+ * codes as -errno, and the transition tables of requests and SOS incidents. */
 
 #include <errno.h>
 #include <stdbool.h>
@@ -444,6 +445,153 @@ static void test_parts(struct db_context *dbc, void *ctx)
 	}
 }
 
+/* ---- SQLite codes as -errno ---- */
+
+static void test_errors(struct db_context *dbc, void *ctx)
+{
+	struct db_registration reg = {.created = 1000};
+	struct db_request r = {.created = 1000};
+	struct db_phone ph;
+	int64_t phone = 0, other = 0;
+	bool replaced;
+	char *lines[16] = {NULL};
+	int rc;
+
+	(void)ctx;
+	printf("-- SQLite codes become -errno once\n");
+	rc = db_phone_register(dbc, "+8613800138077", "Chen", 0, true, &phone);
+	CHECK(rc == 0 && phone > 0, "register a phone");
+	rc = db_phone_register(dbc, "+8613800138077", "Chen again", 0, true, &other);
+	CHECK(rc == -EEXIST, "the same number again (UNIQUE): -EEXIST (%d)", rc);
+	CHECK(db_phone_get(dbc, "+8613800138077", &ph) == 0 && !strcmp(ph.name, "Chen"), "the first one is kept");
+
+	snprintf(reg.number, sizeof(reg.number), "+8613800138077");
+	snprintf(reg.name, sizeof(reg.name), "Chen");
+	snprintf(reg.address, sizeof(reg.address), "1-1-101");
+	snprintf(reg.state, sizeof(reg.state), "maybe");
+	reg.phone_id = phone;
+	rc = db_registration_add(dbc, &reg);
+	CHECK(rc == -EINVAL, "a registration state the CHECK refuses: -EINVAL (%d)", rc);
+	CHECK(db_registration_list(dbc, true, line_cb, lines) == 0, "and nothing was stored");
+	free_lines(lines);
+
+	rc = db_holiday_set(dbc, "2026-10-01", "party", "x", &replaced);
+	CHECK(rc == -EINVAL, "a holiday kind the CHECK refuses: -EINVAL (%d)", rc);
+	rc = db_holiday_set(dbc, "1 Oct", "off", "x", &replaced);
+	CHECK(rc == -EINVAL, "a date the CHECK refuses: -EINVAL (%d)", rc);
+
+	snprintf(r.ref, sizeof(r.ref), "12ab56");
+	snprintf(r.reporter, sizeof(r.reporter), "+8613800138077");
+	snprintf(r.state, sizeof(r.state), "received");
+	r.text = "ref not six digits";
+	rc = db_request_add(dbc, &r);
+	CHECK(rc == -EINVAL, "a request ref the CHECK refuses: -EINVAL (%d)", rc);
+	snprintf(r.ref, sizeof(r.ref), "120056");
+	r.reporter_phone_id = 999999;
+	rc = db_request_add(dbc, &r);
+	CHECK(rc == -EINVAL, "a reporter phone that does not exist (FOREIGN KEY): -EINVAL (%d)", rc);
+	r.reporter_phone_id = phone;
+	CHECK(db_request_add(dbc, &r) == 0, "with a phone that exists: stored");
+	CHECK(db_request_add(dbc, &r) == -EEXIST, "the same ref again: -EEXIST");
+	CHECK(db_sms_in_done(dbc, 987654321, NULL) == -ENOENT, "an update of no row: -ENOENT");
+}
+
+/* ---- the state machines ---- */
+
+static void test_states(struct db_context *dbc, void *ctx)
+{
+	/* every change gateway/request.c and gateway/errand.c make (issue 9: one table each) */
+	static const char *const request_moves[][2] = {
+		{"received", "dispatched"},	{"dispatched", "dispatched"},  {"accepted", "dispatched"},
+		{"in_progress", "dispatched"},	{"returned", "dispatched"},    {"reopened", "dispatched"},
+		{"dispatched", "accepted"},	{"dispatched", "in_progress"}, {"accepted", "in_progress"},
+		{"in_progress", "in_progress"}, {"dispatched", "returned"},    {"accepted", "returned"},
+		{"in_progress", "returned"},	{"received", "closed"},	       {"dispatched", "closed"},
+		{"accepted", "closed"},		{"in_progress", "closed"},     {"returned", "closed"},
+		{"reopened", "closed"},		{"closed", "visited"},	       {"closed", "reopened"},
+		{"visited", "reopened"},	{"merged", "merged"},
+	};
+	static const char *const request_refused[][2] = {
+		{"received", "visited"}, {"merged", "dispatched"}, {"closed", "dispatched"},
+		{"visited", "closed"},	 {"received", "accepted"}, {"reopened", "accepted"},
+	};
+	static const char *const sos_moves[][2] = {
+		{"raised", "notifying"},	 {"raised", "acknowledged"},	   {"notifying", "acknowledged"},
+		{"notifying", "notifying"},	 {"acknowledged", "acknowledged"}, {"raised", "resolved"},
+		{"notifying", "resolved"},	 {"acknowledged", "resolved"},	   {"notifying", "false_alarm"},
+		{"acknowledged", "false_alarm"},
+	};
+	static const char *const sos_refused[][2] = {
+		{"resolved", "notifying"},   {"false_alarm", "raised"}, {"acknowledged", "notifying"},
+		{"resolved", "false_alarm"}, {"notifying", "raised"},
+	};
+	struct db_request r = {.created = 1000}, got;
+	struct db_sos_incident inc = {.created = 2000}, gi;
+	bool ok = true;
+	int64_t dev;
+	int rc;
+
+	printf("-- state machines: one transition table each\n");
+	for (unsigned i = 0; i < ARRAY_SIZE(request_moves); i++)
+		if (!db_request_transition_ok(request_moves[i][0], request_moves[i][1])) {
+			printf("     refused: %s -> %s\n", request_moves[i][0], request_moves[i][1]);
+			ok = false;
+		}
+	CHECK(ok, "every request transition the gateway makes is in the table (%zu)", ARRAY_SIZE(request_moves));
+	ok = true;
+	for (unsigned i = 0; i < ARRAY_SIZE(request_refused); i++)
+		ok &= !db_request_transition_ok(request_refused[i][0], request_refused[i][1]);
+	CHECK(ok, "and %zu others are not", ARRAY_SIZE(request_refused));
+	ok = true;
+	for (unsigned i = 0; i < ARRAY_SIZE(sos_moves); i++)
+		ok &= db_sos_transition_ok(sos_moves[i][0], sos_moves[i][1]);
+	CHECK(ok, "every incident transition the gateway makes is in the table (%zu)", ARRAY_SIZE(sos_moves));
+	ok = true;
+	for (unsigned i = 0; i < ARRAY_SIZE(sos_refused); i++)
+		ok &= !db_sos_transition_ok(sos_refused[i][0], sos_refused[i][1]);
+	CHECK(ok, "and %zu others are not (resolved and false_alarm are final)", ARRAY_SIZE(sos_refused));
+
+	snprintf(r.ref, sizeof(r.ref), "200001");
+	snprintf(r.reporter, sizeof(r.reporter), "+8613800138001");
+	snprintf(r.state, sizeof(r.state), "received");
+	r.text = "墙皮脱落";
+	CHECK(db_request_add(dbc, &r) == 0, "a request, received");
+	snprintf(r.state, sizeof(r.state), "visited");
+	r.updated = 1100;
+	rc = db_request_update(dbc, &r);
+	CHECK(rc == -EPERM, "received -> visited refused: -EPERM (%d)", rc);
+	CHECK(db_request_get(dbc, ctx, "200001", 0, &got) == 0 && !strcmp(got.state, "received") && got.updated == 1000,
+	      "and nothing written (state %s)", got.state);
+	snprintf(r.state, sizeof(r.state), "dispatched");
+	CHECK(db_request_update(dbc, &r) == 0, "received -> dispatched");
+	r.flags |= DB_REQ_OVERDUE;
+	CHECK(db_request_update(dbc, &r) == 0, "dispatched -> dispatched with a flag (the overdue check)");
+	snprintf(r.state, sizeof(r.state), "nonsense");
+	CHECK(db_request_update(dbc, &r) == -EPERM, "a state no machine knows: -EPERM");
+	r.id = 987654;
+	snprintf(r.state, sizeof(r.state), "closed");
+	CHECK(db_request_update(dbc, &r) == -ENOENT, "an unknown request: -ENOENT");
+
+	CHECK(db_device_add(dbc, "+8613912349999", NULL, NULL, "测试", "tk", &dev) == 0, "a watch");
+	inc.device_id = dev;
+	snprintf(inc.state, sizeof(inc.state), "raised");
+	snprintf(inc.kind, sizeof(inc.kind), "sos");
+	inc.raw = "SOS";
+	CHECK(db_sos_incident_add(dbc, &inc) == 0, "an incident, raised");
+	snprintf(inc.state, sizeof(inc.state), "notifying");
+	inc.step = 1;
+	CHECK(db_sos_incident_update(dbc, &inc) == 0, "raised -> notifying");
+	snprintf(inc.state, sizeof(inc.state), "resolved");
+	inc.resolved_at = 2100;
+	CHECK(db_sos_incident_update(dbc, &inc) == 0, "notifying -> resolved");
+	snprintf(inc.state, sizeof(inc.state), "notifying");
+	inc.step = 2;
+	rc = db_sos_incident_update(dbc, &inc);
+	CHECK(rc == -EPERM, "resolved -> notifying refused: -EPERM (%d)", rc);
+	CHECK(db_sos_incident_get(dbc, ctx, inc.id, &gi) == 0 && !strcmp(gi.state, "resolved") && gi.step == 1,
+	      "and nothing written (state %s, step %d)", gi.state, gi.step);
+}
+
 /* ---- people, transactions, counters ---- */
 
 static void test_misc(struct db_context *dbc, void *ctx)
@@ -503,6 +651,8 @@ int main(void)
 		test_inbox(dbc, ctx);
 		test_parts(dbc, ctx);
 		test_misc(dbc, ctx);
+		test_errors(dbc, ctx);
+		test_states(dbc, ctx);
 		test_claim_scale(dbc, ctx);
 		talloc_free(ctx);
 		db_close(dbc);

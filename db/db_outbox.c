@@ -1,0 +1,235 @@
+/* The outbox: queued messages (sms_out), their claim by a modem or the SIP channel, the outcome
+ * of each attempt, crash recovery and status reports. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <talloc.h>
+#include <osmocom/core/utils.h>
+
+#include "db/db_priv.h"
+
+static const struct db_stmt_def stmts[] = {
+	DB_SQL(SMS_OUT_ADD,
+	       "INSERT INTO sms_out (dest, channel, text, prio, state, attempts, next_try, created, delivery)"
+	       " VALUES (:dest, :channel, :text, :prio, 'queued', 0, 0, :now, 'none')"),
+	/* One statement, so the pick and the mark cannot be separated. The subquery walks the
+	 * sms_out_queue index in (prio, id) order and filters next_try inside the index. */
+	DB_SQL(SMS_OUT_CLAIM, "UPDATE sms_out SET state = 'sending', modem = :modem, attempts = attempts + 1"
+			      " WHERE id = (SELECT id FROM sms_out WHERE state = 'queued' AND channel = :channel"
+			      " AND next_try <= :now AND (:avoid = '' OR last_modem IS NULL OR last_modem != :avoid)"
+			      " ORDER BY prio, id LIMIT 1)"
+			      " RETURNING id, prio, dest, text, attempts, created, coalesce(last_modem, '')"),
+	DB_SQL(SMS_OUT_RELEASE, "UPDATE sms_out SET state = 'queued', attempts = max(attempts - 1, 0), modem = NULL"
+				" WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_WAITING, "SELECT 1 FROM sms_out WHERE state = 'queued' AND channel = 'gsm'"
+				" AND prio <= :prio AND next_try <= :now LIMIT 1"),
+	DB_SQL(SMS_OUT_AVOID, "UPDATE sms_out SET last_modem = :modem WHERE id = :id AND state = 'queued'"),
+	DB_SQL(SMS_OUT_SENT, "UPDATE sms_out SET state = 'sent', refs = :refs, parts = :parts, sent_at = :now,"
+			     " error = NULL, delivery = 'pending' WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_RETRY,
+	       "UPDATE sms_out SET state = 'queued', next_try = :next_try, error = :reason,"
+	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
+			     " AND state IN ('queued', 'sending')"),
+	DB_SQL(SMS_OUT_RECOVER, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
+				" modem = NULL WHERE state = 'sending'"),
+	DB_SQL(SMS_OUT_REPORT_FIND, "SELECT id FROM sms_out WHERE state = 'sent' AND modem = :modem"
+				    " AND (',' || refs || ',') LIKE :pattern ORDER BY sent_at DESC, id DESC LIMIT 1"),
+	/* 'failed' is final; a later 'pending' report (another part) does not undo 'delivered' */
+	DB_SQL(SMS_OUT_REPORT_SET,
+	       "UPDATE sms_out SET report_status = :status,"
+	       " delivery = CASE WHEN delivery = 'failed' THEN 'failed' WHEN :status >= 64 THEN 'failed'"
+	       "  WHEN :status < 32 THEN 'delivered' WHEN delivery = 'delivered' THEN 'delivered' ELSE 'pending' END,"
+	       " delivered_at = CASE WHEN :status < 32 AND delivery != 'failed' THEN :ts ELSE delivered_at END"
+	       " WHERE id = :id"),
+};
+DB_STMT_TABLE(db_stmts_outbox, stmts);
+
+int db_sms_out_add_channel(struct db_context *dbc, const char *channel, const char *dest, const char *text, int prio,
+			   int64_t *id_out)
+{
+	struct db_q *q;
+	int rc;
+
+	if (id_out)
+		*id_out = 0;
+	if (!dest || !*dest || !text)
+		return -EINVAL;
+	q = db_q(dbc, DB_STMT_SMS_OUT_ADD);
+	db_bind_text(q, ":dest", dest);
+	db_bind_text(q, ":channel", channel);
+	db_bind_text(q, ":text", text);
+	db_bind_int(q, ":prio", prio);
+	db_bind_int(q, ":now", time(NULL));
+	rc = db_exec(q);
+	if (rc == 0 && id_out)
+		*id_out = db_last_id(dbc);
+	return rc;
+}
+
+int db_sms_out_add(struct db_context *dbc, const char *dest, const char *text, int prio, int64_t *id_out)
+{
+	return db_sms_out_add_channel(dbc, "gsm", dest, text, prio, id_out);
+}
+
+struct claim_row {
+	void *ctx;
+	struct db_sms_out *out;
+};
+
+static void claim_row(void *data, sqlite3_stmt *st)
+{
+	struct claim_row *c = data;
+	struct db_sms_out *out = c->out;
+
+	out->id = sqlite3_column_int64(st, 0);
+	out->prio = sqlite3_column_int(st, 1);
+	db_col_copy(st, 2, out->dest, sizeof(out->dest));
+	out->text = db_col_dup(c->ctx, st, 3);
+	out->attempts = sqlite3_column_int(st, 4);
+	out->created = sqlite3_column_int64(st, 5);
+	db_col_copy(st, 6, out->last_modem, sizeof(out->last_modem));
+}
+
+static int claim(struct db_context *dbc, void *ctx, const char *channel, const char *modem, const char *avoid,
+		 int64_t now, struct db_sms_out *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_CLAIM);
+	struct claim_row c = {ctx, out};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	db_bind_text(q, ":modem", modem);
+	db_bind_text(q, ":channel", channel);
+	db_bind_text(q, ":avoid", avoid);
+	db_bind_int(q, ":now", now);
+	/* RETURNING: the update is complete only once the statement has run to its end (db_row) */
+	rc = db_row(q, claim_row, &c);
+	if (rc == 0 && !out->text)
+		rc = -ENOMEM;
+	return rc;
+}
+
+int db_sms_out_claim_channel(struct db_context *dbc, void *ctx, const char *channel, const char *modem, int64_t now,
+			     struct db_sms_out *out)
+{
+	return claim(dbc, ctx, channel, modem, "", now, out);
+}
+
+int db_sms_out_claim(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out)
+{
+	return claim(dbc, ctx, "gsm", modem, "", now, out);
+}
+
+int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out)
+{
+	return claim(dbc, ctx, "gsm", modem, modem, now, out);
+}
+
+int db_sms_out_release(struct db_context *dbc, int64_t id)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_RELEASE);
+
+	db_bind_int(q, ":id", id);
+	return db_exec_one(q);
+}
+
+bool db_sms_out_waiting(struct db_context *dbc, int prio, int64_t now)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_WAITING);
+
+	db_bind_int(q, ":prio", prio);
+	db_bind_int(q, ":now", now);
+	return db_row(q, NULL, NULL) == 0;
+}
+
+int db_sms_out_avoid(struct db_context *dbc, int64_t id, const char *modem)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_AVOID);
+
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":modem", modem);
+	return db_exec_one(q);
+}
+
+int db_sms_out_sent(struct db_context *dbc, int64_t id, const char *refs, int64_t now)
+{
+	struct db_q *q;
+	unsigned parts = 0;
+
+	if (!refs)
+		refs = "";
+	if (*refs)
+		parts = 1;
+	for (const char *p = refs; *p; p++)
+		parts += *p == ',';
+	q = db_q(dbc, DB_STMT_SMS_OUT_SENT);
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":refs", refs);
+	db_bind_int(q, ":parts", parts);
+	db_bind_int(q, ":now", now);
+	return db_exec_one(q);
+}
+
+int db_sms_out_retry(struct db_context *dbc, int64_t id, int64_t next_try, const char *reason)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_RETRY);
+
+	db_bind_int(q, ":id", id);
+	db_bind_int(q, ":next_try", next_try);
+	db_bind_text(q, ":reason", reason);
+	return db_exec_one(q);
+}
+
+int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_FAIL);
+
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":reason", reason);
+	return db_exec_one(q);
+}
+
+int db_sms_out_recover(struct db_context *dbc, int *n)
+{
+	int rc, changed = 0;
+
+	if (n)
+		*n = 0;
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	rc = db_exec(db_q(dbc, DB_STMT_SMS_OUT_RECOVER));
+	if (rc == 0) {
+		changed = db_changes(dbc);
+		if (changed)
+			rc = db_stat_add(dbc, "out_possible_dup", changed);
+	}
+	rc = db_sp_end(dbc, rc);
+	if (rc == 0 && n)
+		*n = changed;
+	return rc;
+}
+
+int db_sms_out_report(struct db_context *dbc, const char *modem, unsigned mr, unsigned status, int64_t ts)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_REPORT_FIND);
+	char pattern[24];
+	int64_t id;
+	int rc;
+
+	snprintf(pattern, sizeof(pattern), "%%,%u,%%", mr);
+	db_bind_text(q, ":modem", modem);
+	db_bind_text(q, ":pattern", pattern);
+	rc = db_int64(q, &id);
+	if (rc < 0)
+		return rc;
+	q = db_q(dbc, DB_STMT_SMS_OUT_REPORT_SET);
+	db_bind_int(q, ":id", id);
+	db_bind_int(q, ":status", status);
+	db_bind_int(q, ":ts", ts);
+	return db_exec_one(q);
+}

@@ -1,0 +1,182 @@
+/* People and places: phones by number, id or role, and the household look-ups the handlers need.
+ * (The CSV import that fills these tables is import.c; registrations are db_errand.c.) */
+
+#include <errno.h>
+#include <string.h>
+
+#include <talloc.h>
+#include <osmocom/core/utils.h>
+
+#include "db/db_priv.h"
+
+#define PHONE_COLS "id, coalesce(household_id, 0), number, name, role, lang"
+
+static const struct db_stmt_def stmts[] = {
+	DB_SQL(PHONE_GET, "SELECT " PHONE_COLS " FROM phone WHERE number = :number"),
+	DB_SQL(PHONE_GET_ID, "SELECT " PHONE_COLS " FROM phone WHERE id = :id"),
+	DB_SQL(ROLE_PHONES, "SELECT " PHONE_COLS " FROM phone WHERE role = :role AND state = 'active'"
+			    " ORDER BY id LIMIT 256"),
+	DB_SQL(PHONE_PENDING, "SELECT state = 'pending' FROM phone WHERE id = :id"),
+	DB_SQL(HOUSEHOLD_BY_ROOM, "SELECT id, building, unit, room FROM household"
+				  " WHERE room = :room OR room = :room || '室' ORDER BY id LIMIT 256"),
+	DB_SQL(HOUSEHOLD_FIND, "SELECT id, building || unit || room FROM household WHERE code = :code"),
+	DB_SQL(HOUSEHOLD_ADDRESS, "SELECT building || unit || room FROM household WHERE id = :id"),
+	DB_SQL(HOUSEHOLD_HAS_NAME, "SELECT 1 FROM phone WHERE household_id = :hh AND name = :name"
+				   " AND state = 'active' LIMIT 1"),
+};
+DB_STMT_TABLE(db_stmts_people, stmts);
+
+void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = sqlite3_column_int64(st, c);
+	p->household_id = sqlite3_column_int64(st, c + 1);
+	db_col_copy(st, c + 2, p->number, sizeof(p->number));
+	db_col_copy(st, c + 3, p->name, sizeof(p->name));
+	db_col_copy(st, c + 4, p->role, sizeof(p->role));
+	db_col_copy(st, c + 5, p->lang, sizeof(p->lang));
+}
+
+static void phone_row(void *data, sqlite3_stmt *st)
+{
+	if (data)
+		db_fill_phone(st, 0, data);
+}
+
+int db_phone_get(struct db_context *dbc, const char *number, struct db_phone *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_PHONE_GET);
+
+	db_bind_text(q, ":number", number);
+	return db_row(q, phone_row, out);
+}
+
+int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_PHONE_GET_ID);
+
+	db_bind_int(q, ":id", id);
+	return db_row(q, phone_row, out);
+}
+
+static void phone_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	(void)ctx;
+	db_fill_phone(st, 0, elem);
+}
+
+int db_role_foreach(struct db_context *dbc, const char *role, void (*cb)(void *data, const struct db_phone *p),
+		    void *data)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_ROLE_PHONES);
+	void *tmp = talloc_new(dbc);
+	struct db_phone *p;
+	int n;
+
+	db_bind_text(q, ":role", role);
+	/* collected first, so that cb may use the database */
+	n = db_collect(q, tmp, sizeof(*p), phone_fill, (void **)&p);
+	for (int i = 0; i < n; i++)
+		cb(data, &p[i]);
+	talloc_free(tmp);
+	return n;
+}
+
+int db_staff_foreach(struct db_context *dbc, void (*cb)(void *data, const struct db_phone *p), void *data)
+{
+	return db_role_foreach(dbc, "staff", cb, data);
+}
+
+int db_phone_pending(struct db_context *dbc, int64_t phone_id)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_PHONE_PENDING);
+	int64_t pending;
+	int rc;
+
+	db_bind_int(q, ":id", phone_id);
+	rc = db_int64(q, &pending);
+	return rc < 0 ? rc : pending ? 1 : 0;
+}
+
+struct room {
+	int64_t id;
+	char b[32], u[32], r[32];
+};
+
+static void room_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct room *h = elem;
+
+	(void)ctx;
+	h->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, h->b, sizeof(h->b));
+	db_col_copy(st, 2, h->u, sizeof(h->u));
+	db_col_copy(st, 3, h->r, sizeof(h->r));
+}
+
+int db_household_by_room(struct db_context *dbc, const char *room,
+			 void (*cb)(void *data, int64_t id, const char *building, const char *unit, const char *room),
+			 void *data)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_HOUSEHOLD_BY_ROOM);
+	void *tmp = talloc_new(dbc);
+	struct room *h;
+	int n;
+
+	db_bind_text(q, ":room", room);
+	n = db_collect(q, tmp, sizeof(*h), room_fill, (void **)&h);
+	for (int i = 0; i < n; i++)
+		cb(data, h[i].id, h[i].b, h[i].u, h[i].r);
+	talloc_free(tmp);
+	return n;
+}
+
+struct id_addr {
+	int64_t *id;
+	char *addr;
+	size_t len;
+};
+
+static void id_addr_row(void *data, sqlite3_stmt *st)
+{
+	struct id_addr *a = data;
+
+	*a->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, a->addr, a->len);
+}
+
+int db_household_find(struct db_context *dbc, const char *code, int64_t *id, char *address, size_t addrlen)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_HOUSEHOLD_FIND);
+	struct id_addr a = {id, address, addrlen};
+
+	db_bind_text(q, ":code", code);
+	return db_row(q, id_addr_row, &a);
+}
+
+static void addr_row(void *data, sqlite3_stmt *st)
+{
+	struct id_addr *a = data;
+
+	db_col_copy(st, 0, a->addr, a->len);
+}
+
+int db_household_address(struct db_context *dbc, int64_t id, char *address, size_t addrlen)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_HOUSEHOLD_ADDRESS);
+	struct id_addr a = {NULL, address, addrlen};
+
+	db_bind_int(q, ":id", id);
+	return db_row(q, addr_row, &a);
+}
+
+int db_household_has_name(struct db_context *dbc, int64_t household_id, const char *name)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_HOUSEHOLD_HAS_NAME);
+	int rc;
+
+	db_bind_int(q, ":hh", household_id);
+	db_bind_text(q, ":name", name);
+	rc = db_row(q, NULL, NULL);
+	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
