@@ -53,9 +53,6 @@ int db_explain(struct db_context *dbc, const char *stmt_name, void (*cb)(void *d
  * a letter) is a sender ID, returned trimmed if it is valid UTF-8 without control characters. */
 int db_number_norm(const char *in, char *out, size_t outlen);
 
-/* true when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF). */
-bool db_utf8_valid(const char *s, size_t len);
-
 /* ---- people ---- */
 
 struct db_phone {

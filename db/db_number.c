@@ -8,40 +8,7 @@
 #include <string.h>
 
 #include "db/db.h"
-
-/* Accept well-formed UTF-8 only (no overlong forms, no surrogates, nothing above U+10FFFF). */
-bool db_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-	while (p < end) {
-		unsigned c = *p, n, cp, min;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
+#include "util/utf8.h"
 
 static int put(char *out, size_t outlen, const char *prefix, const char *s, size_t n)
 {
@@ -88,7 +55,7 @@ int db_number_norm(const char *in, char *out, size_t outlen)
 	}
 	/* an alphanumeric sender ID ("ChinaMobile", "sip:..."): as given, trimmed */
 	if (alpha) {
-		if (!db_utf8_valid(s, len))
+		if (utf8_validate(s, len, NULL) < 0)
 			return -EINVAL;
 		return put(out, outlen, "", s, len);
 	}

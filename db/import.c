@@ -15,6 +15,7 @@
 
 #include "db/db_priv.h"
 #include "db/import.h"
+#include "util/utf8.h"
 
 static const struct db_stmt_def stmts[] = {
 	DB_SQL(COMMUNITY_GET, "SELECT id FROM community WHERE name = :name"),
@@ -630,7 +631,7 @@ int db_import_buf(struct db_context *dbc, enum db_import_kind kind, const char *
 			problem(&im, r, "expected %u fields (%s), got %d", kinds[kind].nf, kinds[kind].header, nf);
 		} else {
 			for (int i = 0; i < nf; i++)
-				if (!db_utf8_valid(f[i], strlen(f[i])))
+				if (utf8_validate(f[i], strlen(f[i]), NULL) < 0)
 					problem(&im, r, "invalid UTF-8 in field %d", i + 1);
 			if (!r->problems) {
 				rc = validate_row(&im, r);

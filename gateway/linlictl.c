@@ -35,6 +35,7 @@
 #include "gateway/core/rules.h"
 #include "gateway/sip/sip_msg.h"
 #include "gateway/sos/sos.h"
+#include "util/utf8.h"
 
 static const struct log_info linlictl_log_info = {
 	.cat = NULL,
@@ -206,7 +207,7 @@ static int cmd_send(void *ctx, struct db_context *dbc, int argc, char **argv)
 	text = talloc_strdup(ctx, argv[1]);
 	for (int i = 2; i < argc; i++)
 		text = talloc_asprintf_append(text, " %s", argv[i]);
-	if (!db_utf8_valid(text, strlen(text))) {
+	if (utf8_validate(text, strlen(text), NULL) < 0) {
 		fprintf(stderr, "linlictl: the text is not UTF-8\n");
 		return 1;
 	}
