@@ -270,14 +270,15 @@ int db_exec_one(struct db_q *q);
 /* Run to the end with fn for the first row only: 0, -ENOENT without a row, or -errno. Also for
  * UPDATE ... RETURNING, which is complete only once run to its end. */
 int db_row(struct db_q *q, db_row_fn fn, void *data);
-/* The one row-stepping helper: fn for every row; the count or -errno. */
+/* The one row-stepping helper (the others are built on it): fn for every row, while the
+ * statement is active (fn reads columns only); the count or -errno. */
 int db_rows(struct db_q *q, db_row_fn fn, void *data);
 /* Column 0 of the first row as an integer: 0, -ENOENT without a row, -errno. */
 int db_int64(struct db_q *q, int64_t *val);
 
 /* Rows into a talloc array under ctx (*out, elements of size bytes, zeroed, each filled by fill
- * with ctx for its strings); the count or -errno (*out is then an empty array, or NULL when even
- * that could not be allocated). */
+ * with the array as the talloc parent of its strings); the count or -errno. *out is a valid
+ * talloc array either way (NULL only when not even an empty one could be allocated). */
 typedef void (*db_fill_fn)(void *elem, void *ctx, sqlite3_stmt *st);
 int db_collect(struct db_q *q, void *ctx, size_t size, db_fill_fn fill, void **out);
 /* Rows as int64 (column 0) into a talloc array under ctx; the count or -errno. */
