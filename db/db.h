@@ -253,15 +253,16 @@ int db_binding_put(struct db_context *dbc, int64_t device_id, const char *number
 /* The binding of number to the watch. 0 or -ENOENT. */
 int db_binding_get(struct db_context *dbc, int64_t device_id, const char *number, struct db_binding *out);
 /* The binding waiting for code (approval or unbinding) among the watches of the households whose
- * primary phone is primary_number. 0 or -ENOENT. */
-int db_binding_by_code(struct db_context *dbc, const char *primary_number, const char *code,
+ * primary phone is primary_number, the code texted at or after since. 0 or -ENOENT. */
+int db_binding_by_code(struct db_context *dbc, const char *primary_number, const char *code, int64_t since,
 		       struct db_binding *out);
 /* pending -> approved; -ENOENT when no such binding or it is removed. */
 int db_binding_approve(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now);
 /* -> removed (location no longer sent). */
 int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now);
-/* An unbinding waiting for confirmation with code (NULL clears it). */
-int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by);
+/* An unbinding waiting for confirmation with code (NULL clears it), texted at now. */
+int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by,
+			  int64_t now);
 /* Every binding (of one watch when device_number is not NULL), one line each. */
 int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb)(void *data, const char *line),
 		    void *data);

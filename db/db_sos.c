@@ -54,22 +54,26 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(PHONE_ID, "SELECT id FROM phone WHERE number = :number"),
 	DB_SQL(PHONE_ADD_BARE, "INSERT INTO phone (number, created) VALUES (:number, strftime('%s', 'now'))"),
 	DB_SQL(BINDING_PUT,
-	       "INSERT INTO binding (device_id, phone_id, step, state, code, created, approved_at, approved_by)"
-	       " VALUES (:dev, :phone, :step, :state, :code, :now, :approved_at, :by)"
+	       "INSERT INTO binding (device_id, phone_id, step, state, code, code_at, created, approved_at,"
+	       " approved_by) VALUES (:dev, :phone, :step, :state, :code, CASE WHEN :code IS NULL THEN NULL"
+	       " ELSE :now END, :now, :approved_at, :by)"
 	       " ON CONFLICT (device_id, phone_id) DO UPDATE SET step = excluded.step, state = excluded.state,"
-	       " code = excluded.code, approved_at = excluded.approved_at, approved_by = excluded.approved_by,"
-	       " unbind_code = NULL, unbind_by = NULL RETURNING id"),
+	       " code = excluded.code, code_at = excluded.code_at, approved_at = excluded.approved_at,"
+	       " approved_by = excluded.approved_by, unbind_code = NULL, unbind_code_at = NULL, unbind_by = NULL"
+	       " RETURNING id"),
 	DB_SQL(BINDING_GET, BINDING_SELECT "WHERE b.device_id = :dev AND p.number = :number"),
 	DB_SQL(BINDING_BY_CODE,
 	       BINDING_SELECT "JOIN household h ON h.id = d.household_id JOIN phone pp ON pp.id = h.primary_phone_id"
 			      " WHERE pp.number = :primary AND b.state != 'removed'"
-			      " AND ((b.state = 'pending' AND b.code = :code) OR b.unbind_code = :code)"
+			      " AND ((b.state = 'pending' AND b.code = :code AND b.code_at >= :since)"
+			      " OR (b.unbind_code = :code AND b.unbind_code_at >= :since))"
 			      " ORDER BY b.id DESC LIMIT 1"),
 	DB_SQL(BINDING_APPROVE, "UPDATE binding SET state = 'approved', code = NULL, approved_at = :now,"
 				" approved_by = :by WHERE id = :id AND state != 'removed'"),
 	DB_SQL(BINDING_REMOVE, "UPDATE binding SET state = 'removed', code = NULL, unbind_code = NULL,"
 			       " unbind_by = :by, approved_at = coalesce(approved_at, :now) WHERE id = :id"),
-	DB_SQL(BINDING_SET_UNBIND, "UPDATE binding SET unbind_code = :code, unbind_by = :by WHERE id = :id"),
+	DB_SQL(BINDING_SET_UNBIND, "UPDATE binding SET unbind_code = :code, unbind_code_at = :now, unbind_by = :by"
+				   " WHERE id = :id"),
 	DB_SQL(BINDING_LIST, "SELECT b.id, b.device_id, b.phone_id, p.number, b.step, b.state,"
 			     " coalesce(b.code, ''), coalesce(b.unbind_code, ''), d.number, p.name,"
 			     " b.approved_by, datetime(b.approved_at, 'unixepoch', 'localtime')"
@@ -361,12 +365,14 @@ int db_binding_get(struct db_context *dbc, int64_t device_id, const char *number
 	return db_row(q, binding_row, out);
 }
 
-int db_binding_by_code(struct db_context *dbc, const char *primary_number, const char *code, struct db_binding *out)
+int db_binding_by_code(struct db_context *dbc, const char *primary_number, const char *code, int64_t since,
+		       struct db_binding *out)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_BINDING_BY_CODE);
 
 	db_bind_text(q, ":primary", primary_number);
 	db_bind_text(q, ":code", code);
+	db_bind_int(q, ":since", since);
 	return db_row(q, binding_row, out);
 }
 
@@ -390,10 +396,12 @@ int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by
 	return db_exec_one(q);
 }
 
-int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by)
+int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by,
+			  int64_t now)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_BINDING_SET_UNBIND);
 
+	db_bind_int(q, ":now", now);
 	db_bind_int(q, ":id", binding_id);
 	db_bind_text(q, ":code", code);
 	db_bind_text(q, ":by", by);

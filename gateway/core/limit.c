@@ -82,3 +82,16 @@ bool gw_limit_take(struct gw_limit *l, const char *key, time_t now)
 	s->n++;
 	return true;
 }
+
+unsigned gw_limit_left(struct gw_limit *l, const char *key, time_t now)
+{
+	const struct limit_slot *set = &l->slot[(fnv1a32(key) % l->nsets) * LIMIT_WAYS];
+
+	for (unsigned i = 0; i < LIMIT_WAYS; i++)
+		if (!strcmp(set[i].key, key)) {
+			if (now - set[i].since >= (time_t)l->window_s || now < set[i].since)
+				return l->max;
+			return set[i].n < l->max ? l->max - set[i].n : 0;
+		}
+	return l->max;
+}

@@ -16,5 +16,8 @@ struct gw_limit *gw_limit_alloc(void *ctx, unsigned nkeys, unsigned max, unsigne
 /* Whether key may have one more event at now; if so it is counted. */
 bool gw_limit_take(struct gw_limit *l, const char *key, time_t now);
 
+/* How many more events key may have at now (without counting one). */
+unsigned gw_limit_left(struct gw_limit *l, const char *key, time_t now);
+
 /* Change the limits (the VTY); counts already taken stay. */
 void gw_limit_set(struct gw_limit *l, unsigned max, unsigned window_s);

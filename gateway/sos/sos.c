@@ -29,6 +29,9 @@
 struct sos_cfg sos_cfg = {
 	.rounds = 2,
 	.max_resends = 2,
+	.bind_per_sender = 3,
+	.bind_per_watch = 3,
+	.code_failures = 5,
 };
 
 struct osmo_tdef sos_tdefs[] = {
@@ -40,6 +43,10 @@ struct osmo_tdef sos_tdefs[] = {
 	 .desc = "Low-battery and position notices: at most one per watch and kind in this time"},
 	{.T = SOS_T_PROGRAM, .default_val = 600, .unit = OSMO_TDEF_S,
 	 .desc = "A watch's answer within this of its programming is not an alarm"},
+	{.T = SOS_T_CODE, .default_val = 600, .unit = OSMO_TDEF_S,
+	 .desc = "A binding's confirmation code (确认 <code>) is good this long"},
+	{.T = SOS_T_BIND_WINDOW, .default_val = 3600, .unit = OSMO_TDEF_S,
+	 .desc = "The window of the binding limits: requests per number, codes per watch, wrong codes"},
 	{}
 };
 

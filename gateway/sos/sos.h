@@ -118,6 +118,9 @@ struct sos_cfg {
 	unsigned rounds;      /* run the escalation ladder this many times (2) */
 	bool call_off;	      /* no alert calls beside the SOS alert SMS (sos-call off) */
 	unsigned max_resends; /* failed alerts sent again per contact and incident (2) */
+	unsigned bind_per_sender; /* 绑定/解绑 asked per number per SOS_T_BIND_WINDOW (3) */
+	unsigned bind_per_watch;  /* codes texted to a watch's household per SOS_T_BIND_WINDOW (3) */
+	unsigned code_failures;	  /* wrong codes from a number before it is locked out for the window (5) */
 };
 extern struct sos_cfg sos_cfg;
 
@@ -126,6 +129,8 @@ enum sos_timer {
 	SOS_T_ACK_WINDOW = -2, /* repeats within this of an acknowledgement attach to it (1800 s) */
 	SOS_T_NOTICE = -3,     /* low battery / position notices: one per watch and kind (1800 s) */
 	SOS_T_PROGRAM = -4,    /* a watch's answer to its programming, not an alarm (600 s) */
+	SOS_T_CODE = -5,       /* a binding's confirmation code is good this long (600 s) */
+	SOS_T_BIND_WINDOW = -6, /* the window of the binding limits (3600 s) */
 };
 extern struct osmo_tdef sos_tdefs[];
 

@@ -8,12 +8,35 @@
 #include <time.h>
 
 #include <osmocom/core/logging.h>
+#include <osmocom/core/tdef.h>
 
 #include "db/db.h"
 #include "gateway/core/clock.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/limit.h"
 #include "gateway/sos/sos.h"
 #include "gateway/sos/sos_priv.h"
+
+/* What anyone asking for a binding is told, whatever the number is: neither whether it is a watch
+ * nor whose; the household's primary phone decides. */
+#define BIND_GENERIC "已收到您的绑定申请：如%s是已登记的手表，户主（或社区）确认后生效，届时短信通知您。"
+
+/* The binding limits (sos_cfg bind_per_sender, bind_per_watch, code_failures per SOS_T_BIND_WINDOW):
+ * a number cannot probe watches or flood a household's primary phone with codes, nor guess a code. */
+static struct gw_limit *limit_sender, *limit_watch, *limit_failures;
+
+static struct gw_limit *limit(struct gw *gw, struct gw_limit **l, unsigned max)
+{
+	if (!*l)
+		*l = gw_limit_alloc(gw, 1024, max, 0);
+	gw_limit_set(*l, max, osmo_tdef_get(sos_tdefs, SOS_T_BIND_WINDOW, OSMO_TDEF_S, -1));
+	return *l;
+}
+
+static time_t code_since(void)
+{
+	return gw_now() - (time_t)osmo_tdef_get(sos_tdefs, SOS_T_CODE, OSMO_TDEF_S, -1);
+}
 
 static void random_code(char *buf, size_t len)
 {
@@ -31,9 +54,13 @@ static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const ch
 	char num[32], code[12], text[300], by[128];
 	int rc;
 
+	if (!gw_limit_take(limit(gw, &limit_sender, sos_cfg.bind_per_sender), sender, gw_now())) {
+		*note = "bind: over the limit of requests per number: not answered";
+		return 0;
+	}
+	snprintf(text, sizeof(text), BIND_GENERIC, arg);
 	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0) {
-		*note = "bind: no such watch";
-		snprintf(text, sizeof(text), "未找到手表%s，请核对号码或联系社区。", arg);
+		*note = "bind: no such watch (the generic answer)";
 		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
 	}
 	if (db_binding_get(gw->db, dev.id, sender, &b) == 0 && !strcmp(b.state, "approved")) {
@@ -54,20 +81,26 @@ static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const ch
 		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
 		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
 	}
+	if (dev.primary_number[0] && !gw_limit_take(limit(gw, &limit_watch, sos_cfg.bind_per_watch), dev.number, gw_now())) {
+		/* the household's primary phone got enough codes for now */
+		*note = "bind: over the limit of codes per watch: the primary phone not texted";
+		LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s: too many requests for this watch, not passed on\n",
+		     sender, dev.number);
+		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
+	}
 	random_code(code, sizeof(code));
 	rc = db_binding_put(gw->db, dev.id, sender, 1, false, code, NULL, gw_now(), NULL);
 	if (rc < 0)
 		return rc;
 	if (dev.primary_number[0]) {
+		char ask[300];
+
 		sos_who(gw, sender, by, sizeof(by));
-		snprintf(text, sizeof(text), "%s申请绑定%s的手表(将收到报警和位置)。同意请回复：确认 %s", by,
-			 person_of(&dev), code);
-		rc = sos_reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
+		snprintf(ask, sizeof(ask), "%s申请绑定%s的手表(将收到报警和位置)。同意请在%ld分钟内回复：确认 %s", by,
+			 person_of(&dev), (long)osmo_tdef_get(sos_tdefs, SOS_T_CODE, OSMO_TDEF_M, -1), code);
+		rc = sos_reply(gw, dev.primary_number, ask, DB_PRIO_REPLY);
 		if (rc < 0)
 			return rc;
-		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待户主确认。", person_of(&dev));
-	} else {
-		snprintf(text, sizeof(text), "已提交绑定%s的手表的申请，等待社区工作人员审核。", person_of(&dev));
 	}
 	*note = "bind: pending";
 	LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s pending\n", sender, dev.number);
@@ -81,6 +114,10 @@ static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const 
 	char num[32], code[12], text[300], by[128];
 	int rc;
 
+	if (!gw_limit_take(limit(gw, &limit_sender, sos_cfg.bind_per_sender), sender, gw_now())) {
+		*note = "unbind: over the limit of requests per number: not answered";
+		return 0;
+	}
 	if (db_number_norm(arg, num, sizeof(num)) < 0 || db_device_get(gw->db, num, 0, &dev) < 0 ||
 	    db_binding_get(gw->db, dev.id, sender, &b) < 0 || !strcmp(b.state, "removed")) {
 		*note = "unbind: not bound";
@@ -100,11 +137,12 @@ static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const 
 		return sos_reply(gw, sender, "解绑需社区工作人员办理，请联系社区。", DB_PRIO_REPLY);
 	}
 	random_code(code, sizeof(code));
-	rc = db_binding_set_unbind(gw->db, b.id, code, sender);
+	rc = db_binding_set_unbind(gw->db, b.id, code, sender, gw_now());
 	if (rc < 0)
 		return rc;
 	sos_who(gw, sender, by, sizeof(by));
-	snprintf(text, sizeof(text), "%s申请解除绑定%s的手表。同意请回复：确认 %s", by, person_of(&dev), code);
+	snprintf(text, sizeof(text), "%s申请解除绑定%s的手表。同意请在%ld分钟内回复：确认 %s", by, person_of(&dev),
+		 (long)osmo_tdef_get(sos_tdefs, SOS_T_CODE, OSMO_TDEF_M, -1), code);
 	rc = sos_reply(gw, dev.primary_number, text, DB_PRIO_REPLY);
 	if (rc < 0)
 		return rc;
@@ -119,10 +157,20 @@ static int cmd_confirm(struct gw *gw, const char *sender, const char *code, cons
 	char text[300];
 	int rc;
 
-	rc = db_binding_by_code(gw->db, sender, code, &b);
+	struct gw_limit *fl = limit(gw, &limit_failures, sos_cfg.code_failures);
+
+	if (!gw_limit_left(fl, sender, gw_now())) {
+		/* locked: not even the right code counts until the window has passed */
+		*note = "confirm: locked after too many wrong codes";
+		LOGP(DRT, LOGL_NOTICE, "confirmation from %s refused: locked after %u wrong codes\n", sender,
+		     sos_cfg.code_failures);
+		return sos_reply(gw, sender, "确认码错误次数过多，请稍后再试或联系社区。", DB_PRIO_REPLY);
+	}
+	rc = db_binding_by_code(gw->db, sender, code, code_since(), &b);
 	if (rc == -ENOENT) {
-		*note = "confirm: unknown code";
-		return sos_reply(gw, sender, "确认码无效或已使用。", DB_PRIO_REPLY);
+		gw_limit_take(fl, sender, gw_now());
+		*note = "confirm: unknown or expired code";
+		return sos_reply(gw, sender, "确认码无效、已过期或已使用。", DB_PRIO_REPLY);
 	}
 	if (rc < 0)
 		return rc;

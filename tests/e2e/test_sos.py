@@ -88,7 +88,8 @@ def main(t):
         deliver_and_route(gw, S, "绑定 " + WATCH)
         msg = wait_texts(gw, PRIMARY, "确认", 1, 30)[0]
         code = re.search(r"确认 (\d{6})", msg).group(1)
-        wait_texts(gw, S, "等待户主确认", 1, 30)
+        reply = wait_texts(gw, S, "已收到您的绑定申请", 1, 30)[0]
+        t.check("邹丽" not in reply, "the requester is not told whose watch it is: %s" % reply)
         t.check(gw.sql("SELECT b.state FROM binding b JOIN phone p ON p.id = b.phone_id WHERE p.number = ?", (S,))
                 == [("pending",)], "the SMS binding is pending")
         deliver_and_route(gw, PRIMARY, "确认 000000" if code != "000000" else "确认 111111")

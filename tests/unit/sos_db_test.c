@@ -75,12 +75,14 @@ int main(void)
 	rc = db_binding_put(dbc, dev.id, "+8613700000001", 1, false, "123456", NULL, 1000, &id);
 	CHECK(rc == 0, "a pending binding (a number the database did not know)");
 	CHECK(db_sos_next_rung(dbc, dev.id, 0) == DB_SOS_RUNG_GRID, "pending only: the first rung is the grid worker");
-	rc = db_binding_by_code(dbc, "+8613800138001", "123456", &b);
+	rc = db_binding_by_code(dbc, "+8613800138001", "123456", 1000, &b);
 	CHECK(rc == 0 && b.id == id && !strcmp(b.number, "+8613700000001"), "found by the primary phone and its code");
-	CHECK(db_binding_by_code(dbc, "+8613800138002", "123456", &b) == -ENOENT, "not by another household's phone");
-	CHECK(db_binding_by_code(dbc, "+8613800138001", "654321", &b) == -ENOENT, "not with a wrong code");
+	CHECK(db_binding_by_code(dbc, "+8613800138002", "123456", 1000, &b) == -ENOENT, "not by another household's phone");
+	CHECK(db_binding_by_code(dbc, "+8613800138001", "654321", 1000, &b) == -ENOENT, "not with a wrong code");
+	CHECK(db_binding_by_code(dbc, "+8613800138001", "123456", 1001, &b) == -ENOENT,
+	      "not when it was texted before the window (expired)");
 	CHECK(db_binding_approve(dbc, id, "+8613800138001", 1001) == 0, "approve it");
-	CHECK(db_binding_by_code(dbc, "+8613800138001", "123456", &b) == -ENOENT, "the code is used up");
+	CHECK(db_binding_by_code(dbc, "+8613800138001", "123456", 1000, &b) == -ENOENT, "the code is used up");
 	db_binding_put(dbc, dev.id, "+8613700000003", 3, true, NULL, "staff", 1002, NULL);
 	CHECK(db_sos_next_rung(dbc, dev.id, 0) == 1, "approved step 1 first");
 	CHECK(db_sos_next_rung(dbc, dev.id, 1) == 3, "then step 3 (no step 2)");

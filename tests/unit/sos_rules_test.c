@@ -20,6 +20,7 @@
 #define PENDING "+8613700000004"     /* step 1, never approved */
 #define STRANGER "+8613700000099"
 #define GRID_WORKER "+8613900139001"
+#define PRIMARY "+8613800138001" /* household 1-1-101's primary phone */
 #define LINK "position=114.051331,22.566923&coordinate=wgs84"
 #define SOS_TEXT                                                                                                       \
 	"lat: 22.566923 long: 114.051331 speed:0.00 28/10/09 03:33 F:4.32V,0, Signal:F\n"                              \
@@ -124,6 +125,57 @@ int main(void)
 	      "no new incident for a low battery");
 
 	CHECK(fake_take(PENDING, NULL) == NULL, "the pending binding got nothing at all");
+
+	/* binding by SMS (issue 13, hole 7): the same answer for a watch and for any other number,
+	 * never the wearer's name; codes expire; a number that guesses codes is locked out */
+	{
+		const struct fake_sms *a, *b, *code_sms;
+		const char *c;
+		char code[8] = "", wrong[32];
+
+		OSMO_ASSERT(fake_deliver(gw, STRANGER, "绑定 13812345678") == 0);
+		a = fake_take(STRANGER, "已收到您的绑定申请", NULL);
+		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
+		b = fake_take(STRANGER, "已收到您的绑定申请", NULL);
+		CHECK(a && b && !strstr(b->text, "邹丽"), "BD of a watch and of another number: the same generic answer, "
+							  "no name");
+		code_sms = fake_take(PRIMARY, "申请绑定", "确认", NULL);
+		c = code_sms ? strstr(code_sms->text, "确认 ") : NULL;
+		if (c)
+			memcpy(code, c + strlen("确认 "), 6);
+		CHECK(code[0], "the household's primary phone gets a code (%s)", code);
+		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
+		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
+		CHECK(fake_count(STRANGER) == 4 && !fake_take(STRANGER, "x", NULL), "a 4th BD within the hour: not answered");
+		CHECK(fake_take(PRIMARY, "申请绑定", NULL) && !fake_take(PRIMARY, "申请绑定", NULL),
+		      "the primary phone got 2 more codes, then no more (the limit per requester)");
+
+		/* a wrong code 5 times: locked, the right one no longer counts */
+		for (int i = 0; i < 5; i++) {
+			snprintf(wrong, sizeof(wrong), "确认 %06d", 100000 + i);
+			OSMO_ASSERT(fake_deliver(gw, PRIMARY, wrong) == 0);
+		}
+		snprintf(wrong, sizeof(wrong), "确认 %s", code);
+		OSMO_ASSERT(fake_deliver(gw, PRIMARY, wrong) == 0);
+		CHECK(fake_take(PRIMARY, "错误次数过多", NULL) != NULL, "after 5 wrong codes the number is locked out");
+		fake_now += 3601;
+		OSMO_ASSERT(fake_deliver(gw, PRIMARY, wrong) == 0);
+		CHECK(fake_take(PRIMARY, "无效、已过期", NULL) != NULL, "an hour later the code has expired (10 minutes)");
+		CHECK(fake_take(STRANGER, "绑定成功", NULL) == NULL, "and the stranger is not bound");
+
+		/* a fresh code within its 10 minutes binds */
+		OSMO_ASSERT(fake_deliver(gw, "+8613700000005", "BD " WATCH) == 0);
+		code_sms = fake_take(PRIMARY, "申请绑定", NULL);
+		c = code_sms ? strstr(code_sms->text, "确认 ") : NULL;
+		code[0] = '\0';
+		if (c)
+			memcpy(code, c + strlen("确认 "), 6);
+		fake_now += 300;
+		snprintf(wrong, sizeof(wrong), "QR %s", code);
+		OSMO_ASSERT(fake_deliver(gw, PRIMARY, wrong) == 0);
+		CHECK(fake_take("+8613700000005", "绑定成功", "邹丽", NULL) != NULL,
+		      "a code confirmed within its 10 minutes binds (and now the contact may know whose watch)");
+	}
 
 	db_close(dbc);
 	test_db_remove(path);
