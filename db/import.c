@@ -76,6 +76,12 @@ static char *csv_quoted(struct db_csv *c, void *ctx, const char **err)
 			*err = "unterminated quoted field";
 			return NULL;
 		}
+		if (*q == '\0') {
+			/* the rest of the line is skipped (an unterminated quote ends the file instead) */
+			*err = "a NUL byte in a quoted field";
+			c->p = q;
+			return NULL;
+		}
 		if (*q == '"') {
 			if (q + 1 < c->end && q[1] == '"') {
 				q++;
@@ -130,6 +136,8 @@ int db_csv_next(struct db_csv *c, void *ctx, char ***fields, unsigned *line, con
 			unsigned start_line = c->line;
 
 			f = csv_quoted(c, ctx, err);
+			if (!f && c->p < c->end && *c->p == '\0')
+				goto bad_skip;
 			if (!f) {
 				c->line = start_line;
 				c->p = c->end;
@@ -148,6 +156,11 @@ int db_csv_next(struct db_csv *c, void *ctx, char ***fields, unsigned *line, con
 			while (c->p < c->end && *c->p != ',' && *c->p != '\n') {
 				if (*c->p == '"') {
 					*err = "quote inside an unquoted field (quote the whole field)";
+					goto bad_skip;
+				}
+				if (*c->p == '\0') {
+					/* a field cut short at the NUL would be imported as something else */
+					*err = "a NUL byte in a field";
 					goto bad_skip;
 				}
 				c->p++;

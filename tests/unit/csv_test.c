@@ -70,6 +70,19 @@ static void test_reader(void *ctx)
 	db_csv_init(&c, "one", 3);
 	n = db_csv_next(&c, ctx, &f, &line, &err);
 	CHECK(n == 1 && !strcmp(f[0], "one") && db_csv_next(&c, ctx, &f, &line, &err) == 0, "no line break at all");
+
+	/* NUL bytes: refused with the line, never a field cut short (issue 13, hole 9) */
+	{
+		static const char nul[] = "a,b\0c\n\"x\0y\",z\nok,row\n";
+
+		db_csv_init(&c, nul, sizeof(nul) - 1);
+		n = db_csv_next(&c, ctx, &f, &line, &err);
+		CHECK(n == -EINVAL && line == 1 && strstr(err, "NUL"), "line %u: %s", line, err ? err : "");
+		n = db_csv_next(&c, ctx, &f, &line, &err);
+		CHECK(n == -EINVAL && line == 2 && strstr(err, "NUL"), "line %u: %s (quoted)", line, err ? err : "");
+		n = db_csv_next(&c, ctx, &f, &line, &err);
+		CHECK(n == 2 && line == 3 && !strcmp(f[1], "row"), "reading goes on after a NUL (line %u)", line);
+	}
 }
 
 /* ---- imports ---- */
