@@ -65,7 +65,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsim-ctl $(UNIT_BIN) $(BENCH_BIN)
 
 all: $(PROGRAMS)
-.PHONY: all deps run test check check-layers bench clean format
+.PHONY: all deps run test check check-layers bench clean format format-fix
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -141,8 +141,13 @@ bench: deps
 	$(MAKE) BUILD=build/bench CFLAGS="-O2 -g" all
 	sh bench/run.sh build/bench
 
+# The sources' layout (.clang-format: Linux/Osmocom, tabs of 8, 120 columns); `make format-fix`
+# rewrites them. Part of `make test`.
+FORMAT_SRC := $(filter-out build/% var/%,$(wildcard */*.c */*.h */*/*.c */*/*.h))
 format:
-	clang-format --dry-run -Werror $(wildcard */*.c */*.h */*/*.c */*/*.h)
+	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format: $(words $(FORMAT_SRC)) files clean"
+format-fix:
+	clang-format -i $(FORMAT_SRC)
 
 clean:
 	rm -rf build

@@ -128,8 +128,12 @@ static double bench_sqlite(void *ctx, const char *path, unsigned n, unsigned bat
 		db_begin(db);
 		for (unsigned j = i; j < i + batch && j < n; j++) {
 			struct db_sms_in m = {
-				.channel = "gsm", .modem = "bench", .sender = "+8613700000000",
-				.text = "reference row", .recv_ts = 1, .dedup = key,
+				.channel = "gsm",
+				.modem = "bench",
+				.sender = "+8613700000000",
+				.text = "reference row",
+				.recv_ts = 1,
+				.dedup = key,
 			};
 			int64_t id;
 

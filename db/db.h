@@ -153,8 +153,7 @@ int db_sms_out_add_channel(struct db_context *dbc, const char *channel, const ch
 int db_sms_out_claim(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out);
 /* The same, but not a message whose previous attempt failed on this modem (last_modem): the
  * scheduler uses it while another modem is ready, so a retry goes out through another modem. */
-int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now,
-			   struct db_sms_out *out);
+int db_sms_out_claim_other(struct db_context *dbc, void *ctx, const char *modem, int64_t now, struct db_sms_out *out);
 /* A claimed message whose send never started goes back to the queue as it was (the attempt is
  * not counted). -ENOENT when it is not 'sending'. */
 int db_sms_out_release(struct db_context *dbc, int64_t id);
@@ -209,8 +208,8 @@ int db_stat_foreach(struct db_context *dbc, void (*cb)(void *data, const char *n
  * (the grid worker of the watch's household), DB_SOS_RUNG_STAFF (phones with role staff) and
  * DB_SOS_RUNG_NEIGHBOURS (the primary phones of the other households of the same 联户 group). */
 
-#define DB_SOS_RUNG_GRID 100
-#define DB_SOS_RUNG_STAFF 101
+#define DB_SOS_RUNG_GRID       100
+#define DB_SOS_RUNG_STAFF      101
 #define DB_SOS_RUNG_NEIGHBOURS 102
 
 struct db_device {
@@ -237,11 +236,11 @@ int db_device_programmed(struct db_context *dbc, int64_t device_id, int64_t at, 
 
 struct db_binding {
 	int64_t id, device_id, phone_id;
-	char number[32];	/* the contact */
+	char number[32]; /* the contact */
 	int step;
-	char state[12];		/* pending approved removed */
-	char code[12];		/* approval code while pending, "" otherwise */
-	char unbind_code[12];	/* while an unbinding waits for confirmation */
+	char state[12];	      /* pending approved removed */
+	char code[12];	      /* approval code while pending, "" otherwise */
+	char unbind_code[12]; /* while an unbinding waits for confirmation */
 	char device_number[32];
 };
 
@@ -261,8 +260,7 @@ int db_binding_approve(struct db_context *dbc, int64_t binding_id, const char *b
 /* -> removed (location no longer sent). */
 int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by, int64_t now);
 /* An unbinding waiting for confirmation with code (NULL clears it), texted at now. */
-int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by,
-			  int64_t now);
+int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by, int64_t now);
 /* Every binding (of one watch when device_number is not NULL), one line each. */
 int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb)(void *data, const char *line),
 		    void *data);
@@ -283,9 +281,9 @@ int db_sos_next_rung(struct db_context *dbc, int64_t device_id, int after);
 
 struct db_sos_incident {
 	int64_t id, device_id;
-	char state[16];		/* raised notifying acknowledged resolved false_alarm */
-	int step;		/* the rung alerted last (0 none yet) */
-	int round;		/* 1.. */
+	char state[16]; /* raised notifying acknowledged resolved false_alarm */
+	int step;	/* the rung alerted last (0 none yet) */
+	int round;	/* 1.. */
 	int64_t created, next_at, first_alert_at, first_sent_at, acked_at, resolved_at, last_alarm_at;
 	char acked_by[32];
 	bool has_pos;
@@ -294,7 +292,7 @@ struct db_sos_incident {
 	char battery[16];
 	char fix[8];
 	int alarms;
-	char *raw;		/* talloc'd under the ctx given to the getter */
+	char *raw; /* talloc'd under the ctx given to the getter */
 };
 
 /* Whether an incident may go from state from to state to (resolved and false_alarm are final; a
@@ -318,8 +316,7 @@ int db_sos_incident_due(struct db_context *dbc, void *ctx, int64_t now, int64_t 
 /* Ids of raised/notifying incidents (and of those acknowledged at or after acked_since) that
  * number may acknowledge: it is an approved binding of the watch or was alerted for the
  * incident. A talloc array under ctx; the count returned. */
-int db_sos_ack_candidates(struct db_context *dbc, void *ctx, const char *number, int64_t acked_since,
-			  int64_t **ids);
+int db_sos_ack_candidates(struct db_context *dbc, void *ctx, const char *number, int64_t acked_since, int64_t **ids);
 /* How many incidents are raised/notifying. */
 int db_sos_open_count(struct db_context *dbc);
 /* Set first_sent_at of incidents whose first alert a modem has accepted since. Returns how many. */
@@ -333,8 +330,8 @@ int db_sos_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phon
 		       const char *kind, bool location, int64_t sms_out_id, int64_t at);
 /* Every number alerted for the incident (kinds alert/resend), once, with whether it got the
  * location; returns how many. */
-int db_sos_alerted(struct db_context *dbc, int64_t incident_id,
-		   void (*cb)(void *data, const struct db_sos_contact *c), void *data);
+int db_sos_alerted(struct db_context *dbc, int64_t incident_id, void (*cb)(void *data, const struct db_sos_contact *c),
+		   void *data);
 
 /* An alert of an open incident whose SMS failed (or was reported undelivered) and that was not
  * sent again yet. */
@@ -343,8 +340,8 @@ struct db_sos_failed {
 	char number[32];
 	int step;
 	bool location;
-	char *text;		/* talloc'd */
-	char modem[32];		/* the modem it failed on ("" if none took it) */
+	char *text;	/* talloc'd */
+	char modem[32]; /* the modem it failed on ("" if none took it) */
 };
 /* Up to 16 of them (a talloc array under ctx), the count returned; each one is marked handled
  * (result) by db_sos_attempt_result. Only attempts whose number has fewer than max_resends
@@ -354,8 +351,8 @@ int db_sos_attempt_result(struct db_context *dbc, int64_t attempt_id, const char
 
 /* The second path: a call to a contact (channel 'call', kind 'call'), result NULL until linlid
  * starts it ('calling'), then what came of it. */
-int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number,
-			    int step, int64_t at);
+int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t phone_id, const char *number, int step,
+			    int64_t at);
 struct db_sos_call {
 	int64_t attempt_id, incident_id, phone_id;
 	char number[32], watch[32];
@@ -369,8 +366,7 @@ int db_sos_calls_lost(struct db_context *dbc);
 
 /* true (and the time recorded) when no notice of this kind went to the watch's contacts within
  * interval seconds; false otherwise. */
-bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now,
-			   int64_t interval);
+bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now, int64_t interval);
 
 /* Settings linlid shares with linlictl (e.g. "community-number"). get: 0 or -ENOENT. */
 int db_setting_set(struct db_context *dbc, const char *name, const char *value);
@@ -387,25 +383,25 @@ enum db_request_flag {
 	DB_REQ_REMINDED = 2,	/* 催办 sent to the assignee */
 	DB_REQ_ESCALATED = 4,	/* 督办 sent to the duty staff */
 	DB_REQ_URGENT = 8,	/* 紧急 */
-	DB_REQ_UNVERIFIED = 16,	/* reported by a number the database does not know */
+	DB_REQ_UNVERIFIED = 16, /* reported by a number the database does not know */
 };
 
 struct db_request {
 	int64_t id;
 	char ref[8];
-	char kind[8];			/* "request" or "errand" */
-	int64_t reporter_phone_id;	/* 0 when unknown */
+	char kind[8];		   /* "request" or "errand" */
+	int64_t reporter_phone_id; /* 0 when unknown */
 	char reporter[32];
-	char reporter_name[64];		/* the phone's name, "" when unknown */
-	char reporter_lang[8];		/* "zh-CN" when unknown */
-	int64_t household_id;		/* 0 when none */
-	char address[96];		/* "1幢1单元101", "" when no household */
-	char *text;			/* talloc'd under the ctx given to the getter */
+	char reporter_name[64]; /* the phone's name, "" when unknown */
+	char reporter_lang[8];	/* "zh-CN" when unknown */
+	int64_t household_id;	/* 0 when none */
+	char address[96];	/* "1幢1单元101", "" when no household */
+	char *text;		/* talloc'd under the ctx given to the getter */
 	char state[16];
 	unsigned flags;
-	int64_t deadline;		/* unix seconds: the end of the deadline day, 0 none */
-	int64_t assignee_phone_id;	/* 0 when none (the duty staff) */
-	char assignee[32];		/* the assignee's number, "" when none */
+	int64_t deadline;	   /* unix seconds: the end of the deadline day, 0 none */
+	int64_t assignee_phone_id; /* 0 when none (the duty staff) */
+	char assignee[32];	   /* the assignee's number, "" when none */
 	char rating[16];
 	int64_t merged_into;
 	int64_t created, updated;
@@ -451,7 +447,7 @@ int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, ch
  * grid has none). 0 or -ENOENT. */
 struct db_place {
 	char address[96];
-	struct db_phone worker;	/* worker.id 0 when none */
+	struct db_phone worker; /* worker.id 0 when none */
 };
 int db_request_place(struct db_context *dbc, int64_t household_id, struct db_place *out);
 /* The active phones with role staff, by id; returns how many (cb for each). */
@@ -501,14 +497,14 @@ struct db_registration {
 	char number[32];
 	char name[64];
 	char address[64];
-	int64_t household_id;	/* the household the address matched or staff chose, 0 none */
-	char state[12];		/* pending linked approved rejected */
+	int64_t household_id; /* the household the address matched or staff chose, 0 none */
+	char state[12];	      /* pending linked approved rejected */
 	int64_t created;
 };
 /* A phone for a registration: active in household_id when linked, else pending with no
  * household; sets *phone_id. -EEXIST when the number is known. */
-int db_phone_register(struct db_context *dbc, const char *number, const char *name, int64_t household_id,
-		      bool active, int64_t *phone_id);
+int db_phone_register(struct db_context *dbc, const char *number, const char *name, int64_t household_id, bool active,
+		      int64_t *phone_id);
 /* Record a registration (r->state, r->created set by the caller); sets r->id. */
 int db_registration_add(struct db_context *dbc, struct db_registration *r);
 /* The newest pending registration of number. 0 or -ENOENT. */

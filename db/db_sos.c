@@ -396,8 +396,7 @@ int db_binding_remove(struct db_context *dbc, int64_t binding_id, const char *by
 	return db_exec_one(q);
 }
 
-int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by,
-			  int64_t now)
+int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char *code, const char *by, int64_t now)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_BINDING_SET_UNBIND);
 

@@ -44,36 +44,36 @@ static const struct log_info linlictl_log_info = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: linlictl [-d DBPATH] COMMAND\n"
-		     "  init                          create or upgrade the database, print its version\n"
-		     "  import KIND FILE.csv          KIND: grids, groups, households or phones\n"
-		     "  import-all DIR                DIR/{grids,groups,households,phones}.csv, in that order\n"
-		     "  send NUMBER TEXT...           queue an SMS, print its id\n"
-		     "  sms in|out [N]                list the newest N messages (default 20)\n"
-		     "  stats                         queue counts per state and the counters\n"
-		     "  device add NUMBER [--household CODE] [--person NAME] [--imei N] [--dialect setracker|tk|generic]\n"
-		     "  device list                   the SOS watches\n"
-		     "  bind add WATCH PHONE [--step N]   a pending binding (approve it to send locations)\n"
-		     "  bind approve|remove WATCH PHONE [--by WHO]\n"
-		     "  bind list [WATCH]             bindings and their state\n"
-		     "  incident list [N] | show ID | resolve ID | false-alarm ID\n"
-		     "  parse-alert                   parse one watch text from stdin, print JSON\n"
-		     "  watch program WATCH [--number N]  queue the commands that set the community number\n"
-		     "  request list [all] [N]        open (or all) requests, newest first\n"
-		     "  request show REF              a request and its history\n"
-		     "  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
-		     "  request close REF [RESULT...] close it; the resident gets the result and the rating prompt\n"
-		     "  points add NUMBER N REASON... add N points (negative: a correction) to the ledger; told by SMS\n"
-		     "  points list [NUMBER]          balances, or one phone's balance and entries\n"
-		     "  register list [all]           registrations by SMS waiting for approval (or all)\n"
-		     "  register approve NUMBER [HOUSEHOLD]  approve (in the household its address matched, or HOUSEHOLD)\n"
-		     "  register reject NUMBER [REASON...]   reject; the person is told the reason\n"
-		     "  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
-		     "  holiday list [FROM-DATE]      the calendar entries\n"
-		     "  holiday remove DATE\n"
-		     "  call list [N] | show ID       6995 group calls: who called, who was called, answered, joined\n"
-		     SIP_CTL_USAGE
-		     "DBPATH defaults to var/linli.db.\n");
+	fprintf(out,
+		"usage: linlictl [-d DBPATH] COMMAND\n"
+		"  init                          create or upgrade the database, print its version\n"
+		"  import KIND FILE.csv          KIND: grids, groups, households or phones\n"
+		"  import-all DIR                DIR/{grids,groups,households,phones}.csv, in that order\n"
+		"  send NUMBER TEXT...           queue an SMS, print its id\n"
+		"  sms in|out [N]                list the newest N messages (default 20)\n"
+		"  stats                         queue counts per state and the counters\n"
+		"  device add NUMBER [--household CODE] [--person NAME] [--imei N] [--dialect setracker|tk|generic]\n"
+		"  device list                   the SOS watches\n"
+		"  bind add WATCH PHONE [--step N]   a pending binding (approve it to send locations)\n"
+		"  bind approve|remove WATCH PHONE [--by WHO]\n"
+		"  bind list [WATCH]             bindings and their state\n"
+		"  incident list [N] | show ID | resolve ID | false-alarm ID\n"
+		"  parse-alert                   parse one watch text from stdin, print JSON\n"
+		"  watch program WATCH [--number N]  queue the commands that set the community number\n"
+		"  request list [all] [N]        open (or all) requests, newest first\n"
+		"  request show REF              a request and its history\n"
+		"  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
+		"  request close REF [RESULT...] close it; the resident gets the result and the rating prompt\n"
+		"  points add NUMBER N REASON... add N points (negative: a correction) to the ledger; told by SMS\n"
+		"  points list [NUMBER]          balances, or one phone's balance and entries\n"
+		"  register list [all]           registrations by SMS waiting for approval (or all)\n"
+		"  register approve NUMBER [HOUSEHOLD]  approve (in the household its address matched, or HOUSEHOLD)\n"
+		"  register reject NUMBER [REASON...]   reject; the person is told the reason\n"
+		"  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
+		"  holiday list [FROM-DATE]      the calendar entries\n"
+		"  holiday remove DATE\n"
+		"  call list [N] | show ID       6995 group calls: who called, who was called, answered, "
+		"joined\n" SIP_CTL_USAGE "DBPATH defaults to var/linli.db.\n");
 }
 
 static void report_row(void *data, const char *file, unsigned line, const char *reason)
@@ -306,7 +306,8 @@ static int take_opts(int argc, char **argv, const char *const *names, const char
 
 static bool norm_or_complain(const char *in, char *out, size_t len)
 {
-	if (db_number_norm(in, out, len) < 0 || strspn(out + (out[0] == '+'), "0123456789") != strlen(out + (out[0] == '+'))) {
+	if (db_number_norm(in, out, len) < 0 ||
+	    strspn(out + (out[0] == '+'), "0123456789") != strlen(out + (out[0] == '+'))) {
 		fprintf(stderr, "linlictl: invalid number \"%s\"\n", in);
 		return false;
 	}
@@ -810,8 +811,10 @@ static int cmd_holiday(void *ctx, struct db_context *dbc, int argc, char **argv)
 		return rc < 0;
 	}
 	if (strcmp(argv[2], "holiday") && strcmp(argv[2], "workday")) {
-		fprintf(stderr, "linlictl: the kind is \"holiday\" (a day off) or \"workday\" (调休, a weekend worked), "
-				"not \"%s\"\n", argv[2]);
+		fprintf(stderr,
+			"linlictl: the kind is \"holiday\" (a day off) or \"workday\" (调休, a weekend worked), "
+			"not \"%s\"\n",
+			argv[2]);
 		return 2;
 	}
 	rc = db_holiday_set(dbc, date, !strcmp(argv[2], "holiday") ? "off" : "workday",

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 		gw_sms_stop(g_gw);
 		goto out_db;
 	}
-	rc = call_start(g_gw);	/* the 6995 group call's SIP user agent, when sip-bind is set */
+	rc = call_start(g_gw); /* the 6995 group call's SIP user agent, when sip-bind is set */
 	if (rc < 0) {
 		LOGP(DGW, LOGL_FATAL, "cannot start the group call's SIP user agent: %s\n", strerror(-rc));
 		gw_sms_stop(g_gw);
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	/* SIGTERM: take no new work, let the sends under way answer and the inbox commit. */
 	LOGP(DGW, LOGL_NOTICE, "stopping: finishing what is in flight\n");
 	g_gw->quitting = true;
-	call_stop(g_gw);	/* BYE/CANCEL every call leg, record it, stop the user agent */
+	call_stop(g_gw); /* BYE/CANCEL every call leg, record it, stop the user agent */
 	deadline = gw_now() + g_gw->cfg.send_timeout_s + 5;
 	while (!gw_sms_idle(g_gw) && gw_now() < deadline && quit_signal < 3)
 		osmo_select_main_ctx(0);

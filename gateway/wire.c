@@ -43,21 +43,18 @@ static struct osmo_tdef_group timer_groups[] = {
 	{.name = "sos", .desc = "SOS incidents: escalation and repeat windows", .tdefs = sos_tdefs},
 	{.name = "request", .desc = "Requests: escalation, duplicates, error replies", .tdefs = rq_tdefs},
 	{.name = "sip", .desc = "SMS over SIP: answers from Kamailio", .tdefs = sip_tdefs},
-	{}
-};
+	{}};
 
 static void timers_write(struct vty *vty)
 {
 	osmo_tdef_vty_groups_write(vty, " ");
 }
 
-
 int gw_wire(struct gw *gw)
 {
 	int rc;
 
-	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 ||
-	    (rc = call_init(gw)) < 0)
+	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 || (rc = call_init(gw)) < 0)
 		return rc;
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);
@@ -78,4 +75,3 @@ void gw_wire_vty(struct gw *gw)
 	osmo_tdef_vty_groups_init(node, timer_groups);
 	gw_vty_add_writer(timers_write);
 }
-

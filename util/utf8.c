@@ -38,7 +38,7 @@ int utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp)
 		*i = p + 1;
 		return 0;
 	}
-	if (b < 0xc2)			/* stray continuation, or C0/C1 (always overlong) */
+	if (b < 0xc2) /* stray continuation, or C0/C1 (always overlong) */
 		return -EILSEQ;
 	if (b < 0xe0) {
 		need = 1;
@@ -47,22 +47,22 @@ int utf8_next(const uint8_t *s, size_t len, size_t *i, uint32_t *cp)
 		need = 2;
 		c = b & 0x0f;
 		if (b == 0xe0)
-			lo = 0xa0;	/* overlong below U+0800 */
+			lo = 0xa0; /* overlong below U+0800 */
 		else if (b == 0xed)
-			hi = 0x9f;	/* U+D800..DFFF surrogates */
+			hi = 0x9f; /* U+D800..DFFF surrogates */
 	} else if (b < 0xf5) {
 		need = 3;
 		c = b & 0x07;
 		if (b == 0xf0)
-			lo = 0x90;	/* overlong below U+10000 */
+			lo = 0x90; /* overlong below U+10000 */
 		else if (b == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
+			hi = 0x8f; /* above U+10FFFF */
 	} else {
-		return -EILSEQ;		/* F5..FF: beyond U+10FFFF */
+		return -EILSEQ; /* F5..FF: beyond U+10FFFF */
 	}
 
 	if (len - p - 1 < need)
-		return -EILSEQ;		/* truncated */
+		return -EILSEQ; /* truncated */
 	for (unsigned k = 1; k <= need; k++) {
 		uint8_t t = s[p + k];
 

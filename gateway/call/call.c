@@ -634,8 +634,10 @@ static int call_ring_missed(struct gw *gw, const char *modem, const char *number
 	if (rc < 0)
 		return rc;
 	if (!call_running()) {
-		LOGP(DRT, LOGL_ERROR, "modem %s: missed call from %s: the group call's SIP user agent is not"
-		     " running (sip-bind is not set)\n", modem, number);
+		LOGP(DRT, LOGL_ERROR,
+		     "modem %s: missed call from %s: the group call's SIP user agent is not"
+		     " running (sip-bind is not set)\n",
+		     modem, number);
 		return 1;
 	}
 	rc = call_back(gw, number);

@@ -48,9 +48,9 @@ int call_init(struct gw *gw);
  * end of the call. 0, or -errno (-ENOTCONN without a user agent). */
 struct call_sos_alert {
 	int64_t incident_id, attempt_id, phone_id;
-	const char *number;		/* the contact */
-	const char *watch;		/* shown as the caller */
-	const char *building, *unit;	/* of the watch's household, said in the prompt */
+	const char *number;	     /* the contact */
+	const char *watch;	     /* shown as the caller */
+	const char *building, *unit; /* of the watch's household, said in the prompt */
 };
 int call_sos_alert(struct gw *gw, const struct call_sos_alert *a);
 /* Who is told that a contact pressed 1 in an SOS alert call: 0, or -errno (logged). */

@@ -68,8 +68,9 @@ static bool preempt_for_sos(struct gw *gw, time_t now)
 			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " taken back from %s but not requeued: %s\n", m->job,
 			     m->cfg.name, strerror(-rc));
 		else
-			LOGP(DSMS, LOGL_INFO, "message %" PRId64 " taken back from %s before it started: an SOS goes first\n",
-			     m->job, m->cfg.name);
+			LOGP(DSMS, LOGL_INFO,
+			     "message %" PRId64 " taken back from %s before it started: an SOS goes first\n", m->job,
+			     m->cfg.name);
 		m->job = 0;
 		return true;
 	}
@@ -167,8 +168,9 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 			/* The watchdog had given it back to the queue: it may go out twice. Counted. */
 			gw_ctr_inc(gw, GW_CTR_OUT_LATE_DUP);
 			db_stat_add(gw->db, "out_late_dup", 1);
-			LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was accepted by %s after the watchdog gave it up\n",
-			     job, m->cfg.name);
+			LOGP(DSMS, LOGL_NOTICE,
+			     "message %" PRId64 " was accepted by %s after the watchdog gave it up\n", job,
+			     m->cfg.name);
 		}
 		return;
 	}
@@ -276,7 +278,8 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		break;
 	case MDM_EV_DELETED:
 		if (ev->u.del.rc < 0)
-			LOGP(DMDM, LOGL_ERROR, "modem %s: cannot delete stored message %d:%d (%s); "
+			LOGP(DMDM, LOGL_ERROR,
+			     "modem %s: cannot delete stored message %d:%d (%s); "
 			     "it is stored already and will be recognised if read again\n",
 			     m->cfg.name, ev->u.del.folder, ev->u.del.location, strerror(-ev->u.del.rc));
 		mdm_event_free(ev);

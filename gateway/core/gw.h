@@ -30,19 +30,19 @@ enum {
 };
 
 #define GW_MAX_MODEMS 16
-#define GW_VTY_PORT 4290
-#define GW_CTRL_PORT 4291
+#define GW_VTY_PORT   4290
+#define GW_CTRL_PORT  4291
 
 /* Per-modem rate counters (show modems, CTRL, `show stats`). */
 enum {
-	GW_MDM_CTR_RECEIVED,	/* messages or parts read from the modem and committed */
-	GW_MDM_CTR_DUPLICATE,	/* read again but already stored (deleted again, not stored twice) */
-	GW_MDM_CTR_SENT,	/* messages accepted with a reference for every part */
-	GW_MDM_CTR_PARTS,	/* parts sent */
-	GW_MDM_CTR_FAILED,	/* permanent failures */
-	GW_MDM_CTR_RETRIED,	/* transient failures put back in the queue */
-	GW_MDM_CTR_RESET,	/* watchdog resets */
-	GW_MDM_CTR_REPORTS,	/* delivery reports recorded */
+	GW_MDM_CTR_RECEIVED,  /* messages or parts read from the modem and committed */
+	GW_MDM_CTR_DUPLICATE, /* read again but already stored (deleted again, not stored twice) */
+	GW_MDM_CTR_SENT,      /* messages accepted with a reference for every part */
+	GW_MDM_CTR_PARTS,     /* parts sent */
+	GW_MDM_CTR_FAILED,    /* permanent failures */
+	GW_MDM_CTR_RETRIED,   /* transient failures put back in the queue */
+	GW_MDM_CTR_RESET,     /* watchdog resets */
+	GW_MDM_CTR_REPORTS,   /* delivery reports recorded */
 };
 
 struct gw_modem {
@@ -61,11 +61,11 @@ struct gw_modem {
 	/* the send under way, if any */
 	int64_t job;
 	int job_prio;
-	time_t job_started;	/* gw_mono() */
-	unsigned job_attempts;	/* attempts of that message, including this one */
-	bool job_reset;		/* the watchdog already reset the modem for it */
-	bool job_abandoned;	/* the watchdog gave it back to the queue; a late result is ignored */
-	time_t last_progress;	/* last time the modem did real work (sent, read, answered a health poll) */
+	time_t job_started;    /* gw_mono() */
+	unsigned job_attempts; /* attempts of that message, including this one */
+	bool job_reset;	       /* the watchdog already reset the modem for it */
+	bool job_abandoned;    /* the watchdog gave it back to the queue; a late result is ignored */
+	time_t last_progress;  /* last time the modem did real work (sent, read, answered a health poll) */
 	time_t ready_since;
 	struct rate_ctr_group *ctrs;
 };
@@ -74,19 +74,19 @@ struct gw_modem {
  * sip_msg.h). The defaults are set in one place, gw_cfg_defaults(). */
 struct gw_config {
 	char *db_path;
-	unsigned part_timeout_s;	/* keep waiting this long for missing parts of a concatenated SMS */
-	unsigned send_timeout_s;	/* a send outstanding longer than this resets the modem */
-	unsigned max_attempts;		/* transient failures before a message fails for good */
-	unsigned retry_base_s;		/* back-off: base * 2^(attempt-1), at most retry_max_s */
+	unsigned part_timeout_s; /* keep waiting this long for missing parts of a concatenated SMS */
+	unsigned send_timeout_s; /* a send outstanding longer than this resets the modem */
+	unsigned max_attempts;	 /* transient failures before a message fails for good */
+	unsigned retry_base_s;	 /* back-off: base * 2^(attempt-1), at most retry_max_s */
 	unsigned retry_max_s;
-	unsigned help_interval_s;	/* at most one help reply per number per interval */
+	unsigned help_interval_s; /* at most one help reply per number per interval */
 	char *ctrl_bind;
 	unsigned ctrl_port;
-	bool reply_unknown;		/* reply to numbers the database does not know */
-	char *community_number;		/* the gateway's own number (watches are programmed to alert it) */
-	bool test_clock;		/* accept CTRL SET clock-offset (end-to-end tests only) */
-	bool ctrl_send;			/* accept CTRL SET sms-send (CTRL has no login) */
-	char *rules_file;		/* keyword rules and reply templates (routes/sms.rules) */
+	bool reply_unknown;	/* reply to numbers the database does not know */
+	char *community_number; /* the gateway's own number (watches are programmed to alert it) */
+	bool test_clock;	/* accept CTRL SET clock-offset (end-to-end tests only) */
+	bool ctrl_send;		/* accept CTRL SET sms-send (CTRL has no login) */
+	char *rules_file;	/* keyword rules and reply templates (routes/sms.rules) */
 };
 
 struct rt_rules;
@@ -101,13 +101,13 @@ struct gw {
 	struct mdm_pool *pool;
 	struct gw_modem modem[GW_MAX_MODEMS];
 	unsigned nmodems;
-	struct rate_ctr_group *ctrs;	/* gateway-wide */
-	struct osmo_timer_list flush;	/* zero-delay: commit the inbox batch */
-	struct llist_head inbox;	/* received events waiting for the batch commit */
+	struct rate_ctr_group *ctrs;  /* gateway-wide */
+	struct osmo_timer_list flush; /* zero-delay: commit the inbox batch */
+	struct llist_head inbox;      /* received events waiting for the batch commit */
 	unsigned inbox_len;
-	bool quitting;			/* SIGTERM: no new sends, finish what is in flight */
-	struct gw_limit *help_limit;	/* one help reply per number per help-interval */
-	struct rt_rules *rules;		/* keyword rules in use (gw_rules_reload) */
+	bool quitting;		     /* SIGTERM: no new sends, finish what is in flight */
+	struct gw_limit *help_limit; /* one help reply per number per help-interval */
+	struct rt_rules *rules;	     /* keyword rules in use (gw_rules_reload) */
 	/* the message the router is handling right now (gw_route): a reply to its sender goes back
 	 * by the channel it came in on (gw_sms_queue) */
 	const struct db_sms_in *routing;
@@ -115,14 +115,14 @@ struct gw {
 
 /* Gateway-wide counters. */
 enum {
-	GW_CTR_IN_MESSAGES,	/* complete messages stored in sms_in */
+	GW_CTR_IN_MESSAGES, /* complete messages stored in sms_in */
 	GW_CTR_IN_DUPLICATES,
-	GW_CTR_IN_INCOMPLETE,	/* assembled with parts missing after the timeout */
+	GW_CTR_IN_INCOMPLETE, /* assembled with parts missing after the timeout */
 	GW_CTR_OUT_QUEUED,
 	GW_CTR_OUT_SENT,
 	GW_CTR_OUT_FAILED,
 	GW_CTR_OUT_RETRIED,
-	GW_CTR_OUT_LATE_DUP,	/* a send the watchdog had given up on was accepted after all */
+	GW_CTR_OUT_LATE_DUP, /* a send the watchdog had given up on was accepted after all */
 	GW_CTR_DB_ERRORS,
 };
 

@@ -22,7 +22,7 @@
 #include "gateway/core/outbox.h"
 #include "gateway/core/route.h"
 
-#define INBOX_BATCH_MAX 512
+#define INBOX_BATCH_MAX	    512
 #define PART_EXPIRY_EVERY_S 5
 
 static void mctr_inc(struct gw_modem *m, unsigned idx, unsigned n)
@@ -118,7 +118,7 @@ void gw_inbox_flush(struct gw *gw)
 
 	if (llist_empty(&gw->inbox))
 		return;
-	llist_for_each_entry_safe(ev, ev2, &gw->inbox, list) {
+	llist_for_each_entry_safe (ev, ev2, &gw->inbox, list) {
 		if (n++ == INBOX_BATCH_MAX)
 			break;
 		llist_del(&ev->list);
@@ -130,7 +130,7 @@ void gw_inbox_flush(struct gw *gw)
 	rc = db_begin(gw->db);
 	if (rc < 0)
 		goto db_failed;
-	llist_for_each_entry(ev, &batch, list) {
+	llist_for_each_entry (ev, &batch, list) {
 		struct gw_modem *m = &gw->modem[ev->modem];
 		int64_t id;
 
@@ -164,8 +164,9 @@ void gw_inbox_flush(struct gw *gw)
 		gw_ctr_inc(gw, GW_CTR_IN_MESSAGES);
 		rc = gw_route(gw, routes[i]);
 		if (rc < 0)
-			LOGP(DRT, LOGL_ERROR, "message %" PRId64 " stored but not routed (%s); routed at the next start\n",
-			     routes[i], strerror(-rc));
+			LOGP(DRT, LOGL_ERROR,
+			     "message %" PRId64 " stored but not routed (%s); routed at the next start\n", routes[i],
+			     strerror(-rc));
 	}
 	rc = db_commit(gw->db);
 	if (rc < 0)
@@ -174,7 +175,7 @@ void gw_inbox_flush(struct gw *gw)
 	/* alerts queued by the routing take the next send slots, ahead of the SIM deletions; then
 	 * the workers, which held their next command for this commit, may go on */
 	gw_sched_kick(gw);
-	llist_for_each_entry_safe(ev, ev2, &batch, list) {
+	llist_for_each_entry_safe (ev, ev2, &batch, list) {
 		int folder = ev->type == MDM_EV_REPORT ? ev->u.report.folder : ev->u.sms.folder;
 		int loc = ev->type == MDM_EV_REPORT ? ev->u.report.location : ev->u.sms.location;
 
@@ -299,7 +300,8 @@ int gw_inbox_start(struct gw *gw)
 
 	rc = db_sms_in_foreach_new(gw->db, collect_new, &ids);
 	if (rc >= 0 && talloc_array_length(ids)) {
-		LOGP(DRT, LOGL_NOTICE, "routing %zu message(s) received before the restart\n", talloc_array_length(ids));
+		LOGP(DRT, LOGL_NOTICE, "routing %zu message(s) received before the restart\n",
+		     talloc_array_length(ids));
 		rc = db_begin(gw->db);
 		if (rc == 0) {
 			for (size_t i = 0; i < talloc_array_length(ids); i++)

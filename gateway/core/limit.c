@@ -11,9 +11,9 @@
 
 struct limit_slot {
 	char key[32];
-	time_t since;	/* start of the key's window */
-	time_t used;	/* last event, for the eviction */
-	unsigned n;	/* events in the window */
+	time_t since; /* start of the key's window */
+	time_t used;  /* last event, for the eviction */
+	unsigned n;   /* events in the window */
 };
 
 struct gw_limit {

@@ -11,11 +11,11 @@
 struct gw;
 
 struct gw_channel {
-	const char *name;				  /* sms_out.channel: "gsm", "sip" */
+	const char *name;				   /* sms_out.channel: "gsm", "sip" */
 	bool (*serves)(struct gw *gw, const char *number); /* NULL: replies only */
-	void (*kick)(struct gw *gw);			  /* look at the queue after the current event */
-	bool (*idle)(struct gw *gw);			  /* nothing handed out without its answer */
-	void (*stop)(struct gw *gw);			  /* give back what is in flight, close */
+	void (*kick)(struct gw *gw);			   /* look at the queue after the current event */
+	bool (*idle)(struct gw *gw);			   /* nothing handed out without its answer */
+	void (*stop)(struct gw *gw);			   /* give back what is in flight, close */
 };
 
 /* Register a channel (static storage). The first one registered is the default. 0, -ENOSPC. */

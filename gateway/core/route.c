@@ -18,7 +18,8 @@
 
 #define ROUTE_MAX 16
 
-static const char help_zh[] = "邻里社区服务：发送“报事 内容”报告问题，“查询”看进度，“帮助”看说明。紧急情况请拨110/120。";
+static const char help_zh[] =
+	"邻里社区服务：发送“报事 内容”报告问题，“查询”看进度，“帮助”看说明。紧急情况请拨110/120。";
 static const char help_en[] = "linli: text BS <problem> to report, CX to check progress, HELP for help. "
 			      "Emergency: call 110/120.";
 

@@ -10,7 +10,7 @@
 #include "modem/sms_codec.h"
 
 /* Leading filler a resident may put before a keyword ("我要报事", "请查询"). */
-static const char *const fillers[] = { "我要", "我想", "我需要", "请", "麻烦", "要" };
+static const char *const fillers[] = {"我要", "我想", "我需要", "请", "麻烦", "要"};
 
 static bool is_space_or_punct(uint32_t cp)
 {
@@ -433,8 +433,7 @@ static bool cap_values(const char *const *vals, unsigned n, size_t cap, const ch
 	return true;
 }
 
-int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
-	      size_t outlen)
+int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out, size_t outlen)
 {
 	char *cut[RT_MAX_KEYS] = {0};
 	const char *v[RT_MAX_KEYS];

@@ -11,14 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RT_MAX_RULES 64
-#define RT_MAX_KEYWORDS 8
+#define RT_MAX_RULES	 64
+#define RT_MAX_KEYWORDS	 8
 #define RT_MAX_TEMPLATES 128
 
 struct rt_rule {
-	char handler[24];			/* "report", "status", "help", ... */
-	char role[16];				/* required role ("" = anyone) */
-	char keyword[RT_MAX_KEYWORDS][24];	/* normalised (half-width, upper-case ASCII) */
+	char handler[24];		   /* "report", "status", "help", ... */
+	char role[16];			   /* required role ("" = anyone) */
+	char keyword[RT_MAX_KEYWORDS][24]; /* normalised (half-width, upper-case ASCII) */
 	unsigned nkeywords;
 };
 
@@ -29,7 +29,7 @@ struct rt_template {
 };
 
 #define RT_MAX_HANDLERS 16
-#define RT_MAX_KEYS 16
+#define RT_MAX_KEYS	16
 
 struct rt_rules {
 	struct rt_rule rule[RT_MAX_RULES];
@@ -42,9 +42,9 @@ struct rt_rules {
 };
 
 struct rt_match {
-	const struct rt_rule *rule;	/* NULL when no keyword matched */
-	char keyword[24];		/* the keyword as matched */
-	char args[512];			/* the rest, trimmed of separators */
+	const struct rt_rule *rule; /* NULL when no keyword matched */
+	char keyword[24];	    /* the keyword as matched */
+	char args[512];		    /* the rest, trimmed of separators */
 };
 
 /* Fold full-width forms to half-width (U+FF01..FF5E, U+3000), ASCII letters to upper case,
@@ -70,5 +70,4 @@ const char *rt_template(const struct rt_rules *r, const char *name, const char *
  * keys stay as they are. When the text does not fit, the longest free-text values (24 bytes or
  * more: never a reference, date or number) are shortened, on a character boundary and ending in
  * "…", until it does. Returns the length, or -ENOSPC when even that cannot make it fit. */
-int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out,
-	      size_t outlen);
+int rt_expand(const char *tpl, const char *const *keys, const char *const *vals, unsigned n, char *out, size_t outlen);

@@ -48,8 +48,10 @@ int gw_sms_start(struct gw *gw)
 		return rc;
 	}
 	if (n)
-		LOGP(DSMS, LOGL_NOTICE, "%d message(s) were being sent when linlid stopped: queued again "
-		     "(each may reach its recipient twice; counted in out_possible_dup)\n", n);
+		LOGP(DSMS, LOGL_NOTICE,
+		     "%d message(s) were being sent when linlid stopped: queued again "
+		     "(each may reach its recipient twice; counted in out_possible_dup)\n",
+		     n);
 	rc = gw_inbox_start(gw);
 	if (rc < 0)
 		return rc;

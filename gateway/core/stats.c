@@ -6,15 +6,15 @@
 #include "gateway/core/gw.h"
 
 static const struct rate_ctr_desc gw_ctr_desc[] = {
-	[GW_CTR_IN_MESSAGES] = { "in:messages", "Complete messages stored in the inbox" },
-	[GW_CTR_IN_DUPLICATES] = { "in:duplicates", "Messages read again that were already stored" },
-	[GW_CTR_IN_INCOMPLETE] = { "in:incomplete", "Concatenated messages stored with parts missing" },
-	[GW_CTR_OUT_QUEUED] = { "out:queued", "Messages queued for sending" },
-	[GW_CTR_OUT_SENT] = { "out:sent", "Messages accepted by a modem" },
-	[GW_CTR_OUT_FAILED] = { "out:failed", "Messages failed for good" },
-	[GW_CTR_OUT_RETRIED] = { "out:retried", "Send attempts put back in the queue" },
-	[GW_CTR_OUT_LATE_DUP] = { "out:late_duplicate", "Sends accepted after the watchdog gave them up" },
-	[GW_CTR_DB_ERRORS] = { "db:errors", "Database operations that failed" },
+	[GW_CTR_IN_MESSAGES] = {"in:messages", "Complete messages stored in the inbox"},
+	[GW_CTR_IN_DUPLICATES] = {"in:duplicates", "Messages read again that were already stored"},
+	[GW_CTR_IN_INCOMPLETE] = {"in:incomplete", "Concatenated messages stored with parts missing"},
+	[GW_CTR_OUT_QUEUED] = {"out:queued", "Messages queued for sending"},
+	[GW_CTR_OUT_SENT] = {"out:sent", "Messages accepted by a modem"},
+	[GW_CTR_OUT_FAILED] = {"out:failed", "Messages failed for good"},
+	[GW_CTR_OUT_RETRIED] = {"out:retried", "Send attempts put back in the queue"},
+	[GW_CTR_OUT_LATE_DUP] = {"out:late_duplicate", "Sends accepted after the watchdog gave them up"},
+	[GW_CTR_DB_ERRORS] = {"db:errors", "Database operations that failed"},
 };
 
 static const struct rate_ctr_group_desc gw_ctrg_desc = {
@@ -26,14 +26,14 @@ static const struct rate_ctr_group_desc gw_ctrg_desc = {
 };
 
 static const struct rate_ctr_desc mdm_ctr_desc[] = {
-	[GW_MDM_CTR_RECEIVED] = { "sms:received", "Messages or parts read and committed" },
-	[GW_MDM_CTR_DUPLICATE] = { "sms:duplicate", "Messages read again that were already stored" },
-	[GW_MDM_CTR_SENT] = { "sms:sent", "Messages sent (every part has a reference)" },
-	[GW_MDM_CTR_PARTS] = { "sms:parts", "Parts sent" },
-	[GW_MDM_CTR_FAILED] = { "sms:failed", "Messages failed for good on this modem" },
-	[GW_MDM_CTR_RETRIED] = { "sms:retried", "Send attempts that will be retried" },
-	[GW_MDM_CTR_RESET] = { "modem:reset", "Watchdog resets" },
-	[GW_MDM_CTR_REPORTS] = { "sms:reports", "Delivery reports recorded" },
+	[GW_MDM_CTR_RECEIVED] = {"sms:received", "Messages or parts read and committed"},
+	[GW_MDM_CTR_DUPLICATE] = {"sms:duplicate", "Messages read again that were already stored"},
+	[GW_MDM_CTR_SENT] = {"sms:sent", "Messages sent (every part has a reference)"},
+	[GW_MDM_CTR_PARTS] = {"sms:parts", "Parts sent"},
+	[GW_MDM_CTR_FAILED] = {"sms:failed", "Messages failed for good on this modem"},
+	[GW_MDM_CTR_RETRIED] = {"sms:retried", "Send attempts that will be retried"},
+	[GW_MDM_CTR_RESET] = {"modem:reset", "Watchdog resets"},
+	[GW_MDM_CTR_REPORTS] = {"sms:reports", "Delivery reports recorded"},
 };
 
 static const struct rate_ctr_group_desc mdm_ctrg_desc = {

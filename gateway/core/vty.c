@@ -58,11 +58,11 @@ DEFUN(cfg_database, cfg_database_cmd, "database PATH", "Community database (SQLi
 	return CMD_SUCCESS;
 }
 
-#define UINT_SETTING(fname, field, cmdstr, help)                                                                    \
-	DEFUN(cfg_##fname, cfg_##fname##_cmd, cmdstr, help)                                                         \
-	{                                                                                                           \
-		vgw->cfg.field = atoi(argv[0]);                                                                     \
-		return CMD_SUCCESS;                                                                                 \
+#define UINT_SETTING(fname, field, cmdstr, help)                                                                       \
+	DEFUN(cfg_##fname, cfg_##fname##_cmd, cmdstr, help)                                                            \
+	{                                                                                                              \
+		vgw->cfg.field = atoi(argv[0]);                                                                        \
+		return CMD_SUCCESS;                                                                                    \
 	}
 
 UINT_SETTING(part_timeout, part_timeout_s, "part-timeout <1-86400>",
@@ -321,8 +321,8 @@ DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, 
 
 		vty_out(vty, "modem %s: %s%s%s%s", m->cfg.name, mdm_state_name(m->state), m->reason[0] ? " (" : "",
 			m->reason[0] ? m->reason : "", m->reason[0] ? ")" : "");
-		vty_out(vty, "%s  device %s connection %s, pace %u ms%s", VTY_NEWLINE, m->cfg.device,
-			m->cfg.connection, m->cfg.pace_ms, VTY_NEWLINE);
+		vty_out(vty, "%s  device %s connection %s, pace %u ms%s", VTY_NEWLINE, m->cfg.device, m->cfg.connection,
+			m->cfg.pace_ms, VTY_NEWLINE);
 		if (m->imei[0] || m->model[0])
 			vty_out(vty, "  IMEI %s, model %s%s", m->imei, m->model, VTY_NEWLINE);
 		if (m->health.at)
@@ -331,11 +331,13 @@ DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, 
 				m->health.network[0] ? " on " : "", m->health.network, m->health.sim,
 				m->health.sim_used, m->health.sim_size, (long)(now - m->health.at), VTY_NEWLINE);
 		if (m->job)
-			vty_out(vty, "  sending message %" PRId64 " for %lds%s%s", m->job, (long)(gw_mono() - m->job_started),
+			vty_out(vty, "  sending message %" PRId64 " for %lds%s%s", m->job,
+				(long)(gw_mono() - m->job_started),
 				m->job_abandoned ? " (given back to the queue)" : "", VTY_NEWLINE);
 		if (m->last_progress)
 			vty_out(vty, "  last progress %lds ago%s", (long)(now - m->last_progress), VTY_NEWLINE);
-		vty_out(vty, "  received %" PRIu64 ", duplicates %" PRIu64 ", sent %" PRIu64 " (%" PRIu64
+		vty_out(vty,
+			"  received %" PRIu64 ", duplicates %" PRIu64 ", sent %" PRIu64 " (%" PRIu64
 			" parts), failed %" PRIu64 ", retried %" PRIu64 ", resets %" PRIu64 ", reports %" PRIu64 "%s",
 			ctr(m, GW_MDM_CTR_RECEIVED), ctr(m, GW_MDM_CTR_DUPLICATE), ctr(m, GW_MDM_CTR_SENT),
 			ctr(m, GW_MDM_CTR_PARTS), ctr(m, GW_MDM_CTR_FAILED), ctr(m, GW_MDM_CTR_RETRIED),

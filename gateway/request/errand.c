@@ -178,8 +178,9 @@ int rq_errand(struct rq_env *e, struct rq_msg *m)
 		const char *keys[] = {"ref"};
 		const char *vals[] = {r.ref};
 
-		rc = rq_transition(e, &r, "dispatched", "system",
-				   "to the duty staff's list; not offered to each runner (the sender is over its limit)");
+		rc = rq_transition(
+			e, &r, "dispatched", "system",
+			"to the duty staff's list; not offered to each runner (the sender is over its limit)");
 		if (rc == 0)
 			rc = rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "fanout_limited", keys, vals, 1);
 		snprintf(m->note, m->notelen, "errand %s created, to the staff's list (fan-out limit)", r.ref);
@@ -590,8 +591,8 @@ int rq_register(struct rq_env *e, struct rq_msg *m)
 	snprintf(m->note, m->notelen, "registration pending (%s)",
 		 h.n == 1 && name_match ? "household and name matched"
 		 : h.n == 1		? "household matched, name not"
-		 : h.n	  ? "several households match"
-			  : "no household match");
+		 : h.n			? "several households match"
+					: "no household match");
 	return rc;
 }
 

@@ -23,7 +23,7 @@
 
 /* ---- actions ---- */
 
-#define TXT_MAX	     1200
+#define TXT_MAX 1200
 
 /* Expand and queue one text; a recipient we cannot text (a sender ID, a bad number) is logged
  * and skipped, only a database error fails. */
@@ -199,7 +199,8 @@ static int report(struct rq_env *e, struct rq_msg *m)
 		return rq_send_tpl(e, m->sender, m->lang, DB_PRIO_REPLY, "report_help", NULL, NULL, 0);
 	}
 
-	rc = db_request_find_dup(e->db, e->ctx, m->sender, text, e->now - (time_t)osmo_tdef_get(rq_tdefs, RQ_T_DUP, OSMO_TDEF_S, -1), &dup);
+	rc = db_request_find_dup(e->db, e->ctx, m->sender, text,
+				 e->now - (time_t)osmo_tdef_get(rq_tdefs, RQ_T_DUP, OSMO_TDEF_S, -1), &dup);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
 	rq_new(e, m, "request", text, &r);
@@ -662,16 +663,23 @@ struct rq_cfg rq_cfg = {
 };
 
 struct osmo_tdef rq_tdefs[] = {
-	{.T = RQ_T_ESCALATE, .default_val = 86400, .unit = OSMO_TDEF_S,
+	{.T = RQ_T_ESCALATE,
+	 .default_val = 86400,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "A request still open this long after its reminder: 督办 to the staff"},
-	{.T = RQ_T_DUP, .default_val = 600, .unit = OSMO_TDEF_S,
+	{.T = RQ_T_DUP,
+	 .default_val = 600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "The same text from the same number within this is merged into one request"},
-	{.T = RQ_T_ERR_WINDOW, .default_val = 600, .unit = OSMO_TDEF_S,
+	{.T = RQ_T_ERR_WINDOW,
+	 .default_val = 600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "The window of the error-reply limit (at most err-max refusals per number)"},
-	{.T = RQ_T_FANOUT, .default_val = 3600, .unit = OSMO_TDEF_S,
+	{.T = RQ_T_FANOUT,
+	 .default_val = 3600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "The window of the fan-out limit (texts to every staff phone or runner per sender)"},
-	{}
-};
+	{}};
 
 /* Error replies (refusals, malformed commands) per number: at most err_max in err_window_s. */
 static struct gw_limit *err_limit;

@@ -158,14 +158,14 @@ int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note
 
 /* Settings (gateway node: deadline-days, errand-points, daily-digest). */
 struct rq_cfg {
-	unsigned deadline_days;	   /* working days to resolve a request (3) */
-	unsigned errand_points;	   /* points a runner earns per confirmed errand (10) */
-	unsigned err_max;	   /* error replies per number: at most this many per RQ_T_ERR_WINDOW (5) */
-	unsigned fanout_unknown;   /* texts to many (all staff, all runners) per RQ_T_FANOUT from a number
-				    * the database does not know (3) */
-	unsigned fanout_known;	   /* the same from a known phone (10) */
-	bool digest;		   /* send the daily digest to the staff */
-	unsigned digest_min;	   /* at this local time, minutes after midnight */
+	unsigned deadline_days;	 /* working days to resolve a request (3) */
+	unsigned errand_points;	 /* points a runner earns per confirmed errand (10) */
+	unsigned err_max;	 /* error replies per number: at most this many per RQ_T_ERR_WINDOW (5) */
+	unsigned fanout_unknown; /* texts to many (all staff, all runners) per RQ_T_FANOUT from a number
+				  * the database does not know (3) */
+	unsigned fanout_known;	 /* the same from a known phone (10) */
+	bool digest;		 /* send the daily digest to the staff */
+	unsigned digest_min;	 /* at this local time, minutes after midnight */
 };
 extern struct rq_cfg rq_cfg;
 

@@ -35,10 +35,10 @@
 #include "gateway/sip/sip_msg.h"
 #include "modem/sms_codec.h"
 
-#define SIP_NS_MAX	     (256 * 1024) /* larger netstrings are a framing error */
-#define SIP_WINDOW	     32		  /* messages handed to Kamailio and not answered yet */
-#define SIP_BACKOFF_MAX_S    30
-#define SIP_AUTH_TIMEOUT_S   10 /* for Kamailio's auth-ok after the secret */
+#define SIP_NS_MAX	   (256 * 1024) /* larger netstrings are a framing error */
+#define SIP_WINDOW	   32		/* messages handed to Kamailio and not answered yet */
+#define SIP_BACKOFF_MAX_S  30
+#define SIP_AUTH_TIMEOUT_S 10 /* for Kamailio's auth-ok after the secret */
 
 struct sip_inflight {
 	int64_t id;
@@ -47,11 +47,12 @@ struct sip_inflight {
 };
 
 struct osmo_tdef sip_tdefs[] = {
-	{.T = SIP_T_RESULT, .default_val = 60, .unit = OSMO_TDEF_S,
+	{.T = SIP_T_RESULT,
+	 .default_val = 60,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "A MESSAGE handed to Kamailio with no final answer this long is tried again (Kamailio's own "
 		 "fr_timer is 10 s)"},
-	{}
-};
+	{}};
 
 static struct {
 	/* config */
@@ -61,8 +62,8 @@ static struct {
 	/* state */
 	struct gw *gw;
 	struct osmo_fd ofd;
-	bool connected; /* TCP is up */
-	bool authed;	/* and Kamailio accepted the secret (auth-ok): only then is it served */
+	bool connected;	     /* TCP is up */
+	bool authed;	     /* and Kamailio accepted the secret (auth-ok): only then is it served */
 	time_t connected_at; /* gw_mono() */
 	unsigned backoff_s;
 	unsigned failures; /* connection attempts failed in a row */
@@ -318,7 +319,8 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 
 		rc = db_sms_out_retry(gw->db, id, now + (time_t)delay, reason);
 		gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
-		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lds: %s\n", id, (long)delay, reason);
+		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lds: %s\n", id, (long)delay,
+		     reason);
 	} else {
 		char why[300];
 
@@ -675,7 +677,8 @@ static void send_due(struct gw *gw)
 			LOGP(DSIP, LOGL_ERROR, "cannot claim from the SIP outbox: %s\n", strerror(-rc));
 			break;
 		}
-		S.fl[S.nfl++] = (struct sip_inflight){.id = out.id, .at = gw_mono(), .attempts = (unsigned)out.attempts};
+		S.fl[S.nfl++] =
+			(struct sip_inflight){.id = out.id, .at = gw_mono(), .attempts = (unsigned)out.attempts};
 		LOGP(DSIP, LOGL_INFO, "SIP message %" PRId64 " (prio %d, attempt %d) -> %s\n", out.id, out.prio,
 		     out.attempts, out.dest);
 		if (send_json(sip_json_message_out(out.id, out.dest, out.text)) < 0)

@@ -118,40 +118,105 @@ static const struct {
 	enum kw_class cls;
 } keywords[] = {
 	/* a person asking for help, or likely hurt: fall detection and crashes count as SOS */
-	{ "sos", KW_SOS }, { "help", KW_SOS }, { "help me", KW_SOS }, { "heip me", KW_SOS },
-	{ "panic", KW_SOS }, { "emergency", KW_SOS }, { "fall", KW_SOS }, { "falling", KW_SOS },
-	{ "fell", KW_SOS }, { "fallen", KW_SOS }, { "collision", KW_SOS }, { "crash", KW_SOS },
-	{ "求救", KW_SOS }, { "紧急", KW_SOS }, { "救命", KW_SOS }, { "求助", KW_SOS }, { "呼救", KW_SOS },
-	{ "跌倒", KW_SOS }, { "摔倒", KW_SOS }, { "碰撞", KW_SOS },
+	{"sos", KW_SOS},
+	{"help", KW_SOS},
+	{"help me", KW_SOS},
+	{"heip me", KW_SOS},
+	{"panic", KW_SOS},
+	{"emergency", KW_SOS},
+	{"fall", KW_SOS},
+	{"falling", KW_SOS},
+	{"fell", KW_SOS},
+	{"fallen", KW_SOS},
+	{"collision", KW_SOS},
+	{"crash", KW_SOS},
+	{"求救", KW_SOS},
+	{"紧急", KW_SOS},
+	{"救命", KW_SOS},
+	{"求助", KW_SOS},
+	{"呼救", KW_SOS},
+	{"跌倒", KW_SOS},
+	{"摔倒", KW_SOS},
+	{"碰撞", KW_SOS},
 	/* external power cut or device powered off */
-	{ "cut power", KW_POWER }, { "power cut", KW_POWER }, { "power off", KW_POWER },
-	{ "power fail*", KW_POWER }, { "power lost", KW_POWER }, { "lost power", KW_POWER },
-	{ "power disconnect*", KW_POWER }, { "power down", KW_POWER }, { "power removed", KW_POWER },
-	{ "断电", KW_POWER }, { "外电断", KW_POWER }, { "外电已断", KW_POWER }, { "电源断开", KW_POWER },
-	{ "断开电源", KW_POWER }, { "切断电源", KW_POWER },
+	{"cut power", KW_POWER},
+	{"power cut", KW_POWER},
+	{"power off", KW_POWER},
+	{"power fail*", KW_POWER},
+	{"power lost", KW_POWER},
+	{"lost power", KW_POWER},
+	{"power disconnect*", KW_POWER},
+	{"power down", KW_POWER},
+	{"power removed", KW_POWER},
+	{"断电", KW_POWER},
+	{"外电断", KW_POWER},
+	{"外电已断", KW_POWER},
+	{"电源断开", KW_POWER},
+	{"断开电源", KW_POWER},
+	{"切断电源", KW_POWER},
 	/* sensors: vibration, geo-fence, speed, movement, tamper, health */
-	{ "vibrat*", KW_SENSOR }, { "shock", KW_SENSOR }, { "*fence", KW_SENSOR }, { "over speed", KW_SENSOR },
-	{ "speeding", KW_SENSOR }, { "movement", KW_SENSOR }, { "moving alarm", KW_SENSOR },
-	{ "displacement", KW_SENSOR }, { "tamper*", KW_SENSOR }, { "heart rate", KW_SENSOR },
-	{ "震动", KW_SENSOR }, { "振动", KW_SENSOR }, { "围栏", KW_SENSOR }, { "超速", KW_SENSOR },
-	{ "位移", KW_SENSOR }, { "防拆", KW_SENSOR }, { "心率", KW_SENSOR }, { "脱落", KW_SENSOR },
-	{ "摘下", KW_SENSOR },
+	{"vibrat*", KW_SENSOR},
+	{"shock", KW_SENSOR},
+	{"*fence", KW_SENSOR},
+	{"over speed", KW_SENSOR},
+	{"speeding", KW_SENSOR},
+	{"movement", KW_SENSOR},
+	{"moving alarm", KW_SENSOR},
+	{"displacement", KW_SENSOR},
+	{"tamper*", KW_SENSOR},
+	{"heart rate", KW_SENSOR},
+	{"震动", KW_SENSOR},
+	{"振动", KW_SENSOR},
+	{"围栏", KW_SENSOR},
+	{"超速", KW_SENSOR},
+	{"位移", KW_SENSOR},
+	{"防拆", KW_SENSOR},
+	{"心率", KW_SENSOR},
+	{"脱落", KW_SENSOR},
+	{"摘下", KW_SENSOR},
 	/* low battery ("battery ... low" is found by battery_then_low()) */
-	{ "low bat*", KW_LOWBAT }, { "low power", KW_LOWBAT }, { "power low", KW_LOWBAT },
-	{ "low volt*", KW_LOWBAT }, { "please charge", KW_LOWBAT }, { "低电", KW_LOWBAT },
-	{ "电量低", KW_LOWBAT }, { "电量不足", KW_LOWBAT }, { "电量过低", KW_LOWBAT }, { "电池低", KW_LOWBAT },
-	{ "欠压", KW_LOWBAT }, { "请充电", KW_LOWBAT },
+	{"low bat*", KW_LOWBAT},
+	{"low power", KW_LOWBAT},
+	{"power low", KW_LOWBAT},
+	{"low volt*", KW_LOWBAT},
+	{"please charge", KW_LOWBAT},
+	{"低电", KW_LOWBAT},
+	{"电量低", KW_LOWBAT},
+	{"电量不足", KW_LOWBAT},
+	{"电量过低", KW_LOWBAT},
+	{"电池低", KW_LOWBAT},
+	{"欠压", KW_LOWBAT},
+	{"请充电", KW_LOWBAT},
 	/* an alarm of no named kind: SOS by the fail-safe rule */
-	{ "alarm", KW_ALARM }, { "alert", KW_ALARM }, { "warning", KW_ALARM }, { "warn", KW_ALARM },
-	{ "报警", KW_ALARM }, { "告警", KW_ALARM }, { "警报", KW_ALARM }, { "警告", KW_ALARM },
+	{"alarm", KW_ALARM},
+	{"alert", KW_ALARM},
+	{"warning", KW_ALARM},
+	{"warn", KW_ALARM},
+	{"报警", KW_ALARM},
+	{"告警", KW_ALARM},
+	{"警报", KW_ALARM},
+	{"警告", KW_ALARM},
 	/* fix */
-	{ "gps", KW_GPS }, { "beidou", KW_GPS }, { "satellite", KW_GPS }, { "北斗", KW_GPS },
-	{ "卫星", KW_GPS },
-	{ "lbs", KW_LBS }, { "cell id", KW_LBS }, { "cell loc*", KW_LBS }, { "cell tower", KW_LBS },
-	{ "基站", KW_LBS },
-	{ "no gps", KW_NOGPS }, { "without gps", KW_NOGPS }, { "gps invalid", KW_NOGPS },
-	{ "gps not", KW_NOGPS }, { "gps no", KW_NOGPS }, { "gps lost", KW_NOGPS }, { "gps fail*", KW_NOGPS },
-	{ "无gps", KW_NOGPS }, { "gps无效", KW_NOGPS }, { "gps未定位", KW_NOGPS },
+	{"gps", KW_GPS},
+	{"beidou", KW_GPS},
+	{"satellite", KW_GPS},
+	{"北斗", KW_GPS},
+	{"卫星", KW_GPS},
+	{"lbs", KW_LBS},
+	{"cell id", KW_LBS},
+	{"cell loc*", KW_LBS},
+	{"cell tower", KW_LBS},
+	{"基站", KW_LBS},
+	{"no gps", KW_NOGPS},
+	{"without gps", KW_NOGPS},
+	{"gps invalid", KW_NOGPS},
+	{"gps not", KW_NOGPS},
+	{"gps no", KW_NOGPS},
+	{"gps lost", KW_NOGPS},
+	{"gps fail*", KW_NOGPS},
+	{"无gps", KW_NOGPS},
+	{"gps无效", KW_NOGPS},
+	{"gps未定位", KW_NOGPS},
 };
 
 /* "Battery is low", "battery too low", "BAT LOW": a battery word, then the word "low" a few
@@ -269,9 +334,9 @@ enum mark { MARK_DEG, MARK_MIN, MARK_SEC };
 static size_t mark_at(const struct text *t, size_t i, enum mark m)
 {
 	static const char *const marks[][4] = {
-		[MARK_DEG] = { "\xc2\xb0", "\xc2\xba", "度", NULL },
-		[MARK_MIN] = { "'", "\xe2\x80\xb2", "分", NULL },
-		[MARK_SEC] = { "\"", "''", "\xe2\x80\xb3", "秒" },
+		[MARK_DEG] = {"\xc2\xb0", "\xc2\xba", "度", NULL},
+		[MARK_MIN] = {"'", "\xe2\x80\xb2", "分", NULL},
+		[MARK_SEC] = {"\"", "''", "\xe2\x80\xb3", "秒"},
 	};
 
 	for (unsigned k = 0; k < 4 && marks[m][k]; k++) {
@@ -453,8 +518,8 @@ struct found {
 	size_t where; /* offset of the pair, to look at the link around it */
 };
 
-static const char *const lat_labels[] = { "latitude", "lat", "纬度", NULL };
-static const char *const lon_labels[] = { "longitude", "long", "lng", "lon", "经度", NULL };
+static const char *const lat_labels[] = {"latitude", "lat", "纬度", NULL};
+static const char *const lon_labels[] = {"longitude", "long", "lng", "lon", "经度", NULL};
 
 /* One of labels at t[i], then an optional separator (: = ：) and spaces: where the value starts,
  * or 0 when no label is there. From the k-th label on (*k is where to go on from). */
@@ -589,7 +654,7 @@ static size_t find_in(const struct text *t, size_t b, size_t e, const char *need
 /* Only an explicit declaration in the link changes the assumed WGS-84. */
 static enum alert_datum url_datum(const struct text *t, size_t where)
 {
-	static const char *const params[] = { "coordinate=", "coord_type=", "coordtype=", NULL };
+	static const char *const params[] = {"coordinate=", "coord_type=", "coordtype=", NULL};
 	size_t b, e;
 
 	url_bounds(t, where, &b, &e);
@@ -608,8 +673,8 @@ static enum alert_datum url_datum(const struct text *t, size_t where)
 }
 
 /* Map-link parameters holding "lat,lon" (AMap's position= holds "lon,lat"). */
-static const char *const link_keys[] = { "q",	       "query",	      "ll",   "sll", "location",
-					 "position",   "center",      "daddr", "destination", NULL };
+static const char *const link_keys[] = {"q",	    "query",  "ll",    "sll",	      "location",
+					"position", "center", "daddr", "destination", NULL};
 
 /* Map links: Google maps?q= / query= / ll= / /@lat,lon, AMap uri.amap.com/marker?position=LON,LAT
  * and amap.com/?q=LAT,LON, Baidu marker?location=LAT,LNG, Tencent coord:LAT,LNG, geo:LAT,LON.
@@ -730,7 +795,7 @@ static bool battery_value(const struct text *t, size_t i, bool volts, bool perce
 	return true;
 }
 
-static const char *const battery_labels[] = { "battery level", "battery", "batt", "bat", "电量", "电池", NULL };
+static const char *const battery_labels[] = {"battery level", "battery", "batt", "bat", "电量", "电池", NULL};
 
 /* "Battery:3.9V", "bat:80%", "电量:35%" first; then the TK family's "F:4.32V" (normal) /
  * "L:3.68V" (low), then Queclink's "B74%". */
@@ -765,7 +830,7 @@ static void find_battery(const struct text *t, struct alert_info *out)
 /* "imei:359587011016261", "IMEI: ...", TK-205's "ID: ...": exactly 15 digits. */
 static void find_imei(const struct text *t, struct alert_info *out)
 {
-	static const char *const labels[] = { "imei", "id", NULL };
+	static const char *const labels[] = {"imei", "id", NULL};
 
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned k = 0;
@@ -785,8 +850,8 @@ static void find_imei(const struct text *t, struct alert_info *out)
 
 int alert_parse(const char *utf8, size_t len, struct alert_info *out)
 {
-	struct text t = { (const unsigned char *)utf8, len };
-	bool cls[KW__COUNT] = { false };
+	struct text t = {(const unsigned char *)utf8, len};
+	bool cls[KW__COUNT] = {false};
 	struct found f;
 	int fix;
 

@@ -20,17 +20,17 @@
 
 enum alert_kind {
 	ALERT_UNKNOWN,
-	ALERT_SOS,		/* SOS key, help me, 求救, fall detected, collision: a person may need help */
+	ALERT_SOS, /* SOS key, help me, 求救, fall detected, collision: a person may need help */
 	ALERT_LOW_BATTERY,
-	ALERT_POWER_CUT,	/* external power cut / device power off */
-	ALERT_SENSOR,		/* vibration, shock, geo-fence, overspeed, movement, tamper */
-	ALERT_POSITION,		/* a position report and nothing else */
+	ALERT_POWER_CUT, /* external power cut / device power off */
+	ALERT_SENSOR,	 /* vibration, shock, geo-fence, overspeed, movement, tamper */
+	ALERT_POSITION,	 /* a position report and nothing else */
 };
 
 enum alert_fix {
-	ALERT_FIX_NONE,		/* not said, or no position */
-	ALERT_FIX_GPS,		/* satellite fix (GPS, BeiDou) */
-	ALERT_FIX_LBS,		/* cell-ID location: hundreds of metres to kilometres off */
+	ALERT_FIX_NONE, /* not said, or no position */
+	ALERT_FIX_GPS,	/* satellite fix (GPS, BeiDou) */
+	ALERT_FIX_LBS,	/* cell-ID location: hundreds of metres to kilometres off */
 };
 
 /* The datum of lat/lon. GPS receivers give WGS-84 and devices send their raw fix even inside
@@ -44,13 +44,13 @@ enum alert_datum {
 
 struct alert_info {
 	enum alert_kind kind;
-	bool has_pos;		/* lat/lon valid: |lat| <= 90, |lon| <= 180, not (0, 0) */
-	double lat, lon;	/* decimal degrees, south and west negative */
+	bool has_pos;	 /* lat/lon valid: |lat| <= 90, |lon| <= 180, not (0, 0) */
+	double lat, lon; /* decimal degrees, south and west negative */
 	enum alert_datum datum;
-	char battery[16];	/* as given, e.g. "3.68V", "74%"; "" when not given */
-	bool battery_low;	/* the device flagged its battery as low (TK family "L:3.68V") */
-	enum alert_fix fix;	/* ALERT_FIX_NONE whenever !has_pos */
-	char imei[20];		/* 15 digits, or "" */
+	char battery[16];   /* as given, e.g. "3.68V", "74%"; "" when not given */
+	bool battery_low;   /* the device flagged its battery as low (TK family "L:3.68V") */
+	enum alert_fix fix; /* ALERT_FIX_NONE whenever !has_pos */
+	char imei[20];	    /* 15 digits, or "" */
 };
 
 /* Parse one alert text (UTF-8, len bytes, no NUL needed) into *out, which is always fully

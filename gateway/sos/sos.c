@@ -35,20 +35,31 @@ struct sos_cfg sos_cfg = {
 };
 
 struct osmo_tdef sos_tdefs[] = {
-	{.T = SOS_T_STEP, .default_val = 120, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_STEP,
+	 .default_val = 120,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "Alert the next escalation step when nobody acknowledged an SOS within this (sos-step-delay)"},
-	{.T = SOS_T_ACK_WINDOW, .default_val = 1800, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_ACK_WINDOW,
+	 .default_val = 1800,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "Repeats of an alarm within this of its acknowledgement attach to the same incident"},
-	{.T = SOS_T_NOTICE, .default_val = 1800, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_NOTICE,
+	 .default_val = 1800,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "Low-battery and position notices: at most one per watch and kind in this time"},
-	{.T = SOS_T_PROGRAM, .default_val = 600, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_PROGRAM,
+	 .default_val = 600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "A watch's answer within this of its programming is not an alarm"},
-	{.T = SOS_T_CODE, .default_val = 600, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_CODE,
+	 .default_val = 600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "A binding's confirmation code (确认 <code>) is good this long"},
-	{.T = SOS_T_BIND_WINDOW, .default_val = 3600, .unit = OSMO_TDEF_S,
+	{.T = SOS_T_BIND_WINDOW,
+	 .default_val = 3600,
+	 .unit = OSMO_TDEF_S,
 	 .desc = "The window of the binding limits: requests per number, codes per watch, wrong codes"},
-	{}
-};
+	{}};
 
 static const struct sos_call_ops *call_ops;
 
@@ -590,7 +601,8 @@ static int tick_resend(struct gw *gw, time_t now)
 		snprintf(res, sizeof(res), "failed; sent again as sms #%" PRId64, id);
 		rc = db_sos_attempt_result(gw->db, f[i].attempt_id, res);
 		LOGP(DRT, LOGL_NOTICE,
-		     "incident %" PRId64 ": alert to %s failed (sms #%" PRId64 " on %s): sent again, through another modem"
+		     "incident %" PRId64 ": alert to %s failed (sms #%" PRId64
+		     " on %s): sent again, through another modem"
 		     " if one is ready\n",
 		     inc.id, f[i].number, f[i].sms_out_id, f[i].modem[0] ? f[i].modem : "-");
 	}

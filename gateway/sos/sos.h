@@ -115,9 +115,9 @@ int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **not
 /* Settings (gateway node: sos-rounds, sos-call; sos-step-delay and the other times are the
  * osmo_tdef group "sos", `timer sos ...`). */
 struct sos_cfg {
-	unsigned rounds;      /* run the escalation ladder this many times (2) */
-	bool call_off;	      /* no alert calls beside the SOS alert SMS (sos-call off) */
-	unsigned max_resends; /* failed alerts sent again per contact and incident (2) */
+	unsigned rounds;	  /* run the escalation ladder this many times (2) */
+	bool call_off;		  /* no alert calls beside the SOS alert SMS (sos-call off) */
+	unsigned max_resends;	  /* failed alerts sent again per contact and incident (2) */
 	unsigned bind_per_sender; /* 绑定/解绑 asked per number per SOS_T_BIND_WINDOW (3) */
 	unsigned bind_per_watch;  /* codes texted to a watch's household per SOS_T_BIND_WINDOW (3) */
 	unsigned code_failures;	  /* wrong codes from a number before it is locked out for the window (5) */
@@ -125,11 +125,11 @@ struct sos_cfg {
 extern struct sos_cfg sos_cfg;
 
 enum sos_timer {
-	SOS_T_STEP = -1,       /* escalate when nobody acknowledged within this (120 s) */
-	SOS_T_ACK_WINDOW = -2, /* repeats within this of an acknowledgement attach to it (1800 s) */
-	SOS_T_NOTICE = -3,     /* low battery / position notices: one per watch and kind (1800 s) */
-	SOS_T_PROGRAM = -4,    /* a watch's answer to its programming, not an alarm (600 s) */
-	SOS_T_CODE = -5,       /* a binding's confirmation code is good this long (600 s) */
+	SOS_T_STEP = -1,	/* escalate when nobody acknowledged within this (120 s) */
+	SOS_T_ACK_WINDOW = -2,	/* repeats within this of an acknowledgement attach to it (1800 s) */
+	SOS_T_NOTICE = -3,	/* low battery / position notices: one per watch and kind (1800 s) */
+	SOS_T_PROGRAM = -4,	/* a watch's answer to its programming, not an alarm (600 s) */
+	SOS_T_CODE = -5,	/* a binding's confirmation code is good this long (600 s) */
 	SOS_T_BIND_WINDOW = -6, /* the window of the binding limits (3600 s) */
 };
 extern struct osmo_tdef sos_tdefs[];
@@ -144,7 +144,7 @@ struct sos_call_req {
 	const char *building, *unit; /* of the watch's household, said in the prompt */
 };
 struct sos_call_ops {
-	bool (*available)(void); /* calls can be placed now */
+	bool (*available)(void);				   /* calls can be placed now */
 	int (*alert)(struct gw *gw, const struct sos_call_req *r); /* 0, or -errno */
 };
 /* Set the call path (static storage; NULL: SMS only). */

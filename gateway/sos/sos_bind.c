@@ -81,7 +81,8 @@ static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const ch
 		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
 		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
 	}
-	if (dev.primary_number[0] && !gw_limit_take(limit(gw, &limit_watch, sos_cfg.bind_per_watch), dev.number, gw_now())) {
+	if (dev.primary_number[0] &&
+	    !gw_limit_take(limit(gw, &limit_watch, sos_cfg.bind_per_watch), dev.number, gw_now())) {
 		/* the household's primary phone got enough codes for now */
 		*note = "bind: over the limit of codes per watch: the primary phone not texted";
 		LOGP(DRT, LOGL_NOTICE, "binding of %s to watch %s: too many requests for this watch, not passed on\n",

@@ -34,7 +34,7 @@
 #include "modem/mdm_errors.h"
 
 #define MAXM 3
-#define DIR "/tmp/mdmtry"
+#define DIR  "/tmp/mdmtry"
 
 static const char *sim_bin, *ctl_bin;
 static pid_t sim_pid[MAXM];
@@ -121,9 +121,9 @@ static void on_event(struct mdm_pool *p, struct mdm_event *ev, void *data)
 			       ev->u.send.reason, ev->u.send.parts_sent);
 		break;
 	case MDM_EV_SMS_IN:
-		printf("[%.3f] %s sms in loc %d from %s part=%d %u/%u ref %u bad=%d: %.60s\n", now_s(),
-		       mdm_name(p, m), ev->u.sms.location, ev->u.sms.sender, ev->u.sms.is_part, ev->u.sms.seq,
-		       ev->u.sms.total, ev->u.sms.ref, ev->u.sms.bad_text, ev->u.sms.text);
+		printf("[%.3f] %s sms in loc %d from %s part=%d %u/%u ref %u bad=%d: %.60s\n", now_s(), mdm_name(p, m),
+		       ev->u.sms.location, ev->u.sms.sender, ev->u.sms.is_part, ev->u.sms.seq, ev->u.sms.total,
+		       ev->u.sms.ref, ev->u.sms.bad_text, ev->u.sms.text);
 		if (nrx < 64) {
 			rx[nrx].location = ev->u.sms.location;
 			snprintf(rx[nrx].sender, sizeof(rx[nrx].sender), "%s", ev->u.sms.sender);
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 		ctl(i, "clear");
 	{
 		unsigned next = 0, done_before = n_results, ok_before = n_sent_ok;
-		unsigned per[MAXM] = { 0 };
+		unsigned per[MAXM] = {0};
 		t0 = now_s();
 		while (n_results - done_before < nsend && now_s() - t0 < 600) {
 			for (unsigned i = 0; i < nm && next < nsend; i++) {
@@ -393,8 +393,7 @@ int main(int argc, char **argv)
 				if (mdm_is_busy(pool, i) || st[i] != MDM_ST_READY)
 					continue;
 				if (next % 7 == 6)
-					snprintf(txt, sizeof(txt),
-						 "msg %u long: %0200u", next, next);
+					snprintf(txt, sizeof(txt), "msg %u long: %0200u", next, next);
 				else if (next % 5 == 4)
 					snprintf(txt, sizeof(txt), "消息 %u 报事回执 10幢", next);
 				else
@@ -440,9 +439,11 @@ int main(int argc, char **argv)
 		CHECK(nrx - base == 5, "5 short messages received");
 		printf("  +CMTI->SMS_IN latency (from ctl deliver return): %.0f %.0f %.0f %.0f %.0f ms\n",
 		       lat[0] * 1000, lat[1] * 1000, lat[2] * 1000, lat[3] * 1000, lat[4] * 1000);
-		CHECK(nrx > base && !strcmp(rx[base].text, "short message 0") && !strcmp(rx[base].sender, "+8613700000003"),
+		CHECK(nrx > base && !strcmp(rx[base].text, "short message 0") &&
+			      !strcmp(rx[base].sender, "+8613700000003"),
 		      "text \"%s\" sender %s", nrx > base ? rx[base].text : "", nrx > base ? rx[base].sender : "");
-		CHECK(nrx > base && rx[base].raw && strlen(rx[base].raw) > 20, "raw PDU %s", nrx > base && rx[base].raw ? rx[base].raw : "(none)");
+		CHECK(nrx > base && rx[base].raw && strlen(rx[base].raw) > 20, "raw PDU %s",
+		      nrx > base && rx[base].raw ? rx[base].raw : "(none)");
 
 		unsigned b2 = nrx;
 		char *r = ctl(0, "deliver order=3,1,4,2 ref=77 +8613700000004 %s%s", longtxt, longtxt);
@@ -457,8 +458,8 @@ int main(int argc, char **argv)
 					strcat(joined, rx[k].text);
 					meta = meta && rx[k].is_part && rx[k].ref == 77 && rx[k].total == 4;
 				}
-		CHECK(meta, "parts carry ref 77, total 4, seq 1..4 (arrival order %u,%u,%u,%u)",
-		      rx[b2].seq, rx[b2 + 1].seq, rx[b2 + 2].seq, rx[b2 + 3].seq);
+		CHECK(meta, "parts carry ref 77, total 4, seq 1..4 (arrival order %u,%u,%u,%u)", rx[b2].seq,
+		      rx[b2 + 1].seq, rx[b2 + 2].seq, rx[b2 + 3].seq);
 		char want[2048];
 		snprintf(want, sizeof(want), "%s%s", longtxt, longtxt);
 		CHECK(!strcmp(joined, want), "reassembled text matches");
@@ -545,8 +546,8 @@ int main(int argc, char **argv)
 		mdm_reset(pool, 0);
 		t0 = now_s();
 		run_until(is_state, STATE_ARG(0, MDM_ST_CONNECTING), 10);
-		CHECK(run_until(is_state, STATE_ARG(0, MDM_ST_READY), 30) && n_ready[0] > r0, "READY %.1f s after reset",
-		      now_s() - t0);
+		CHECK(run_until(is_state, STATE_ARG(0, MDM_ST_READY), 30) && n_ready[0] > r0,
+		      "READY %.1f s after reset", now_s() - t0);
 	}
 
 	for (unsigned i = 0; i < nm; i++)

@@ -765,8 +765,8 @@ static enum res ext_cmd(const char *name, enum kind k, const char *argstr)
 			at.cmms = a.present[0] ? (unsigned)a.num[0] : 0;
 			ms.st.cmms_sets++;
 		}
-	} else if (IS("+CSDH") || IS("+CSCB") || IS("+CNMA") || IS("+CGATT") || IS("+CSAS") ||
-		   IS("+CRES") || IS("+CLIR") || IS("+CCWA") || IS("+CSSN")) {
+	} else if (IS("+CSDH") || IS("+CSCB") || IS("+CNMA") || IS("+CGATT") || IS("+CSAS") || IS("+CRES") ||
+		   IS("+CLIR") || IS("+CCWA") || IS("+CSSN")) {
 		if (k == K_READ && IS("+CGATT"))
 			info("+CGATT: 1");
 	} else if (IS("+CMGS")) {

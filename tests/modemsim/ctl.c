@@ -806,7 +806,9 @@ static void command(struct client *c, char *line)
 		if (text)
 			unescape(text);
 		ms_at_inject((enum ms_point)k,
-			     !strcmp(what, "release") ? MS_INJ_RELEASE : !strcmp(what, "hang") ? MS_INJ_HANG : MS_INJ_LINE,
+			     !strcmp(what, "release") ? MS_INJ_RELEASE
+			     : !strcmp(what, "hang")  ? MS_INJ_HANG
+						      : MS_INJ_LINE,
 			     text);
 		ms_buf_printf(o, "ok\n");
 	} else if (!strcmp(line, "urc-hold")) {
@@ -922,7 +924,8 @@ static void command(struct client *c, char *line)
 			      "ok cmgs=%lu cmgs_failed=%lu delivered=%lu stored=%lu deleted=%lu pending=%u reports=%lu "
 			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu\n",
 			      ms.st.cmgs, ms.st.cmgs_failed, ms.st.delivered, ms.st.stored, ms.st.deleted, ms.npending,
-			      ms.st.reports, ms.st.at_cmds, ms.st.injected, ms.st.early_pdu, ms_at_cmms(), ms.st.cmms_sets);
+			      ms.st.reports, ms.st.at_cmds, ms.st.injected, ms.st.early_pdu, ms_at_cmms(),
+			      ms.st.cmms_sets);
 	} else if (!strcmp(line, "quit")) {
 		ms_buf_printf(o, "ok bye\n");
 		c->closing = true;

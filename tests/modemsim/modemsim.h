@@ -100,9 +100,9 @@ struct modemsim {
 	/* faults and knobs */
 	unsigned fail_code, fail_count;
 	bool hang, full, reports;
-	bool urc_hold;	    /* URCs wait (until "urc-hold off" or an injected "release") */
-	bool cmms_refuse;   /* AT+CMMS answers an error ("cmms off") */
-	unsigned noprompt;  /* the next N AT+CMGS give no "> " prompt */
+	bool urc_hold;	   /* URCs wait (until "urc-hold off" or an injected "release") */
+	bool cmms_refuse;  /* AT+CMMS answers an error ("cmms off") */
+	unsigned noprompt; /* the next N AT+CMGS give no "> " prompt */
 	unsigned report_status;
 	unsigned report_delay_ms;
 

@@ -52,8 +52,7 @@ static void print_hex(const char *label, const uint8_t *b, size_t n)
 	printf("\n");
 }
 
-static void check_bytes_(const void *got, size_t gotlen, const void *want, size_t wantlen, int line,
-			 const char *what)
+static void check_bytes_(const void *got, size_t gotlen, const void *want, size_t wantlen, int line, const char *what)
 {
 	if (!check(gotlen == wantlen && !memcmp(got, want, wantlen), line, what)) {
 		print_hex("expected", want, wantlen);
@@ -61,8 +60,8 @@ static void check_bytes_(const void *got, size_t gotlen, const void *want, size_
 	}
 }
 
-#define CHECK(cond) check((cond), __LINE__, #cond)
-#define CHECK_INT(expr, want) check_int_((long)(expr), (long)(want), __LINE__, #expr)
+#define CHECK(cond)				check((cond), __LINE__, #cond)
+#define CHECK_INT(expr, want)			check_int_((long)(expr), (long)(want), __LINE__, #expr)
 #define CHECK_BYTES(got, gotlen, want, wantlen) check_bytes_((got), (gotlen), (want), (wantlen), __LINE__, #got)
 
 /* buf = piece repeated n times, then tail; returns the length. */
@@ -117,17 +116,16 @@ static void expect_split(const char *s, size_t len, enum sms_coding coding, unsi
 	check_cover(s, len, line);
 }
 
-#define EXPECT_SPLIT(s, len, coding, n, ...)                                            \
-	do {                                                                            \
-		static const unsigned u_[] = { __VA_ARGS__ };                           \
-		expect_split((s), (len), (coding), (n), u_, sizeof(u_) / sizeof(u_[0]), __LINE__); \
+#define EXPECT_SPLIT(s, len, coding, n, ...)                                                                           \
+	do {                                                                                                           \
+		static const unsigned u_[] = {__VA_ARGS__};                                                            \
+		expect_split((s), (len), (coding), (n), u_, sizeof(u_) / sizeof(u_[0]), __LINE__);                     \
 	} while (0)
 
 /* Every character of the default table except the escape, then the whole extension table. */
-static const char all_gsm7[] =
-	"@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	"^{}\\[~]|€\f";
+static const char all_gsm7[] = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+			       "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+			       "^{}\\[~]|€\f";
 
 static void test_coding_choice(void)
 {
@@ -136,16 +134,16 @@ static void test_coding_choice(void)
 		enum sms_coding coding;
 		bool fits;
 	} t[] = {
-		{ "hello world", SMS_CODING_GSM7, true },
-		{ "café é £5 €10 {x}", SMS_CODING_GSM7, true },
-		{ "ΔΦΓΛΩΠΨΣΘΞ ÆæßÉ ÄÖÑÜ§¿äöñüà", SMS_CODING_GSM7, true },
-		{ all_gsm7, SMS_CODING_GSM7, true },
-		{ "你好，世界", SMS_CODING_UCS2, false },
-		{ "hi 😀", SMS_CODING_UCS2, false },
-		{ "ça va", SMS_CODING_UCS2, false },	/* small c cedilla: no lossy mapping to Ç */
-		{ "tab\there", SMS_CODING_UCS2, false },
-		{ "`", SMS_CODING_UCS2, false },
-		{ "", SMS_CODING_GSM7, true },
+		{"hello world", SMS_CODING_GSM7, true},
+		{"café é £5 €10 {x}", SMS_CODING_GSM7, true},
+		{"ΔΦΓΛΩΠΨΣΘΞ ÆæßÉ ÄÖÑÜ§¿äöñüà", SMS_CODING_GSM7, true},
+		{all_gsm7, SMS_CODING_GSM7, true},
+		{"你好，世界", SMS_CODING_UCS2, false},
+		{"hi 😀", SMS_CODING_UCS2, false},
+		{"ça va", SMS_CODING_UCS2, false}, /* small c cedilla: no lossy mapping to Ç */
+		{"tab\there", SMS_CODING_UCS2, false},
+		{"`", SMS_CODING_UCS2, false},
+		{"", SMS_CODING_GSM7, true},
 	};
 
 	group_begin("coding choice");
@@ -178,7 +176,7 @@ static void test_septet_counts(void)
 	CHECK_INT(sms_gsm7_septets(all_gsm7, strlen(all_gsm7)), 127 + 2 * 10);
 	CHECK_INT(sms_gsm7_septets("a中", strlen("a中")), -EINVAL);
 	CHECK_INT(sms_gsm7_septets("a\xff", 2), -EILSEQ);
-	CHECK_INT(sms_gsm7_septets("a\0b", 3), -EINVAL);	/* U+0000 is not @ */
+	CHECK_INT(sms_gsm7_septets("a\0b", 3), -EINVAL); /* U+0000 is not @ */
 	group_end();
 }
 
@@ -191,7 +189,8 @@ static void test_gsm7_values(void)
 	group_begin("gsm7 code values and escapes");
 	n = sms_utf8_to_gsm7("@£Δ_àÇ€\f^A", strlen("@£Δ_àÇ€\f^A"), sep, sizeof(sep));
 	{
-		static const uint8_t want[] = { 0x00, 0x01, 0x10, 0x11, 0x7f, 0x09, 0x1b, 0x65, 0x1b, 0x0a, 0x1b, 0x14, 0x41 };
+		static const uint8_t want[] = {0x00, 0x01, 0x10, 0x11, 0x7f, 0x09, 0x1b,
+					       0x65, 0x1b, 0x0a, 0x1b, 0x14, 0x41};
 
 		CHECK_BYTES(sep, n < 0 ? 0 : (size_t)n, want, sizeof(want));
 	}
@@ -209,7 +208,7 @@ static void test_gsm7_values(void)
 	}
 	/* unknown escape: the default-table character; ESC ESC and a lone trailing ESC: a space */
 	{
-		static const uint8_t in[] = { 0x1b, 0x41, 0x1b, 0x00, 0x1b, 0x1b, 'x', 0x1b, 0x65, 0x1b };
+		static const uint8_t in[] = {0x1b, 0x41, 0x1b, 0x00, 0x1b, 0x1b, 'x', 0x1b, 0x65, 0x1b};
 
 		n = sms_gsm7_to_utf8(in, sizeof(in), out, sizeof(out));
 		CHECK_BYTES(out, n < 0 ? 0 : (size_t)n, "A@ x€ ", strlen("A@ x€ "));
@@ -220,7 +219,7 @@ static void test_gsm7_values(void)
 	CHECK_INT(sms_utf8_to_gsm7("a中", strlen("a中"), sep, sizeof(sep)), -EINVAL);
 	CHECK_INT(sms_utf8_to_gsm7("a\xc3", 2, sep, sizeof(sep)), -EILSEQ);
 	{
-		static const uint8_t in[] = { 0x1b, 0x65, 0x61 };	/* "€a" */
+		static const uint8_t in[] = {0x1b, 0x65, 0x61}; /* "€a" */
 
 		CHECK_INT(sms_gsm7_to_utf8(in, 3, out, 5), 4);
 		CHECK_INT(sms_gsm7_to_utf8(in, 3, out, 4), -ENOSPC);
@@ -310,11 +309,11 @@ static void test_too_many_parts(void)
 
 	group_begin("part limit");
 	len = build(text, BIG, "a", 153 * 255, "");
-	EXPECT_SPLIT(text, len, SMS_CODING_GSM7, 255, 153, 153);	/* only the first two checked */
+	EXPECT_SPLIT(text, len, SMS_CODING_GSM7, 255, 153, 153); /* only the first two checked */
 	len = build(text, BIG, "a", 153 * 255 + 1, "");
 	CHECK_INT(sms_split(text, len, &sp), -EMSGSIZE);
 	len = build(text, BIG, "a", 153 * 254 + 152, "€");
-	CHECK_INT(sms_split(text, len, &sp), -EMSGSIZE);	/* the € spills into part 256 */
+	CHECK_INT(sms_split(text, len, &sp), -EMSGSIZE); /* the € spills into part 256 */
 	len = build(text, BIG, "中", 67 * 255, "");
 	CHECK_INT(sms_split(text, len, &sp), 255);
 	len = build(text, BIG, "中", 67 * 255, "a");
@@ -346,8 +345,8 @@ static const char *const utf16_texts[] = {
 	"emoji 😀👍🏽🇫🇷 mixed with text",
 	"Здравствуйте",
 	"مرحبا",
-	"\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf",	/* 2/3-byte edges */
-	"\xf0\x90\x80\x80 \xf4\x8f\xbf\xbf",					/* 4-byte edges */
+	"\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbf", /* 2/3-byte edges */
+	"\xf0\x90\x80\x80 \xf4\x8f\xbf\xbf",					 /* 4-byte edges */
 	"nul\0inside",
 	all_gsm7,
 };
@@ -395,17 +394,17 @@ static void test_round_trips(void)
 		CHECK_BYTES(out, m < 0 ? 0 : (size_t)m, s, len);
 	}
 	{
-		static const uint16_t want[] = { 'a', 0x4e2d, 0xd83d, 0xde00, 0xdbff, 0xdfff };
+		static const uint16_t want[] = {'a', 0x4e2d, 0xd83d, 0xde00, 0xdbff, 0xdfff};
 
 		n = sms_utf8_to_utf16("a中😀\xf4\x8f\xbf\xbf", strlen("a中😀\xf4\x8f\xbf\xbf"), u16, 1024);
 		CHECK_BYTES(u16, n < 0 ? 0 : (size_t)n * 2, want, sizeof(want));
-		CHECK_INT(sms_utf8_to_utf16("a😀", 5, u16, 2), -ENOSPC);	/* a pair is never written half */
+		CHECK_INT(sms_utf8_to_utf16("a😀", 5, u16, 2), -ENOSPC); /* a pair is never written half */
 		CHECK_INT(sms_utf8_to_utf16("a😀", 5, u16, 3), 3);
 		CHECK_INT(sms_utf8_to_utf16("a\xe0\x80\x80", 4, u16, 8), -EILSEQ);
 	}
 	{
 		/* lone surrogates become U+FFFD */
-		static const uint16_t in[] = { 'x', 0xd800, 'y', 0xdc00, 0xd83d };
+		static const uint16_t in[] = {'x', 0xd800, 'y', 0xdc00, 0xd83d};
 
 		n = sms_utf16_to_utf8(in, 5, out, sizeof(out));
 		CHECK_BYTES(out, n < 0 ? 0 : (size_t)n, "x\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbd",
@@ -419,8 +418,8 @@ static void test_round_trips(void)
 
 static void test_packing(void)
 {
-	static const uint8_t hello_fill0[] = { 0xe8, 0x32, 0x9b, 0xfd, 0x46, 0x97, 0xd9, 0xec, 0x37 };
-	static const uint8_t hello_fill1[] = { 0xd0, 0x65, 0x36, 0xfb, 0x8d, 0x2e, 0xb3, 0xd9, 0x6f };
+	static const uint8_t hello_fill0[] = {0xe8, 0x32, 0x9b, 0xfd, 0x46, 0x97, 0xd9, 0xec, 0x37};
+	static const uint8_t hello_fill1[] = {0xd0, 0x65, 0x36, 0xfb, 0x8d, 0x2e, 0xb3, 0xd9, 0x6f};
 	uint8_t sep[64], packed[64], ref[64], unpacked[64];
 	unsigned seed = 12345;
 	size_t oct;
@@ -445,7 +444,7 @@ static void test_packing(void)
 		sms_gsm7_pack(sep, len, 0, ref);
 		for (unsigned fill = 0; fill <= 6; fill++) {
 			size_t want_oct = (len * 7 + fill + 7) / 8;
-			uint8_t shifted[64] = { 0 };
+			uint8_t shifted[64] = {0};
 			unsigned carry = 0;
 
 			for (size_t k = 0; k < want_oct; k++) {
@@ -484,36 +483,40 @@ static void test_utf8_validation(void)
 	static const struct {
 		const char *s;
 		size_t len;
-		long bad;	/* -1: valid */
+		long bad; /* -1: valid */
 		const char *what;
 	} t[] = {
-		{ "plain", 5, -1, "ascii" },
-		{ "a\0b", 3, -1, "embedded NUL" },
-		{ "\xc2\x80\xdf\xbf", 4, -1, "2-byte edges" },
-		{ "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf", 12, -1, "3-byte edges" },
-		{ "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 8, -1, "4-byte edges" },
-		{ "ab\x80", 3, 2, "stray continuation" },
-		{ "\xbf", 1, 0, "lone continuation" },
-		{ "é\xa9", 3, 2, "extra continuation" },
-		{ "\xc0\xaf", 2, 0, "overlong 2-byte (C0)" },
-		{ "x\xc1\xbf", 3, 1, "overlong 2-byte (C1)" },
-		{ "\xe0\x80\xaf", 3, 0, "overlong 3-byte" },
-		{ "ab\xe0\x9f\xbf", 5, 2, "overlong 3-byte (max)" },
-		{ "\xf0\x80\x80\xaf", 4, 0, "overlong 4-byte" },
-		{ "\xf0\x8f\xbf\xbf", 4, 0, "overlong 4-byte (max)" },
-		{ "a\xed\xa0\x80", 4, 1, "surrogate D800" },
-		{ "\xed\xbf\xbf", 3, 0, "surrogate DFFF" },
-		{ "😀\xed\xa0\xbd\xed\xb8\x80", 10, 4, "CESU-8 surrogate pair" },
-		{ "\xf4\x90\x80\x80", 4, 0, "U+110000" },
-		{ "\xf5\x80\x80\x80", 4, 0, "F5 lead" },
-		{ "ok\xfe", 3, 2, "FE" },
-		{ "\xff", 1, 0, "FF" },
-		{ "abc\xe2\x82", 5, 3, "truncated 3-byte at end" },
-		{ "\xf0\x9f\x98", 3, 0, "truncated 4-byte at end" },
-		{ "\xc3", 1, 0, "truncated 2-byte at end" },
-		{ "\xe2\x82" "A", 3, 0, "truncated 3-byte before ASCII" },
-		{ "xy\xf0\x9f" "zz", 6, 2, "truncated 4-byte before ASCII" },
-		{ "é\xc3\xc3\xa9", 5, 2, "lead byte followed by lead byte" },
+		{"plain", 5, -1, "ascii"},
+		{"a\0b", 3, -1, "embedded NUL"},
+		{"\xc2\x80\xdf\xbf", 4, -1, "2-byte edges"},
+		{"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf", 12, -1, "3-byte edges"},
+		{"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 8, -1, "4-byte edges"},
+		{"ab\x80", 3, 2, "stray continuation"},
+		{"\xbf", 1, 0, "lone continuation"},
+		{"é\xa9", 3, 2, "extra continuation"},
+		{"\xc0\xaf", 2, 0, "overlong 2-byte (C0)"},
+		{"x\xc1\xbf", 3, 1, "overlong 2-byte (C1)"},
+		{"\xe0\x80\xaf", 3, 0, "overlong 3-byte"},
+		{"ab\xe0\x9f\xbf", 5, 2, "overlong 3-byte (max)"},
+		{"\xf0\x80\x80\xaf", 4, 0, "overlong 4-byte"},
+		{"\xf0\x8f\xbf\xbf", 4, 0, "overlong 4-byte (max)"},
+		{"a\xed\xa0\x80", 4, 1, "surrogate D800"},
+		{"\xed\xbf\xbf", 3, 0, "surrogate DFFF"},
+		{"😀\xed\xa0\xbd\xed\xb8\x80", 10, 4, "CESU-8 surrogate pair"},
+		{"\xf4\x90\x80\x80", 4, 0, "U+110000"},
+		{"\xf5\x80\x80\x80", 4, 0, "F5 lead"},
+		{"ok\xfe", 3, 2, "FE"},
+		{"\xff", 1, 0, "FF"},
+		{"abc\xe2\x82", 5, 3, "truncated 3-byte at end"},
+		{"\xf0\x9f\x98", 3, 0, "truncated 4-byte at end"},
+		{"\xc3", 1, 0, "truncated 2-byte at end"},
+		{"\xe2\x82"
+		 "A",
+		 3, 0, "truncated 3-byte before ASCII"},
+		{"xy\xf0\x9f"
+		 "zz",
+		 6, 2, "truncated 4-byte before ASCII"},
+		{"é\xc3\xc3\xa9", 5, 2, "lead byte followed by lead byte"},
 	};
 
 	group_begin("utf-8 validation");
@@ -549,7 +552,7 @@ static void test_utf8_validation(void)
 static void expect_udh(const uint8_t *udh, size_t len, int rc_want, unsigned ref, unsigned total, unsigned seq,
 		       bool ref16, int line)
 {
-	struct sms_concat c = { 0 };
+	struct sms_concat c = {0};
 	int rc = sms_udh_parse_concat(udh, len, &c);
 
 	check_int_(rc, rc_want, line, "sms_udh_parse_concat()");
@@ -561,10 +564,10 @@ static void expect_udh(const uint8_t *udh, size_t len, int rc_want, unsigned ref
 	check_int_(c.ref16, ref16, line, "c.ref16");
 }
 
-#define EXPECT_UDH(rc, ref, total, seq, ref16, ...)                                                \
-	do {                                                                                       \
-		static const uint8_t h_[] = { __VA_ARGS__ };                                       \
-		expect_udh(h_, sizeof(h_), (rc), (ref), (total), (seq), (ref16), __LINE__);         \
+#define EXPECT_UDH(rc, ref, total, seq, ref16, ...)                                                                    \
+	do {                                                                                                           \
+		static const uint8_t h_[] = {__VA_ARGS__};                                                             \
+		expect_udh(h_, sizeof(h_), (rc), (ref), (total), (seq), (ref16), __LINE__);                            \
 	} while (0)
 
 static void test_udh(void)
@@ -591,17 +594,17 @@ static void test_udh(void)
 	EXPECT_UDH(-ENOENT, 0, 0, 0, false, 0x03, 0x24, 0x01, 0x01);
 	EXPECT_UDH(-ENOENT, 0, 0, 0, false, 0x00);
 	/* malformed */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02);	/* UDHL longer than the data */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x04, 0x00, 0x03, 0x01, 0x02, 0x01);	/* IE runs past UDHL */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x06, 0x00, 0x03, 0x01, 0x02, 0x01, 0x24);	/* half an IE header */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x07, 0x24, 0x09, 0x00, 0x03, 0x01, 0x02, 0x01);	/* unknown IE too long */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x08, 0x00, 0x03, 0x01, 0x02, 0x01, 0x70, 0x05, 0x00);	/* bad tail */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02, 0x00);	/* seq 0 */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02, 0x03);	/* seq > total */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x00, 0x00);	/* total 0 */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x06, 0x08, 0x04, 0x01, 0x02, 0x03, 0x04);	/* 16-bit seq > total */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x04, 0x00, 0x02, 0x01, 0x02);	/* 8-bit IE of length 2 */
-	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x08, 0x03, 0x01, 0x02, 0x01);	/* 16-bit IE of length 3 */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02);	       /* UDHL longer than the data */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x04, 0x00, 0x03, 0x01, 0x02, 0x01);       /* IE runs past UDHL */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x06, 0x00, 0x03, 0x01, 0x02, 0x01, 0x24); /* half an IE header */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x07, 0x24, 0x09, 0x00, 0x03, 0x01, 0x02, 0x01); /* unknown IE too long */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x08, 0x00, 0x03, 0x01, 0x02, 0x01, 0x70, 0x05, 0x00); /* bad tail */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02, 0x00);		   /* seq 0 */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x02, 0x03);		   /* seq > total */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x00, 0x03, 0x01, 0x00, 0x00);		   /* total 0 */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x06, 0x08, 0x04, 0x01, 0x02, 0x03, 0x04); /* 16-bit seq > total */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x04, 0x00, 0x02, 0x01, 0x02);	       /* 8-bit IE of length 2 */
+	EXPECT_UDH(-EINVAL, 0, 0, 0, false, 0x05, 0x08, 0x03, 0x01, 0x02, 0x01);       /* 16-bit IE of length 3 */
 	{
 		struct sms_concat c;
 
@@ -610,20 +613,20 @@ static void test_udh(void)
 
 	/* build */
 	{
-		static const uint8_t want8[] = { 0x05, 0x00, 0x03, 0xa7, 0x03, 0x02 };
-		static const uint8_t want16[] = { 0x06, 0x08, 0x04, 0x12, 0x34, 0x05, 0x01 };
-		struct sms_concat c = { .ref = 0xa7, .total = 3, .seq = 2 };
+		static const uint8_t want8[] = {0x05, 0x00, 0x03, 0xa7, 0x03, 0x02};
+		static const uint8_t want16[] = {0x06, 0x08, 0x04, 0x12, 0x34, 0x05, 0x01};
+		struct sms_concat c = {.ref = 0xa7, .total = 3, .seq = 2};
 
 		n = sms_udh_build_concat(&c, buf);
 		CHECK_BYTES(buf, n, want8, sizeof(want8));
-		c = (struct sms_concat){ .ref = 0x1234, .total = 5, .seq = 1, .ref16 = true };
+		c = (struct sms_concat){.ref = 0x1234, .total = 5, .seq = 1, .ref16 = true};
 		n = sms_udh_build_concat(&c, buf);
 		CHECK_BYTES(buf, n, want16, sizeof(want16));
 	}
 	for (unsigned ref = 0; ref < 70000; ref += 997) {
 		for (unsigned total = 1; total <= 255; total += 127) {
 			for (unsigned seq = 1; seq <= total; seq += 63) {
-				struct sms_concat c = { .ref = ref & 0xff, .total = total, .seq = seq }, d;
+				struct sms_concat c = {.ref = ref & 0xff, .total = total, .seq = seq}, d;
 
 				c.ref16 = ref > 0xff;
 				if (c.ref16)

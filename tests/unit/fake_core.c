@@ -16,7 +16,7 @@
 #include "gateway/core/route.h"
 #include "tests/unit/fake_core.h"
 
-#define FAKE_MAX_SMS 512
+#define FAKE_MAX_SMS   512
 #define FAKE_MAX_HOOKS 16
 
 time_t fake_now = 1767225600; /* 2026-01-01 00:00 UTC, a Thursday */

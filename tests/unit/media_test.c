@@ -293,7 +293,8 @@ static void test_conference(void)
 		ok &= p[i]->bad_pt == 0 && p[i]->bad_seq == 0 && p[i]->marker_first && !p[i]->markers &&
 		      p[i]->pkts >= 70;
 	CHECK(ok,
-	      "RTP out: each leg's payload type, sequence +1 and timestamp +160 per packet, marker on the first only (A "
+	      "RTP out: each leg's payload type, sequence +1 and timestamp +160 per packet, marker on the first only "
+	      "(A "
 	      "got %u packets)",
 	      p[0]->pkts);
 
@@ -401,8 +402,8 @@ static void test_digits(void)
 	run_ms(100);
 	peer_event(pe, '9');
 	run_ms(100);
-	CHECK(!strcmp(digits, "119"), "RFC 4733: three presses with repeats and end retransmissions give \"119\" (\"%s\")",
-	      digits);
+	CHECK(!strcmp(digits, "119"),
+	      "RFC 4733: three presses with repeats and end retransmissions give \"119\" (\"%s\")", digits);
 
 	memset(digits, 0, sizeof(digits));
 	pe->sending = false;

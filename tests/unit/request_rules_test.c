@@ -17,12 +17,12 @@
 #include "tests/unit/fake_core.h"
 #include "tests/unit/testlib.h"
 
-#define R1 "+8613800138001"  /* 邹丽, 1幢1单元101 (grid W1) */
-#define R1B "+8613800138201" /* 邹文斌, same household */
-#define R2 "+8613800138002"  /* 吕永福, 1幢1单元102 (grid W1) */
-#define W1 "+8613900139001"  /* 杜军, grid worker of W1 */
-#define STAFF1 "+8613900139101"
-#define RUNNER "+8613900139201"
+#define R1	"+8613800138001" /* 邹丽, 1幢1单元101 (grid W1) */
+#define R1B	"+8613800138201" /* 邹文斌, same household */
+#define R2	"+8613800138002" /* 吕永福, 1幢1单元102 (grid W1) */
+#define W1	"+8613900139001" /* 杜军, grid worker of W1 */
+#define STAFF1	"+8613900139101"
+#define RUNNER	"+8613900139201"
 #define UNKNOWN "+8613700000001"
 
 /* The first run of exactly 6 ASCII digits in text (the reference), or "". */
@@ -91,7 +91,8 @@ int main(void)
 	deliver(gw, R2, "查询 %s", ref);
 	CHECK(fake_take(R2, "只有报事住户", NULL) != NULL, "another household's 查询 is refused");
 	deliver(gw, R1B, "CX %s", ref);
-	CHECK(fake_take(R1B, ref, "处置中", "已联系电工", NULL) != NULL, "the reporter's household sees state and note");
+	CHECK(fake_take(R1B, ref, "处置中", "已联系电工", NULL) != NULL,
+	      "the reporter's household sees state and note");
 	deliver(gw, R1, "办结 %s 好了", ref);
 	CHECK(fake_take(R1, "只限", NULL) && !strcmp(state_of(dbc, ctx, ref, NULL), "in_progress"),
 	      "a resident's 办结 is refused and changes nothing");
@@ -115,8 +116,9 @@ int main(void)
 		ref_of(s ? s->text : NULL, ref2);
 		deliver(gw, W1, reason, ref2);
 		s = fake_take(STAFF1, "【退回】", ref2, NULL);
-		CHECK(s && strstr(s->text, "…"), "a 195-character report returned with a 195-character reason reaches the "
-						 "staff, shortened");
+		CHECK(s && strstr(s->text, "…"),
+		      "a 195-character report returned with a 195-character reason reaches the "
+		      "staff, shortened");
 		CHECK(!strcmp(state_of(dbc, ctx, ref2, NULL), "returned"), "returned");
 	}
 

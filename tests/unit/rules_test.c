@@ -21,8 +21,8 @@ static void match(const struct rt_rules *r, const char *text, const char *handle
 	int rc = rt_match(r, text, strlen(text), &m);
 	const char *h = m.rule ? m.rule->handler : "(none)";
 
-	CHECK(rc == 0 && !strcmp(h, handler) && !strcmp(m.args, args), "'%s' -> %s '%s' (want %s '%s')", text, h, m.args,
-	      handler, args);
+	CHECK(rc == 0 && !strcmp(h, handler) && !strcmp(m.args, args), "'%s' -> %s '%s' (want %s '%s')", text, h,
+	      m.args, handler, args);
 }
 
 int main(int argc, char **argv)
@@ -73,12 +73,15 @@ int main(int argc, char **argv)
 	CHECK(rc == -EINVAL && !strstr(err, "secret") && !strstr(err, "root"),
 	      "the error names the line, never its content (a file that is not a rules file)");
 	rc = rt_rules_parse(&r, "rule onlykeyword\n", err, sizeof(err));
-	CHECK(rc == -EINVAL && strstr(err, "line 1") && r.nrules == 0, "a rule without handler is refused, nothing kept");
-	rc = rt_rules_parse(&r, "# c\n\nrule 报事,BS report\nreply ok zh-CN 已受理，编号{ref}。\nreply ok en Received, ref {ref}.\n",
-			   err, sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, "line 1") && r.nrules == 0,
+	      "a rule without handler is refused, nothing kept");
+	rc = rt_rules_parse(
+		&r,
+		"# c\n\nrule 报事,BS report\nreply ok zh-CN 已受理，编号{ref}。\nreply ok en Received, ref {ref}.\n",
+		err, sizeof(err));
 	CHECK(rc == 0 && r.nrules == 1 && r.ntpl == 2, "comments, blank lines, rules and replies parse");
 	{
-		const char *keys[] = { "ref" }, *vals[] = { "123456" };
+		const char *keys[] = {"ref"}, *vals[] = {"123456"};
 
 		rc = rt_expand(rt_template(&r, "ok", "en"), keys, vals, 1, out, sizeof(out));
 		CHECK(rc > 0 && !strcmp(out, "Received, ref 123456."), "English template expands");
@@ -101,7 +104,8 @@ int main(int argc, char **argv)
 		rc = rt_expand("【退回】单号{ref}：{text}，原因：{reason}", keys, vals, 3, big, sizeof(big));
 		CHECK(rc > 0 && rc < (int)sizeof(big) && strstr(big, "单号654321：") && strstr(big, "…") &&
 			      utf8_validate(big, strlen(big), NULL) == 0,
-		      "a notice too long for its buffer is shortened with …, the reference kept, valid UTF-8 (%d bytes)",
+		      "a notice too long for its buffer is shortened with …, the reference kept, valid UTF-8 (%d "
+		      "bytes)",
 		      rc);
 		CHECK(strstr(big, "墙墙墙") && strstr(big, "漏漏漏"), "both long fields keep their start");
 	}

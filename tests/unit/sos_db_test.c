@@ -77,7 +77,8 @@ int main(void)
 	CHECK(db_sos_next_rung(dbc, dev.id, 0) == DB_SOS_RUNG_GRID, "pending only: the first rung is the grid worker");
 	rc = db_binding_by_code(dbc, "+8613800138001", "123456", 1000, &b);
 	CHECK(rc == 0 && b.id == id && !strcmp(b.number, "+8613700000001"), "found by the primary phone and its code");
-	CHECK(db_binding_by_code(dbc, "+8613800138002", "123456", 1000, &b) == -ENOENT, "not by another household's phone");
+	CHECK(db_binding_by_code(dbc, "+8613800138002", "123456", 1000, &b) == -ENOENT,
+	      "not by another household's phone");
 	CHECK(db_binding_by_code(dbc, "+8613800138001", "654321", 1000, &b) == -ENOENT, "not with a wrong code");
 	CHECK(db_binding_by_code(dbc, "+8613800138001", "123456", 1001, &b) == -ENOENT,
 	      "not when it was texted before the window (expired)");

@@ -13,15 +13,15 @@
 #include "tests/unit/fake_core.h"
 #include "tests/unit/testlib.h"
 
-#define WATCH "+8613912340001"
-#define F1 "+8613700000001"	     /* step 1, approved */
-#define F2 "+8613700000002"	     /* step 1, approved */
-#define F3 "+8613700000003"	     /* step 2, approved */
-#define PENDING "+8613700000004"     /* step 1, never approved */
-#define STRANGER "+8613700000099"
+#define WATCH	    "+8613912340001"
+#define F1	    "+8613700000001" /* step 1, approved */
+#define F2	    "+8613700000002" /* step 1, approved */
+#define F3	    "+8613700000003" /* step 2, approved */
+#define PENDING	    "+8613700000004" /* step 1, never approved */
+#define STRANGER    "+8613700000099"
 #define GRID_WORKER "+8613900139001"
-#define PRIMARY "+8613800138001" /* household 1-1-101's primary phone */
-#define LINK "position=114.051331,22.566923&coordinate=wgs84"
+#define PRIMARY	    "+8613800138001" /* household 1-1-101's primary phone */
+#define LINK	    "position=114.051331,22.566923&coordinate=wgs84"
 #define SOS_TEXT                                                                                                       \
 	"lat: 22.566923 long: 114.051331 speed:0.00 28/10/09 03:33 F:4.32V,0, Signal:F\n"                              \
 	"help me! imei:359587011016261 05 41.9"
@@ -71,11 +71,12 @@ int main(void)
 
 	/* the alarm */
 	CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0, "the watch's alarm is stored and routed");
-	CHECK(incident(dbc, ctx, "notifying", 1, &first) && db_sos_open_count(dbc) == 1, "one incident, notifying step 1");
+	CHECK(incident(dbc, ctx, "notifying", 1, &first) && db_sos_open_count(dbc) == 1,
+	      "one incident, notifying step 1");
 	for (const char *const *n = (const char *const[]){F1, F2, NULL}; *n; n++) {
 		s = fake_take(*n, "SOS求救", "邹丽", "1幢1单元101", "电量4.32V", "回复1或收到确认", NULL);
-		CHECK(s && strstr(s->text, LINK) && s->prio == DB_PRIO_SOS, "%s: the alert with the map link, at SOS priority",
-		      *n);
+		CHECK(s && strstr(s->text, LINK) && s->prio == DB_PRIO_SOS,
+		      "%s: the alert with the map link, at SOS priority", *n);
 	}
 	CHECK(fake_count(PENDING) == 0, "the pending binding gets nothing");
 	CHECK(fake_count(F3) == 0 && fake_count(GRID_WORKER) == 0, "step 2 and the grid worker not yet");
@@ -137,8 +138,9 @@ int main(void)
 		a = fake_take(STRANGER, "已收到您的绑定申请", NULL);
 		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
 		b = fake_take(STRANGER, "已收到您的绑定申请", NULL);
-		CHECK(a && b && !strstr(b->text, "邹丽"), "BD of a watch and of another number: the same generic answer, "
-							  "no name");
+		CHECK(a && b && !strstr(b->text, "邹丽"),
+		      "BD of a watch and of another number: the same generic answer, "
+		      "no name");
 		code_sms = fake_take(PRIMARY, "申请绑定", "确认", NULL);
 		c = code_sms ? strstr(code_sms->text, "确认 ") : NULL;
 		if (c)
@@ -146,7 +148,8 @@ int main(void)
 		CHECK(code[0], "the household's primary phone gets a code (%s)", code);
 		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
 		OSMO_ASSERT(fake_deliver(gw, STRANGER, "BD " WATCH) == 0);
-		CHECK(fake_count(STRANGER) == 4 && !fake_take(STRANGER, "x", NULL), "a 4th BD within the hour: not answered");
+		CHECK(fake_count(STRANGER) == 4 && !fake_take(STRANGER, "x", NULL),
+		      "a 4th BD within the hour: not answered");
 		CHECK(fake_take(PRIMARY, "申请绑定", NULL) && !fake_take(PRIMARY, "申请绑定", NULL),
 		      "the primary phone got 2 more codes, then no more (the limit per requester)");
 
@@ -160,7 +163,8 @@ int main(void)
 		CHECK(fake_take(PRIMARY, "错误次数过多", NULL) != NULL, "after 5 wrong codes the number is locked out");
 		fake_now += 3601;
 		OSMO_ASSERT(fake_deliver(gw, PRIMARY, wrong) == 0);
-		CHECK(fake_take(PRIMARY, "无效、已过期", NULL) != NULL, "an hour later the code has expired (10 minutes)");
+		CHECK(fake_take(PRIMARY, "无效、已过期", NULL) != NULL,
+		      "an hour later the code has expired (10 minutes)");
 		CHECK(fake_take(STRANGER, "绑定成功", NULL) == NULL, "and the stranger is not bound");
 
 		/* a fresh code within its 10 minutes binds */

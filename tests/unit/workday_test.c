@@ -22,8 +22,8 @@ static void check_add(int y, int m, int d, unsigned n, int ey, int em, int ed, w
 
 	wd_date(wd_add(wd_day(y, m, d), n, l, NULL), &ry, &rm, &rd);
 	CHECK(ry == ey && rm == em && rd == ed,
-	      "%s: %04d-%02d-%02d + %u working days = %04d-%02d-%02d (want %04d-%02d-%02d)", what, y, m, d, n, ry, rm, rd,
-	      ey, em, ed);
+	      "%s: %04d-%02d-%02d + %u working days = %04d-%02d-%02d (want %04d-%02d-%02d)", what, y, m, d, n, ry, rm,
+	      rd, ey, em, ed);
 }
 
 int main(void)
