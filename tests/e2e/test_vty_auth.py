@@ -1,6 +1,6 @@
 """The VTY asks for its password (issue 13, hole 4): without it nothing runs, not even `show`;
 with it the operator works as before; `enable` asks again. CTRL, which has no login, sends
-nothing unless `ctrl-send on`."""
+nothing unless `ctrl-send on`, and moves no clock without `test-clock on`."""
 import linli
 
 
@@ -20,6 +20,12 @@ def main(t):
         except Exception as e:
             refused = "ctrl-send" in str(e)
         t.check(refused, "with ctrl-send off, CTRL SET sms-send is refused")
+        try:
+            gw.ctrl.set("clock-offset", "86400")
+            moved = True
+        except Exception as e:
+            moved = "test-clock" not in str(e)
+        t.check(not moved, "without test-clock on, CTRL cannot move linlid's clock")
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()
