@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "modem/mdm_errors.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                       \
-			failures++;                                                                                    \
-		}                                                                                                      \
-	} while (0)
+#include "tests/unit/testlib.h"
 
 struct expect {
 	int code;
@@ -78,11 +69,9 @@ static void check_table(const char *what, const struct expect *e, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		reason[0] = '\0';
 		enum mdm_err_class cls = fn(e[i].code, reason, sizeof(reason));
-		if (cls != e[i].cls || !strstr(reason, e[i].name_part)) {
-			fprintf(stderr, "%s %d: got %s \"%s\", want %s \"...%s...\"\n", what, e[i].code,
-				mdm_err_class_name(cls), reason, mdm_err_class_name(e[i].cls), e[i].name_part);
-			failures++;
-		}
+
+		CHECK(cls == e[i].cls && strstr(reason, e[i].name_part), "%s %d: %s \"%s\" (want %s \"...%s...\")",
+		      what, e[i].code, mdm_err_class_name(cls), reason, mdm_err_class_name(e[i].cls), e[i].name_part);
 	}
 }
 
@@ -90,17 +79,23 @@ static void test_parse(void)
 {
 	bool cms = false;
 
-	CHECK(mdm_parse_cm_error("+CMS ERROR: 500", &cms) == 500 && cms);
-	CHECK(mdm_parse_cm_error("+CME ERROR: 14", &cms) == 14 && !cms);
-	CHECK(mdm_parse_cm_error("+CMS ERROR:21\r\n", &cms) == 21 && cms);
-	CHECK(mdm_parse_cm_error("  +CMS ERROR: 0", &cms) == 0 && cms);
-	CHECK(mdm_parse_cm_error("+CMS ERROR: unknown error", &cms) == -1);
-	CHECK(mdm_parse_cm_error("+CMS ERROR: 12x", &cms) == -1);
-	CHECK(mdm_parse_cm_error("ERROR", &cms) == -1);
-	CHECK(mdm_parse_cm_error("OK", &cms) == -1);
-	CHECK(mdm_parse_cm_error("", &cms) == -1);
-	CHECK(mdm_parse_cm_error(NULL, &cms) == -1);
-	CHECK(mdm_parse_cm_error("+CMGS: 12", &cms) == -1);
+	CHECK(mdm_parse_cm_error("+CMS ERROR: 500", &cms) == 500 && cms, "%s",
+	      "mdm_parse_cm_error(\"+CMS ERROR: 500\", &cms) == 500 && cms");
+	CHECK(mdm_parse_cm_error("+CME ERROR: 14", &cms) == 14 && !cms, "%s",
+	      "mdm_parse_cm_error(\"+CME ERROR: 14\", &cms) == 14 && !cms");
+	CHECK(mdm_parse_cm_error("+CMS ERROR:21\r\n", &cms) == 21 && cms, "%s",
+	      "mdm_parse_cm_error(\"+CMS ERROR:21\\r\\n\", &cms) == 21 && cms");
+	CHECK(mdm_parse_cm_error("  +CMS ERROR: 0", &cms) == 0 && cms, "%s",
+	      "mdm_parse_cm_error(\"  +CMS ERROR: 0\", &cms) == 0 && cms");
+	CHECK(mdm_parse_cm_error("+CMS ERROR: unknown error", &cms) == -1, "%s",
+	      "mdm_parse_cm_error(\"+CMS ERROR: unknown error\", &cms) == -1");
+	CHECK(mdm_parse_cm_error("+CMS ERROR: 12x", &cms) == -1, "%s",
+	      "mdm_parse_cm_error(\"+CMS ERROR: 12x\", &cms) == -1");
+	CHECK(mdm_parse_cm_error("ERROR", &cms) == -1, "%s", "mdm_parse_cm_error(\"ERROR\", &cms) == -1");
+	CHECK(mdm_parse_cm_error("OK", &cms) == -1, "%s", "mdm_parse_cm_error(\"OK\", &cms) == -1");
+	CHECK(mdm_parse_cm_error("", &cms) == -1, "%s", "mdm_parse_cm_error(\"\", &cms) == -1");
+	CHECK(mdm_parse_cm_error(NULL, &cms) == -1, "%s", "mdm_parse_cm_error(NULL, &cms) == -1");
+	CHECK(mdm_parse_cm_error("+CMGS: 12", &cms) == -1, "%s", "mdm_parse_cm_error(\"+CMGS: 12\", &cms) == -1");
 }
 
 static void test_reason_buffer(void)
@@ -108,12 +103,15 @@ static void test_reason_buffer(void)
 	char small[8];
 
 	/* truncates, stays terminated, no overflow */
-	CHECK(mdm_classify_cms(21, small, sizeof(small)) == MDM_ERR_PERMANENT);
-	CHECK(strlen(small) == sizeof(small) - 1);
+	CHECK(mdm_classify_cms(21, small, sizeof(small)) == MDM_ERR_PERMANENT, "%s",
+	      "mdm_classify_cms(21, small, sizeof(small)) == MDM_ERR_PERMANENT");
+	CHECK(strlen(small) == sizeof(small) - 1, "%s", "strlen(small) == sizeof(small) - 1");
 	/* NULL reason is allowed */
-	CHECK(mdm_classify_cms(500, NULL, 0) == MDM_ERR_TRANSIENT);
-	CHECK(mdm_classify_cme(14, NULL, 0) == MDM_ERR_TRANSIENT);
-	CHECK(strcmp(mdm_err_class_name(MDM_OK), "ok") == 0);
+	CHECK(mdm_classify_cms(500, NULL, 0) == MDM_ERR_TRANSIENT, "%s",
+	      "mdm_classify_cms(500, NULL, 0) == MDM_ERR_TRANSIENT");
+	CHECK(mdm_classify_cme(14, NULL, 0) == MDM_ERR_TRANSIENT, "%s",
+	      "mdm_classify_cme(14, NULL, 0) == MDM_ERR_TRANSIENT");
+	CHECK(strcmp(mdm_err_class_name(MDM_OK), "ok") == 0, "%s", "strcmp(mdm_err_class_name(MDM_OK), \"ok\") == 0");
 }
 
 int main(void)
@@ -122,10 +120,6 @@ int main(void)
 	check_table("CME", cme_expect, sizeof(cme_expect) / sizeof(cme_expect[0]), mdm_classify_cme);
 	test_parse();
 	test_reason_buffer();
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("mdm_errors: all passed\n");
-	return 0;
+	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
+	return failures ? 1 : 0;
 }
