@@ -1,5 +1,6 @@
 /* Internal to modem/: what the pool (main thread, mdm_pool.c) and the workers (one thread per
- * modem, mdm_worker.c) share. Not for use outside modem/. */
+ * modem, mdm_worker.c and its parts, whose own state is in mdm_wpriv.h) share. Not for use outside
+ * modem/. */
 #pragma once
 
 #include <pthread.h>
