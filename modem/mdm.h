@@ -26,6 +26,8 @@ struct mdm_cfg {
 	bool send_gammu;	/* send through GSM_SendSMS even where linli's own AT+CMGS could run */
 	unsigned prompt_delay_ms;	/* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
 	bool cmms_off;		/* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
+	unsigned watchdog_s;	/* a send unanswered this long resets the modem (MDM_EV_SEND_RESET); twice
+				 * as long, MDM_EV_SEND_STUCK. 0: no send watchdog */
 };
 
 enum mdm_state {
@@ -43,6 +45,12 @@ enum mdm_ev_type {
 	MDM_EV_REPORT,		/* u.report: a status report (delivery) */
 	MDM_EV_HEALTH,		/* u.health */
 	MDM_EV_RING,		/* u.ring: incoming call */
+	MDM_EV_SEND_RESET,	/* u.watchdog: the send has not been answered for watchdog_s; the pool
+				 * reset the modem (mdm_reset) right after this event */
+	MDM_EV_SEND_STUCK,	/* u.watchdog: still no answer after twice watchdog_s, even after the reset.
+				 * The job is the caller's again (e.g. to queue it for another modem); the
+				 * modem stays busy until its MDM_EV_SEND_RESULT, which may still come: if
+				 * that says MDM_OK, the message may have gone out twice */
 };
 
 enum mdm_err_class {
@@ -104,14 +112,18 @@ struct mdm_event {
 		struct {
 			char caller[32];
 		} ring;
+		struct {
+			int64_t job;
+			unsigned waited_s;	/* since mdm_send() handed it over */
+		} watchdog;
 	} u;
 };
 
 typedef void (*mdm_event_cb)(struct mdm_pool *pool, struct mdm_event *ev, void *data);
 
 /* Start one worker per cfg[i]; each connects on its own and reports MDM_EV_STATE.
- * cb runs on the main thread (the osmo_select loop) for every event and must call
- * mdm_event_free(ev) when done with it. */
+ * cb runs on the main thread (the osmo_select loop) for every event (the workers' through the queue,
+ * the send watchdog's from the pool's timer) and must call mdm_event_free(ev) when done with it. */
 struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n, mdm_event_cb cb, void *data);
 
 /* Ask every worker to finish the command under way, stop, and join them. Events still queued
@@ -129,8 +141,13 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 /* Delete a stored message after it was committed; answered by MDM_EV_DELETED. */
 int mdm_delete(struct mdm_pool *pool, unsigned idx, int folder, int location);
 
-/* Watchdog: drop the connection and reconnect. An outstanding send is answered MDM_ERR_MODEM. */
+/* Drop the connection and reconnect. An outstanding send is answered MDM_ERR_MODEM (unless the worker
+ * is stuck in a call that does not return: then the send watchdog goes on to MDM_EV_SEND_STUCK). */
 int mdm_reset(struct mdm_pool *pool, unsigned idx);
+
+/* The send watchdog of every modem (mdm_cfg.watchdog_s), from now on; the sends under way are
+ * measured against the new value at the next check. 0 turns it off. */
+void mdm_set_watchdog(struct mdm_pool *pool, unsigned watchdog_s);
 
 /* Reject (or end) the call ringing on modem idx: AT+CHUP. No answer event. */
 int mdm_hangup(struct mdm_pool *pool, unsigned idx);
