@@ -16,46 +16,54 @@ struct mdm_pool;
 
 struct mdm_cfg {
 	char name[32];
-	char device[256];	/* /dev/ttyUSB0, /dev/pts/N, or the command for connection "proxyat" */
-	char connection[32];	/* any gammu connection: "at", "at115200", "proxyat", ... */
-	unsigned pace_ms;	/* at least this long from one send's start to the next (0 = none) */
-	unsigned poll_s;	/* safety-net listing of SIM storage (default 30) */
-	unsigned health_s;	/* signal, registration and SIM poll (default 30) */
-	bool reports;		/* request delivery reports (status report) */
-	unsigned send_timeout_s;	/* wait for a part's +CMGS reference (default 40) */
-	bool send_gammu;	/* send through GSM_SendSMS even where linli's own AT+CMGS could run */
-	unsigned prompt_delay_ms;	/* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
-	bool cmms_off;		/* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
+	char device[256];	  /* /dev/ttyUSB0, /dev/pts/N, or the command for connection "proxyat" */
+	char connection[32];	  /* any gammu connection: "at", "at115200", "proxyat", ... */
+	unsigned pace_ms;	  /* at least this long from one send's start to the next (0 = none) */
+	unsigned poll_s;	  /* safety-net listing of SIM storage (default 30) */
+	unsigned health_s;	  /* signal, registration and SIM poll (default 30) */
+	bool reports;		  /* request delivery reports (status report) */
+	unsigned send_timeout_s;  /* wait for a part's +CMGS reference (default 40) */
+	bool send_gammu;	  /* send through GSM_SendSMS even where linli's own AT+CMGS could run */
+	unsigned prompt_delay_ms; /* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
+	bool cmms_off;		  /* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
+	unsigned watchdog_s;	  /* a send unanswered this long resets the modem (MDM_EV_SEND_RESET); twice
+				   * as long, MDM_EV_SEND_STUCK. 0: no send watchdog */
 };
 
 enum mdm_state {
-	MDM_ST_CONNECTING,	/* opening the device, initialising */
-	MDM_ST_READY,		/* connected and answering */
-	MDM_ST_LOST,		/* stopped answering or device gone: retrying with back-off */
-	MDM_ST_STOPPED,		/* worker finished (pool stopping) */
+	MDM_ST_CONNECTING, /* opening the device, initialising */
+	MDM_ST_READY,	   /* connected and answering */
+	MDM_ST_LOST,	   /* stopped answering or device gone: retrying with back-off */
+	MDM_ST_STOPPED,	   /* worker finished (pool stopping) */
 };
 
 enum mdm_ev_type {
-	MDM_EV_STATE,		/* u.state */
-	MDM_EV_SMS_IN,		/* u.sms: one message (or one part) read from storage */
-	MDM_EV_SEND_RESULT,	/* u.send: the outcome of mdm_send() */
-	MDM_EV_DELETED,		/* u.del: the outcome of mdm_delete() */
-	MDM_EV_REPORT,		/* u.report: a status report (delivery) */
-	MDM_EV_HEALTH,		/* u.health */
-	MDM_EV_RING,		/* u.ring: incoming call */
+	MDM_EV_STATE,	    /* u.state */
+	MDM_EV_SMS_IN,	    /* u.sms: one message (or one part) read from storage */
+	MDM_EV_SEND_RESULT, /* u.send: the outcome of mdm_send() */
+	MDM_EV_DELETED,	    /* u.del: the outcome of mdm_delete() */
+	MDM_EV_REPORT,	    /* u.report: a status report (delivery) */
+	MDM_EV_HEALTH,	    /* u.health */
+	MDM_EV_RING,	    /* u.ring: incoming call */
+	MDM_EV_SEND_RESET,  /* u.watchdog: the send has not been answered for watchdog_s; the pool
+			     * reset the modem (mdm_reset) right after this event */
+	MDM_EV_SEND_STUCK,  /* u.watchdog: still no answer after twice watchdog_s, even after the reset.
+			     * The job is the caller's again (e.g. to queue it for another modem); the
+			     * modem stays busy until its MDM_EV_SEND_RESULT, which may still come: if
+			     * that says MDM_OK, the message may have gone out twice */
 };
 
 enum mdm_err_class {
 	MDM_OK = 0,
-	MDM_ERR_TRANSIENT,	/* network/SIM busy, CMS 500...: retry later, any modem */
-	MDM_ERR_PERMANENT,	/* the message or number is wrong: fail it with the reason */
-	MDM_ERR_MODEM,		/* the modem failed (timeout, device gone): retry at once on another modem */
+	MDM_ERR_TRANSIENT, /* network/SIM busy, CMS 500...: retry later, any modem */
+	MDM_ERR_PERMANENT, /* the message or number is wrong: fail it with the reason */
+	MDM_ERR_MODEM,	   /* the modem failed (timeout, device gone): retry at once on another modem */
 };
 
 struct mdm_event {
-	struct llist_head list;	/* osmo_it_q linkage */
+	struct llist_head list; /* osmo_it_q linkage */
 	enum mdm_ev_type type;
-	unsigned modem;		/* index in the pool */
+	unsigned modem; /* index in the pool */
 	union {
 		struct {
 			enum mdm_state state;
@@ -64,54 +72,58 @@ struct mdm_event {
 			char model[64];
 		} state;
 		struct {
-			int folder, location;	/* pass back to mdm_delete(); location 0: not stored (+CMT),
-						 * mdm_delete() on it is answered rc 0 at once */
+			int folder, location; /* pass back to mdm_delete(); location 0: not stored (+CMT),
+					       * mdm_delete() on it is answered rc 0 at once */
 			char sender[32];
-			char *text;		/* UTF-8, malloc'd */
-			char *raw;		/* hex of what the modem gave (PDU), malloc'd, may be NULL */
-			int64_t smsc_ts;	/* unix seconds, 0 if unknown */
-			bool bad_text;		/* text could not be decoded cleanly */
-			bool is_part;		/* part of a concatenated message: ref/total/seq valid */
+			char *text;	 /* UTF-8, malloc'd */
+			char *raw;	 /* hex of what the modem gave (PDU), malloc'd, may be NULL */
+			int64_t smsc_ts; /* unix seconds, 0 if unknown */
+			bool bad_text;	 /* text could not be decoded cleanly */
+			bool is_part;	 /* part of a concatenated message: ref/total/seq valid */
 			unsigned ref, total, seq;
 		} sms;
 		struct {
 			int64_t job;
 			enum mdm_err_class cls;
-			int code;		/* CMS/CME error number, or 0 */
+			int code; /* CMS/CME error number, or 0 */
 			char reason[128];
-			char refs[96];		/* message references of the parts, "12,13" */
-			unsigned parts_sent;	/* parts accepted before an error */
+			char refs[96];	     /* message references of the parts, "12,13" */
+			unsigned parts_sent; /* parts accepted before an error */
 		} send;
 		struct {
 			int folder, location;
-			int rc;			/* 0 or -errno */
+			int rc; /* 0 or -errno */
 		} del;
 		struct {
 			unsigned mr;
-			unsigned status;	/* TP-ST: < 0x20 delivered, 0x20.. pending, >= 0x40 failed */
+			unsigned status; /* TP-ST: < 0x20 delivered, 0x20.. pending, >= 0x40 failed */
 			char recipient[32];
 			int64_t ts;
-			int folder, location;	/* delete it after recording, as for SMS_IN (0 if none) */
+			int folder, location; /* delete it after recording, as for SMS_IN (0 if none) */
 		} report;
 		struct {
-			int signal_pct;		/* -1 unknown */
-			int rssi_dbm;		/* 0 unknown */
+			int signal_pct; /* -1 unknown */
+			int rssi_dbm;	/* 0 unknown */
 			bool registered;
 			char network[64];
-			char sim[32];		/* "ready", "pin", "absent", ... */
+			char sim[32]; /* "ready", "pin", "absent", ... */
 			unsigned sim_used, sim_size;
 		} health;
 		struct {
 			char caller[32];
 		} ring;
+		struct {
+			int64_t job;
+			unsigned waited_s; /* since mdm_send() handed it over */
+		} watchdog;
 	} u;
 };
 
 typedef void (*mdm_event_cb)(struct mdm_pool *pool, struct mdm_event *ev, void *data);
 
 /* Start one worker per cfg[i]; each connects on its own and reports MDM_EV_STATE.
- * cb runs on the main thread (the osmo_select loop) for every event and must call
- * mdm_event_free(ev) when done with it. */
+ * cb runs on the main thread (the osmo_select loop) for every event (the workers' through the queue,
+ * the send watchdog's from the pool's timer) and must call mdm_event_free(ev) when done with it. */
 struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n, mdm_event_cb cb, void *data);
 
 /* Ask every worker to finish the command under way, stop, and join them. Events still queued
@@ -129,8 +141,13 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 /* Delete a stored message after it was committed; answered by MDM_EV_DELETED. */
 int mdm_delete(struct mdm_pool *pool, unsigned idx, int folder, int location);
 
-/* Watchdog: drop the connection and reconnect. An outstanding send is answered MDM_ERR_MODEM. */
+/* Drop the connection and reconnect. An outstanding send is answered MDM_ERR_MODEM (unless the worker
+ * is stuck in a call that does not return: then the send watchdog goes on to MDM_EV_SEND_STUCK). */
 int mdm_reset(struct mdm_pool *pool, unsigned idx);
+
+/* The send watchdog of every modem (mdm_cfg.watchdog_s), from now on; the sends under way are
+ * measured against the new value at the next check. 0 turns it off. */
+void mdm_set_watchdog(struct mdm_pool *pool, unsigned watchdog_s);
 
 /* Reject (or end) the call ringing on modem idx: AT+CHUP. No answer event. */
 int mdm_hangup(struct mdm_pool *pool, unsigned idx);

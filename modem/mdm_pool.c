@@ -1,5 +1,6 @@
 /* The modem pool, main-thread side: starting and stopping the workers, the command queues into
- * them and the one osmo_it_q that brings their events back into the osmo_select loop. */
+ * them, the one osmo_it_q that brings their events back into the osmo_select loop, and the send
+ * watchdog (a send that is not answered gets its modem reset, then is given back to the caller). */
 
 #include <errno.h>
 #include <signal.h>
@@ -51,11 +52,63 @@ void mdm_pool_emit(struct mdm_pool *pool, struct mdm_event *ev)
 		usleep(10000);
 }
 
+/* The main loop's monotonic clock in ms (osmo_clock_override sets it in the unit test). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	osmo_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Tell the caller about the send watchdog's step for w's send: type with the job and how long it
+ * has waited. -ENOMEM: nothing told (the next tick tries again). */
+static int watchdog_event(struct mdm_pool *pool, struct mdm_worker *w, enum mdm_ev_type type, int64_t waited_ms)
+{
+	struct mdm_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return -ENOMEM;
+	ev->type = type;
+	ev->modem = w->idx;
+	ev->u.watchdog.job = w->send_job;
+	ev->u.watchdog.waited_s = (unsigned)(waited_ms / 1000);
+	if (type == MDM_EV_SEND_RESET)
+		w->send_reset = true;
+	else
+		w->send_stuck = true;
+	pool->cb(pool, ev, pool->data);
+	return 0;
+}
+
+/* A send unanswered for longer than watchdog_s: reset its modem (the worker then normally answers
+ * MDM_ERR_MODEM at once). Still unanswered after twice as long: the worker is stuck even so, and
+ * the caller takes the job back (MDM_EV_SEND_STUCK); the modem stays busy until it answers. */
+static void send_watchdog(struct mdm_pool *pool)
+{
+	int64_t t = mono_ms();
+
+	for (unsigned i = 0; i < pool->n; i++) {
+		struct mdm_worker *w = &pool->w[i];
+		int64_t limit = (int64_t)w->watchdog_s * 1000, waited = t - w->send_since_ms;
+
+		if (!w->busy || w->send_stuck || !limit)
+			continue;
+		if (!w->send_reset && waited > limit) {
+			if (watchdog_event(pool, w, MDM_EV_SEND_RESET, waited) == 0)
+				mdm_reset(pool, i);
+		} else if (w->send_reset && waited > 2 * limit) {
+			watchdog_event(pool, w, MDM_EV_SEND_STUCK, waited);
+		}
+	}
+}
+
 static void watchdog_cb(void *data)
 {
 	struct mdm_pool *pool = data;
 
 	mdm_pool_watchdog(pool);
+	send_watchdog(pool);
 	osmo_timer_schedule(pool->watchdog, 0, 500000);
 }
 
@@ -106,7 +159,7 @@ static void free_pool(struct mdm_pool *pool)
 	for (unsigned i = 0; i < pool->n; i++) {
 		struct mdm_worker *w = &pool->w[i];
 		struct mdm_cmd *c, *tmp;
-		llist_for_each_entry_safe(c, tmp, &w->cmds, list) {
+		llist_for_each_entry_safe (c, tmp, &w->cmds, list) {
 			llist_del(&c->list);
 			free(c->text);
 			free(c);
@@ -162,6 +215,7 @@ struct mdm_pool *mdm_pool_start(void *ctx, const struct mdm_cfg *cfg, unsigned n
 		w->cfg = cfg[i];
 		fill_defaults(&w->cfg, i);
 		w->main_state = MDM_ST_CONNECTING;
+		w->watchdog_s = w->cfg.watchdog_s;
 		INIT_LLIST_HEAD(&w->cmds);
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->cond, NULL);
@@ -265,6 +319,10 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 	c->job = job;
 	snprintf(c->dest, sizeof(c->dest), "%s", dest);
 	w->busy = true;
+	w->send_job = job;
+	w->send_since_ms = mono_ms();
+	w->send_reset = false;
+	w->send_stuck = false;
 	push_cmd(w, c);
 	return 0;
 }
@@ -294,7 +352,7 @@ int mdm_withdraw(struct mdm_pool *pool, unsigned idx, int64_t job)
 		return -EINVAL;
 	w = &pool->w[idx];
 	pthread_mutex_lock(&w->lock);
-	llist_for_each_entry(c, &w->cmds, list) {
+	llist_for_each_entry (c, &w->cmds, list) {
 		if (c->type == MDM_CMD_SEND && c->job == job) {
 			found = c;
 			llist_del(&c->list);
@@ -359,6 +417,12 @@ int mdm_reset(struct mdm_pool *pool, unsigned idx)
 	pthread_mutex_unlock(&w->lock);
 	mdm_worker_wake(w);
 	return 0;
+}
+
+void mdm_set_watchdog(struct mdm_pool *pool, unsigned watchdog_s)
+{
+	for (unsigned i = 0; pool && i < pool->n; i++)
+		pool->w[i].watchdog_s = watchdog_s;
 }
 
 bool mdm_is_busy(const struct mdm_pool *pool, unsigned idx)

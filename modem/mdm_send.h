@@ -3,7 +3,7 @@
  * unsolicited result codes that may come at any moment of a send (+CMTI, +CDSI, +CMT/+CDS with
  * their PDU line, RING/+CRING, +CLIP, vendor lines such as ^BOOT), with echo on or off.
  *
- * Pure C, no libgammu: the worker (mdm_worker.c) encodes the PDU with libgammu and hands the
+ * Pure C, no libgammu: the worker (mdm_send_job.c) encodes the PDU with libgammu and hands the
  * unsolicited lines on as its usual events; the unit test drives this on a socketpair.
  * Every wait is cut in slices of at most MDM_AT_SLICE_MS so that leave() (stop, reset) is seen.
  */

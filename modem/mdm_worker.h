@@ -1,5 +1,6 @@
 /* Internal to modem/: what the pool (main thread, mdm_pool.c) and the workers (one thread per
- * modem, mdm_worker.c) share. Not for use outside modem/. */
+ * modem, mdm_worker.c and its parts, whose own state is in mdm_wpriv.h) share. Not for use outside
+ * modem/. */
 #pragma once
 
 #include <pthread.h>
@@ -16,7 +17,7 @@ struct mdm_wpriv;
 enum mdm_cmd_type {
 	MDM_CMD_SEND,
 	MDM_CMD_DELETE,
-	MDM_CMD_HANGUP,	/* reject or end the incoming call (AT+CHUP through libgammu) */
+	MDM_CMD_HANGUP, /* reject or end the incoming call (AT+CHUP through libgammu) */
 };
 
 /* A command from the main thread to one worker; malloc'd, freed by the worker. */
@@ -44,7 +45,7 @@ struct mdm_worker {
 	struct llist_head cmds;
 	bool stop;
 	bool reset;
-	void *sm; /* the current GSM_StateMachine, so mdm_reset/stop can abort a call under way */
+	void *sm;	       /* the current GSM_StateMachine, so mdm_reset/stop can abort a call under way */
 	int64_t call_deadline; /* CLOCK_MONOTONIC ms by which the gammu call under way must end, 0 none */
 	char call_what[32];
 	int64_t hold_until; /* CLOCK_MONOTONIC ms: start no command before, unless the inbox is committed */
@@ -52,6 +53,11 @@ struct mdm_worker {
 	/* main thread only */
 	bool busy;
 	enum mdm_state main_state;
+	unsigned watchdog_s;   /* cfg.watchdog_s, or what mdm_set_watchdog said since */
+	int64_t send_job;      /* the send outstanding (busy) */
+	int64_t send_since_ms; /* when mdm_send handed it over: osmo_clock_gettime(CLOCK_MONOTONIC) */
+	bool send_reset;       /* the send watchdog reset the modem for it */
+	bool send_stuck;       /* MDM_EV_SEND_STUCK was given for it: the watchdog is done with it */
 
 	/* worker thread only */
 	struct mdm_wpriv *p;
@@ -70,8 +76,9 @@ struct mdm_pool {
 /* Thread body of one worker (arg: struct mdm_worker *). */
 void *mdm_worker_main(void *arg);
 
-/* Main-thread watchdog tick: aborts gammu calls that overran their deadline (a hung modem can
- * otherwise hold AT+CMGS for gammu's own 30 s). */
+/* Main-thread watchdog tick (mdm_worker.c, next to the call bracket it watches): aborts gammu calls
+ * that overran their deadline (a hung modem can otherwise hold AT+CMGS for gammu's own 30 s). The
+ * send watchdog (mdm_cfg.watchdog_s) is the pool's own, in mdm_pool.c. */
 void mdm_pool_watchdog(struct mdm_pool *pool);
 
 /* Called by the main thread with w->lock held: make the gammu call under way return soon. */

@@ -1,5 +1,6 @@
 /* The GSM modem channel (gateway/core/gsm.h): the scheduler gives every free, ready modem the
- * most urgent due message; send results, retries with back-off, the watchdog on real progress.
+ * most urgent due message; send results, retries with back-off, and what the pool's send watchdog
+ * reports (a modem reset, a message given back to the queue).
  *
  * Rules (../shared/DESIGN.md): an outgoing SMS is "sent" only after the modem returned a
  * reference for every part; after a crash the sends cut off go back to the queue.
@@ -126,7 +127,6 @@ void gw_sched_kick(struct gw *gw)
 		m->job_prio = out.prio;
 		m->job_started = gw_mono();
 		m->job_abandoned = false;
-		m->job_reset = false;
 		m->job_attempts = out.attempts;
 		rr_next = (i + 1) % gw->nmodems;
 	}
@@ -233,6 +233,29 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 }
 
+/* The pool's send watchdog reset modem m: its send has not been answered for send-timeout. */
+static void send_reset(struct gw_modem *m, const struct mdm_event *ev)
+{
+	if (m->job != ev->u.watchdog.job || m->job_abandoned)
+		return;
+	LOGP(DMDM, LOGL_ERROR, "modem %s has not answered message %" PRId64 " for %lds: resetting it\n", m->cfg.name,
+	     m->job, (long)ev->u.watchdog.waited_s);
+	mctr_inc(m, GW_MDM_CTR_RESET, 1);
+}
+
+/* Still no answer after twice send-timeout, even after the reset: the worker is stuck, the others
+ * take its message. The modem keeps the job (it stays busy) until its late answer comes. */
+static void send_stuck(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
+{
+	if (m->job != ev->u.watchdog.job || m->job_abandoned)
+		return;
+	LOGP(DMDM, LOGL_ERROR, "modem %s still stuck: message %" PRId64 " goes to the other modems\n", m->cfg.name,
+	     m->job);
+	db_sms_out_retry(gw->db, m->job, gw_now(), "modem stopped answering");
+	m->job_abandoned = true;
+	mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
+}
+
 /* ---- modem events ---- */
 
 static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
@@ -299,40 +322,26 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		gw_ring(gw, ev->modem, ev->u.ring.caller);
 		mdm_event_free(ev);
 		break;
+	case MDM_EV_SEND_RESET:
+		send_reset(m, ev);
+		mdm_event_free(ev);
+		break;
+	case MDM_EV_SEND_STUCK:
+		send_stuck(gw, m, ev);
+		mdm_event_free(ev);
+		sched_kick_later(gw);
+		break;
 	default:
 		mdm_event_free(ev);
 		break;
 	}
 }
 
-/* Due work, once a second: a modem that has not answered its send for send-timeout is reset;
- * still stuck after twice that, its message goes to the others. Then whatever became due in the
- * queue (a retry's back-off ended) goes out. */
-static time_t watchdog(struct gw *gw, time_t now, void *data)
+/* Due work, once a second: whatever became due in the queue (a retry's back-off ended) goes out.
+ * (The send watchdog is the pool's: MDM_EV_SEND_RESET, MDM_EV_SEND_STUCK.) */
+static time_t modems_due(struct gw *gw, time_t now, void *data)
 {
-	time_t mono = gw_mono();
-
 	(void)data;
-	for (unsigned i = 0; i < gw->nmodems; i++) {
-		struct gw_modem *m = &gw->modem[i];
-
-		if (!m->job || m->job_abandoned)
-			continue;
-		if (!m->job_reset && mono - m->job_started > (time_t)gw->cfg.send_timeout_s) {
-			LOGP(DMDM, LOGL_ERROR, "modem %s has not answered message %" PRId64 " for %lds: resetting it\n",
-			     m->cfg.name, m->job, (long)(mono - m->job_started));
-			m->job_reset = true;
-			mctr_inc(m, GW_MDM_CTR_RESET, 1);
-			mdm_reset(gw->pool, i);
-		} else if (mono - m->job_started > 2 * (time_t)gw->cfg.send_timeout_s) {
-			/* the worker is stuck even after the reset: the others take its message */
-			LOGP(DMDM, LOGL_ERROR, "modem %s still stuck: message %" PRId64 " goes to the other modems\n",
-			     m->cfg.name, m->job);
-			db_sms_out_retry(gw->db, m->job, now, "modem stopped answering");
-			m->job_abandoned = true;
-			mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
-		}
-	}
 	gw_sched_kick(gw);
 	return now + 1;
 }
@@ -363,7 +372,7 @@ int gw_gsm_init(struct gw *gw)
 {
 	int rc = gw_channel_add(gw, &gsm_channel);
 
-	return rc < 0 ? rc : gw_due_register(gw, "modems", watchdog, NULL);
+	return rc < 0 ? rc : gw_due_register(gw, "modems", modems_due, NULL);
 }
 
 int gw_gsm_start(struct gw *gw)
@@ -372,6 +381,7 @@ int gw_gsm_start(struct gw *gw)
 
 	for (unsigned i = 0; i < gw->nmodems; i++) {
 		cfg[i] = gw->modem[i].cfg;
+		cfg[i].watchdog_s = gw->cfg.send_timeout_s;
 		gw->modem[i].ctrs = gw_modem_ctrs_alloc(gw, i);
 	}
 	if (!gw->nmodems)

@@ -61,10 +61,10 @@ struct gw_modem {
 	/* the send under way, if any */
 	int64_t job;
 	int job_prio;
-	time_t job_started;    /* gw_mono() */
+	time_t job_started;    /* gw_mono(), for show modems (the send watchdog is the pool's) */
 	unsigned job_attempts; /* attempts of that message, including this one */
-	bool job_reset;	       /* the watchdog already reset the modem for it */
-	bool job_abandoned;    /* the watchdog gave it back to the queue; a late result is ignored */
+	bool job_abandoned;    /* the pool's watchdog gave it up (MDM_EV_SEND_STUCK) and it went back to
+				* the queue; a late result is only counted */
 	time_t last_progress;  /* last time the modem did real work (sent, read, answered a health poll) */
 	time_t ready_since;
 	struct rate_ctr_group *ctrs;
@@ -75,7 +75,7 @@ struct gw_modem {
 struct gw_config {
 	char *db_path;
 	unsigned part_timeout_s; /* keep waiting this long for missing parts of a concatenated SMS */
-	unsigned send_timeout_s; /* a send outstanding longer than this resets the modem */
+	unsigned send_timeout_s; /* a send outstanding longer than this resets the modem (watchdog_s) */
 	unsigned max_attempts;	 /* transient failures before a message fails for good */
 	unsigned retry_base_s;	 /* back-off: base * 2^(attempt-1), at most retry_max_s */
 	unsigned retry_max_s;

@@ -67,8 +67,14 @@ DEFUN(cfg_database, cfg_database_cmd, "database PATH", "Community database (SQLi
 
 UINT_SETTING(part_timeout, part_timeout_s, "part-timeout <1-86400>",
 	     "Wait this long for the missing parts of a concatenated SMS\nSeconds\n")
-UINT_SETTING(send_timeout, send_timeout_s, "send-timeout <5-3600>",
-	     "Reset a modem whose send has not answered for this long\nSeconds\n")
+DEFUN(cfg_send_timeout, cfg_send_timeout_cmd, "send-timeout <5-3600>",
+      "Reset a modem whose send has not answered for this long\nSeconds\n")
+{
+	vgw->cfg.send_timeout_s = atoi(argv[0]);
+	/* the pool's send watchdog, when it runs already (gw_gsm_start passes it on otherwise) */
+	mdm_set_watchdog(vgw->pool, vgw->cfg.send_timeout_s);
+	return CMD_SUCCESS;
+}
 UINT_SETTING(max_attempts, max_attempts, "max-attempts <1-100>",
 	     "Transient failures before a message fails for good\nAttempts\n")
 UINT_SETTING(help_interval, help_interval_s, "help-interval <0-86400>",

@@ -1,8 +1,8 @@
 /* Manual driver for the modem pool against tests/modemsim (not part of the build).
  *
- *   gcc -std=c11 -D_GNU_SOURCE -g -I. $(pkg-config --cflags libosmocore gammu talloc) \
- *       -o /tmp/mdm_try tests/manual/mdm_try.c modem/mdm_pool.c modem/mdm_worker.c \
- *       modem/mdm_errors.c modem/sms_codec.c $(pkg-config --libs libosmocore gammu talloc) -lpthread
+ *   gcc -std=gnu11 -D_GNU_SOURCE -g -I. $(pkg-config --cflags libosmocore gammu talloc) \
+ *       -o /tmp/mdm_try tests/manual/mdm_try.c modem/*.c util/*.c \
+ *       $(pkg-config --libs libosmocore gammu talloc) -lpthread
  *   MODEMSIM=/tmp/modemsim MODEMSIM_CTL=/tmp/modemsim-ctl /tmp/mdm_try [NMODEMS] [NSEND]
  *
  * Starts NMODEMS emulators on ptys, a pool over them, and runs: connect, send NSEND messages

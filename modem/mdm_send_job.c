@@ -1,0 +1,454 @@
+/* One send on the worker thread: the text split into parts (sms_split), each part encoded and
+ * sent, one MDM_EV_SEND_RESULT for the whole message.
+ *
+ * Where the modem is a tty, the worker finds libgammu's descriptor for it after each connect
+ * (mdm_choose_path) and runs linli's own AT+CMGS exchange on it (mdm_send.c): the PDU is encoded
+ * by libgammu (PHONE_EncodeSMSFrame, as GSM_SendSMS does), only the transport differs, without
+ * libgammu's 0.7 s of fixed sleeps per part. Unsolicited lines met during the exchange become the
+ * same notes the gammu callbacks make (mdm_on_urc). Otherwise (proxyat, no descriptor, text mode,
+ * `send-path gammu`) GSM_SendSMS sends, as before, and its +CMS/+CME code comes from the debug
+ * output (mdm_scrape.c). */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gammu.h>
+
+#include "modem/mdm.h"
+#include "modem/mdm_errors.h"
+#include "modem/mdm_send.h"
+#include "modem/mdm_wpriv.h"
+#include "modem/sms_codec.h"
+
+static void utf8_to_gu(const char *s, size_t len, unsigned char *g, size_t gmax, int *units)
+{
+	uint16_t u[GSM_MAX_SMS_LENGTH + 1];
+	int n = sms_utf8_to_utf16(s, len, u, sizeof(u) / sizeof(u[0]));
+	size_t i;
+
+	if (n < 0)
+		n = 0;
+	for (i = 0; i < (size_t)n && 2 * i + 3 < gmax; i++) {
+		g[2 * i] = (unsigned char)(u[i] >> 8);
+		g[2 * i + 1] = (unsigned char)(u[i] & 0xff);
+	}
+	g[2 * i] = 0;
+	g[2 * i + 1] = 0;
+	*units = (int)i;
+}
+
+static bool at_leave(void *data)
+{
+	return mdm_flag_leave(data);
+}
+
+void mdm_on_send_status(GSM_StateMachine *sm, int status, int mr, void *data)
+{
+	struct mdm_worker *w = data;
+	struct mdm_wpriv *p = w->p;
+
+	(void)sm;
+	if (!p->send_waiting)
+		return;
+	p->send_done = true;
+	p->send_status = status;
+	p->send_mr = mr;
+}
+
+void mdm_answer_send(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
+		     const char *refs, unsigned parts_sent)
+{
+	struct mdm_event *ev = mdm_ev_new(w, MDM_EV_SEND_RESULT);
+
+	ev->u.send.job = job;
+	ev->u.send.cls = cls;
+	ev->u.send.code = code;
+	snprintf(ev->u.send.reason, sizeof(ev->u.send.reason), "%s", reason ? reason : "");
+	snprintf(ev->u.send.refs, sizeof(ev->u.send.refs), "%s", refs ? refs : "");
+	ev->u.send.parts_sent = parts_sent;
+	mdm_pool_emit(w->pool, ev);
+}
+
+/* Service the device while waiting; false when stop/reset/loss ended the wait. */
+static bool idle_until(struct mdm_worker *w, int64_t deadline)
+{
+	struct mdm_wpriv *p = w->p;
+
+	while (mdm_now_ms() < deadline) {
+		if (mdm_flag_leave(w) || p->lost)
+			return false;
+		mdm_service_device(w);
+	}
+	return !p->lost;
+}
+
+static void classify_code(struct mdm_worker *w, int status, enum mdm_err_class *cls, char *reason, size_t len)
+{
+	struct mdm_wpriv *p = w->p;
+	char name[96];
+	bool cms = true;
+
+	if (p->last_err == status)
+		cms = p->last_err_cms;
+	*cls = cms ? mdm_classify_cms(status, name, sizeof(name)) : mdm_classify_cme(status, name, sizeof(name));
+	snprintf(reason, len, "+%s ERROR: %d (%s)", cms ? "CMS" : "CME", status, name);
+}
+
+/* How one part ended. */
+struct part_out {
+	enum mdm_err_class cls;
+	int code;
+	int mr;
+	char reason[128];
+};
+
+/* One part through libgammu: GSM_SendSMS, then the +CMGS reference from its callback. */
+static void send_part_gammu(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+	int64_t deadline;
+	GSM_Error e;
+
+	p->last_err = -1;
+	p->send_done = false;
+	p->send_status = 0;
+	p->send_mr = -1;
+	p->send_waiting = true;
+	mdm_call_begin(w, 15, "send");
+	e = GSM_SendSMS(p->sm, m);
+	mdm_call_end(w);
+	deadline = mdm_now_ms() + (int64_t)w->cfg.send_timeout_s * 1000;
+	while (e == ERR_NONE && !p->send_done && mdm_now_ms() < deadline && !mdm_flag_leave(w) && !p->lost)
+		mdm_service_device(w);
+	if (e == ERR_NONE && !p->send_done && p->lost)
+		e = ERR_DEVICEREADERROR;
+	p->send_waiting = false;
+
+	if (p->send_done && p->send_status == 0 && p->send_mr >= 0) {
+		o->mr = p->send_mr;
+		return;
+	}
+	if (p->send_done && p->send_status == 0) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a +CMGS reference", i + 1);
+	} else if (p->send_done && p->send_status > 0) {
+		o->code = p->send_status;
+		classify_code(w, o->code, &o->cls, o->reason, sizeof(o->reason));
+	} else if (p->send_done) {
+		o->cls = MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
+	} else if (e != ERR_NONE && p->last_err >= 0) {
+		/* the error came to AT+CMGS= itself, before the prompt */
+		o->code = p->last_err;
+		classify_code(w, o->code, &o->cls, o->reason, sizeof(o->reason));
+	} else if (e != ERR_NONE) {
+		o->cls = mdm_is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
+		mdm_check_lost(w, e, "sending");
+	} else if (mdm_flag_leave(w)) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "reset or stop while waiting for +CMGS of part %d", i + 1);
+	} else {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "no +CMGS for part %d within %u s", i + 1,
+			 w->cfg.send_timeout_s);
+		mdm_check_lost(w, ERR_TIMEOUT, "waiting for +CMGS");
+	}
+}
+
+/* The PDU GSM_SendSMS would write for m (SMSC field, then the SMS-SUBMIT TPDU of 23.040 9.2.2.2),
+ * encoded by libgammu itself; hex gets it, *tpdu_len the length AT+CMGS= announces (without the
+ * SMSC field). */
+static GSM_Error encode_submit(struct mdm_wpriv *p, GSM_SMSMessage *m, char *hex, size_t hexmax, unsigned *tpdu_len)
+{
+	const GSM_SMSMessageLayout L = PHONE_SMSSubmit;
+	unsigned char frame[1000], pdu[400];
+	size_t n = 0, k;
+	int length = 0, ud;
+	GSM_Error e;
+
+	memset(frame, 0, sizeof(frame));
+	/* asks the phone for the SMSC when m->SMSC.Location is set, as GSM_SendSMS does */
+	e = PHONE_EncodeSMSFrame(p->sm, m, frame, L, &length, TRUE);
+	if (e != ERR_NONE)
+		return e;
+	if (m->SMSC.Number[0] == 0 && m->SMSC.Number[1] == 0)
+		return ERR_EMPTYSMSC;
+	ud = length - L.Text;
+	k = (size_t)frame[L.SMSCNumber] + 1; /* SMSC field: its length octet and the address */
+	if (ud < 0 || k + 4 + (frame[L.Number] + 1) / 2 + 2 + 4 + (size_t)ud > sizeof(pdu))
+		return ERR_MOREMEMORY;
+	memcpy(pdu, frame + L.SMSCNumber, k);
+	n = k;
+	pdu[n++] = frame[L.firstbyte];
+	pdu[n++] = frame[L.TPMR];
+	k = (size_t)(frame[L.Number] + 1) / 2 + 2; /* TP-DA: digits count, type, semi-octets */
+	memcpy(pdu + n, frame + L.Number, k);
+	n += k;
+	pdu[n++] = frame[L.TPPID];
+	pdu[n++] = frame[L.TPDCS];
+	pdu[n++] = frame[L.TPVP];
+	pdu[n++] = frame[L.TPUDL];
+	memcpy(pdu + n, frame + L.Text, (size_t)ud);
+	n += (size_t)ud;
+	if (2 * n + 1 > hexmax)
+		return ERR_MOREMEMORY;
+	mdm_hex_encode(pdu, n, hex);
+	*tpdu_len = (unsigned)(n - ((size_t)frame[L.SMSCNumber] + 1));
+	return ERR_NONE;
+}
+
+/* Switch this connection to GSM_SendSMS, and say so in the state reason (show modems, the log). */
+static void use_gammu(struct mdm_worker *w, const char *why)
+{
+	struct mdm_wpriv *p = w->p;
+	char reason[160];
+
+	p->own = false;
+	snprintf(p->path, sizeof(p->path), "GSM_SendSMS (%s)", why);
+	snprintf(reason, sizeof(reason), "connected, sending with %s", p->path);
+	mdm_set_state(w, MDM_ST_READY, reason);
+}
+
+/* Unsolicited input that came before the exchange goes to libgammu, which is waiting for it; only
+ * as long as poll() says there is some (GSM_ReadDevice would otherwise wait 50 ms). */
+static void drain_into_gammu(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+
+	for (int k = 0; k < 64 && !p->lost; k++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+			return;
+		mdm_service_device(w);
+	}
+}
+
+/* Before the first own send of a connection: PDU mode (AT+CMGF?), and AT+CMMS=2. false: this part
+ * goes through GSM_SendSMS. */
+static bool own_ready(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_at_result r;
+	int rc;
+
+	if (!p->own_checked) {
+		rc = mdm_at_command(&p->at, "AT+CMGF?", 5000, &r);
+		if (rc == -EIO) {
+			mdm_go_lost(w, "own AT exchange (AT+CMGF?)", ERR_DEVICEREADERROR);
+			return false;
+		}
+		if (rc < 0 || r.final != MDM_AT_OK) {
+			use_gammu(w, "no answer to AT+CMGF?");
+			return false;
+		}
+		if (!strstr(r.info, ": 0") && !strstr(r.info, ":0"))
+			return false; /* text mode for now: libgammu sets the mode on its next send, ask again */
+		p->own_checked = true;
+	}
+	if (!w->cfg.cmms_off && !p->cmms_refused && !p->cmms_on) {
+		rc = mdm_at_command(&p->at, "AT+CMMS=2", 5000, &r);
+		if (rc == -EIO) {
+			mdm_go_lost(w, "own AT exchange (AT+CMMS=2)", ERR_DEVICEREADERROR);
+			return false;
+		}
+		if (rc == 0 && r.final == MDM_AT_OK)
+			p->cmms_on = true;
+		else
+			p->cmms_refused = true; /* an error (or no answer): this modem goes without */
+		if (p->dbg)
+			fprintf(p->dbg, "[%s] own AT: AT+CMMS=2 %s\n", w->cfg.name, p->cmms_on ? "on" : "refused, off");
+	}
+	return true;
+}
+
+/* One part through linli's own AT+CMGS on libgammu's descriptor. false: not sent this way (the
+ * caller sends it with GSM_SendSMS). */
+static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_cmgs_opts opts = {
+		.prompt_delay_ms = w->cfg.prompt_delay_ms,
+		.final_timeout_ms = w->cfg.send_timeout_s * 1000,
+	};
+	struct mdm_at_result r;
+	char hex[2 * 400 + 1];
+	unsigned tpdu_len = 0;
+	GSM_Error e;
+	int rc;
+
+	mdm_call_begin(w, 15, "encode");
+	e = encode_submit(p, m, hex, sizeof(hex), &tpdu_len);
+	mdm_call_end(w);
+	if (e != ERR_NONE) {
+		o->cls = mdm_is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
+		mdm_check_lost(w, e, "encoding (SMSC)");
+		return true;
+	}
+	drain_into_gammu(w);
+	if (p->lost) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
+		return true;
+	}
+	if (!own_ready(w)) {
+		if (!p->lost)
+			return false;
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
+		return true;
+	}
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: AT+CMGS=%u %s\n", w->cfg.name, tpdu_len, hex);
+	rc = mdm_at_cmgs(&p->at, tpdu_len, hex, &opts, &r);
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: rc %d final %d code %d mr %d prompt %d written %d line_ok %d\n",
+			w->cfg.name, rc, r.final, r.code, r.mr, r.prompt, r.pdu_written, r.line_ok);
+	if (rc == 0 && r.final == MDM_AT_OK && r.mr >= 0) {
+		o->mr = r.mr;
+		return true;
+	}
+	if (rc == 0 && r.final == MDM_AT_OK) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a +CMGS reference", i + 1);
+	} else if (rc == 0 && (r.final == MDM_AT_CMS || r.final == MDM_AT_CME)) {
+		char name[96];
+
+		o->code = r.code;
+		o->cls = r.final == MDM_AT_CMS ? mdm_classify_cms(r.code, name, sizeof(name))
+					       : mdm_classify_cme(r.code, name, sizeof(name));
+		snprintf(o->reason, sizeof(o->reason), "+%s ERROR: %d (%s)", r.final == MDM_AT_CMS ? "CMS" : "CME",
+			 r.code, name);
+	} else if (rc == 0) {
+		o->cls = MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
+	} else if (rc == -ETIMEDOUT) {
+		o->cls = MDM_ERR_MODEM;
+		if (r.pdu_written)
+			snprintf(o->reason, sizeof(o->reason), "no +CMGS for part %d within %u s", i + 1,
+				 w->cfg.send_timeout_s);
+		else
+			snprintf(o->reason, sizeof(o->reason), "no \"> \" prompt for part %d", i + 1);
+		if (!r.line_ok)
+			mdm_go_lost(w,
+				    r.pdu_written ? "waiting for +CMGS, then AT unanswered"
+						  : "no prompt, then AT unanswered",
+				    ERR_TIMEOUT);
+	} else if (rc == -ECANCELED) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "reset or stop while sending part %d", i + 1);
+	} else {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d: device %s", i + 1, strerror(-rc));
+		if (rc == -EIO)
+			mdm_go_lost(w, "own AT exchange", ERR_DEVICEREADERROR);
+	}
+	return true;
+}
+
+void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
+{
+	struct mdm_wpriv *p = w->p;
+	GSM_SMSMessage *m = &p->out;
+	char refs[96] = "", reason[128] = "";
+	enum mdm_err_class cls = MDM_OK;
+	unsigned parts_sent = 0, ref8;
+	int code = 0, n;
+	size_t len = strlen(c->text);
+
+	n = sms_split(c->text, len, &p->split);
+	if (n < 0) {
+		mdm_answer_send(w, c->job, MDM_ERR_PERMANENT, 0,
+				n == -EMSGSIZE ? "text too long (more than 255 parts)" : "text is not valid UTF-8", "",
+				0);
+		return;
+	}
+	ref8 = (p->concat_ref++) & 0xff;
+
+	for (int i = 0; i < n && cls == MDM_OK; i++) {
+		const struct sms_split_part *part = &p->split.part[i];
+		struct part_out o = {.cls = MDM_OK, .mr = -1};
+		int units;
+
+		if (w->cfg.pace_ms && !idle_until(w, p->last_send_start + w->cfg.pace_ms)) {
+			cls = MDM_ERR_MODEM;
+			snprintf(reason, sizeof(reason), "%s", p->lost ? p->lost_reason : "modem reset or stopping");
+			break;
+		}
+		p->last_send_start = mdm_now_ms();
+
+		GSM_SetDefaultSMSData(m);
+		m->PDU = w->cfg.reports ? SMS_Status_Report : SMS_Submit; /* gammu's way to set TP-SRR */
+		m->Class = -1;
+		m->Coding = p->split.coding == SMS_CODING_GSM7 ? SMS_Coding_Default_No_Compression
+							       : SMS_Coding_Unicode_No_Compression;
+		utf8_to_gu(c->text + part->off, part->len, m->Text, sizeof(m->Text), &units);
+		m->Length = units;
+		EncodeUnicode(m->Number, c->dest, strlen(c->dest));
+		if (n > 1) {
+			m->UDH.Type = UDH_ConcatenatedMessages;
+			m->UDH.ID8bit = (int)ref8;
+			m->UDH.ID16bit = -1;
+			m->UDH.PartNumber = i + 1;
+			m->UDH.AllParts = n;
+			GSM_EncodeUDHHeader(GSM_GetGlobalDebug(), &m->UDH);
+		} else {
+			m->UDH.Type = UDH_NoUDH;
+		}
+		if (p->have_smsc) {
+			m->SMSC = p->smsc;
+			m->SMSC.Location = 0;
+		} else {
+			m->SMSC.Location = 1; /* let gammu ask the phone */
+		}
+
+		if (!p->own || !send_part_own(w, m, i, &o))
+			send_part_gammu(w, m, i, &o);
+		if (o.cls == MDM_OK) {
+			size_t l = strlen(refs);
+
+			snprintf(refs + l, sizeof(refs) - l, "%s%d", l ? "," : "", o.mr);
+			parts_sent++;
+			continue;
+		}
+		cls = o.cls;
+		code = o.code;
+		snprintf(reason, sizeof(reason), "%s", o.reason);
+	}
+	mdm_answer_send(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent);
+}
+
+/* After a connect: linli's own AT+CMGS on libgammu's descriptor when there is one to be had. */
+void mdm_choose_path(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	int fd;
+
+	p->fd = -1;
+	p->own = false;
+	p->own_checked = false;
+	p->cmms_on = false;
+	if (w->cfg.send_gammu) {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (send-path gammu)");
+		return;
+	}
+	if (!strcmp(w->cfg.connection, "proxyat") || w->cfg.device[0] != '/') {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (%s)", w->cfg.connection);
+		return;
+	}
+	fd = mdm_find_tty_fd(w->cfg.device);
+	if (fd < 0) {
+		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (no descriptor of %.40s: %s)", w->cfg.device,
+			 strerror(-fd));
+		return;
+	}
+	p->fd = fd;
+	p->own = true;
+	mdm_at_init(&p->at, fd, mdm_on_urc, at_leave, w);
+	snprintf(p->path, sizeof(p->path), "own AT+CMGS on fd %d", fd);
+}
