@@ -126,7 +126,7 @@ run: deps
 TEST_BUILD := build/test
 TEST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 
-test: deps check-layers
+test: deps check-layers format
 	$(MAKE) BUILD=$(TEST_BUILD) SAN="$(TEST_SAN)" CFLAGS="-O1 -g -fno-omit-frame-pointer" all
 	sh tests/run.sh $(TEST_BUILD)
 
@@ -144,7 +144,7 @@ bench: deps
 	sh bench/run.sh build/bench
 
 # The sources' layout (.clang-format: Linux/Osmocom, tabs of 8, 120 columns); `make format-fix`
-# rewrites them. Part of `make test`.
+# rewrites them. Part of `make test` (after deps, which installs clang-format).
 FORMAT_SRC := $(filter-out build/% var/%,$(wildcard */*.c */*.h */*/*.c */*/*.h))
 format:
 	@clang-format --dry-run -Werror $(FORMAT_SRC) && echo "format: $(words $(FORMAT_SRC)) files clean"

@@ -22,12 +22,11 @@ enum sms_coding {
 	SMS_CODING_UCS2 = 2,
 };
 
-#define SMS_GSM7_SINGLE 160	/* septets in a lone message */
-#define SMS_GSM7_MULTI 153	/* septets per part with an 8-bit-reference concat UDH */
-#define SMS_UCS2_SINGLE 70	/* UTF-16 code units in a lone message */
-#define SMS_UCS2_MULTI 67	/* UTF-16 code units per part with a concat UDH */
-#define SMS_MAX_PARTS 255
-
+#define SMS_GSM7_SINGLE 160 /* septets in a lone message */
+#define SMS_GSM7_MULTI	153 /* septets per part with an 8-bit-reference concat UDH */
+#define SMS_UCS2_SINGLE 70  /* UTF-16 code units in a lone message */
+#define SMS_UCS2_MULTI	67  /* UTF-16 code units per part with a concat UDH */
+#define SMS_MAX_PARTS	255
 
 /* Number of septets s takes in GSM 7-bit (extension-table characters count 2),
  * or -EINVAL if some character is in neither table, -EILSEQ for invalid UTF-8. */
@@ -65,11 +64,11 @@ size_t sms_gsm7_unpack(const uint8_t *in, size_t octets, size_t nseptets, unsign
 
 /* How a text is cut into parts. Parts never split a GSM escape sequence or a surrogate pair. */
 struct sms_split_part {
-	size_t off, len;	/* byte range of this part in the UTF-8 input */
-	unsigned units;		/* septets (GSM7) or UTF-16 code units (UCS2) in this part */
+	size_t off, len; /* byte range of this part in the UTF-8 input */
+	unsigned units;	 /* septets (GSM7) or UTF-16 code units (UCS2) in this part */
 };
 struct sms_split {
-	enum sms_coding coding;	/* GSM7 when every character fits, otherwise UCS2 */
+	enum sms_coding coding; /* GSM7 when every character fits, otherwise UCS2 */
 	unsigned nparts;	/* 1 for an empty or short text */
 	struct sms_split_part part[SMS_MAX_PARTS];
 };
@@ -79,9 +78,9 @@ int sms_split(const char *s, size_t len, struct sms_split *out);
 
 /* Concatenation information element (IEI 0x00 8-bit ref, or 0x08 16-bit ref). */
 struct sms_concat {
-	unsigned ref;		/* 0..255 or 0..65535 */
-	unsigned total;		/* 1..255 */
-	unsigned seq;		/* 1..total */
+	unsigned ref;	/* 0..255 or 0..65535 */
+	unsigned total; /* 1..255 */
+	unsigned seq;	/* 1..total */
 	bool ref16;
 };
 
@@ -94,5 +93,3 @@ int sms_udh_parse_concat(const uint8_t *udh, size_t len, struct sms_concat *c);
 
 /* Write a UDH (with its UDHL octet) holding just the concat IE. Returns its length (6 or 7). */
 size_t sms_udh_build_concat(const struct sms_concat *c, uint8_t *out);
-
-
