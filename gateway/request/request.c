@@ -317,7 +317,7 @@ static int status(struct rq_env *e, struct rq_msg *m)
 		const char *vals[] = {ref};
 
 		snprintf(m->note, m->notelen, "status: unknown ref %s", ref);
-		return rq_send_err(e, m->sender, m->lang, "unknown_ref", keys, vals, 1);
+		return rq_send_err(e, m->sender, m->lang, "private", keys, vals, 1); /* as for a foreign one */
 	}
 	if (rc < 0)
 		return rc;

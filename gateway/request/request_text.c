@@ -174,8 +174,10 @@ static const struct {
 	{"not_yours", "en", "Ref {ref} is not assigned to you; nothing changed."},
 	{"bad_state", "zh-CN", "单号{ref}当前{state}，不能{action}。"},
 	{"bad_state", "en", "Ref {ref} is {state}; cannot {action} it."},
-	{"private", "zh-CN", "抱歉，单号{ref}只有报事住户和工作人员可以查询。"},
-	{"private", "en", "Sorry, only the reporting household and staff may see ref {ref}."},
+	/* 查询 of a ref that does not exist and of another household's: the same answer, so that nobody
+	 * learns which references exist */
+	{"private", "zh-CN", "单号{ref}不存在，或只有报事住户和工作人员可以查询。"},
+	{"private", "en", "There is no ref {ref}, or only the reporting household and staff may see it."},
 	{"bad_text", "zh-CN", "短信无法识别（编码有误），请重新发送。"},
 	{"bad_text", "en", "Your message could not be read (bad encoding); please send it again."},
 	{"refused", "zh-CN", "抱歉，“{keyword}”只限{role}使用。"},

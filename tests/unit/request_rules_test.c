@@ -89,7 +89,22 @@ int main(void)
 	deliver(gw, W1, "CZ %s 已联系电工", ref);
 	CHECK(!strcmp(state_of(dbc, ctx, ref, NULL), "in_progress"), "in progress");
 	deliver(gw, R2, "查询 %s", ref);
-	CHECK(fake_take(R2, "只有报事住户", NULL) != NULL, "another household's 查询 is refused");
+	s = fake_take(R2, "只有报事住户", NULL);
+	CHECK(s != NULL, "another household's 查询 is refused");
+	{
+		char a[1024] = "", b[1024] = "", *p;
+
+		if (s)
+			OSMO_STRLCPY_ARRAY(a, s->text);
+		OSMO_ASSERT(fake_deliver(gw, R2, "查询 999999") == 0);
+		s = fake_take(R2, "999999", NULL);
+		if (s)
+			OSMO_STRLCPY_ARRAY(b, s->text);
+		if ((p = strstr(a, ref)))
+			memcpy(p, "999999", 6);
+		CHECK(b[0] && !strcmp(a, b),
+		      "查询 of an unknown ref gets the very same answer as of a foreign one (%s)", b);
+	}
 	deliver(gw, R1B, "CX %s", ref);
 	CHECK(fake_take(R1B, ref, "处置中", "已联系电工", NULL) != NULL,
 	      "the reporter's household sees state and note");
