@@ -181,6 +181,20 @@ int main(void)
 		      "a code confirmed within its 10 minutes binds (and now the contact may know whose watch)");
 	}
 
+	/* a removed binding gets no location any more (nor anything else) */
+	{
+		struct db_binding bf2;
+
+		OSMO_ASSERT(db_binding_get(dbc, dev, F2, &bf2) == 0 &&
+			    db_binding_remove(dbc, bf2.id, "test", fake_now) == 0);
+		fake_now += 7200;
+		unsigned before_f2 = fake_count(F2);
+
+		CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0 && fake_take(F1, "SOS求救", LINK, NULL) != NULL,
+		      "a new alarm: F1 alerted with the link");
+		CHECK(fake_count(F2) == before_f2, "F2, whose binding was removed, gets nothing");
+	}
+
 	db_close(dbc);
 	test_db_remove(path);
 	talloc_free(ctx);
