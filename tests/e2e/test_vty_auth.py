@@ -1,6 +1,10 @@
 """The VTY asks for its password (issue 13, hole 4): without it nothing runs, not even `show`;
 with it the operator works as before; `enable` asks again. CTRL, which has no login, sends
 nothing unless `ctrl-send on`, and moves no clock without `test-clock on`."""
+import random
+import socket
+import struct
+
 import linli
 
 
@@ -26,6 +30,27 @@ def main(t):
         except Exception as e:
             moved = "test-clock" not in str(e)
         t.check(not moved, "without test-clock on, CTRL cannot move linlid's clock")
+
+        # garbage on both ports: linlid closes or ignores it and goes on
+        rnd = random.Random(13)
+        for port in (gw.ctrl_port, gw.vty_port):
+            for n in (1, 3, 64, 4096, 70000):
+                junk = bytes(rnd.randrange(256) for _ in range(n))
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    s.sendall(junk)
+                    s.close()
+                except OSError:
+                    pass
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.ctrl_port), timeout=5)
+            body = b"\x00GET 1 " + b"x" * 60000
+            s.sendall(struct.pack(">HB", len(body), 0xEE) + body)  # a huge variable name
+            s.close()
+        except OSError:
+            pass
+        t.check("m1" in gw.vty("show modems"), "after garbage on CTRL and VTY, the VTY still answers")
+        t.check("m1=" in linli.Ctrl(gw.ctrl_port).get("modems"), "and a new CTRL connection too")
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()
