@@ -1,5 +1,6 @@
 /* SDP of the group call: sofia-sip's parser for what peers send, plain text for ours. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,32 @@
 
 #include "gateway/call/call_sdp.h"
 #include "gateway/call/media.h"
+
+/* Whether every m= line holds only printable ASCII and spaces. sofia-sip 1.12's sdp_parse never
+ * returns (it loops, allocating, until memory runs out) on an m= line whose format list holds any
+ * other byte, e.g. "m=audio 5 RTP/AVP \x01" or a UTF-8 letter there (found by make fuzz,
+ * tests/fuzz/regressions/call_sdp/): one INVITE would hang linlid. RFC 4566 allows only tokens
+ * there, so such a body is refused before the parser sees it. */
+static bool sdp_media_lines_ok(const char *body, size_t len)
+{
+	bool bol = true, in_m = false;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = body[i];
+
+		if (ch == '\n' || ch == '\r') {
+			bol = true;
+			in_m = false;
+			continue;
+		}
+		if (bol && ch == 'm' && i + 1 < len && body[i + 1] == '=')
+			in_m = true;
+		bol = false;
+		if (in_m && (ch < 0x20 || ch > 0x7e))
+			return false;
+	}
+	return true;
+}
 
 int call_sdp_parse(const char *body, size_t len, struct call_sdp *out, char *err, size_t errlen)
 {
@@ -25,6 +52,10 @@ int call_sdp_parse(const char *body, size_t len, struct call_sdp *out, char *err
 	out->te_pt = -1;
 	if (!body || !len) {
 		snprintf(err, errlen, "no SDP body");
+		return -EINVAL;
+	}
+	if (!sdp_media_lines_ok(body, len)) {
+		snprintf(err, errlen, "SDP does not parse: a media line with a control or non-ASCII byte");
 		return -EINVAL;
 	}
 	parser = sdp_parse(home, body, len, 0);
