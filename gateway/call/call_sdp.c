@@ -13,11 +13,17 @@
 #include "gateway/call/call_sdp.h"
 #include "gateway/call/media.h"
 
-/* Whether every m= line holds only printable ASCII and spaces. sofia-sip 1.12's sdp_parse never
- * returns (it loops, allocating, until memory runs out) on an m= line whose format list holds any
- * other byte, e.g. "m=audio 5 RTP/AVP \x01" or a UTF-8 letter there (found by make fuzz,
- * tests/fuzz/regressions/call_sdp/): one INVITE would hang linlid. RFC 4566 allows only tokens
- * there, so such a body is refused before the parser sees it. */
+/* RFC 4566's token-char, the characters of media, port, proto and fmt, and the '/' and ' ' between them. */
+static bool sdp_media_char(unsigned char ch)
+{
+	return ch == ' ' || ch == '/' || (ch > 0x20 && ch < 0x7f && !strchr("\"(),:;<=>?@[\\]", ch));
+}
+
+/* Whether every m= line holds only what RFC 4566 allows there. sofia-sip 1.12's sdp_parse never
+ * returns (it loops, allocating, until memory runs out) on an m= line whose format list holds
+ * anything else, e.g. "m=o 5 2 ;", "m=audio 5 RTP/AVP \x01" or a UTF-8 letter (found by make
+ * fuzz, tests/fuzz/regressions/call_sdp/): one INVITE would hang linlid. Such a body is refused
+ * before the parser sees it. */
 static bool sdp_media_lines_ok(const char *body, size_t len)
 {
 	bool bol = true, in_m = false;
@@ -30,11 +36,13 @@ static bool sdp_media_lines_ok(const char *body, size_t len)
 			in_m = false;
 			continue;
 		}
-		if (bol && ch == 'm' && i + 1 < len && body[i + 1] == '=')
+		if (bol && ch == 'm' && i + 1 < len && body[i + 1] == '=') {
 			in_m = true;
-		bol = false;
-		if (in_m && (ch < 0x20 || ch > 0x7e))
+			i++; /* past "m=" */
+		} else if (in_m && !sdp_media_char(ch)) {
 			return false;
+		}
+		bol = false;
 	}
 	return true;
 }
@@ -55,7 +63,8 @@ int call_sdp_parse(const char *body, size_t len, struct call_sdp *out, char *err
 		return -EINVAL;
 	}
 	if (!sdp_media_lines_ok(body, len)) {
-		snprintf(err, errlen, "SDP does not parse: a media line with a control or non-ASCII byte");
+		snprintf(err, errlen,
+			 "SDP does not parse: a media line with a character RFC 4566 does not allow there");
 		return -EINVAL;
 	}
 	parser = sdp_parse(home, body, len, 0);
