@@ -4,6 +4,7 @@
 #   make run      install what is missing, build, and start the demo gateway (SQLite + emulated modem)
 #   make test     install what is missing, build with ASan/UBSan into build/test, run every test
 #   make bench    build optimised and run the benchmarks (bench/RESULTS.md)
+#   make fuzz     build the libFuzzer targets with clang into build/fuzz, run each FUZZ_S seconds
 #   make deps     install the Debian packages listed in deps.txt that are missing
 
 BUILD ?= build
@@ -61,11 +62,17 @@ UNIT_FAKES := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# Each fuzz target (tests/fuzz/NAME_fuzz.c) is also a unit test without libFuzzer: linked with
+# tests/fuzz/replay.c, it replays tests/fuzz/corpus/NAME and tests/fuzz/regressions/NAME.
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/%_fuzz.c,%,$(FUZZ_SRC))
+FUZZ_REPLAY_BIN := $(patsubst %,$(BUILD)/unit/fuzz_%_test,$(FUZZ_NAMES))
 
-PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsim-ctl $(UNIT_BIN) $(BENCH_BIN)
+PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsim-ctl $(UNIT_BIN) $(BENCH_BIN) \
+	$(FUZZ_REPLAY_BIN)
 
 all: $(PROGRAMS)
-.PHONY: all deps run test check check-layers bench clean format format-fix
+.PHONY: all deps run test check check-layers bench fuzz fuzz-bin clean format format-fix
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -103,6 +110,19 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_fakes,$$*) \
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/fuzz/replay_%.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_NAME='"$*"' -c -o $@ $<
+
+$(FUZZ_REPLAY_BIN): $(BUILD)/unit/fuzz_%_test: $(BUILD)/tests/fuzz/%_fuzz.o $(BUILD)/tests/fuzz/replay_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The libFuzzer programs (make fuzz, with CC=clang and SAN=$(FUZZ_SAN)): build/fuzz/NAME_fuzz.
+$(BUILD)/%_fuzz: $(BUILD)/tests/fuzz/%_fuzz.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+fuzz-bin: $(patsubst %,$(BUILD)/%_fuzz,$(FUZZ_NAMES))
 
 # ---- group call prompts: Mandarin, rendered with espeak-ng (cmn) into 8 kHz mu-law at build time ----
 PROMPTS_STAMP := $(BUILD)/prompts/.rendered
@@ -142,6 +162,20 @@ bench: deps
 	@sh scripts/deps.sh deps-bench.txt
 	$(MAKE) BUILD=build/bench CFLAGS="-O2 -g" all
 	sh bench/run.sh build/bench
+
+# libFuzzer (deps-fuzz.txt: clang, libfuzzer-14-dev) on the layers built with clang and coverage
+# instrumentation in their own folder; tests/fuzz/run.sh runs each target FUZZ_S seconds from a
+# copy of its seed corpus and writes build/fuzz/RESULTS.txt; it fails when a target crashed.
+# -Wno-unused-parameter: clang, unlike gcc, flags the parameters libosmocore's DEFUN and CTRL
+# macros declare for every command.
+FUZZ_BUILD := build/fuzz
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_S ?= 60
+fuzz: deps
+	@sh scripts/deps.sh deps-fuzz.txt
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN="$(FUZZ_SAN)" \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -Wno-unused-parameter" fuzz-bin
+	sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_S) $(FUZZ_NAMES)
 
 # The sources' layout (.clang-format: Linux/Osmocom, tabs of 8, 120 columns); `make format-fix`
 # rewrites them. Part of `make test` (after deps, which installs clang-format).

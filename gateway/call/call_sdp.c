@@ -1,5 +1,6 @@
 /* SDP of the group call: sofia-sip's parser for what peers send, plain text for ours. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,11 +13,98 @@
 #include "gateway/call/call_sdp.h"
 #include "gateway/call/media.h"
 
+/* RFC 4566's token-char. */
+static bool sdp_token_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("\"(),/:;<=>?@[\\]", ch);
+}
+
+/* Skip a run of what ok() accepts at s[*i..e); its length. */
+static size_t sdp_span(const char *s, size_t *i, size_t e, bool (*ok)(unsigned char))
+{
+	size_t start = *i;
+
+	while (*i < e && ok(s[*i]))
+		(*i)++;
+	return *i - start;
+}
+
+static bool sdp_digit(unsigned char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool sdp_space(unsigned char ch)
+{
+	return ch == ' ';
+}
+
+/* Whether s[i..e), the rest of an m= line after "m=", is what RFC 4566 allows:
+ * media SP port ["/" count] SP proto *("/" token) *(SP fmt), all tokens. */
+static bool sdp_media_line_ok(const char *s, size_t i, size_t e)
+{
+	if (!sdp_span(s, &i, e, sdp_token_char) || !sdp_span(s, &i, e, sdp_space) || !sdp_span(s, &i, e, sdp_digit))
+		return false;
+	if (i < e && s[i] == '/' && (i++, !sdp_span(s, &i, e, sdp_digit)))
+		return false;
+	if (!sdp_span(s, &i, e, sdp_space) || !sdp_span(s, &i, e, sdp_token_char))
+		return false;
+	while (i < e && s[i] == '/')
+		if (i++, !sdp_span(s, &i, e, sdp_token_char))
+			return false;
+	while (i < e)
+		if (!sdp_span(s, &i, e, sdp_space) || (i < e && !sdp_span(s, &i, e, sdp_token_char)))
+			return false;
+	return true;
+}
+
+/* The body rewritten for sofia-sip (under home, *outlen set), or NULL when it must not reach it.
+ * sofia-sip 1.12's sdp_parse never returns (it loops, allocating, until memory runs out) on some
+ * malformed m= lines, e.g. "m=o 5 2 ;", "m=o 0X /", "m=audio 5 RTP/AVP \x01" or a UTF-8 letter
+ * among the formats, also after a lone CR or leading spaces (found by make fuzz,
+ * tests/fuzz/regressions/call_sdp/): one INVITE would hang linlid. So every line (ended by CR,
+ * LF or both) is trimmed of spaces and tabs and joined with CRLF, a control byte refuses the
+ * body, and so does an m= line that is not well-formed (sdp_media_line_ok): the parser sees only
+ * lines this has checked. */
+static char *sdp_clean(su_home_t *home, const char *body, size_t len, size_t *outlen)
+{
+	char *out = su_alloc(home, 2 * len + 3);
+	size_t n = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0, e; i < len; i = e + 1) {
+		size_t b = i, z;
+
+		for (e = i; e < len && body[e] != '\r' && body[e] != '\n'; e++)
+			if ((unsigned char)body[e] < 0x20 && body[e] != '\t')
+				return NULL;
+		z = e;
+		while (b < z && (body[b] == ' ' || body[b] == '\t'))
+			b++;
+		while (z > b && (body[z - 1] == ' ' || body[z - 1] == '\t'))
+			z--;
+		if (b == z)
+			continue;
+		if (z - b >= 2 && body[b] == 'm' && body[b + 1] == '=' && !sdp_media_line_ok(body, b + 2, z))
+			return NULL;
+		memcpy(out + n, body + b, z - b);
+		n += z - b;
+		out[n++] = '\r';
+		out[n++] = '\n';
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+}
+
 int call_sdp_parse(const char *body, size_t len, struct call_sdp *out, char *err, size_t errlen)
 {
 	su_home_t home[1] = {SU_HOME_INIT(home)};
 	sdp_parser_t *parser;
 	sdp_session_t *sess;
+	size_t clen = 0;
+	char *clean;
 	int rc = -EINVAL;
 
 	out->ip[0] = 0;
@@ -27,7 +115,13 @@ int call_sdp_parse(const char *body, size_t len, struct call_sdp *out, char *err
 		snprintf(err, errlen, "no SDP body");
 		return -EINVAL;
 	}
-	parser = sdp_parse(home, body, len, 0);
+	clean = sdp_clean(home, body, len, &clen);
+	if (!clean) {
+		snprintf(err, errlen, "SDP does not parse: a control byte, or a malformed media line");
+		su_home_deinit(home);
+		return -EINVAL;
+	}
+	parser = sdp_parse(home, clean, clen, 0);
 	sess = sdp_session(parser);
 	if (!sess) {
 		snprintf(err, errlen, "SDP does not parse: %s", sdp_parsing_error(parser));

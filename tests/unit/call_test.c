@@ -59,6 +59,25 @@ static void test_sdp(void *ctx)
 	rc = parse("this is not SDP", &s, err, sizeof(err));
 	CHECK(rc == -EINVAL && err[0], "garbage: refused with a reason (%s)", err);
 	CHECK(call_sdp_parse("", 0, &s, err, sizeof(err)) == -EINVAL && strstr(err, "no SDP"), "no body (%s)", err);
+	/* make fuzz: sofia-sip's parser never returns on these (tests/fuzz/regressions/call_sdp/) */
+	rc = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 "
+		   "\x01x\r\n",
+		   &s, err, sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, "media line"), "a control byte in the format list: refused (%s)", err);
+	rc = parse(
+		"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 é\r\n",
+		&s, err, sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, "media line"), "a UTF-8 letter in the format list: refused (%s)", err);
+	rc = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=o 5 2 ;\r\n", &s, err,
+		   sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, "media line"), "a ';' in the format list: refused (%s)", err);
+	rc = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=o 0X /\r\n", &s, err,
+		   sizeof(err));
+	CHECK(rc == -EINVAL && strstr(err, "media line"), "a '/' in the format list: refused (%s)", err);
+	rc = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		   "m=video 4000/2 UDP/TLS/RTP/SAVP 96\r\nm=audio 4002 RTP/AVP 0 8 101\r\n",
+		   &s, err, sizeof(err));
+	CHECK(rc == 0 && s.port == 4002, "a port count and a protocol with '/' are fine (%s)", rc ? err : "");
 
 	mine = call_sdp_make(ctx, "127.0.0.1", 7, 20000, -1, -1);
 	rc = parse(mine, &s, err, sizeof(err));
