@@ -127,6 +127,18 @@ t_end=$(date +%s)
 	echo "less, the loop's fixed cost is shared); \`_vs_compute\` is the whole over the bare G.711"
 	echo "arithmetic: most of the time goes to one sendto and one recvfrom per packet and the poll loop;"
 	echo "\`_delivered\` checks that the peers got every packet the mixer owed them."
+	# the last `make fuzz` (tests/fuzz/run.sh), when one ran in this tree
+	if [ -f build/fuzz/RESULTS.txt ]; then
+		echo
+		echo "## Fuzzing (the last \`make fuzz\` in this tree)"
+		echo
+		echo "Runs per target (libFuzzer's executed units), coverage (cov: edges, ft: features) and"
+		echo "crashes, from build/fuzz/RESULTS.txt:"
+		echo
+		echo "\`\`\`"
+		cat build/fuzz/RESULTS.txt
+		echo "\`\`\`"
+	fi
 } >bench/RESULTS.md
 rm -f "$out" "$one" "$mix"
 echo "wrote bench/RESULTS.md"
