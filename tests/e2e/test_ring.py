@@ -57,6 +57,10 @@ def main(t):
                        "the unknown caller logged")
 
         # ---- a household's missed call, with no SIP user agent configured ----
+        # a call that rings right as the previous one is rejected can be merged into it or cut by
+        # its AT+CHUP (the worker's RING merging, modem/mdm_ring.c: a known race, not yet fixed);
+        # real calls to one modem do not follow each other within a RING period, so neither here
+        time.sleep(3.5)
         t3 = time.time()
         m.ctl("ring %s 0" % PRIMARY)
         linli.wait_for(lambda: hung_up(m, t3), 30, "the household's call rejected", 0.2)
