@@ -245,6 +245,25 @@ int db_row(struct db_q *q, db_row_fn fn, void *data)
 	return rc < 0 ? rc : rc ? 0 : -ENOENT;
 }
 
+struct text_out {
+	char *p;
+	size_t len;
+};
+
+static void text_row(void *data, sqlite3_stmt *st)
+{
+	struct text_out *t = data;
+
+	db_col_copy(st, 0, t->p, t->len);
+}
+
+int db_row_text(struct db_q *q, char *buf, size_t len)
+{
+	struct text_out t = {buf, len};
+
+	return db_row(q, text_row, &t);
+}
+
 int db_rows(struct db_q *q, db_row_fn fn, void *data)
 {
 	return q_run(q, fn, data, 0);

@@ -270,6 +270,8 @@ int db_exec_one(struct db_q *q);
 /* Run to the end with fn for the first row only: 0, -ENOENT without a row, or -errno. Also for
  * UPDATE ... RETURNING, which is complete only once run to its end. */
 int db_row(struct db_q *q, db_row_fn fn, void *data);
+/* db_row that copies the first column of the first row into buf (len bytes, always terminated). */
+int db_row_text(struct db_q *q, char *buf, size_t len);
 /* The one row-stepping helper (the others are built on it): fn for every row, while the
  * statement is active (fn reads columns only); the count or -errno. */
 int db_rows(struct db_q *q, db_row_fn fn, void *data);

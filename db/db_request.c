@@ -253,28 +253,15 @@ int db_request_event_add(struct db_context *dbc, int64_t request_id, const char 
 	return db_exec(q);
 }
 
-struct buf {
-	char *p;
-	size_t len;
-};
-
-static void buf_row(void *data, sqlite3_stmt *st)
-{
-	struct buf *b = data;
-
-	db_col_copy(st, 0, b->p, b->len);
-}
-
 int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_REQ_LAST_NOTE);
-	struct buf b = {buf, len};
 	int rc;
 
 	if (len)
 		buf[0] = '\0';
 	db_bind_int(q, ":rid", request_id);
-	rc = db_row(q, buf_row, &b);
+	rc = db_row_text(q, buf, len);
 	return rc == -ENOENT ? 0 : rc;
 }
 

@@ -24,25 +24,12 @@ static const struct db_stmt_def stmts[] = {
 };
 DB_STMT_TABLE(db_stmts_sip, stmts);
 
-struct buf {
-	char *p;
-	size_t len;
-};
-
-static void buf_row(void *data, sqlite3_stmt *st)
-{
-	struct buf *b = data;
-
-	db_col_copy(st, 0, b->p, b->len);
-}
-
 int db_phone_channel(struct db_context *dbc, const char *number, char *buf, size_t len)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_PHONE_CHANNEL);
-	struct buf b = {buf, len};
 
 	db_bind_text(q, ":number", number);
-	return db_row(q, buf_row, &b);
+	return db_row_text(q, buf, len);
 }
 
 int db_phone_set_channel(struct db_context *dbc, const char *number, const char *channel)

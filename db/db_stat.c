@@ -88,25 +88,12 @@ int db_setting_set(struct db_context *dbc, const char *name, const char *value)
 	return db_exec(q);
 }
 
-struct buf {
-	char *p;
-	size_t len;
-};
-
-static void buf_row(void *data, sqlite3_stmt *st)
-{
-	struct buf *b = data;
-
-	db_col_copy(st, 0, b->p, b->len);
-}
-
 int db_setting_get(struct db_context *dbc, const char *name, char *buf, size_t len)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_SETTING_GET);
-	struct buf b = {buf, len};
 
 	db_bind_text(q, ":name", name);
-	return db_row(q, buf_row, &b);
+	return db_row_text(q, buf, len);
 }
 
 /* ---- queue counts ---- */
