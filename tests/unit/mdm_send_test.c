@@ -257,9 +257,13 @@ static void test_busy(const char *what, const struct step *script)
 	run_start(&r, script);
 	rc = mdm_at_cmgs(&r.at, TPDU_LEN, PDU, &opts, &res);
 	run_end(&r);
-	/* a line still on its way when the exchange ended is for the next reader, not lost */
-	msleep(50);
+	/* a line still on its way when the exchange ended is for the next reader, not lost: poll
+	 * until it is in (a loaded machine may take a while), at most 2 s */
 	mdm_at_poll_urcs(&r.at);
+	for (int i = 0; i < 200 && r.seen.n < 6; i++) {
+		msleep(10);
+		mdm_at_poll_urcs(&r.at);
+	}
 	run_close(&r);
 	CHECK(rc == 0 && res.final == MDM_AT_OK && res.mr == 9, "  the answer is +CMGS: 9 OK (rc %d final %d mr %d)",
 	      rc, res.final, res.mr);
