@@ -27,6 +27,7 @@ void mdm_note_ring(struct mdm_worker *w, const char *num)
 	}
 	p->ring_active = true;
 	p->ring_emitted = false;
+	p->ring_gen++;
 	p->ring_first = p->ring_last = t;
 	snprintf(p->ring_caller, sizeof(p->ring_caller), "%s", num);
 }
@@ -46,7 +47,8 @@ void mdm_on_call(GSM_StateMachine *sm, GSM_Call *call, void *data)
 	case GSM_CALL_CallEnd:
 	case GSM_CALL_CallRemoteEnd:
 	case GSM_CALL_CallLocalEnd:
-		p->ring_active = false;
+		if (!p->hanging_up) /* mdm_do_hangup ends only the call it was asked to end */
+			p->ring_active = false;
 		break;
 	default:
 		break;
@@ -71,18 +73,25 @@ void mdm_ring_check(struct mdm_worker *w)
 	mdm_pool_emit(w->pool, ev);
 }
 
-/* Reject the call ringing now (or end it): AT+CHUP, libgammu falls back on ATH. */
+/* Reject the call ringing now (or end it): AT+CHUP, libgammu falls back on ATH. A RING that
+ * arrives while the AT+CHUP is on the line starts a new call that the hang-up must not forget:
+ * if the modem ended it too, it is reported and rejected once more, which costs one AT+CHUP;
+ * forgetting it would lose a watch's alarm call. */
 void mdm_do_hangup(struct mdm_worker *w)
 {
 	struct mdm_wpriv *p = w->p;
+	unsigned gen = p->ring_gen;
 	GSM_Error e;
 
+	p->hanging_up = true;
 	mdm_call_begin(w, 10, "hangup");
 	e = GSM_CancelCall(p->sm, 0, TRUE);
 	mdm_call_end(w);
+	p->hanging_up = false;
 	/* a modem that does not know AT+CHUP/ATH keeps ringing until the caller gives up; the RING
 	 * was reported already, so there is nothing more to tell */
 	if (e != ERR_NONE)
 		mdm_check_lost(w, e, "hanging up");
-	p->ring_active = false;
+	if (p->ring_gen == gen)
+		p->ring_active = false;
 }

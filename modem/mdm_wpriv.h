@@ -53,6 +53,8 @@ struct mdm_wpriv {
 	bool send_waiting, send_done;
 	int send_status, send_mr;
 	bool ring_active, ring_emitted;
+	bool hanging_up;   /* inside mdm_do_hangup: its own call-end notice is not the new call's */
+	unsigned ring_gen; /* counts calls: a call that starts during a hang-up survives it */
 	int64_t ring_first, ring_last;
 	char ring_caller[32];
 
