@@ -59,8 +59,8 @@ struct gw_http_staff {
 };
 
 struct gw_http_req {
-	const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" (HEAD is served as GET) */
-	const char *path;   /* decoded, without the query string */
+	const char *method;		      /* "GET", "POST", "PUT", "PATCH", "DELETE" (HEAD is served as GET) */
+	const char *path;		      /* decoded, without the query string */
 	const char *param[GW_HTTP_MAX_PARAM]; /* the {x} segments of the pattern, in order */
 	unsigned nparam;
 	const char *body; /* NUL-terminated, valid UTF-8 (NULL when there is none) */
@@ -85,8 +85,7 @@ int gw_http_json(struct gw_http_out *o, unsigned status, json_t *j);
 /* Answer status with a body of type (copied). Returns 0. */
 int gw_http_body(struct gw_http_out *o, unsigned status, const char *type, const char *body, size_t len);
 /* Answer status with {"error": {"status": status, "message": ...}} (printf format). Returns 0. */
-int gw_http_error(struct gw_http_out *o, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int gw_http_error(struct gw_http_out *o, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Add a response header (e.g. Location). */
 void gw_http_add_header(struct gw_http_out *o, const char *name, const char *value);
 
