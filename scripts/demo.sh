@@ -2,21 +2,48 @@
 # `make run`: the gateway on its embedded default. A SQLite file under var/ seeded with the
 # sample community (etc/sample), one emulated modem (tests/modemsim) on a pseudo-terminal,
 # Kamailio with routes/kamailio.cfg on 127.0.0.1:5060 (when installed), and linlid in the
-# foreground. Ctrl-C stops them all.
+# foreground, with a few emulated neighbours of the first resident's group that answer the 6995
+# group call (scripts/demo_phones.py). Ctrl-C stops them all.
+#
+# Where it keeps its files and which loopback ports it uses can be changed (the end-to-end test
+# tests/e2e/test_demo.py runs it on free ports in a temporary folder):
+#   LINLI_VAR=var SIP_PORT=5060 EVAPI_PORT=8448 UA_PORT=5070 VTY_PORT=4290 CTRL_PORT=4291
 set -e
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
-D=var/demo
+V=${LINLI_VAR:-var}
+DB=$V/linli.db
+D=$V/demo
+SIP_PORT=${SIP_PORT:-5060}
+EVAPI_PORT=${EVAPI_PORT:-8448}
+UA_PORT=${UA_PORT:-5070}
+VTY_PORT=${VTY_PORT:-4290}
+CTRL_PORT=${CTRL_PORT:-4291}
 mkdir -p "$D"
-if [ ! -f var/linli.db ]; then
-	"$B/linlictl" -d var/linli.db import-all etc/sample
+case "$V" in /*) ;; *) V=$PWD/$V DB=$PWD/$DB D=$PWD/$D ;; esac
+# the demo watch of household 1-1-101 (邹丽) and its two family contacts, bound and approved:
+# scripts/sos.sh makes it raise an SOS (added to an older var/linli.db too)
+WATCH=+8613912340001
+FAMILY="+8613700000001 +8613700000002"
+if [ ! -f "$DB" ]; then
+	"$B/linlictl" -d "$DB" import-all etc/sample
+fi
+if [ -z "$(sqlite3 "$DB" "SELECT 1 FROM device WHERE number = '$WATCH'")" ]; then
+	"$B/linlictl" -d "$DB" device add $WATCH --household 1-1-101 --person 邹丽 --dialect tk >/dev/null
+	for f in $FAMILY; do
+		"$B/linlictl" -d "$DB" bind add $WATCH "$f" --step 1 >/dev/null
+		"$B/linlictl" -d "$DB" bind approve $WATCH "$f" >/dev/null
+	done
 fi
 rm -f "$D/modem.sock" "$D/modem.tty"
-"$B/modemsim" --link "$PWD/$D/modem.tty" --ctl "$PWD/$D/modem.sock" --airtime-ms 500 --name demo \
+"$B/modemsim" --link "$D/modem.tty" --ctl "$D/modem.sock" --airtime-ms 500 --name demo \
 	>"$D/modemsim.out" 2>"$D/modemsim.log" &
 SIM=$!
 KAM=
-trap 'kill $SIM $KAM 2>/dev/null; wait $SIM $KAM 2>/dev/null' EXIT INT TERM
+NB=
+LID=
+trap 'kill $LID $NB $SIM $KAM 2>/dev/null; wait $LID $NB $SIM $KAM 2>/dev/null' EXIT
+trap 'exit 0' INT TERM
 i=0
 until grep -q ready "$D/modemsim.out" 2>/dev/null; do
 	i=$((i + 1))
@@ -24,24 +51,33 @@ until grep -q ready "$D/modemsim.out" 2>/dev/null; do
 	sleep 0.1
 done
 # Kamailio at the SIP edge: SIP 127.0.0.1:5060, evapi 127.0.0.1:8448 for linlid, the group call
-# to linlid's user agent at 127.0.0.1:5070. The first resident gets a SIP account (password demo).
-N=$(sqlite3 var/linli.db "SELECT number FROM phone WHERE role='resident' ORDER BY id LIMIT 1")
+# to linlid's user agent at 127.0.0.1:5070. The first resident and the other households of its
+# group get SIP accounts (password demo): the resident for a softphone, the others for the
+# emulated neighbours.
+N=$(sqlite3 "$DB" "SELECT number FROM phone WHERE role='resident' ORDER BY id LIMIT 1")
+# its group's other households: their primary phones, in household order
+NEIGHBOURS=$(sqlite3 "$DB" "SELECT p.number FROM household h JOIN phone p ON p.id = h.primary_phone_id
+	WHERE h.grp_id = (SELECT h2.grp_id FROM phone p2 JOIN household h2 ON h2.id = p2.household_id
+	WHERE p2.number = '$N') AND p.number <> '$N' ORDER BY h.id")
 EVAPI=
 if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
-	"$B/linlictl" -d var/linli.db stats >/dev/null # brings an older file to the current schema
-	sqlite3 var/linli.db "INSERT OR REPLACE INTO subscriber (username, domain, password) VALUES ('$N', '', 'demo');
-		INSERT INTO address (grp, ip_addr, port, tag) SELECT 2, '127.0.0.1', 5070, 'linli'
-		WHERE NOT EXISTS (SELECT 1 FROM address WHERE grp = 2);"
+	"$B/linlictl" -d "$DB" stats >/dev/null # brings an older file to the current schema
+	for n in $N $NEIGHBOURS; do
+		sqlite3 "$DB" "INSERT OR REPLACE INTO subscriber (username, domain, password) VALUES ('$n', '', 'demo');"
+	done
+	sqlite3 "$DB" "DELETE FROM address WHERE grp = 2 AND tag = 'linli';
+		INSERT INTO address (grp, ip_addr, port, tag) VALUES (2, '127.0.0.1', $UA_PORT, 'linli');"
 	mkdir -p "$D/kamailio"
 	# the evapi secret: Kamailio takes it from its environment, linlid from its config (mode 600)
 	SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-	LINLI_EVAPI_SECRET=$SECRET PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$PWD/$D/kamailio" \
-		-P "$PWD/$D/kamailio/kamailio.pid" --substdef="!DBFILE!$PWD/var/linli.db!g" \
+	LINLI_EVAPI_SECRET=$SECRET PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$D/kamailio" \
+		-P "$D/kamailio/kamailio.pid" --substdef="!DBFILE!$DB!g" -A SIP_PORT=$SIP_PORT \
+		-A "EVAPI_BIND=\"127.0.0.1:$EVAPI_PORT\"" -A "LINLI_UA=\"127.0.0.1:$UA_PORT\"" \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
 	# linlid would connect at once and retry; wait (5 s at most) until Kamailio's evapi listens
 	i=0
-	until python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8448), 0.2).close()' 2>/dev/null; do
+	until python3 -c 'import socket; socket.create_connection(("127.0.0.1", '$EVAPI_PORT'), 0.2).close()' 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 50 ] || ! kill -0 $KAM 2>/dev/null; then
 			echo "Kamailio is not listening yet; see $D/kamailio.log (linlid keeps retrying)" >&2
@@ -49,11 +85,26 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 		fi
 		sleep 0.1
 	done
-	EVAPI=" evapi 127.0.0.1 8448
+	EVAPI=" evapi 127.0.0.1 $EVAPI_PORT
  evapi-secret $SECRET
- sip-bind 127.0.0.1 5070
- sip-proxy 127.0.0.1 5060
+ sip-bind 127.0.0.1 $UA_PORT
+ sip-proxy 127.0.0.1 $SIP_PORT
  prompts-dir $PWD/$B/prompts"
+	# the neighbours: two answer and press 1 and speak, one answers and never presses 1 (a
+	# voicemail), the rest ring and never answer; log in $D/neighbours.log
+	set -- $NEIGHBOURS
+	SPECS=
+	i=0
+	for n in "$@"; do
+		case $i in 0 | 1) m=join ;; 2) m=voicemail ;; *) m=noanswer ;; esac
+		SPECS="$SPECS $n:$m"
+		i=$((i + 1))
+	done
+	if [ -n "$SPECS" ]; then
+		python3 scripts/demo_phones.py --proxy 127.0.0.1:$SIP_PORT --db "$DB" --build "$B" neighbours $SPECS \
+			>"$D/neighbours.log" 2>&1 &
+		NB=$!
+	fi
 else
 	echo "kamailio is not installed: running without the SIP side" >&2
 fi
@@ -77,37 +128,44 @@ log stderr
  logging level sms info
  logging level rt info
 line vty
- bind 127.0.0.1 4290
+ bind 127.0.0.1 $VTY_PORT
  login
 gateway
- database $PWD/var/linli.db
- ctrl-bind 127.0.0.1 4291
+ database $DB
+ ctrl-bind 127.0.0.1 $CTRL_PORT
  help-interval 60
  rules-file $PWD/routes/sms.rules
 $EVAPI
 modem demo
- device $PWD/$D/modem.tty
+ device $D/modem.tty
  connection at
  poll-interval 10
  health-interval 10
 CFG
 cat <<MSG
 
-linli demo: linlid with one emulated modem and the sample community (var/linli.db).
+linli demo: linlid with one emulated modem and the sample community ($DB).
 In another terminal, text the gateway as resident $N and read its answer:
 
   sh scripts/text.sh $N 帮助        # deliver an SMS to the emulated modem, wait, print the reply
-  $B/modemsim-ctl $PWD/$D/modem.sock sent      # everything the gateway has sent
-  telnet 127.0.0.1 4290                         # VTY: show modems, show queue, show sms in
+  sh scripts/sos.sh                             # the demo watch raises an SOS: the alerts and the
+                                                # acknowledgement, as they go out
+  sh scripts/call.sh                            # $N dials 6995: who joins the group call
+  $B/modemsim-ctl $D/modem.sock sent      # everything the gateway has sent
+  telnet 127.0.0.1 $VTY_PORT                         # VTY: show modems, show queue, show calls
                                                 # (password, also for enable: $D/vty-password)
-  $B/linlictl -d var/linli.db sms in            # what was received
+  $B/linlictl -d $DB sms in            # what was received
 
-SIP (Kamailio on 127.0.0.1:5060, log $D/kamailio.log): a softphone registers as $N,
+SIP (Kamailio on 127.0.0.1:$SIP_PORT, log $D/kamailio.log): a softphone registers as $N,
 password demo, and texts sip:linli@127.0.0.1 (e.g. 报事 楼道灯坏了); the answer comes back as
-a SIP MESSAGE. Dialling 6995 from it starts the group call (linlid's user agent on
-127.0.0.1:5070 rings the other households of its group through Kamailio).
+a SIP MESSAGE. Dialling 6995 from it starts the group call: linlid's user agent on
+127.0.0.1:$UA_PORT rings the other households of its group through Kamailio; two emulated
+neighbours answer, press 1 and speak, one answers and never presses 1, the others do not
+answer ($D/neighbours.log).
 
 Ctrl-C stops the gateway.
 
 MSG
-"$B/linlid" -c "$D/linlid.cfg"
+"$B/linlid" -c "$D/linlid.cfg" &
+LID=$!
+wait $LID

@@ -4,7 +4,9 @@
 set -e
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
-S=$PWD/var/demo/modem.sock
+V=${LINLI_VAR:-var}
+case "$V" in /*) ;; *) V=$PWD/$V ;; esac
+S=$V/demo/modem.sock
 [ $# -ge 2 ] || { echo "usage: $0 NUMBER TEXT..." >&2; exit 2; }
 [ -S "$S" ] || { echo "the demo is not running: start it with 'make run' in another terminal" >&2; exit 1; }
 num=$1

@@ -217,6 +217,13 @@ class RtpPeer:
     def silence(self):
         self.tone([])
 
+    def play(self, payload):
+        """Send recorded audio from now on, looped: payload already encoded for pt (G.711 bytes,
+        e.g. a prompt rendered by scripts/prompts.sh); empty is silence."""
+        with self._lock:
+            self._buf = bytes(payload) or encode(self.pt, [0] * RATE)
+            self._pos = 0
+
     def _render(self):
         # integer frequencies repeat exactly over one second, so one second is rendered and looped
         samples = []

@@ -43,15 +43,28 @@ int main(int argc, char **argv)
 	}
 	strcpy(sa.sun_path, argv[1]);
 	for (i = 2; i < argc; i++)
-		linelen += strlen(argv[i]) + 1;
+		linelen += 4 * strlen(argv[i]) + 1;
 	line = malloc(linelen + 1);
 	if (!line)
 		return 2;
-	line[0] = 0;
-	for (i = 2; i < argc; i++) {
-		strcat(line, argv[i]);
-		strcat(line, i + 1 < argc ? " " : "\n");
+	/* one command is one line: a line break or another control character inside an argument (a
+	 * watch's two-line alarm) is sent as modemsim's escape (\n, \t, \xHH), never as a second
+	 * command */
+	for (i = 2, len = 0; i < argc; i++) {
+		for (const unsigned char *p = (const unsigned char *)argv[i]; *p; p++) {
+			if (*p == '\n')
+				len += (size_t)sprintf(line + len, "\\n");
+			else if (*p == '\t')
+				len += (size_t)sprintf(line + len, "\\t");
+			else if (*p < 0x20 || *p == 0x7f)
+				len += (size_t)sprintf(line + len, "\\x%02x", *p);
+			else
+				line[len++] = (char)*p;
+		}
+		line[len++] = i + 1 < argc ? ' ' : '\n';
 	}
+	line[len] = 0;
+	len = 0;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "modemsim-ctl: %s: %s\n", argv[1], strerror(errno));
