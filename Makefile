@@ -32,12 +32,13 @@ $(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
 # Listed so that each comes before the layers it uses (the link order of static libraries):
 # the wiring, the features, the core, the modems, the database, the utilities (UTF-8).
 MAINS := gateway/linlid.c gateway/linlictl.c
-LAYERS := wire sos request call sip core modem db util
+LAYERS := wire sos request call sip notice core modem db util
 SRC_wire := gateway/wire.c
 SRC_sos := $(wildcard gateway/sos/*.c)
 SRC_request := $(wildcard gateway/request/*.c)
 SRC_call := $(wildcard gateway/call/*.c)
 SRC_sip := $(wildcard gateway/sip/*.c)
+SRC_notice := $(wildcard gateway/notice/*.c)
 SRC_core := $(wildcard gateway/core/*.c)
 SRC_modem := $(wildcard modem/*.c)
 SRC_db := $(wildcard db/*.c)
@@ -98,6 +99,7 @@ $(BUILD)/modemsim-ctl: $(BUILD)/tests/modemsim/modemsim-ctl.o
 UNIT_LAYERS_sos_rules_test := sos core modem db util
 UNIT_FAKES_sos_rules_test := tests/unit/fake_core.c
 UNIT_LAYERS_request_rules_test := request core modem db util
+UNIT_LAYERS_notice_test := notice core modem db util
 UNIT_FAKES_request_rules_test := tests/unit/fake_core.c
 UNIT_LAYERS_mdm_pool_test := modem util
 UNIT_FAKES_mdm_pool_test := tests/unit/fake_worker.c

@@ -538,3 +538,70 @@ int db_holiday_list(struct db_context *dbc, const char *from, void (*cb)(void *d
 /* For the daily digest: open requests (kind request), how many of them are overdue at now, and
  * the refs of the oldest n ("123456 234567") as a talloc string under ctx. */
 int db_request_digest(struct db_context *dbc, void *ctx, int64_t now, int n, int *open, int *overdue, char **refs);
+
+/* ---- broadcasts and opt-out ---- (db/db_notice.c, upgrade 009_broadcast.sql, issue 12) */
+
+/* Opt number out of broadcasts (out true: 退订) or back in (订阅); via says how ("sms",
+ * "staff:NAME"). Opting out also withdraws the broadcast texts still queued to it. Returns 1 when
+ * it changed, 0 when it already was so, -errno. */
+int db_optout_set(struct db_context *dbc, const char *number, bool out, const char *via, int64_t now);
+/* 1 when number opted out, 0 when not, -errno. */
+int db_optout_is(struct db_context *dbc, const char *number);
+/* One line per number that opted out ("2026-12-02 10:15 +8613800138002 邹丽 sms"); how many. */
+int db_optout_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data);
+
+/* Whom a broadcast reaches: "all" (every active phone), "grid" CODE, "group" CODE (the active
+ * phones of their households), "role" ROLE (every active phone with that role); never a number
+ * that opted out, a registration still pending or a watch. */
+struct db_broadcast_scope {
+	char kind[8];	/* "all", "grid", "group", "role" */
+	char code[32];	/* the grid or group code, the role; "" for all */
+	char label[64]; /* its name: "第一网格", "1幢联户组", the role, "" for all */
+};
+/* Find what a staff member named: a grid or group by code (W1, W1-1) or name (第一网格).
+ * 0 with s filled, -ENOENT. */
+int db_broadcast_scope_find(struct db_context *dbc, const char *name, struct db_broadcast_scope *s);
+/* How many numbers the scope reaches now. */
+int db_broadcast_count(struct db_context *dbc, const struct db_broadcast_scope *s);
+/* Call cb for each number the scope reaches now (in phone order); how many, or -errno. */
+int db_broadcast_recipients(struct db_context *dbc, const struct db_broadcast_scope *s,
+			    int (*cb)(void *data, const char *number), void *data);
+
+struct db_broadcast {
+	int64_t id;
+	char sender[40];
+	struct db_broadcast_scope scope;
+	char *text; /* talloc'd under the ctx of the call that filled it */
+	char state[12];
+	char code[8];
+	int64_t created, send_at, queued_at, done_at;
+	int recipients;
+};
+/* Add a broadcast (state "confirm" with code, or "scheduled" when code is NULL); *id. */
+int db_broadcast_add(struct db_context *dbc, const struct db_broadcast *b, int64_t *id);
+/* 0 with b filled (text under ctx), -ENOENT. */
+int db_broadcast_get(struct db_context *dbc, void *ctx, int64_t id, struct db_broadcast *b);
+/* The sender's broadcast waiting for confirmation with that code, made at since or later. */
+int db_broadcast_by_code(struct db_context *dbc, void *ctx, const char *sender, const char *code, int64_t since,
+			 struct db_broadcast *b);
+/* Move a broadcast from state from to state to (confirm -> scheduled, scheduled -> queued with
+ * recipients, queued -> done, * -> cancelled, confirm -> expired), setting the time that goes with
+ * it. 0, -ENOENT when it is not in state from. */
+int db_broadcast_move(struct db_context *dbc, int64_t id, const char *from, const char *to, int64_t now,
+		      int recipients);
+/* The first scheduled broadcast due at now (send_at <= now): 0 with b, -ENOENT; *next (may be NULL)
+ * the send_at of the next one not yet due, 0 when none. */
+int db_broadcast_due(struct db_context *dbc, void *ctx, int64_t now, struct db_broadcast *b, int64_t *next);
+/* Waiting for confirmation since before `before`: expired. How many. */
+int db_broadcast_expire(struct db_context *dbc, int64_t before);
+/* Tie outgoing message msg_id to broadcast id. */
+int db_broadcast_tag(struct db_context *dbc, int64_t msg_id, int64_t id);
+struct db_broadcast_progress {
+	int total, queued, sending, sent, failed, delivered, delivery_failed;
+};
+int db_broadcast_progress(struct db_context *dbc, int64_t id, struct db_broadcast_progress *p);
+/* The ids of broadcasts in state queued with no message left queued or sending, nor one sent after
+ * before whose delivery report is still awaited (under ctx); how many. */
+int db_broadcast_finished(struct db_context *dbc, void *ctx, int64_t before, int64_t **ids);
+/* One line per broadcast, newest first ("#3 2026-12-02 10:15 queued group W1-1 42 ..."); how many. */
+int db_broadcast_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);

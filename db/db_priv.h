@@ -197,6 +197,27 @@ enum db_stmt {
 	DB_STMT_SIP_PEER_DEL,
 	DB_STMT_SIP_PEER_LIST,
 
+	/* db_notice.c */
+	DB_STMT_OPTOUT_ADD,
+	DB_STMT_OPTOUT_DEL,
+	DB_STMT_OPTOUT_WITHDRAW,
+	DB_STMT_OPTOUT_IS,
+	DB_STMT_OPTOUT_LIST,
+	DB_STMT_BC_GRID_FIND,
+	DB_STMT_BC_GROUP_FIND,
+	DB_STMT_BC_COUNT,
+	DB_STMT_BC_RECIPIENTS,
+	DB_STMT_BC_ADD,
+	DB_STMT_BC_GET,
+	DB_STMT_BC_BY_CODE,
+	DB_STMT_BC_MOVE,
+	DB_STMT_BC_NEXT,
+	DB_STMT_BC_EXPIRE,
+	DB_STMT_BC_TAG,
+	DB_STMT_BC_PROGRESS,
+	DB_STMT_BC_FINISHED,
+	DB_STMT_BC_LIST,
+
 	_NUM_DB_STMT
 };
 
@@ -219,7 +240,7 @@ struct db_stmt_table {
 	unsigned n;
 };
 extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
-	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip;
+	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_notice;
 
 #define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
 

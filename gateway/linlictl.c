@@ -31,6 +31,7 @@
 #include "db/db_call.h"
 #include "db/import.h"
 #include "gateway/sos/alert.h"
+#include "gateway/notice/notice.h"
 #include "gateway/request/request.h"
 #include "gateway/core/rules.h"
 #include "gateway/sip/sip_msg.h"
@@ -73,7 +74,7 @@ static void usage(FILE *out)
 		"  holiday list [FROM-DATE]      the calendar entries\n"
 		"  holiday remove DATE\n"
 		"  call list [N] | show ID       6995 group calls: who called, who was called, answered, "
-		"joined\n" SIP_CTL_USAGE "DBPATH defaults to var/linli.db.\n");
+		"joined\n" SIP_CTL_USAGE NT_CTL_USAGE "DBPATH defaults to var/linli.db.\n");
 }
 
 static void report_row(void *data, const char *file, unsigned line, const char *reason)
@@ -866,7 +867,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
 	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
-	    strcmp(cmd, "sip")) {
+	    strcmp(cmd, "sip") && strcmp(cmd, "broadcast") && strcmp(cmd, "optout")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -919,6 +920,8 @@ int main(int argc, char **argv)
 		rc = cmd_call(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
 		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip/sip_ctl.c */
+	} else if (!strcmp(cmd, "broadcast") || !strcmp(cmd, "optout")) {
+		rc = nt_ctl_cmd(root, dbc, cmd, argc - 1, argv + 1); /* gateway/notice/notice_ctl.c */
 	} else {
 		rc = cmd_stats(dbc);
 	}

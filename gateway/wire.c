@@ -8,6 +8,7 @@
 #include "gateway/call/call.h"
 #include "gateway/core/gsm.h"
 #include "gateway/core/gw.h"
+#include "gateway/notice/notice.h"
 #include "gateway/request/request.h"
 #include "gateway/sip/sip_msg.h"
 #include "gateway/sos/sos.h"
@@ -43,6 +44,7 @@ static struct osmo_tdef_group timer_groups[] = {
 	{.name = "sos", .desc = "SOS incidents: escalation and repeat windows", .tdefs = sos_tdefs},
 	{.name = "request", .desc = "Requests: escalation, duplicates, error replies", .tdefs = rq_tdefs},
 	{.name = "sip", .desc = "SMS over SIP: answers from Kamailio", .tdefs = sip_tdefs},
+	{.name = "notice", .desc = "Broadcast notices: the confirmation window", .tdefs = nt_tdefs},
 	{}};
 
 static void timers_write(struct vty *vty)
@@ -54,7 +56,8 @@ int gw_wire(struct gw *gw)
 {
 	int rc;
 
-	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 || (rc = call_init(gw)) < 0)
+	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 ||
+	    (rc = call_init(gw)) < 0 || (rc = nt_init(gw)) < 0)
 		return rc;
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);

@@ -66,6 +66,22 @@ int rt_match(const struct rt_rules *r, const char *text, size_t len, struct rt_m
 /* The template name in lang, falling back to zh-CN, or NULL. */
 const char *rt_template(const struct rt_rules *r, const char *name, const char *lang);
 
+/* The original text of a normalised suffix: norm_suffix is the end of rt_normalize(text); the same
+ * number of characters from the end of text (trailing white space dropped) are copied to out, with
+ * their original case and width (a notice or a note is kept as the person wrote it). Returns the
+ * length, -ENOSPC. */
+int rt_orig_suffix(const char *text, size_t len, const char *norm_suffix, char *out, size_t outlen);
+
+/* A feature's built-in reply texts, which the rules file's `reply` lines replace. */
+struct rt_builtin {
+	const char *name, *lang, *text;
+};
+/* The text of name in lang: the rules' text for exactly that language, else the built-in one of
+ * tab (n entries) for that language, else the rules' zh-CN, else the built-in zh-CN; NULL for a
+ * name neither knows. r may be NULL. */
+const char *rt_text_of(const struct rt_rules *r, const struct rt_builtin *tab, unsigned n, const char *name,
+		       const char *lang);
+
 /* Expand {key} placeholders from keys[]/vals[] (n pairs, at most RT_MAX_KEYS) into out. Unknown
  * keys stay as they are. When the text does not fit, the longest free-text values (24 bytes or
  * more: never a reference, date or number) are shortened, on a character boundary and ending in

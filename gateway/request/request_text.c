@@ -294,51 +294,9 @@ int rq_text(const struct rt_rules *rules, const char *name, const char *lang, co
 	return rt_expand(t, keys, vals, n, out, outlen);
 }
 
-/* Code points in s[0..len) (s valid UTF-8). */
-static size_t cp_count(const char *s, size_t len)
-{
-	size_t i = 0, n = 0;
-	uint32_t cp;
-
-	while (i < len && utf8_next((const uint8_t *)s, len, &i, &cp) == 0)
-		n++;
-	return n;
-}
-
 int rq_orig_suffix(const char *text, size_t len, const char *norm_suffix, char *out, size_t outlen)
 {
-	size_t want = cp_count(norm_suffix, strlen(norm_suffix));
-	size_t end = len, start, i, n = 0;
-	uint32_t cp;
-
-	if (!outlen)
-		return -ENOSPC;
-	/* what rt_normalize trims at the end: characters that fold to a space */
-	for (;;) {
-		if (end &&
-		    (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r' || text[end - 1] == '\n'))
-			end--;
-		else if (end >= 3 && !memcmp(text + end - 3, "\xe3\x80\x80", 3)) /* U+3000 */
-			end -= 3;
-		else
-			break;
-	}
-	/* the start of each code point, walking forward; keep the last 'want' */
-	start = end;
-	if (want) {
-		size_t total = cp_count(text, end), skip = total > want ? total - want : 0;
-
-		i = 0;
-		while (skip && i < end && utf8_next((const uint8_t *)text, end, &i, &cp) == 0)
-			skip--;
-		start = i;
-	}
-	n = end - start;
-	if (n >= outlen)
-		return -ENOSPC;
-	memcpy(out, text + start, n);
-	out[n] = '\0';
-	return (int)n;
+	return rt_orig_suffix(text, len, norm_suffix, out, outlen);
 }
 
 void rq_date(time_t t, const char *lang, char *buf, size_t len)

@@ -1,6 +1,6 @@
 """The demo as a newcomer meets it (issue 15): scripts/demo.sh (what `make run` starts: the sample
-community, an emulated modem, Kamailio, linlid and the emulated neighbours), then scripts/sos.sh
-and scripts/call.sh in another terminal, checked by what they print. Everything on loopback,
+community, an emulated modem, Kamailio, linlid and the emulated neighbours), then scripts/text.sh,
+scripts/sos.sh and scripts/call.sh in another terminal, checked by what they print. Everything on loopback,
 on free ports, in a temporary folder (LINLI_VAR), so a developer's own `make run` is not
 disturbed; the demo is stopped with SIGTERM to the script, whose trap stops what it started."""
 import os
@@ -39,6 +39,15 @@ def main(t):
         nb_log = os.path.join(var, "demo", "neighbours.log")
         linli.wait_for(lambda: os.path.exists(nb_log) and open(nb_log).read().count("registered") == 8, 30,
                        "the eight emulated neighbours registered with Kamailio")
+
+        # ---- scripts/text.sh: the reply to that number, then what else went out ----
+        tx = subprocess.run(["sh", "scripts/text.sh", "+8613800138001", "报事", "3楼楼道灯坏了"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+        lines = tx.stdout.splitlines()
+        t.check(tx.returncode == 0 and len(lines) >= 3 and lines[1].startswith("reply to +8613800138001: 已受理"),
+                "text.sh prints the resident's own reply first: %r" % tx.stdout[-400:])
+        t.check(any(line.startswith("also sent to +8613900139001: ") for line in lines[2:]),
+                "and then the dispatch to the grid worker, marked as such")
 
         # ---- scripts/sos.sh: the alerts to both contacts, the acknowledgement ----
         sos = subprocess.run(["sh", "scripts/sos.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
