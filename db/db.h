@@ -605,3 +605,25 @@ int db_broadcast_progress(struct db_context *dbc, int64_t id, struct db_broadcas
 int db_broadcast_finished(struct db_context *dbc, void *ctx, int64_t before, int64_t **ids);
 /* One line per broadcast, newest first ("#3 2026-12-02 10:15 queued group W1-1 42 ..."); how many. */
 int db_broadcast_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);
+
+/* ---- the staff inbox (留言) ---- (db/db_memo.c, upgrade 010_memo.sql, issue 12) */
+
+struct db_memo {
+	int64_t id;
+	char sender[32];
+	int64_t household_id;
+	char to_number[32]; /* "" when it went to the duty staff */
+	char *text;	    /* under the ctx of the call that filled it */
+	int64_t created, replied_at;
+	char replied_by[40];
+};
+/* The active grid worker of number's household's grid: 0 with worker/name, -ENOENT. */
+int db_memo_worker(struct db_context *dbc, const char *number, char *worker, size_t wlen, char *name, size_t nlen);
+/* The numbers of the active staff phones (the duty staff), a talloc array under ctx; how many. */
+int db_memo_staff(struct db_context *dbc, void *ctx, char ***numbers);
+int db_memo_add(struct db_context *dbc, const struct db_memo *m, int64_t *id);
+int db_memo_get(struct db_context *dbc, void *ctx, int64_t id, struct db_memo *m);
+/* Record the answer; -ENOENT when the memo is unknown. */
+int db_memo_reply(struct db_context *dbc, int64_t id, const char *by, const char *reply, int64_t now);
+/* One line per memo, newest first ("#12 2026-12-02 10:15 +86... -> +86...: text | reply"). */
+int db_memo_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);

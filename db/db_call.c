@@ -191,17 +191,12 @@ int db_call_leg_update(struct db_context *dbc, const struct db_call_leg *l)
 	return db_exec_one(q);
 }
 
-static char *fmt_col0(void *ctx, sqlite3_stmt *st)
-{
-	return talloc_strdup(ctx, db_col_text(st, 0));
-}
-
 int db_call_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_CALL_LIST);
 
 	db_bind_int(q, ":limit", limit);
-	return db_lines(q, fmt_col0, cb, data);
+	return db_lines(q, db_fmt_col0, cb, data);
 }
 
 int db_call_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, const char *line), void *data)
@@ -214,14 +209,14 @@ int db_call_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, cons
 
 	q = db_q(dbc, DB_STMT_CALL_SHOW);
 	db_bind_int(q, ":id", id);
-	rc = db_lines_add(q, fmt_col0, tmp, &lines, &n);
+	rc = db_lines_add(q, db_fmt_col0, tmp, &lines, &n);
 	if (rc == 0)
 		rc = -ENOENT;
 	if (rc < 0)
 		goto out;
 	q = db_q(dbc, DB_STMT_CALL_LEGS);
 	db_bind_int(q, ":id", id);
-	rc = db_lines_add(q, fmt_col0, tmp, &lines, &n);
+	rc = db_lines_add(q, db_fmt_col0, tmp, &lines, &n);
 	if (rc < 0)
 		goto out;
 	for (unsigned i = 0; i < n; i++)

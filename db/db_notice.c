@@ -177,11 +177,6 @@ int db_broadcast_count(struct db_context *dbc, const struct db_broadcast_scope *
 	return rc < 0 ? rc : (int)n;
 }
 
-static char *fmt_number(void *ctx, sqlite3_stmt *st)
-{
-	return talloc_strdup(ctx, db_col_text(st, 0));
-}
-
 int db_broadcast_recipients(struct db_context *dbc, const struct db_broadcast_scope *s,
 			    int (*cb)(void *data, const char *number), void *data)
 {
@@ -193,7 +188,7 @@ int db_broadcast_recipients(struct db_context *dbc, const struct db_broadcast_sc
 
 	/* collected first: cb queues messages, which must not run while this statement steps */
 	bind_scope(q, s);
-	rc = db_lines_add(q, fmt_number, ctx, &numbers, &n);
+	rc = db_lines_add(q, db_fmt_col0, ctx, &numbers, &n);
 	for (unsigned i = 0; rc >= 0 && i < n; i++)
 		rc = cb(data, numbers[i]);
 	talloc_free(ctx);

@@ -218,6 +218,14 @@ enum db_stmt {
 	DB_STMT_BC_FINISHED,
 	DB_STMT_BC_LIST,
 
+	/* db_memo.c */
+	DB_STMT_MEMO_WORKER,
+	DB_STMT_MEMO_ADD,
+	DB_STMT_MEMO_GET,
+	DB_STMT_MEMO_REPLY,
+	DB_STMT_MEMO_STAFF,
+	DB_STMT_MEMO_LIST,
+
 	_NUM_DB_STMT
 };
 
@@ -240,7 +248,7 @@ struct db_stmt_table {
 	unsigned n;
 };
 extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
-	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_notice;
+	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_notice, db_stmts_memo;
 
 #define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
 
@@ -334,3 +342,5 @@ char *db_col_dup(void *ctx, sqlite3_stmt *st, int col);
  * column c (db_people.c); a time as "2026-03-05 14:30" local ("-" for 0) (db_request.c). */
 void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p);
 void db_fmt_time(int64_t t, char *buf, size_t len);
+/* A db_fmt_fn: the first column as it is (a list of numbers or names). */
+char *db_fmt_col0(void *ctx, sqlite3_stmt *st);

@@ -94,12 +94,7 @@ int db_sip_peer_del(struct db_context *dbc, int grp, const char *ip, int port)
 	return db_exec_one(peer_q(dbc, DB_STMT_SIP_PEER_DEL, grp, ip, port));
 }
 
-static char *fmt_col0(void *ctx, sqlite3_stmt *st)
-{
-	return talloc_strdup(ctx, db_col_text(st, 0));
-}
-
 int db_sip_peer_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data)
 {
-	return db_lines(db_q(dbc, DB_STMT_SIP_PEER_LIST), fmt_col0, cb, data);
+	return db_lines(db_q(dbc, DB_STMT_SIP_PEER_LIST), db_fmt_col0, cb, data);
 }

@@ -18,6 +18,7 @@
 #include "gateway/core/route.h"
 #include "gateway/core/rules.h"
 #include "gateway/notice/notice.h"
+#include "gateway/notice/notice_priv.h"
 
 #define TXT_MAX 800 /* a notice may take several parts; a reply to staff stays short */
 
@@ -66,6 +67,21 @@ static const struct rt_builtin texts[] = {
 	{"sub_ok", "en", "You will get community notices again. Reply TD to stop them."},
 	{"refused", "zh-CN", "抱歉，“{keyword}”只限{role}使用。"},
 	{"refused", "en", "Sorry, \"{keyword}\" is only for {role}."},
+	/* the staff inbox (memo.c) */
+	{"memo_to_staff", "zh-CN", "【留言#{id}】{name} {address} {number}：{text} 答复请发“回复{id} 内容”"},
+	{"memo_to_staff", "en", "[Memo #{id}] {name} {address} {number}: {text} To answer: HF {id} <text>"},
+	{"memo_ok", "zh-CN", "您的留言已转给{to}，答复会以短信告诉您。报事请发“报事 内容”。紧急情况请拨110/120。"},
+	{"memo_ok", "en",
+	 "Your message went to {to}; the answer comes by SMS. To report a problem: BS <problem>. "
+	 "Emergency: call 110/120."},
+	{"memo_limited", "zh-CN", "留言太频繁，已保存但暂不转发，请稍后再发。紧急情况请拨110/120。"},
+	{"memo_limited", "en", "Too many messages: kept, but not passed on for now. Emergency: call 110/120."},
+	{"memo_answer", "zh-CN", "【{from}答复】{text}"},
+	{"memo_answer", "en", "[Answer from {from}] {text}"},
+	{"memo_answered", "zh-CN", "已答复留言#{id}。"},
+	{"memo_answered", "en", "Memo #{id} answered."},
+	{"memo_unknown", "zh-CN", "没有发给您的留言#{id}。格式：回复 编号 内容"},
+	{"memo_unknown", "en", "No memo #{id} for you. Format: HF <id> <text>"},
 };
 
 static const struct {
@@ -119,9 +135,8 @@ static int text(struct gw *gw, const char *name, const char *lang, const char *c
 	return rt_expand(t, keys, vals, n, out, outlen);
 }
 
-/* A text to number at prio; a number that cannot be texted is logged, not an error. */
-static int send_text(struct gw *gw, const char *number, const char *lang, int prio, const char *name,
-		     const char *const *keys, const char *const *vals, unsigned n, int64_t *id)
+int nt_send(struct gw *gw, const char *number, const char *lang, int prio, const char *name, const char *const *keys,
+	    const char *const *vals, unsigned n, int64_t *id)
 {
 	char txt[TXT_MAX];
 	int rc = text(gw, name, lang, keys, vals, n, txt, sizeof(txt));
@@ -158,8 +173,8 @@ static int queue_one(void *data, const char *number)
 	rc = db_phone_get(q->gw->db, number, &ph);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	rc = send_text(q->gw, number, rc == 0 && ph.lang[0] ? ph.lang : "zh-CN", DB_PRIO_BULK, "notice", keys, vals, 1,
-		       &id);
+	rc = nt_send(q->gw, number, rc == 0 && ph.lang[0] ? ph.lang : "zh-CN", DB_PRIO_BULK, "notice", keys, vals, 1,
+		     &id);
 	if (rc < 0)
 		return rc;
 	if (id) {
@@ -210,14 +225,14 @@ static int optout(struct gw *gw, const char *sender, const char *lang, bool out,
 		answer_limit = gw_limit_alloc(gw, 1024, 3, 3600);
 	if (!gw_limit_take(answer_limit, sender, gw_now()))
 		return 1;
-	rc = send_text(gw, sender, lang, DB_PRIO_REPLY, out ? "unsub_ok" : "sub_ok", NULL, NULL, 0, NULL);
+	rc = nt_send(gw, sender, lang, DB_PRIO_REPLY, out ? "unsub_ok" : "sub_ok", NULL, NULL, 0, NULL);
 	return rc < 0 ? rc : 1;
 }
 
 static int reply(struct gw *gw, const char *to, const char *lang, const char *name, const char *const *keys,
 		 const char *const *vals, unsigned n)
 {
-	int rc = send_text(gw, to, lang, DB_PRIO_STAFF, name, keys, vals, n, NULL);
+	int rc = nt_send(gw, to, lang, DB_PRIO_STAFF, name, keys, vals, n, NULL);
 
 	return rc < 0 ? rc : 1;
 }
@@ -409,8 +424,8 @@ static int finish(struct gw *gw, int64_t id, time_t now)
 		snprintf(v[3], sizeof(v[3]), "%d", p.delivered);
 		snprintf(v[4], sizeof(v[4]), "%d", p.failed);
 		rc = db_phone_get(gw->db, b.sender, &ph);
-		rc = send_text(gw, b.sender, rc == 0 ? sender_lang(&ph, true) : "zh-CN", DB_PRIO_STAFF, "bc_done", keys,
-			       vals, 5, NULL);
+		rc = nt_send(gw, b.sender, rc == 0 ? sender_lang(&ph, true) : "zh-CN", DB_PRIO_STAFF, "bc_done", keys,
+			     vals, 5, NULL);
 	}
 out:
 	talloc_free(ctx);
@@ -453,6 +468,8 @@ int nt_init(struct gw *gw)
 
 	osmo_tdefs_reset(nt_tdefs);
 	rc = gw_route_add(gw, "notice", nt_route);
+	if (rc == 0)
+		rc = gw_route_add(gw, "memo", nt_memo_route);
 	if (rc == 0)
 		rc = gw_due_register(gw, "broadcast", nt_due, NULL);
 	return rc;
