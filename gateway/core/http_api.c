@@ -373,7 +373,7 @@ static int api_sms_send(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 {
 	const char *to, *text, *prio_name, *cb;
 	bool bad = false;
-	char loc[48];
+	char loc[48], num[32];
 	int64_t id;
 	int prio, rc;
 
@@ -398,12 +398,16 @@ static int api_sms_send(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 		return gw_http_error(o, 501,
 				     "callbacks are not implemented yet: send without callback_url and poll "
 				     "GET /api/v1/sms/{id}");
-	rc = gw_sms_queue(gw, to, text, prio, &id);
+	/* a sender ID ("ChinaMobile") is a valid number to db_number_norm, not a recipient */
+	if (db_number_norm(to, num, sizeof(num)) < 0 ||
+	    strspn(num + (num[0] == '+'), "0123456789") != strlen(num + (num[0] == '+')))
+		return gw_http_error(o, 400, "to is not a phone number");
+	rc = gw_sms_queue(gw, num, text, prio, &id);
 	if (rc == -EINVAL)
 		return gw_http_error(o, 400, "to is not a phone number");
 	if (rc < 0)
 		return db_failed(gw, o, rc);
-	LOGP(DGW, LOGL_NOTICE, "http: %s queued SMS %" PRId64 " to %s\n", r->staff->actor, id, to);
+	LOGP(DGW, LOGL_NOTICE, "http: %s queued SMS %" PRId64 " to %s\n", r->staff->actor, id, num);
 	snprintf(loc, sizeof(loc), "/api/v1/sms/%" PRId64, id);
 	gw_http_add_header(o, "Location", loc);
 	return gw_http_json(o, 201, json_pack("{s:I}", "id", (json_int_t)id));
