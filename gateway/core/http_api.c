@@ -470,10 +470,15 @@ static int api_tokens(struct gw *gw, struct gw_http_req *r, struct gw_http_out *
 
 static int api_metrics(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o, void *data)
 {
-	char *text = gw_http_metrics_text(gw, o->ctx);
+	char *text;
 
-	(void)r;
 	(void)data;
+	/* a public route, so that http-metrics-public can change at run time (VTY) */
+	if (!r->staff && !gw_http_cfg.metrics_public) {
+		gw_http_add_header(o, "WWW-Authenticate", "Bearer realm=\"linli\"");
+		return gw_http_error(o, 401, "a readonly token is needed (or http-metrics-public)");
+	}
+	text = gw_http_metrics_text(gw, o->ctx);
 	if (!text)
 		return -ENOMEM;
 	return gw_http_body(o, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
@@ -506,8 +511,7 @@ int gw_http_api_init(void)
 		if (rc < 0)
 			return rc;
 	}
-	return gw_http_route("GET", "/metrics", gw_http_cfg.metrics_public ? GW_ROLE_PUBLIC : GW_ROLE_READONLY,
-			     api_metrics, NULL);
+	return gw_http_route("GET", "/metrics", GW_ROLE_PUBLIC, api_metrics, NULL);
 }
 
 /* ---- the gateway node's http-* commands ---- */

@@ -117,6 +117,11 @@ def main(t):
         t.check(st == 200 and len(b["tokens"]) == 4 and all("hash" not in str(x) for x in b["tokens"]),
                 "operator lists tokens (no hashes)")
 
+        st, h, b = c.json("POST", "/api/v1/logout", "api_key=" + staff, ctype="application/x-www-form-urlencoded")
+        t.check(st == 204, "api_key in a form body works (Open311 clients)")
+        st, h, b = c.json("POST", "/api/v1/logout", "api_key=bad", ctype="application/x-www-form-urlencoded")
+        t.check(st == 401, "a wrong api_key in a form body: 401")
+
         # ---- routing ----
         st, h, b = c.json("GET", "/api/v1/nothing", token=staff)
         t.check(st == 404 and is_error(b, 404), "unknown API path: 404")
@@ -236,6 +241,14 @@ def main(t):
         t.check(prom_ok(text), "/metrics parses as Prometheus text")
         t.check(re.search(r'^linli_sms_out_total\{modem="m1",result="sent"\} [1-9]', text, re.M) is not None,
                 "linli_sms_out_total{modem=m1,result=sent} counts the send")
+        st, h, data = c.req("GET", "/metrics", token="f" * 64)
+        t.check(st == 401, "/metrics with a wrong token: 401")
+        gw.vty(["configure terminal", "gateway", "http-metrics-public", "end"])
+        st, h, data = c.req("GET", "/metrics")
+        t.check(st == 200 and prom_ok(data.decode()), "with http-metrics-public, /metrics needs no token")
+        out = gw.vty("show running-config")
+        t.check(" http-bind 127.0.0.1 %d" % gw.http_port in out and " http-metrics-public" in out,
+                "write/show running-config has the http lines")
         t.check('linli_queue_depth{prio="sos"}' in text and 'linli_modem_registered{modem="m1"}' in text,
                 "queue depth and modem registration")
 

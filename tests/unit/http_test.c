@@ -42,7 +42,8 @@ static void test_routes(void)
 	CHECK(gw_http_route("GET", "/api/v1/requests/{ref}", GW_ROLE_READONLY, fn_a, NULL) == 0, "route 1: one");
 	CHECK(gw_http_route("POST", "/api/v1/requests/{ref}/assign", GW_ROLE_STAFF, fn_a, NULL) == 0, "route 2");
 	CHECK(gw_http_route("GET", "/api/v1/requests/overdue", GW_ROLE_READONLY, fn_a, NULL) == 0, "route 3: literal");
-	CHECK(gw_http_route("GET", "/open311/v2/requests/{id}.json", GW_ROLE_PUBLIC, fn_a, NULL) == 0, "route 4: .json");
+	CHECK(gw_http_route("GET", "/open311/v2/requests/{id}.json", GW_ROLE_PUBLIC, fn_a, NULL) == 0,
+	      "route 4: .json");
 	CHECK(gw_http_route("GET", "/open311/v2/requests.json", GW_ROLE_PUBLIC, fn_a, NULL) == 0, "route 5");
 	CHECK(gw_http_route("POST", "/open311/v2/requests.json", GW_ROLE_STAFF, fn_a, NULL) == 0, "route 6: POST");
 	CHECK(gw_http_route("PATCH", "/api/v1/{a}/{b}/{c}/{d}", GW_ROLE_STAFF, fn_a, NULL) == 0, "route 7: four {x}");
