@@ -558,7 +558,7 @@ int db_token_hash(const char *token, char hex[65]);
 int db_token_add(struct db_context *dbc, const char *token, const char *number, const char *role, const char *label,
 		 int64_t now, int64_t *id_out);
 /* The token that is not revoked and whose phone is still active: by its text (db_token_check,
- * which also records now as its last use) or by id (db_token_valid). 0, or -ENOENT. */
+ * which also records now as its last use, at most once a minute) or by id (db_token_valid). 0, or -ENOENT. */
 int db_token_check(struct db_context *dbc, const char *token, int64_t now, struct db_token *out);
 int db_token_valid(struct db_context *dbc, int64_t id, struct db_token *out);
 /* Revoke a token: -ENOENT when unknown or revoked already. */
