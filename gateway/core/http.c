@@ -732,6 +732,7 @@ int gw_http_start(struct gw *gw)
 	}
 	osmo_timer_setup(&H.timer, mhd_timer_cb, NULL);
 	mhd_schedule();
+	gw_http_callback_start(gw);
 	LOGP(DGW, LOGL_NOTICE, "http: staff console on http://%s:%u/ (%s)%s\n", gw_http_cfg.bind, gw_http_cfg.port,
 	     H.root[0] ? H.root : "no page", is_loopback(&sa.sin_addr) ? "" : ", NOT loopback");
 	return 0;
@@ -741,6 +742,7 @@ void gw_http_stop(void)
 {
 	if (!H.d)
 		return;
+	gw_http_callback_stop();
 	osmo_timer_del(&H.timer);
 	osmo_fd_unregister(&H.ofd);
 	MHD_stop_daemon(H.d);
