@@ -513,6 +513,18 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 			gw_http_add_header(o, "WWW-Authenticate", "Bearer realm=\"linli\"");
 		return;
 	}
+	/* a cookie is sent by the browser whoever made the page: a change needs the CSRF token that
+	 * only the page got, in a header another site cannot set. On a public route (the login) the
+	 * caller without it is nobody rather than refused. */
+	if (c->session && staff.role != GW_ROLE_PUBLIC && strcmp(r.method, "GET") &&
+	    !gw_http_csrf_ok(c->session, gw_http_header(&r, "X-CSRF-Token"))) {
+		if (gw_http_route_role(idx) != GW_ROLE_PUBLIC) {
+			gw_http_error(o, 403, "the X-CSRF-Token header is missing or wrong");
+			return;
+		}
+		memset(&staff, 0, sizeof(staff));
+		c->session = NULL;
+	}
 	*staff_out = staff;
 	if (staff.role != GW_ROLE_PUBLIC)
 		r.staff = &staff;
@@ -526,16 +538,6 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 				      gw_role_name(gw_http_route_role(idx)), gw_role_name(staff.role));
 		}
 		return;
-	}
-	/* a cookie is sent by the browser whoever made the page: a change needs the CSRF token that
-	 * only the page got, in a header another site cannot set */
-	if (c->session && r.staff && strcmp(r.method, "GET")) {
-		const char *tok = gw_http_header(&r, "X-CSRF-Token");
-
-		if (!gw_http_csrf_ok(c->session, tok)) {
-			gw_http_error(o, 403, "the X-CSRF-Token header is missing or wrong");
-			return;
-		}
 	}
 	if (r.body && !strcmp(ctype, "application/json")) {
 		json_error_t err;

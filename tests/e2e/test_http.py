@@ -162,6 +162,9 @@ def main(t):
         t.check(st == 403, "readonly may not edit a phone")
         st, h, b = c.json("PATCH", "/api/v1/phones/+8613800138001", {"role": "king"}, token=staff)
         t.check(st == 400, "an unknown role: 400")
+        st, h, b = c.json("POST", "/api/v1/login", {"token": oper}, headers={"Cookie": sess})
+        t.check(st == 200 and b["staff"]["number"] == OPERATOR and h.get("set-cookie", "").split(";")[0] != sess,
+                "logging in again with a session cookie (no CSRF on the login) gives a new session")
         st, h, b = c.json("POST", "/api/v1/logout", headers={"Cookie": sess, "X-CSRF-Token": csrf})
         t.check(st == 204, "logout: 204")
         st, h, b = c.json("GET", "/api/v1/me", headers={"Cookie": sess})
