@@ -476,13 +476,11 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 		*p = *p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
 	r.content_type = ctype;
 	if (c->body) {
-		size_t bad;
+		const char *nul = memchr(c->body, '\0', c->len);
+		size_t bad = nul ? (size_t)(nul - c->body) : 0;
 
-		if (memchr(c->body, '\0', c->len) || utf8_validate(c->body, c->len, &bad) < 0) {
-			gw_http_error(o, 400, "the body is not UTF-8 text (byte %zu)",
-				      memchr(c->body, '\0', c->len)
-					      ? (size_t)((char *)memchr(c->body, '\0', c->len) - c->body)
-					      : bad);
+		if (nul || utf8_validate(c->body, c->len, &bad) < 0) {
+			gw_http_error(o, 400, "the body is not UTF-8 text (byte %zu)", bad);
 			return;
 		}
 		r.body = c->body;
