@@ -135,6 +135,8 @@ gateway
  ctrl-bind 127.0.0.1 $CTRL_PORT
  help-interval 60
  rules-file $PWD/routes/sms.rules
+ http-bind 127.0.0.1 8080
+ http-root $PWD/www
 $EVAPI
 modem demo
  device $D/modem.tty
@@ -162,6 +164,12 @@ a SIP MESSAGE. Dialling 6995 from it starts the group call: linlid's user agent 
 127.0.0.1:$UA_PORT rings the other households of its group through Kamailio; two emulated
 neighbours answer, press 1 and speak, one answers and never presses 1, the others do not
 answer ($D/neighbours.log).
+
+The staff console: make a token once (it is printed once), then open http://127.0.0.1:8080/
+and log in with it, or call the API (docs/console-api.md) with it:
+
+  $B/linlictl -d var/linli.db token create 13900139101 --role operator
+  curl -H "Authorization: Bearer TOKEN" http://127.0.0.1:8080/api/v1/modems
 
 Ctrl-C stops the gateway.
 
