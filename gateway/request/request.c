@@ -294,7 +294,7 @@ int rq_report(struct rq_env *e, const struct rq_report_in *in, const char *actor
 		return -EINVAL;
 	}
 	if (in->phone && in->phone[0]) {
-		if (db_number_norm(in->phone, num, sizeof(num)) < 0 || (num[0] != '+' && strlen(num) < 7)) {
+		if (db_number_norm(in->phone, num, sizeof(num)) < 0 || num[0] != '+') {
 			snprintf(err, errlen, "\"%s\" is not a phone number", in->phone);
 			return -EINVAL;
 		}

@@ -171,7 +171,7 @@ static bool ref_param(struct gw_http_req *r, struct gw_http_out *o, char ref[8])
 /* The {number} of the path normalised (db_number_norm), else 400 answered and false. */
 static bool number_param(struct gw_http_req *r, struct gw_http_out *o, char num[32])
 {
-	if (!r->nparam || db_number_norm(r->param[0], num, 32) < 0 || (num[0] != '+' && strlen(num) < 7)) {
+	if (!r->nparam || db_number_norm(r->param[0], num, 32) < 0 || num[0] != '+') {
 		gw_http_error(o, 400, "not a phone number");
 		return false;
 	}
@@ -423,7 +423,7 @@ static int request_act(struct gw *gw, struct gw_http_req *r, struct gw_http_out 
 	case ACT_ASSIGN:
 		if (!(b = body_object(r, o, f_assign)) || str_field(b, "number", true, 31, o, &a.text) < 0)
 			return 0;
-		if (db_number_norm(a.text, num, sizeof(num)) < 0 || (num[0] != '+' && strlen(num) < 7))
+		if (db_number_norm(a.text, num, sizeof(num)) < 0 || num[0] != '+')
 			return gw_http_error(o, 400, "\"number\" is not a phone number");
 		a.text = num;
 		fn = do_assign;
