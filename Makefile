@@ -9,7 +9,7 @@
 
 BUILD ?= build
 .DEFAULT_GOAL := all
-PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson libmicrohttpd gnutls
 
 # Warnings in their own variable so `make CFLAGS=...` cannot drop them.
 WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -102,6 +102,7 @@ UNIT_FAKES_request_rules_test := tests/unit/fake_core.c
 UNIT_LAYERS_request_http_test := request core modem db util
 UNIT_FAKES_request_http_test := tests/unit/fake_core.c tests/unit/fake_http.c
 UNIT_LAYERS_mdm_pool_test := modem util
+UNIT_LAYERS_http_test := core modem db util
 UNIT_FAKES_mdm_pool_test := tests/unit/fake_worker.c
 unit_fakes = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_FAKES_$(1)))
 .SECONDEXPANSION:
