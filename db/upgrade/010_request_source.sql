@@ -1,4 +1,4 @@
--- Step 9: where a request came from, for the staff console and Open311 GeoReport v2 (issue 11).
+-- Step 10: where a request came from, for the staff console and Open311 GeoReport v2 (issue 11).
 --
 -- source: 'sms' (a resident's 报事, every request before this step), 'open311' (POST
 -- requests.json of another system, e.g. the district's 12345 platform) or 'web' (the staff page).
