@@ -444,7 +444,7 @@ static int digits(const char *s, int n)
 int rq_iso_parse(const char *s, time_t *out)
 {
 	struct tm tm = {.tm_isdst = -1};
-	char date[24];
+	char date[11];
 	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
 	bool utc = false;
 	const char *p = s + 10;
@@ -453,7 +453,8 @@ int rq_iso_parse(const char *s, time_t *out)
 	if (strlen(s) < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 0 || s[7] != '-' ||
 	    (d = digits(s + 8, 2)) < 0)
 		return -EINVAL;
-	snprintf(date, sizeof(date), "%04d-%02d-%02d", y, mo, d);
+	memcpy(date, s, 10); /* "YYYY-MM-DD", checked above */
+	date[10] = '\0';
 	if (rq_date_parse(date, date) < 0) /* a real day (not 2026-02-30) */
 		return -EINVAL;
 	if (*p == 'T' || *p == ' ') {
