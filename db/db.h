@@ -609,7 +609,7 @@ int db_token_hash(const char *token, char hex[65]);
 int db_token_add(struct db_context *dbc, const char *token, const char *number, const char *role, const char *label,
 		 int64_t now, int64_t *id_out);
 /* The token that is not revoked and whose phone is still active: by its text (db_token_check,
- * which also records now as its last use) or by id (db_token_valid). 0, or -ENOENT. */
+ * which also records now as its last use, at most once a minute) or by id (db_token_valid). 0, or -ENOENT. */
 int db_token_check(struct db_context *dbc, const char *token, int64_t now, struct db_token *out);
 int db_token_valid(struct db_context *dbc, int64_t id, struct db_token *out);
 /* Revoke a token: -ENOENT when unknown or revoked already. */
@@ -638,6 +638,26 @@ struct db_sms_out_info {
 	int64_t created, sent_at, delivered_at;
 };
 int db_sms_out_get(struct db_context *dbc, int64_t id, struct db_sms_out_info *out);
+
+/* The send API's delivery callbacks: a message's sender is told (a POST to its callback_url)
+ * of "sent", then "delivered" or "failed"; an event not told yet is due again after a try that
+ * failed, at the time db_callback_result set. */
+int db_sms_out_set_callback(struct db_context *dbc, int64_t id, const char *url);
+struct db_callback {
+	int64_t id; /* the message */
+	char url[512];
+	char event[12]; /* sent delivered failed */
+	char dest[32];
+	char error[128]; /* the message's error, "" when none */
+	int tries;	 /* tries of this event so far */
+};
+/* Up to n messages whose newest event is due to be told at now, oldest first, into a talloc
+ * array under ctx; the count. */
+int db_callback_due(struct db_context *dbc, void *ctx, int64_t now, int n, struct db_callback **out);
+/* Record a try of event (http_status 0: no answer; error NULL when none). told: the sender has
+ * it (or it was given up), so the next event is due; else the same one again at next_try. */
+int db_callback_result(struct db_context *dbc, int64_t id, const char *event, int http_status, const char *error,
+		       bool told, int64_t now, int64_t next_try);
 
 /* A household and its phones (GET /api/v1/households). */
 struct db_hh_phone {

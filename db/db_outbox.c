@@ -51,6 +51,25 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SMS_OUT_FAILED_SINCE, "SELECT count(*) FROM sms_out WHERE state = 'failed' AND created >= :since"),
 	DB_SQL(SMS_OUT_GET, "SELECT id, dest, state, delivery, coalesce(parts, 0), attempts, prio, coalesce(error, ''),"
 			    " created, coalesce(sent_at, 0), coalesce(delivered_at, 0) FROM sms_out WHERE id = :id"),
+	/* the send API's delivery callbacks (db.h) */
+	DB_SQL(SMS_OUT_SET_CALLBACK, "UPDATE sms_out SET callback_url = :url WHERE id = :id"),
+	DB_SQL(CALLBACK_DUE,
+	       "SELECT id, callback_url, ev, dest, coalesce(error, ''), callback_tries FROM"
+	       " (SELECT id, callback_url, dest, error, callback_tries, callback_told,"
+	       /* sent is told first, even when the report came before the first try */
+	       "   CASE WHEN state = 'failed' THEN 'failed'"
+	       "   WHEN state = 'sent' AND coalesce(callback_told, '') = '' THEN 'sent'"
+	       "   WHEN delivery = 'delivered' THEN 'delivered' WHEN delivery = 'failed' THEN 'failed'"
+	       "   WHEN state = 'sent' THEN 'sent' END AS ev"
+	       "  FROM sms_out WHERE callback_url IS NOT NULL"
+	       "  AND coalesce(callback_told, '') NOT IN ('delivered', 'failed') AND callback_next <= :now)"
+	       " WHERE ev IS NOT NULL AND ev != coalesce(callback_told, '') ORDER BY id LIMIT :n"),
+	DB_SQL(CALLBACK_TRY_ADD, "INSERT INTO sms_callback (sms_out_id, at, event, http_status, error)"
+				 " VALUES (:id, :now, :event, :status, :error)"),
+	DB_SQL(CALLBACK_TOLD, "UPDATE sms_out SET callback_told = :event, callback_tries = 0, callback_next = 0"
+			      " WHERE id = :id"),
+	DB_SQL(CALLBACK_RETRY, "UPDATE sms_out SET callback_tries = callback_tries + 1, callback_next = :next"
+			       " WHERE id = :id"),
 };
 DB_STMT_TABLE(db_stmts_outbox, stmts);
 
@@ -293,4 +312,68 @@ int db_sms_out_get(struct db_context *dbc, int64_t id, struct db_sms_out_info *o
 
 	db_bind_int(q, ":id", id);
 	return db_row(q, out_info_row, out);
+}
+
+int db_sms_out_set_callback(struct db_context *dbc, int64_t id, const char *url)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_SET_CALLBACK);
+
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":url", url);
+	return db_exec_one(q);
+}
+
+static void callback_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_callback *c = elem;
+
+	(void)ctx;
+	c->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, c->url, sizeof(c->url));
+	db_col_copy(st, 2, c->event, sizeof(c->event));
+	db_col_copy(st, 3, c->dest, sizeof(c->dest));
+	db_col_copy(st, 4, c->error, sizeof(c->error));
+	c->tries = sqlite3_column_int(st, 5);
+}
+
+int db_callback_due(struct db_context *dbc, void *ctx, int64_t now, int n, struct db_callback **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_CALLBACK_DUE);
+
+	db_bind_int(q, ":now", now);
+	db_bind_int(q, ":n", n);
+	return db_collect(q, ctx, sizeof(**out), callback_fill, (void **)out);
+}
+
+int db_callback_result(struct db_context *dbc, int64_t id, const char *event, int http_status, const char *error,
+		       bool told, int64_t now, int64_t next_try)
+{
+	struct db_q *q;
+	int rc;
+
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	q = db_q(dbc, DB_STMT_CALLBACK_TRY_ADD);
+	db_bind_int(q, ":id", id);
+	db_bind_int(q, ":now", now);
+	db_bind_text(q, ":event", event);
+	if (http_status)
+		db_bind_int(q, ":status", http_status);
+	else
+		db_bind_null(q, ":status");
+	db_bind_text(q, ":error", error);
+	rc = db_exec(q);
+	if (rc == 0 && told) {
+		q = db_q(dbc, DB_STMT_CALLBACK_TOLD);
+		db_bind_int(q, ":id", id);
+		db_bind_text(q, ":event", event);
+		rc = db_exec_one(q);
+	} else if (rc == 0) {
+		q = db_q(dbc, DB_STMT_CALLBACK_RETRY);
+		db_bind_int(q, ":id", id);
+		db_bind_int(q, ":next", next_try);
+		rc = db_exec_one(q);
+	}
+	return db_sp_end(dbc, rc);
 }

@@ -23,7 +23,9 @@ static const struct db_stmt_def stmts[] = {
 			      " WHERE t.token_hash = :hash AND t.revoked_at IS NULL AND p.state = 'active'"),
 	DB_SQL(TOKEN_BY_ID, "SELECT " TOKEN_COLS " FROM staff_token t JOIN phone p ON p.id = t.phone_id"
 			    " WHERE t.id = :id AND t.revoked_at IS NULL AND p.state = 'active'"),
-	DB_SQL(TOKEN_USED, "UPDATE staff_token SET last_used_at = :now WHERE id = :id"),
+	/* at most once a minute: a page polling every 2 s should not mean a disk write each time */
+	DB_SQL(TOKEN_USED, "UPDATE staff_token SET last_used_at = :now WHERE id = :id"
+			   " AND coalesce(last_used_at, 0) <= :now - 60"),
 	DB_SQL(TOKEN_REVOKE, "UPDATE staff_token SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"),
 	DB_SQL(TOKEN_LIST, "SELECT " TOKEN_COLS " FROM staff_token t JOIN phone p ON p.id = t.phone_id ORDER BY t.id"),
 	DB_SQL(TOKEN_PHONE, "SELECT id FROM phone WHERE number = :number AND state = 'active'"),

@@ -550,7 +550,7 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	rc = H.route[idx].fn(gw, &r, o, H.route[idx].data);
 	json_decref(r.json);
 	if (rc < 0 || !o->set) {
-		LOGP(DGW, LOGL_ERROR, "http %s %s: the handler failed: %s\n", method, url,
+		LOGP(DGW, LOGL_ERROR, "http %s %s: the handler failed: %s\n", method, osmo_escape_str(url, -1),
 		     rc < 0 ? strerror(-rc) : "no answer");
 		gw_http_error(o, 500, "internal error (%s)", rc < 0 ? strerror(-rc) : "no answer");
 	}
@@ -577,8 +577,9 @@ static enum MHD_Result queue(struct MHD_Connection *conn, const char *method, co
 		MHD_add_response_header(resp, o->hdr[i].name, o->hdr[i].value);
 	ret = MHD_queue_response(conn, o->status, resp);
 	MHD_destroy_response(resp);
-	LOGP(DGW, o->status >= 500 ? LOGL_ERROR : LOGL_INFO, "http %s %s -> %u%s%s\n", method, url, o->status,
-	     who && who->number[0] ? " by " : "", who && who->number[0] ? who->number : "");
+	/* the path is the client's: escaped, so it cannot write lines of its own into the log */
+	LOGP(DGW, o->status >= 500 ? LOGL_ERROR : LOGL_INFO, "http %s %s -> %u%s%s\n", method, osmo_escape_str(url, -1),
+	     o->status, who && who->number[0] ? " by " : "", who && who->number[0] ? who->number : "");
 	return ret;
 }
 
@@ -731,6 +732,7 @@ int gw_http_start(struct gw *gw)
 	}
 	osmo_timer_setup(&H.timer, mhd_timer_cb, NULL);
 	mhd_schedule();
+	gw_http_callback_start(gw);
 	LOGP(DGW, LOGL_NOTICE, "http: staff console on http://%s:%u/ (%s)%s\n", gw_http_cfg.bind, gw_http_cfg.port,
 	     H.root[0] ? H.root : "no page", is_loopback(&sa.sin_addr) ? "" : ", NOT loopback");
 	return 0;
@@ -740,6 +742,7 @@ void gw_http_stop(void)
 {
 	if (!H.d)
 		return;
+	gw_http_callback_stop();
 	osmo_timer_del(&H.timer);
 	osmo_fd_unregister(&H.ofd);
 	MHD_stop_daemon(H.d);

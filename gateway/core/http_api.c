@@ -394,15 +394,28 @@ static int api_sms_send(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 		prio = DB_PRIO_BULK;
 	else
 		return gw_http_error(o, 400, "priority must be normal or bulk");
-	if (cb)
-		return gw_http_error(o, 501,
-				     "callbacks are not implemented yet: send without callback_url and poll "
-				     "GET /api/v1/sms/{id}");
+	if (cb) {
+		char why[160];
+
+		rc = gw_http_callback_check(cb, why, sizeof(why));
+		if (rc < 0)
+			return gw_http_error(o, rc == -EPERM ? 403 : 400, "%s", why);
+	}
 	/* a sender ID ("ChinaMobile") is a valid number to db_number_norm, not a recipient */
 	if (db_number_norm(to, num, sizeof(num)) < 0 ||
 	    strspn(num + (num[0] == '+'), "0123456789") != strlen(num + (num[0] == '+')))
 		return gw_http_error(o, 400, "to is not a phone number");
+	/* the message and its callback in one transaction: no message is sent without it */
+	rc = db_begin(gw->db);
+	if (rc < 0)
+		return db_failed(gw, o, rc);
 	rc = gw_sms_queue(gw, num, text, prio, &id);
+	if (rc == 0 && cb)
+		rc = db_sms_out_set_callback(gw->db, id, cb);
+	if (rc == 0)
+		rc = db_commit(gw->db);
+	if (rc < 0)
+		db_rollback(gw->db);
 	if (rc == -EINVAL)
 		return gw_http_error(o, 400, "to is not a phone number");
 	if (rc < 0)
@@ -573,6 +586,7 @@ static void http_config_write(struct vty *vty)
 		vty_out(vty, " http-root %s%s", gw_http_cfg.root, VTY_NEWLINE);
 	if (gw_http_cfg.metrics_public)
 		vty_out(vty, " http-metrics-public%s", VTY_NEWLINE);
+	gw_http_callback_write(vty);
 }
 
 void gw_http_vty_init(int node)
@@ -582,5 +596,6 @@ void gw_http_vty_init(int node)
 	install_element(node, &cfg_http_root_cmd);
 	install_element(node, &cfg_http_metrics_public_cmd);
 	install_element(node, &cfg_no_http_metrics_public_cmd);
+	gw_http_callback_vty_init(node);
 	gw_vty_add_writer(http_config_write);
 }

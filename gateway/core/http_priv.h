@@ -67,3 +67,14 @@ char *gw_http_metrics_text(struct gw *gw, void *ctx);
 /* ISO 8601 with the local offset ("2026-12-02T10:15:00+08:00") of a unix time, or JSON null
  * for 0. */
 json_t *gw_http_time(int64_t t);
+
+/* ---- http_callback.c: the send API's delivery callbacks ---- */
+struct vty;
+/* Whether url may be a callback_url: 0, -EINVAL (not http://IPv4-or-localhost[:port]/path) or
+ * -EPERM (the host is not on the http-callback-allow list), with why. */
+int gw_http_callback_check(const char *url, char *why, size_t len);
+/* Start and stop telling the senders (with the HTTP server). */
+void gw_http_callback_start(struct gw *gw);
+void gw_http_callback_stop(void);
+void gw_http_callback_vty_init(int node);
+void gw_http_callback_write(struct vty *vty);

@@ -4,9 +4,11 @@ its CSRF token, 413/400 for oversized, malformed or non-UTF-8 input with nothing
 metacharacters as plain text, no path out of the page's folder, POST /api/v1/sms out through
 the emulated modem, /metrics as Prometheus text, and the CSV import's row errors."""
 import http.client
+import http.server
 import json
 import os
 import re
+import threading
 
 import linli
 
@@ -67,6 +69,7 @@ def token(gw, number, role):
 def main(t):
     root = None
     gw = None
+    cb = None
     try:
         import tempfile
         root = tempfile.mkdtemp(prefix="linli-www-")
@@ -80,7 +83,8 @@ def main(t):
             f.write("SECRET-OUTSIDE-ROOT")
         os.symlink(os.path.join(root, "secret.txt"), os.path.join(www, "link.txt"))
 
-        gw = linli.Gateway(nmodems=1, http=True, http_root=www)
+        cb = CallbackServer()
+        gw = linli.Gateway(nmodems=1, http=True, http_root=www, extra_gateway_cfg="http-callback-allow 127.0.0.1")
         staff = token(gw, STAFF, "staff")
         oper = token(gw, OPERATOR, "operator")
         reader = token(gw, READER, "readonly")
@@ -184,8 +188,13 @@ def main(t):
         st, h, b = c.json("GET", "/api/v1/households?q=%FF%FE", token=staff)
         t.check(st == 400, "an argument that is not UTF-8: 400")
         st, h, b = c.json("POST", "/api/v1/sms", {"to": "+8613800138001", "text": "hi",
-                                                  "callback_url": "http://127.0.0.1:1/"}, token=staff)
-        t.check(st == 501 and "not implemented" in b["error"]["message"], "callback_url: 501, not done yet")
+                                                  "callback_url": "http://10.0.0.1/cb"}, token=staff)
+        t.check(st == 403 and "http-callback-allow" in b["error"]["message"], "a callback host not allowed: 403")
+        for url in ["http://example.com/cb", "https://127.0.0.1/cb", "http://u@127.0.0.1/", "http://127.0.0.1:0/",
+                    "http://127.0.0.1/a b", "ftp://127.0.0.1/"]:
+            st, h, b = c.json("POST", "/api/v1/sms", {"to": "+8613800138001", "text": "hi", "callback_url": url},
+                              token=staff)
+            t.check(st == 400, "callback_url %s: 400 (%s)" % (url, b["error"]["message"]))
         t.check(gw.sql("SELECT count(*) FROM sms_out")[0][0] == n_out, "none of these queued anything")
         for q in ["' OR 1=1 --", "%", "_", "\"; DROP TABLE phone; --", "101'"]:
             st, h, b = c.json("GET", "/api/v1/households?q=" + urlq(q), token=staff)
@@ -217,6 +226,23 @@ def main(t):
             c.json("GET", "/api/v1/sms/%d" % sid, token=staff)), 30, "state sent")
         t.check(b["to"] == "+8613800138002" and b["sent_at"] and re.match(r"\d{4}-\d\d-\d\dT", b["queued_at"]),
                 "GET /api/v1/sms/{id}: %s" % b)
+        # with a callback: the receiver fails the first try, the second one (2 s later) is told
+        cb_url = "http://127.0.0.1:%d/linli/cb?x=1" % cb.port
+        st, h, b = c.json("POST", "/api/v1/sms", {"to": "13800138003", "text": "回调测试", "callback_url": cb_url},
+                          token=staff)
+        t.check(st == 201, "POST /api/v1/sms with an allowed callback_url: 201")
+        cid = b["id"]
+        got = linli.wait_for(lambda: [x for x in cb.ok if x.get("id") == cid and x.get("state") == "sent"], 40,
+                             "the sent callback")
+        t.check(got[0]["to"] == "+8613800138003" and cb.paths[0] == "/linli/cb?x=1",
+                "the callback says sent, to its path (%s)" % got[0])
+        tries = gw.sql("SELECT event, http_status FROM sms_callback WHERE sms_out_id = ? ORDER BY id", (cid,))
+        t.check(tries[:2] == [("sent", 500), ("sent", 200)], "the failed try and the retry are recorded: %s" % tries)
+        # modemsim reports delivery: that is told next
+        got = linli.wait_for(lambda: [x for x in cb.ok if x.get("id") == cid and x.get("state") == "delivered"], 40,
+                             "the delivered callback")
+        t.check(gw.sql("SELECT callback_told FROM sms_out WHERE id = ?", (cid,)) == [("delivered",)],
+                "delivered is told once the report is in")
         st, h, b = c.json("GET", "/api/v1/sms/999999", token=staff)
         t.check(st == 404, "an unknown message: 404")
         st, h, b = c.json("POST", "/api/v1/sms", {"to": "not a number!", "text": "x"}, token=staff)
@@ -271,9 +297,45 @@ def main(t):
         if gw:
             gw.close()
             gw.cleanup()
+        if cb:
+            cb.stop()
         if root:
             import shutil
             shutil.rmtree(root, ignore_errors=True)
+
+
+class CallbackServer:
+    """A receiver of delivery callbacks on loopback: answers 500 to the first POST, then 200."""
+
+    def __init__(self):
+        outer = self
+        self.ok = []
+        self.paths = []
+        self.n = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.n += 1
+                outer.paths.append(self.path)
+                code = 500 if outer.n == 1 else 200
+                if code == 200:
+                    outer.ok.append(json.loads(body))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.th = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.th.start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
 
 
 def urlq(s):
