@@ -58,7 +58,7 @@ int gw_wire(struct gw *gw)
 	int rc;
 
 	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 ||
-	    (rc = call_init(gw)) < 0 || (rc = nt_init(gw)) < 0)
+	    (rc = call_init(gw)) < 0 || (rc = rq_http_init(gw)) < 0 || (rc = nt_init(gw)) < 0)
 		return rc;
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);
