@@ -380,9 +380,11 @@ struct db_sos_incident_row {
 	int alerts_sent;    /* alerts (and resends) a modem accepted */
 };
 /* Incidents, newest first, those not closed (raised, notifying, acknowledged) before the closed
- * ones; only the open ones when open_only. Up to limit, a talloc array under ctx; the count. */
-int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit,
+ * ones; only the open ones when open_only. Up to limit after skipping offset, a talloc array
+ * under ctx; the count. db_sos_incident_count: how many there are in all. */
+int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, int offset,
 			 struct db_sos_incident_row **out);
+int64_t db_sos_incident_count(struct db_context *dbc, bool open_only);
 /* One incident as a row: 0 or -ENOENT. */
 int db_sos_incident_row(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident_row *out);
 

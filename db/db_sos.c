@@ -188,8 +188,11 @@ static const struct db_stmt_def stmts[] = {
 			       " ON CONFLICT (device_id, kind) DO UPDATE SET last_at = excluded.last_at"
 			       " WHERE device_notice.last_at <= :now - :interval OR device_notice.last_at > :now"),
 	/* the staff console */
-	DB_SQL(INC_ROWS_OPEN, INC_ROW_SELECT "WHERE " INC_NOT_CLOSED_SQL " ORDER BY i.id DESC LIMIT :limit"),
-	DB_SQL(INC_ROWS_ALL, INC_ROW_SELECT "ORDER BY " INC_NOT_CLOSED_SQL " DESC, i.id DESC LIMIT :limit"),
+	DB_SQL(INC_ROWS_OPEN,
+	       INC_ROW_SELECT "WHERE " INC_NOT_CLOSED_SQL " ORDER BY i.id DESC LIMIT :limit OFFSET :offset"),
+	DB_SQL(INC_ROWS_ALL,
+	       INC_ROW_SELECT "ORDER BY " INC_NOT_CLOSED_SQL " DESC, i.id DESC LIMIT :limit OFFSET :offset"),
+	DB_SQL(INC_ROWS_COUNT, "SELECT count(*) FROM sos_incident i WHERE :open = 0 OR " INC_NOT_CLOSED_SQL),
 	DB_SQL(INC_ROW, INC_ROW_SELECT "WHERE i.id = :id"),
 	DB_SQL(ATTEMPT_ROWS,
 	       "SELECT a.id, a.step, a.kind, a.channel, a.number, coalesce(p.name, ''),"
@@ -942,12 +945,25 @@ static void inc_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	o->alerts_sent = sqlite3_column_int(st, 25);
 }
 
-int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, struct db_sos_incident_row **out)
+int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, int offset,
+			 struct db_sos_incident_row **out)
 {
 	struct db_q *q = db_q(dbc, open_only ? DB_STMT_INC_ROWS_OPEN : DB_STMT_INC_ROWS_ALL);
 
 	db_bind_int(q, ":limit", limit);
+	db_bind_int(q, ":offset", offset);
 	return db_collect(q, ctx, sizeof(**out), inc_row_fill, (void **)out);
+}
+
+int64_t db_sos_incident_count(struct db_context *dbc, bool open_only)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_INC_ROWS_COUNT);
+	int64_t n;
+	int rc;
+
+	db_bind_int(q, ":open", open_only);
+	rc = db_int64(q, &n);
+	return rc < 0 ? rc : n;
 }
 
 int db_sos_incident_row(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident_row *out)
