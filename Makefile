@@ -9,7 +9,7 @@
 
 BUILD ?= build
 .DEFAULT_GOAL := all
-PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson libmicrohttpd gnutls
 
 # Warnings in their own variable so `make CFLAGS=...` cannot drop them.
 WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes

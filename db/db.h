@@ -636,3 +636,83 @@ int db_holiday_list(struct db_context *dbc, const char *from, void (*cb)(void *d
 /* For the daily digest: open requests (kind request), how many of them are overdue at now, and
  * the refs of the oldest n ("123456 234567") as a talloc string under ctx. */
 int db_request_digest(struct db_context *dbc, void *ctx, int64_t now, int n, int *open, int *overdue, char **refs);
+
+/* ---- the staff console (gateway/core/http.c) ---- (db/db_token.c, db_outbox.c, db_people.c) */
+
+/* A staff token: only its SHA-256 is stored (token_hash, hex). */
+struct db_token {
+	int64_t id;
+	char number[32]; /* the phone it belongs to */
+	char name[64];	 /* that phone's name ("" when none) */
+	char role[12];	 /* "readonly", "staff", "operator" */
+	char label[64];
+	int64_t created_at, revoked_at, last_used_at; /* 0: never */
+};
+
+/* The hex SHA-256 of a token (65 bytes with the NUL) into hex. 0, or -EIO. */
+int db_token_hash(const char *token, char hex[65]);
+/* Store a new token for number (normalised; an active phone of the database, else -ENOENT) with
+ * role (else -EINVAL) and label (NULL: none); *id_out its id. -EEXIST for a token stored before. */
+int db_token_add(struct db_context *dbc, const char *token, const char *number, const char *role, const char *label,
+		 int64_t now, int64_t *id_out);
+/* The token that is not revoked and whose phone is still active: by its text (db_token_check,
+ * which also records now as its last use) or by id (db_token_valid). 0, or -ENOENT. */
+int db_token_check(struct db_context *dbc, const char *token, int64_t now, struct db_token *out);
+int db_token_valid(struct db_context *dbc, int64_t id, struct db_token *out);
+/* Revoke a token: -ENOENT when unknown or revoked already. */
+int db_token_revoke(struct db_context *dbc, int64_t id, int64_t now);
+/* Every token (revoked ones too), oldest first, into a talloc array under ctx; the count. */
+int db_token_list(struct db_context *dbc, void *ctx, struct db_token **out);
+
+/* The queue of messages not sent yet, per priority (enum db_prio): how many are queued and when
+ * the oldest of them was queued (0 when none). */
+struct db_queue_stat {
+	int64_t depth;
+	int64_t oldest;
+};
+int db_sms_out_queue_stats(struct db_context *dbc, struct db_queue_stat stat[4]);
+/* How many messages queued at or after since have failed for good. */
+int db_sms_out_failed_since(struct db_context *dbc, int64_t since, int64_t *n);
+
+/* One outgoing message for GET /api/v1/sms/{id}. */
+struct db_sms_out_info {
+	int64_t id;
+	char dest[32];
+	char state[12];	   /* queued sending sent failed */
+	char delivery[12]; /* none pending delivered failed */
+	int parts, attempts, prio;
+	char error[128];
+	int64_t created, sent_at, delivered_at;
+};
+int db_sms_out_get(struct db_context *dbc, int64_t id, struct db_sms_out_info *out);
+
+/* A household and its phones (GET /api/v1/households). */
+struct db_hh_phone {
+	char number[32], name[64], role[16], lang[8];
+	bool active;
+};
+struct db_household {
+	int64_t id;
+	char code[32], building[32], unit[32], room[32], grid[32], group[32];
+	struct db_hh_phone *phones; /* talloc array under the array of households */
+	unsigned nphones;
+};
+/* Households whose code, address, phone number or name contains q (NULL or "": all), by code,
+ * per_page of them from offset, into a talloc array under ctx; the count (and *total, the count
+ * of every match). */
+int db_household_list(struct db_context *dbc, void *ctx, const char *q, int offset, int per_page,
+		      struct db_household **out, int64_t *total);
+
+struct db_group {
+	char code[32], name[64], grid[32];
+	int64_t households;
+};
+/* Every 联户 group with its count of households, by code, into a talloc array under ctx. */
+int db_group_list(struct db_context *dbc, void *ctx, struct db_group **out);
+
+/* Change a phone (number normalised): each field that is not NULL (active < 0: unchanged;
+ * active 0 makes it 'pending', as a registration waiting, so nothing is sent to it); out (may
+ * be NULL) gets the phone as it is now. -ENOENT for an unknown number, -EINVAL for a role or
+ * lang the schema refuses. */
+int db_phone_update(struct db_context *dbc, const char *number, const char *name, const char *role, const char *lang,
+		    int active, struct db_hh_phone *out);

@@ -45,6 +45,12 @@ static const struct db_stmt_def stmts[] = {
 	       "  WHEN :status < 32 THEN 'delivered' WHEN delivery = 'delivered' THEN 'delivered' ELSE 'pending' END,"
 	       " delivered_at = CASE WHEN :status < 32 AND delivery != 'failed' THEN :ts ELSE delivered_at END"
 	       " WHERE id = :id"),
+	/* the console's queue view: sms_out_queue walks state 'queued' */
+	DB_SQL(SMS_OUT_QUEUE_STATS,
+	       "SELECT prio, count(*), min(created) FROM sms_out WHERE state = 'queued' GROUP BY prio"),
+	DB_SQL(SMS_OUT_FAILED_SINCE, "SELECT count(*) FROM sms_out WHERE state = 'failed' AND created >= :since"),
+	DB_SQL(SMS_OUT_GET, "SELECT id, dest, state, delivery, coalesce(parts, 0), attempts, prio, coalesce(error, ''),"
+			    " created, coalesce(sent_at, 0), coalesce(delivered_at, 0) FROM sms_out WHERE id = :id"),
 };
 DB_STMT_TABLE(db_stmts_outbox, stmts);
 
@@ -232,4 +238,59 @@ int db_sms_out_report(struct db_context *dbc, const char *modem, unsigned mr, un
 	db_bind_int(q, ":status", status);
 	db_bind_int(q, ":ts", ts);
 	return db_exec_one(q);
+}
+
+static void queue_stat_row(void *data, sqlite3_stmt *st)
+{
+	struct db_queue_stat *stat = data;
+	int prio = sqlite3_column_int(st, 0);
+
+	if (prio < DB_PRIO_SOS || prio > DB_PRIO_BULK)
+		prio = DB_PRIO_BULK; /* a priority of no name counts with the least urgent */
+	stat[prio].depth += sqlite3_column_int64(st, 1);
+	if (!stat[prio].oldest || sqlite3_column_int64(st, 2) < stat[prio].oldest)
+		stat[prio].oldest = sqlite3_column_int64(st, 2);
+}
+
+int db_sms_out_queue_stats(struct db_context *dbc, struct db_queue_stat stat[4])
+{
+	int rc;
+
+	memset(stat, 0, 4 * sizeof(*stat));
+	rc = db_rows(db_q(dbc, DB_STMT_SMS_OUT_QUEUE_STATS), queue_stat_row, stat);
+	return rc < 0 ? rc : 0;
+}
+
+int db_sms_out_failed_since(struct db_context *dbc, int64_t since, int64_t *n)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_FAILED_SINCE);
+
+	db_bind_int(q, ":since", since);
+	return db_int64(q, n);
+}
+
+static void out_info_row(void *data, sqlite3_stmt *st)
+{
+	struct db_sms_out_info *o = data;
+
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, o->dest, sizeof(o->dest));
+	db_col_copy(st, 2, o->state, sizeof(o->state));
+	db_col_copy(st, 3, o->delivery, sizeof(o->delivery));
+	o->parts = sqlite3_column_int(st, 4);
+	o->attempts = sqlite3_column_int(st, 5);
+	o->prio = sqlite3_column_int(st, 6);
+	db_col_copy(st, 7, o->error, sizeof(o->error));
+	o->created = sqlite3_column_int64(st, 8);
+	o->sent_at = sqlite3_column_int64(st, 9);
+	o->delivered_at = sqlite3_column_int64(st, 10);
+}
+
+int db_sms_out_get(struct db_context *dbc, int64_t id, struct db_sms_out_info *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_GET);
+
+	db_bind_int(q, ":id", id);
+	return db_row(q, out_info_row, out);
 }

@@ -23,6 +23,26 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(HOUSEHOLD_ADDRESS, "SELECT building || unit || room FROM household WHERE id = :id"),
 	DB_SQL(HOUSEHOLD_HAS_NAME, "SELECT 1 FROM phone WHERE household_id = :hh AND name = :name"
 				   " AND state = 'active' LIMIT 1"),
+	/* the console (GET /api/v1/households): q is matched with instr, so its characters (%, _, ')
+	 * are only text */
+	DB_SQL(HOUSEHOLD_LIST, "SELECT h.id, h.code, h.building, h.unit, h.room, gd.code, g.code FROM household h"
+			       " JOIN grp g ON g.id = h.grp_id JOIN grid gd ON gd.id = g.grid_id"
+			       " WHERE :q = '' OR instr(h.code, :q) OR instr(h.building || h.unit || h.room, :q)"
+			       " OR EXISTS (SELECT 1 FROM phone p WHERE p.household_id = h.id"
+			       "  AND (instr(p.number, :q) OR instr(p.name, :q)))"
+			       " ORDER BY h.code LIMIT :limit OFFSET :offset"),
+	DB_SQL(HOUSEHOLD_COUNT, "SELECT count(*) FROM household h"
+				" WHERE :q = '' OR instr(h.code, :q) OR instr(h.building || h.unit || h.room, :q)"
+				" OR EXISTS (SELECT 1 FROM phone p WHERE p.household_id = h.id"
+				"  AND (instr(p.number, :q) OR instr(p.name, :q)))"),
+	DB_SQL(HOUSEHOLD_PHONES, "SELECT number, name, role, lang, state = 'active' FROM phone"
+				 " WHERE household_id = :hh ORDER BY id"),
+	DB_SQL(GROUP_LIST, "SELECT g.code, g.name, gd.code, (SELECT count(*) FROM household h WHERE h.grp_id = g.id)"
+			   " FROM grp g JOIN grid gd ON gd.id = g.grid_id ORDER BY g.code"),
+	DB_SQL(PHONE_UPDATE, "UPDATE phone SET name = coalesce(:name, name), role = coalesce(:role, role),"
+			     " lang = coalesce(:lang, lang),"
+			     " state = CASE :active WHEN 1 THEN 'active' WHEN 0 THEN 'pending' ELSE state END"
+			     " WHERE number = :number RETURNING number, name, role, lang, state = 'active'"),
 };
 DB_STMT_TABLE(db_stmts_people, stmts);
 
@@ -179,4 +199,98 @@ int db_household_has_name(struct db_context *dbc, int64_t household_id, const ch
 	db_bind_text(q, ":name", name);
 	rc = db_row(q, NULL, NULL);
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
+static void household_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_household *h = elem;
+
+	(void)ctx;
+	h->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, h->code, sizeof(h->code));
+	db_col_copy(st, 2, h->building, sizeof(h->building));
+	db_col_copy(st, 3, h->unit, sizeof(h->unit));
+	db_col_copy(st, 4, h->room, sizeof(h->room));
+	db_col_copy(st, 5, h->grid, sizeof(h->grid));
+	db_col_copy(st, 6, h->group, sizeof(h->group));
+}
+
+static void hh_phone_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_hh_phone *p = elem;
+
+	(void)ctx;
+	db_col_copy(st, 0, p->number, sizeof(p->number));
+	db_col_copy(st, 1, p->name, sizeof(p->name));
+	db_col_copy(st, 2, p->role, sizeof(p->role));
+	db_col_copy(st, 3, p->lang, sizeof(p->lang));
+	p->active = sqlite3_column_int(st, 4);
+}
+
+int db_household_list(struct db_context *dbc, void *ctx, const char *q, int offset, int per_page,
+		      struct db_household **out, int64_t *total)
+{
+	struct db_q *st = db_q(dbc, DB_STMT_HOUSEHOLD_COUNT);
+	int n, rc;
+
+	*out = NULL;
+	if (!q)
+		q = "";
+	db_bind_text(st, ":q", q);
+	rc = db_int64(st, total);
+	if (rc < 0)
+		return rc;
+	st = db_q(dbc, DB_STMT_HOUSEHOLD_LIST);
+	db_bind_text(st, ":q", q);
+	db_bind_int(st, ":limit", per_page);
+	db_bind_int(st, ":offset", offset);
+	n = db_collect(st, ctx, sizeof(**out), household_fill, (void **)out);
+	for (int i = 0; i < n; i++) {
+		struct db_household *h = &(*out)[i];
+
+		st = db_q(dbc, DB_STMT_HOUSEHOLD_PHONES);
+		db_bind_int(st, ":hh", h->id);
+		rc = db_collect(st, *out, sizeof(*h->phones), hh_phone_fill, (void **)&h->phones);
+		if (rc < 0)
+			return rc;
+		h->nphones = rc;
+	}
+	return n;
+}
+
+static void group_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_group *g = elem;
+
+	(void)ctx;
+	db_col_copy(st, 0, g->code, sizeof(g->code));
+	db_col_copy(st, 1, g->name, sizeof(g->name));
+	db_col_copy(st, 2, g->grid, sizeof(g->grid));
+	g->households = sqlite3_column_int64(st, 3);
+}
+
+int db_group_list(struct db_context *dbc, void *ctx, struct db_group **out)
+{
+	return db_collect(db_q(dbc, DB_STMT_GROUP_LIST), ctx, sizeof(**out), group_fill, (void **)out);
+}
+
+static void hh_phone_row(void *data, sqlite3_stmt *st)
+{
+	struct db_hh_phone dummy;
+
+	hh_phone_fill(data ? data : &dummy, NULL, st);
+}
+
+int db_phone_update(struct db_context *dbc, const char *number, const char *name, const char *role, const char *lang,
+		    int active, struct db_hh_phone *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_PHONE_UPDATE);
+
+	db_bind_text(q, ":number", number);
+	db_bind_text(q, ":name", name);
+	db_bind_text(q, ":role", role);
+	db_bind_text(q, ":lang", lang);
+	db_bind_int(q, ":active", active);
+	/* RETURNING: complete only once run to its end (db_row) */
+	return db_row(q, hh_phone_row, out);
 }

@@ -39,6 +39,11 @@ enum db_stmt {
 	DB_STMT_HOUSEHOLD_FIND,
 	DB_STMT_HOUSEHOLD_ADDRESS,
 	DB_STMT_HOUSEHOLD_HAS_NAME,
+	DB_STMT_HOUSEHOLD_LIST,
+	DB_STMT_HOUSEHOLD_COUNT,
+	DB_STMT_HOUSEHOLD_PHONES,
+	DB_STMT_GROUP_LIST,
+	DB_STMT_PHONE_UPDATE,
 
 	/* db_inbox.c */
 	DB_STMT_SMS_IN_ADD,
@@ -65,6 +70,9 @@ enum db_stmt {
 	DB_STMT_SMS_OUT_RECOVER,
 	DB_STMT_SMS_OUT_REPORT_FIND,
 	DB_STMT_SMS_OUT_REPORT_SET,
+	DB_STMT_SMS_OUT_QUEUE_STATS,
+	DB_STMT_SMS_OUT_FAILED_SINCE,
+	DB_STMT_SMS_OUT_GET,
 
 	/* db_stat.c */
 	DB_STMT_STAT_ADD,
@@ -214,6 +222,15 @@ enum db_stmt {
 	DB_STMT_SIP_PEER_DEL,
 	DB_STMT_SIP_PEER_LIST,
 
+	/* db_token.c */
+	DB_STMT_TOKEN_ADD,
+	DB_STMT_TOKEN_BY_HASH,
+	DB_STMT_TOKEN_BY_ID,
+	DB_STMT_TOKEN_USED,
+	DB_STMT_TOKEN_REVOKE,
+	DB_STMT_TOKEN_LIST,
+	DB_STMT_TOKEN_PHONE,
+
 	_NUM_DB_STMT
 };
 
@@ -236,7 +253,7 @@ struct db_stmt_table {
 	unsigned n;
 };
 extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
-	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip;
+	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_token;
 
 #define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
 

@@ -10,6 +10,7 @@
  *   linlictl parse-alert < TEXT                   the alert parser's JSON for one watch text
  *   linlictl [-d DB] request list|show|assign|close ... requests (报事), see usage()
  *   linlictl [-d DB] points|register|holiday ...  points ledger, registrations by SMS, holiday table
+ *   linlictl [-d DB] token create|list|revoke ...  the staff console's tokens (gateway/core/http.h)
  *
  * Exit status: 0 done, 1 failed, 2 wrong usage. */
 
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <talloc.h>
@@ -72,6 +75,10 @@ static void usage(FILE *out)
 		"  holiday add DATE holiday|workday [NAME...]  a public holiday, or a 调休 make-up working day\n"
 		"  holiday list [FROM-DATE]      the calendar entries\n"
 		"  holiday remove DATE\n"
+		"  token create NUMBER [--role staff|operator|readonly] [--label TEXT]\n"
+		"                                a staff console token for that phone (printed once; role staff)\n"
+		"  token list                    the tokens: id, number, role, label, created, last used, revoked\n"
+		"  token revoke ID               the token and its page sessions stop working\n"
 		"  call list [N] | show ID       6995 group calls: who called, who was called, answered, "
 		"joined\n" SIP_CTL_USAGE "DBPATH defaults to var/linli.db.\n");
 }
@@ -430,6 +437,110 @@ static int cmd_bind(struct db_context *dbc, int argc, char **argv)
 }
 
 /* call list [N] | show ID: the group calls (db/db_call.c) */
+/* ---- the staff console's tokens ---- */
+
+static void fmt_when(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !localtime_r(&tt, &tm))
+		snprintf(buf, len, "-");
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int cmd_token(struct db_context *dbc, int argc, char **argv)
+{
+	static const char *const names[] = {"role", "label", NULL};
+	const char *v[3] = {NULL};
+	uint8_t raw[32];
+	char token[65], num[32];
+	int64_t id;
+	char *end;
+	int rc;
+
+	if (argc == 1 && !strcmp(argv[0], "list")) {
+		struct db_token *t;
+		char created[20], used[20], revoked[20];
+		int n = db_token_list(dbc, dbc, &t);
+
+		if (n < 0) {
+			fprintf(stderr, "linlictl: %s\n", strerror(-n));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			fmt_when(t[i].created_at, created, sizeof(created));
+			fmt_when(t[i].last_used_at, used, sizeof(used));
+			fmt_when(t[i].revoked_at, revoked, sizeof(revoked));
+			printf("%" PRId64 " %s %s %-8s created %s used %s%s%s%s%s\n", t[i].id, t[i].number,
+			       t[i].name[0] ? t[i].name : "-", t[i].role, created, used,
+			       t[i].revoked_at ? " REVOKED " : "", t[i].revoked_at ? revoked : "",
+			       t[i].label[0] ? " " : "", t[i].label);
+		}
+		talloc_free(t);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[0], "revoke")) {
+		id = strtoll(argv[1], &end, 10);
+		if (*end || id <= 0) {
+			fprintf(stderr, "linlictl: token ID must be a number, not \"%s\"\n", argv[1]);
+			return 2;
+		}
+		rc = db_token_revoke(dbc, id, time(NULL));
+		if (rc == -ENOENT) {
+			fprintf(stderr, "linlictl: no token %" PRId64 " that is not revoked already\n", id);
+			return 1;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+			return 1;
+		}
+		printf("%" PRId64 " revoked\n", id);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[0], "create")) {
+		usage(stderr);
+		return 2;
+	}
+	argc = take_opts(argc - 1, argv + 1, names, v);
+	if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (!norm_or_complain(argv[1], num, sizeof(num)))
+		return 2;
+	if (!v[0])
+		v[0] = "staff";
+	if (strcmp(v[0], "staff") && strcmp(v[0], "operator") && strcmp(v[0], "readonly")) {
+		fprintf(stderr, "linlictl: --role must be staff, operator or readonly\n");
+		return 2;
+	}
+	if (v[1] && utf8_validate(v[1], strlen(v[1]), NULL) < 0) {
+		fprintf(stderr, "linlictl: --label is not UTF-8\n");
+		return 2;
+	}
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+		fprintf(stderr, "linlictl: no random numbers: %s\n", strerror(errno));
+		return 1;
+	}
+	for (unsigned i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	rc = db_token_add(dbc, token, num, v[0], v[1], time(NULL), &id);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "linlictl: %s is not an active phone in the database (import it first)\n", num);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+		return 1;
+	}
+	/* the only time the token is shown: only its hash is stored */
+	fprintf(stderr, "token %" PRId64 " for %s, role %s (shown once: keep it)\n", id, num, v[0]);
+	printf("%s\n", token);
+	return 0;
+}
+
 static int cmd_call(struct db_context *dbc, int argc, char **argv)
 {
 	int64_t id;
@@ -871,7 +982,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
 	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
-	    strcmp(cmd, "sip")) {
+	    strcmp(cmd, "sip") && strcmp(cmd, "token")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -922,6 +1033,8 @@ int main(int argc, char **argv)
 		rc = cmd_holiday(root, dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "call")) {
 		rc = cmd_call(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "token")) {
+		rc = cmd_token(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
 		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip/sip_ctl.c */
 	} else {

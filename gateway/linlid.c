@@ -25,6 +25,7 @@
 #include "db/db.h"
 #include "gateway/call/call.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/http.h"
 #include "gateway/sip/sip_msg.h"
 #include "gateway/sos/sos.h"
 #include "gateway/wire.h"
@@ -162,6 +163,12 @@ int main(int argc, char **argv)
 		gw_sms_stop(g_gw);
 		goto out_db;
 	}
+	rc = gw_http_start(g_gw); /* the staff console, when http-bind is set */
+	if (rc < 0) {
+		call_stop(g_gw);
+		gw_sms_stop(g_gw);
+		goto out_db;
+	}
 	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", g_gw->cfg.db_path, g_gw->nmodems);
 
 	while (!quit_signal)
@@ -170,6 +177,7 @@ int main(int argc, char **argv)
 	/* SIGTERM: take no new work, let the sends under way answer and the inbox commit. */
 	LOGP(DGW, LOGL_NOTICE, "stopping: finishing what is in flight\n");
 	g_gw->quitting = true;
+	gw_http_stop();
 	call_stop(g_gw); /* BYE/CANCEL every call leg, record it, stop the user agent */
 	deadline = gw_now() + g_gw->cfg.send_timeout_s + 5;
 	while (!gw_sms_idle(g_gw) && gw_now() < deadline && quit_signal < 3)

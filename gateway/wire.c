@@ -8,6 +8,7 @@
 #include "gateway/call/call.h"
 #include "gateway/core/gsm.h"
 #include "gateway/core/gw.h"
+#include "gateway/core/http.h"
 #include "gateway/request/request.h"
 #include "gateway/sip/sip_msg.h"
 #include "gateway/sos/sos.h"
@@ -66,6 +67,7 @@ void gw_wire_vty(struct gw *gw)
 	int node = gw_vty_node();
 
 	gw_vty_init(gw);
+	gw_http_vty_init(node);
 	sos_vty_init(gw, node);
 	rq_vty_init(node);
 	call_vty_init(node);

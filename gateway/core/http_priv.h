@@ -1,0 +1,53 @@
+/* Inside the HTTP server only (gateway/core/http*.c and tests/unit/http_test.c): the pieces of
+ * http.c that the core's endpoints (http_api.c), the metrics (http_metrics.c) and the unit test
+ * share. Features use gateway/core/http.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gateway/core/http.h"
+
+#define GW_HTTP_MAX_ROUTES  96
+#define GW_HTTP_MAX_HEADERS 8
+
+struct gw_http_out {
+	unsigned status;
+	const char *type;
+	char *body; /* talloc'd under the request */
+	size_t len;
+	bool set; /* one of the answer functions was called */
+	unsigned nhdr;
+	struct {
+		char *name, *value;
+	} hdr[GW_HTTP_MAX_HEADERS];
+	void *ctx; /* the request's talloc context */
+};
+
+/* The route matching method and path (HEAD is looked up as GET), its {x} segments into param[]
+ * (pointers into buf, a copy of path of buflen bytes). Returns the route's index, -ENOENT when
+ * no route has that path, -EPERM when some have it but not with this method (allow then lists
+ * theirs, "GET, HEAD, POST"), -ENAMETOOLONG when path does not fit buf. */
+int gw_http_match(const char *method, const char *path, char *buf, size_t buflen, const char **param, unsigned *nparam,
+		  char *allow, size_t allowlen);
+/* The role of route idx (gw_http_match's answer). */
+enum gw_role gw_http_route_role(int idx);
+/* Forget every route and metrics writer (tests). */
+void gw_http_reset(void);
+
+/* Whether a caller of role may call a route of min_role. */
+bool gw_http_allowed(enum gw_role role, enum gw_role min_role);
+
+/* A session of the page, opened by POST /api/v1/login: id and csrf are 64 hex digits. */
+int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf[65]);
+/* End the session of the request's cookie, if any. */
+void gw_http_session_close(const struct gw_http_req *r);
+
+/* The core's routes (http_api.c) and its metrics writer (http_metrics.c), added by gw_http_start. */
+int gw_http_api_init(void);
+void gw_http_core_metrics(struct gw *gw, struct gw_metrics *m);
+/* The text of every metrics writer, a talloc string under ctx (GET /metrics). */
+char *gw_http_metrics_text(struct gw *gw, void *ctx);
+/* ISO 8601 with the local offset ("2026-12-02T10:15:00+08:00") of a unix time, or JSON null
+ * for 0. */
+json_t *gw_http_time(int64_t t);
