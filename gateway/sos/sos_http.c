@@ -285,7 +285,9 @@ static int incident_action(struct gw *gw, struct gw_http_req *r, struct gw_http_
 	if (act == ACT_ACK) {
 		if (!body_string(r, o, "on_behalf_of", 40, &behalf))
 			goto out;
-		if (behalf && db_number_norm(behalf, num, sizeof(num)) < 0) {
+		/* a phone number: a sender ID ("ChinaMobile") is never a contact */
+		if (behalf &&
+		    (db_number_norm(behalf, num, sizeof(num)) < 0 || strspn(num, "+0123456789") != strlen(num))) {
 			gw_http_error(o, 400, "on_behalf_of is not a phone number");
 			goto out;
 		}
