@@ -14,7 +14,8 @@ def gateway(**kw):
     port = linli.free_port()
     extra = kw.pop("extra_cfg", "")
     gw = sos_util.gateway(extra_cfg="\n".join([
-        "http-bind 127.0.0.1 %d" % port, "http-root %s" % os.path.join(linli.ROOT, "www"), extra]), **kw)
+        "http-bind 127.0.0.1 %d" % port, "http-root %s" % os.path.join(linli.ROOT, "www"),
+        "rules-file %s" % os.path.join(linli.ROOT, "routes", "sms.rules"), "help-interval 0", extra]), **kw)
     gw.http_port = port
     gw.base = "http://127.0.0.1:%d" % port
     return gw
