@@ -99,7 +99,10 @@ UNIT_LAYERS_sos_rules_test := sos core modem db util
 UNIT_FAKES_sos_rules_test := tests/unit/fake_core.c
 UNIT_LAYERS_request_rules_test := request core modem db util
 UNIT_FAKES_request_rules_test := tests/unit/fake_core.c
+UNIT_LAYERS_request_http_test := request core modem db util
+UNIT_FAKES_request_http_test := tests/unit/fake_core.c tests/unit/fake_http.c
 UNIT_LAYERS_mdm_pool_test := modem util
+UNIT_LAYERS_http_test := core modem db util
 UNIT_FAKES_mdm_pool_test := tests/unit/fake_worker.c
 unit_fakes = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_FAKES_$(1)))
 .SECONDEXPANSION:

@@ -503,6 +503,13 @@ struct db_request {
 	char rating[16];
 	int64_t merged_into;
 	int64_t created, updated;
+	char source[8];	  /* "sms", "open311", "web" ("sms" when not set on add) */
+	char service[24]; /* the Open311 service_code it was filed under, "" for the general 报事 */
+	bool has_pos;	  /* lat, lon given (WGS-84) */
+	double lat, lon;
+	char place[200];	/* the address as a submitter wrote it (Open311 address_string), "" none */
+	char grid[32];		/* read only: the code of the household's grid, "" none */
+	char assignee_name[64]; /* read only: the assignee's name, "" none */
 };
 
 /* Whether state is an open one (not closed, visited or merged). */
@@ -561,6 +568,40 @@ int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb
 /* The request and its events, one line each. -ENOENT when unknown. */
 int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *data, const char *line), void *data);
 
+/* What the staff console and Open311 list requests by (db_request_query); every field is
+ * optional (NULL / 0: no condition). */
+struct db_request_filter {
+	const char *state;    /* exactly this state */
+	const char *kind;     /* "request" or "errand" */
+	const char *grid;     /* the code of the household's grid */
+	bool overdue;	      /* only open ones flagged 超时 or past their deadline at now */
+	int open;	      /* 1: only open states, 2: only closed ones (closed, visited, merged) */
+	const char *q;	      /* a ref, a reporter's number, or a piece of the text or address */
+	const char *service;  /* the Open311 service_code ("request" also matches the general ones) */
+	const char *refs;     /* a comma list of refs ("123456,234567") */
+	int64_t since, until; /* created at or after since, at or before until */
+	int64_t now;
+	int limit, offset; /* the page (limit 0: 50) */
+};
+/* The requests matching f, newest first, one page: a talloc array under ctx in *out (strings under
+ * it), the count returned; *total (may be NULL) is how many match in all. */
+int db_request_query(struct db_context *dbc, void *ctx, const struct db_request_filter *f, struct db_request **out,
+		     int *total);
+struct db_request_event {
+	int64_t at;
+	char actor[100];
+	char from[16]; /* "" for the first */
+	char to[16];
+	char *note; /* NULL when none */
+};
+/* The events of a request, oldest first: a talloc array under ctx, the count returned. */
+int db_request_events(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event **out);
+/* For the metrics: cb once per kind and open state with how many requests are in it and how many
+ * of them are overdue at now (flagged 超时 or past the deadline); returns how many calls. */
+int db_request_open_counts(struct db_context *dbc, int64_t now,
+			   void (*cb)(void *data, const char *kind, const char *state, int64_t n, int64_t overdue),
+			   void *data);
+
 /* ---- errands, points, registration, holidays, digest ---- (db/db_errand.c, upgrade 004_errands.sql)
  *
  * Errands are requests of kind "errand" (the functions above). The points table is a ledger:
@@ -583,9 +624,14 @@ struct db_points_entry {
 	long delta;
 	char reason[64];
 	int64_t at;
+	char actor[100]; /* db_points_entries only */
+	char ref[8];	 /* the errand credited, "" none (db_points_entries only) */
 };
 /* The newest n entries of a phone, newest first, into out[]; returns how many. */
 int db_points_last(struct db_context *dbc, int64_t phone_id, struct db_points_entry *out, int n);
+/* The newest n entries of a phone with who wrote them, newest first: a talloc array under ctx,
+ * the count returned. */
+int db_points_entries(struct db_context *dbc, void *ctx, int64_t phone_id, int n, struct db_points_entry **out);
 /* One line per phone with entries (number, name, role, balance, entries; highest balance first),
  * or, number not NULL, the balance and every entry of that phone. Returns how many lines. */
 int db_points_list(struct db_context *dbc, const char *number, void (*cb)(void *data, const char *line), void *data);
@@ -598,6 +644,8 @@ struct db_registration {
 	int64_t household_id; /* the household the address matched or staff chose, 0 none */
 	char state[12];	      /* pending linked approved rejected */
 	int64_t created;
+	char household[32];	    /* db_registration_query only: the household's code, "" none */
+	char household_address[96]; /* and its address */
 };
 /* A phone for a registration: active in household_id when linked, else pending with no
  * household; sets *phone_id. -EEXIST when the number is known. */
@@ -613,6 +661,9 @@ int db_registration_decide(struct db_context *dbc, const struct db_registration 
 			   int64_t household_id, const char *by, int64_t at, const char *note);
 /* One line per registration (pending ones only unless all), newest first; returns how many. */
 int db_registration_list(struct db_context *dbc, bool all, void (*cb)(void *data, const char *line), void *data);
+/* The registrations in state (NULL: all), newest first, at most 500: a talloc array under ctx, the
+ * count returned. */
+int db_registration_query(struct db_context *dbc, void *ctx, const char *state, struct db_registration **out);
 
 /* Households whose room column is room (or room followed by "室"): cb with id and the address
  * columns; returns how many. */

@@ -53,6 +53,14 @@ static const struct db_stmt_def stmts[] = {
 			      "WHERE kind = 'request' AND " RQ_OPEN_SQL),
 	DB_SQL(DIGEST_REFS,
 	       "SELECT ref FROM request WHERE kind = 'request' AND " RQ_OPEN_SQL " ORDER BY created, id LIMIT :n"),
+	DB_SQL(POINTS_ENTRY_ROWS, "SELECT x.delta, x.reason, x.at, x.actor, coalesce(r.ref, '') FROM points x "
+				  "LEFT JOIN request r ON r.id = x.request_id WHERE x.phone_id = :phone "
+				  "ORDER BY x.at DESC, x.id DESC LIMIT :n"),
+	DB_SQL(REG_QUERY, "SELECT r.id, coalesce(r.phone_id, 0), r.number, r.name, r.address, "
+			  "coalesce(r.household_id, 0), r.state, r.created, coalesce(h.code, ''), "
+			  "coalesce(h.building || h.unit || h.room, '') "
+			  "FROM registration r LEFT JOIN household h ON h.id = r.household_id "
+			  "WHERE :state IS NULL OR r.state = :state ORDER BY r.id DESC LIMIT 500"),
 };
 DB_STMT_TABLE(db_stmts_errand, stmts);
 
@@ -110,6 +118,7 @@ static void entry_fill_row(void *data, sqlite3_stmt *st)
 	if (e->n >= e->max)
 		return;
 	x = &e->out[e->n++];
+	memset(x, 0, sizeof(*x));
 	x->delta = (long)sqlite3_column_int64(st, 0);
 	db_col_copy(st, 1, x->reason, sizeof(x->reason));
 	x->at = sqlite3_column_int64(st, 2);
@@ -125,6 +134,27 @@ int db_points_last(struct db_context *dbc, int64_t phone_id, struct db_points_en
 	db_bind_int(q, ":n", n);
 	rc = db_rows(q, entry_fill_row, &e);
 	return rc < 0 ? rc : e.n;
+}
+
+static void entry_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_points_entry *x = elem;
+
+	(void)ctx;
+	x->delta = (long)sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, x->reason, sizeof(x->reason));
+	x->at = sqlite3_column_int64(st, 2);
+	db_col_copy(st, 3, x->actor, sizeof(x->actor));
+	db_col_copy(st, 4, x->ref, sizeof(x->ref));
+}
+
+int db_points_entries(struct db_context *dbc, void *ctx, int64_t phone_id, int n, struct db_points_entry **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_POINTS_ENTRY_ROWS);
+
+	db_bind_int(q, ":phone", phone_id);
+	db_bind_int(q, ":n", n);
+	return db_collect(q, ctx, sizeof(**out), entry_fill, (void **)out);
 }
 
 static char *fmt_balance(void *ctx, sqlite3_stmt *st)
@@ -277,6 +307,24 @@ int db_registration_list(struct db_context *dbc, bool all, void (*cb)(void *data
 
 	db_bind_int(q, ":all", all);
 	return db_lines(q, fmt_registration, cb, data);
+}
+
+static void registration_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_registration *r = elem;
+
+	(void)ctx;
+	registration_row(r, st);
+	db_col_copy(st, 8, r->household, sizeof(r->household));
+	db_col_copy(st, 9, r->household_address, sizeof(r->household_address));
+}
+
+int db_registration_query(struct db_context *dbc, void *ctx, const char *state, struct db_registration **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_REG_QUERY);
+
+	db_bind_text(q, ":state", state);
+	return db_collect(q, ctx, sizeof(**out), registration_fill, (void **)out);
 }
 
 /* ---- holidays ---- */

@@ -23,15 +23,31 @@
 	"coalesce(rp.lang, 'zh-CN'), coalesce(r.household_id, 0), "                                                    \
 	"coalesce(h.building || h.unit || h.room, ''), r.text, r.state, r.flags, coalesce(r.deadline, 0), "            \
 	"coalesce(r.assignee_phone_id, 0), coalesce(ap.number, ''), coalesce(r.rating, ''), "                          \
-	"coalesce(r.merged_into, 0), r.created, r.updated "                                                            \
+	"coalesce(r.merged_into, 0), r.created, r.updated, r.source, coalesce(r.service, ''), r.lat, r.lon, "          \
+	"coalesce(r.address, ''), coalesce(g.code, ''), coalesce(ap.name, '') "                                        \
 	"FROM request r LEFT JOIN phone rp ON rp.id = r.reporter_phone_id "                                            \
-	"LEFT JOIN household h ON h.id = r.household_id LEFT JOIN phone ap ON ap.id = r.assignee_phone_id "
+	"LEFT JOIN household h ON h.id = r.household_id LEFT JOIN phone ap ON ap.id = r.assignee_phone_id "            \
+	"LEFT JOIN grp gp ON gp.id = h.grp_id LEFT JOIN grid g ON g.id = gp.grid_id "
+
+/* The conditions of struct db_request_filter (db_request_query), every one off when its
+ * parameter is NULL (or 0). */
+#define RQ_FILTER_SQL                                                                                                  \
+	"WHERE (:state IS NULL OR r.state = :state) AND (:kind IS NULL OR r.kind = :kind) "                            \
+	"AND (:grid IS NULL OR g.code = :grid) "                                                                       \
+	"AND (:overdue = 0 OR (" RQ_OPEN_SQL " AND ((r.flags & 1) <> 0 OR r.deadline < :now))) "                       \
+	"AND (:open = 0 OR (:open = 1) = (" RQ_OPEN_SQL ")) "                                                          \
+	"AND (:q IS NULL OR r.ref = :q OR r.reporter = :q OR instr(r.text, :q) > 0 "                                   \
+	"OR instr(coalesce(h.building || h.unit || h.room, r.address, ''), :q) > 0) "                                  \
+	"AND (:service IS NULL OR coalesce(r.service, 'request') = :service) "                                         \
+	"AND (:refs IS NULL OR instr(',' || :refs || ',', ',' || r.ref || ',') > 0) "                                  \
+	"AND (:since IS NULL OR r.created >= :since) AND (:until IS NULL OR r.created <= :until) "
 
 static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_ADD, "INSERT INTO request (ref, kind, reporter_phone_id, reporter, household_id, "
-			"text, state, flags, deadline, assignee_phone_id, merged_into, created, updated) "
+			"text, state, flags, deadline, assignee_phone_id, merged_into, created, updated, "
+			"source, service, lat, lon, address) "
 			"VALUES (:ref, :kind, :rp, :reporter, :hh, :text, :state, :flags, :deadline, "
-			":assignee, :merged, :created, :created)"),
+			":assignee, :merged, :created, :created, :source, :service, :lat, :lon, :address)"),
 	DB_SQL(REQ_BY_REF, "SELECT " RQ_COLS "WHERE r.ref = :ref"),
 	DB_SQL(REQ_BY_ID, "SELECT " RQ_COLS "WHERE r.id = :id"),
 	DB_SQL(REQ_STATE, "SELECT state FROM request WHERE id = :id"),
@@ -62,6 +78,15 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_LIST_ALL, "SELECT " RQ_COLS "ORDER BY r.id DESC LIMIT :n"),
 	DB_SQL(REQ_EVENTS, "SELECT at, actor, coalesce(from_state, '-'), to_state, coalesce(note, '') "
 			   "FROM request_event WHERE request_id = :rid ORDER BY at, id"),
+	DB_SQL(REQ_QUERY, "SELECT " RQ_COLS RQ_FILTER_SQL "ORDER BY r.id DESC LIMIT :limit OFFSET :offset"),
+	DB_SQL(REQ_QUERY_COUNT,
+	       "SELECT count(*) FROM request r LEFT JOIN household h ON h.id = r.household_id "
+	       "LEFT JOIN grp gp ON gp.id = h.grp_id LEFT JOIN grid g ON g.id = gp.grid_id " RQ_FILTER_SQL),
+	DB_SQL(REQ_EVENT_ROWS, "SELECT at, actor, coalesce(from_state, ''), to_state, note "
+			       "FROM request_event WHERE request_id = :rid ORDER BY at, id"),
+	DB_SQL(REQ_OPEN_COUNTS, "SELECT r.kind, r.state, count(*), "
+				"coalesce(sum((r.flags & 1) <> 0 OR r.deadline < :now), 0) FROM request r "
+				"WHERE " RQ_OPEN_SQL " GROUP BY r.kind, r.state ORDER BY r.kind, r.state"),
 };
 DB_STMT_TABLE(db_stmts_request, stmts);
 
@@ -79,7 +104,8 @@ bool db_request_state_open(const char *state)
 
 /* Every change of request.state the gateway makes (gateway/request.c, gateway/errand.c; the
  * states are DOMAIN.md's). A request is stored first as received (or merged, a duplicate); merged
- * is final. The staff (linlictl/VTY assign and close) may dispatch or close any open request. */
+ * is final. The staff (linlictl, the console) may dispatch, extend or close any open request and
+ * reopen a closed one. */
 static const struct {
 	const char *from, *to;
 } request_transitions[] = {
@@ -90,13 +116,24 @@ static const struct {
 	{"returned", "dispatched"},
 	{"extended", "dispatched"},
 	{"reopened", "dispatched"},
-	/* the assignee (grid worker or runner): 签收, 处置, 退回 */
+	/* the assignee (grid worker or runner): 签收, 处置, 退回; also of a request the staff extended
+	 * (it stays with its assignee) */
 	{"dispatched", "accepted"},
 	{"dispatched", "in_progress"},
 	{"accepted", "in_progress"},
 	{"dispatched", "returned"},
 	{"accepted", "returned"},
 	{"in_progress", "returned"},
+	{"extended", "accepted"},
+	{"extended", "in_progress"},
+	{"extended", "returned"},
+	/* 延期 by staff (rq_extend): a new deadline for any open request */
+	{"received", "extended"},
+	{"dispatched", "extended"},
+	{"accepted", "extended"},
+	{"in_progress", "extended"},
+	{"returned", "extended"},
+	{"reopened", "extended"},
 	/* 办结: by the assignee (from dispatched/accepted/in_progress), or by staff from any open state */
 	{"received", "closed"},
 	{"dispatched", "closed"},
@@ -108,7 +145,8 @@ static const struct {
 	/* the resident's answer: rated (满意/基本满意, errand 确认), or disputed (errand 有异议) */
 	{"closed", "visited"},
 	{"closed", "reopened"},
-	/* rated 不满意: recorded as visited, then reopened to the duty staff */
+	/* rated 不满意: recorded as visited, then reopened to the duty staff; or reopened by staff
+	 * (rq_reopen) from closed or visited, then dispatched again to its assignee */
 	{"visited", "reopened"},
 };
 
@@ -151,6 +189,14 @@ static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
 	r->merged_into = sqlite3_column_int64(st, 16);
 	r->created = sqlite3_column_int64(st, 17);
 	r->updated = sqlite3_column_int64(st, 18);
+	db_col_copy(st, 19, r->source, sizeof(r->source));
+	db_col_copy(st, 20, r->service, sizeof(r->service));
+	r->has_pos = sqlite3_column_type(st, 21) != SQLITE_NULL && sqlite3_column_type(st, 22) != SQLITE_NULL;
+	r->lat = sqlite3_column_double(st, 21);
+	r->lon = sqlite3_column_double(st, 22);
+	db_col_copy(st, 23, r->place, sizeof(r->place));
+	db_col_copy(st, 24, r->grid, sizeof(r->grid));
+	db_col_copy(st, 25, r->assignee_name, sizeof(r->assignee_name));
 }
 
 static void request_row(void *data, sqlite3_stmt *st)
@@ -179,6 +225,16 @@ int db_request_add(struct db_context *dbc, struct db_request *r)
 	db_bind_id(q, ":assignee", r->assignee_phone_id);
 	db_bind_id(q, ":merged", r->merged_into);
 	db_bind_int(q, ":created", r->created);
+	db_bind_text(q, ":source", r->source[0] ? r->source : "sms");
+	db_bind_text(q, ":service", r->service[0] ? r->service : NULL);
+	if (r->has_pos) {
+		db_bind_double(q, ":lat", r->lat);
+		db_bind_double(q, ":lon", r->lon);
+	} else {
+		db_bind_null(q, ":lat");
+		db_bind_null(q, ":lon");
+	}
+	db_bind_text(q, ":address", r->place[0] ? r->place : NULL);
 	rc = db_exec(q);
 	if (rc == 0) {
 		r->id = db_last_id(dbc);
@@ -439,4 +495,91 @@ int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *da
 out:
 	talloc_free(tmp);
 	return rc;
+}
+
+/* ---- for the staff console and Open311 ---- */
+
+static void filter_bind(struct db_q *q, const struct db_request_filter *f)
+{
+	db_bind_text(q, ":state", f->state);
+	db_bind_text(q, ":kind", f->kind);
+	db_bind_text(q, ":grid", f->grid);
+	db_bind_int(q, ":overdue", f->overdue);
+	db_bind_int(q, ":now", f->now);
+	db_bind_int(q, ":open", f->open);
+	db_bind_text(q, ":q", f->q && f->q[0] ? f->q : NULL);
+	db_bind_text(q, ":service", f->service);
+	db_bind_text(q, ":refs", f->refs);
+	db_bind_id(q, ":since", f->since);
+	db_bind_id(q, ":until", f->until);
+}
+
+static void request_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	fill_request(ctx, st, elem);
+}
+
+int db_request_query(struct db_context *dbc, void *ctx, const struct db_request_filter *f, struct db_request **out,
+		     int *total)
+{
+	struct db_q *q;
+	int64_t n;
+	int rc;
+
+	if (total) {
+		q = db_q(dbc, DB_STMT_REQ_QUERY_COUNT);
+		filter_bind(q, f);
+		rc = db_int64(q, &n);
+		if (rc < 0)
+			return rc;
+		*total = (int)n;
+	}
+	q = db_q(dbc, DB_STMT_REQ_QUERY);
+	filter_bind(q, f);
+	db_bind_int(q, ":limit", f->limit > 0 ? f->limit : 50);
+	db_bind_int(q, ":offset", f->offset > 0 ? f->offset : 0);
+	return db_collect(q, ctx, sizeof(**out), request_fill, (void **)out);
+}
+
+static void event_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_request_event *ev = elem;
+
+	ev->at = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, ev->actor, sizeof(ev->actor));
+	db_col_copy(st, 2, ev->from, sizeof(ev->from));
+	db_col_copy(st, 3, ev->to, sizeof(ev->to));
+	ev->note = db_col_dup(ctx, st, 4);
+}
+
+int db_request_events(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_EVENT_ROWS);
+
+	db_bind_int(q, ":rid", request_id);
+	return db_collect(q, ctx, sizeof(**out), event_fill, (void **)out);
+}
+
+struct count_cb {
+	void (*cb)(void *data, const char *kind, const char *state, int64_t n, int64_t overdue);
+	void *data;
+};
+
+static void count_row(void *data, sqlite3_stmt *st)
+{
+	struct count_cb *c = data;
+
+	c->cb(c->data, db_col_text(st, 0), db_col_text(st, 1), sqlite3_column_int64(st, 2),
+	      sqlite3_column_int64(st, 3));
+}
+
+int db_request_open_counts(struct db_context *dbc, int64_t now,
+			   void (*cb)(void *data, const char *kind, const char *state, int64_t n, int64_t overdue),
+			   void *data)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_OPEN_COUNTS);
+	struct count_cb c = {cb, data};
+
+	db_bind_int(q, ":now", now);
+	return db_rows(q, count_row, &c);
 }

@@ -55,7 +55,8 @@ int gw_wire(struct gw *gw)
 {
 	int rc;
 
-	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 || (rc = call_init(gw)) < 0)
+	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 ||
+	    (rc = call_init(gw)) < 0 || (rc = rq_http_init(gw)) < 0)
 		return rc;
 	/* the staff console's routes and metrics of each feature (served once http-bind is set) */
 	if ((rc = sos_http_init(gw)) < 0 || (rc = call_http_init(gw)) < 0)

@@ -84,6 +84,8 @@ gateway
  ctrl-bind 127.0.0.1 4291
  help-interval 60
  rules-file $PWD/routes/sms.rules
+ http-bind 127.0.0.1 8080
+ http-root $PWD/www
 $EVAPI
 modem demo
  device $PWD/$D/modem.tty
@@ -106,6 +108,12 @@ SIP (Kamailio on 127.0.0.1:5060, log $D/kamailio.log): a softphone registers as 
 password demo, and texts sip:linli@127.0.0.1 (e.g. 报事 楼道灯坏了); the answer comes back as
 a SIP MESSAGE. Dialling 6995 from it starts the group call (linlid's user agent on
 127.0.0.1:5070 rings the other households of its group through Kamailio).
+
+The staff console: make a token once (it is printed once), then open http://127.0.0.1:8080/
+and log in with it, or call the API (docs/console-api.md) with it:
+
+  $B/linlictl -d var/linli.db token create 13900139101 --role operator
+  curl -H "Authorization: Bearer TOKEN" http://127.0.0.1:8080/api/v1/modems
 
 Ctrl-C stops the gateway.
 

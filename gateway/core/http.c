@@ -2,7 +2,7 @@
  * with epoll, its one epoll descriptor watched by the osmocom loop and its time-outs on an
  * osmo_timer, so every handler runs on the main thread next to the database. This file has the
  * daemon, the route table, what every request goes through before its handler (size, UTF-8,
- * JSON, authentication, CSRF, role), the sessions of the page and the static files. */
+ * JSON, authentication, CSRF, role: who the caller is is http_auth.c's) and the static files. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +30,6 @@
 
 #define SEG_MAX	     16
 #define PATH_MAX_LEN 1024
-#define SESSIONS_MAX 256
-#define COOKIE_NAME  "linli_session"
 #define STATIC_MAX   (8 * 1024 * 1024)
 
 struct gw_http_cfg gw_http_cfg;
@@ -50,12 +47,6 @@ struct route {
 	void *data;
 };
 
-struct session {
-	char id[65], csrf[65];
-	int64_t token_id;
-	time_t expires; /* gw_mono() */
-};
-
 static struct {
 	struct gw *gw;
 	struct MHD_Daemon *d;
@@ -63,7 +54,6 @@ static struct {
 	struct osmo_timer_list timer;
 	struct route route[GW_HTTP_MAX_ROUTES];
 	unsigned nroutes;
-	struct session session[SESSIONS_MAX];
 	char root[PATH_MAX];
 } H;
 
@@ -76,30 +66,8 @@ struct conn_req {
 	/* the fields of a form body (x-www-form-urlencoded), decoded */
 	unsigned nform;
 	char **form_key, **form_val;
-	struct session *session; /* the caller came by this cookie */
+	struct gw_http_session *session; /* the caller came by this cookie */
 };
-
-/* ---- roles ---- */
-
-static const char *const role_names[] = {"public", "readonly", "staff", "operator"};
-
-int gw_role_parse(const char *name)
-{
-	for (int i = GW_ROLE_READONLY; i <= GW_ROLE_OPERATOR; i++)
-		if (name && !strcmp(name, role_names[i]))
-			return i;
-	return -EINVAL;
-}
-
-const char *gw_role_name(enum gw_role role)
-{
-	return role <= GW_ROLE_OPERATOR ? role_names[role] : "?";
-}
-
-bool gw_http_allowed(enum gw_role role, enum gw_role min_role)
-{
-	return role >= min_role;
-}
 
 /* ---- routes ---- */
 
@@ -158,7 +126,7 @@ enum gw_role gw_http_route_role(int idx)
 void gw_http_reset(void)
 {
 	H.nroutes = 0;
-	memset(H.session, 0, sizeof(H.session));
+	gw_http_sessions_clear();
 }
 
 /* Whether route rt has the path of seg[0..n), its {x} segments into param (NULL: only test). */
@@ -314,6 +282,13 @@ void gw_http_add_header(struct gw_http_out *o, const char *name, const char *val
 
 /* ---- arguments, headers ---- */
 
+void gw_http_session_close(const struct gw_http_req *r)
+{
+	struct conn_req *c = r->priv;
+
+	gw_http_session_end(c->session);
+}
+
 const char *gw_http_arg(const struct gw_http_req *r, const char *name)
 {
 	struct conn_req *c = r->priv;
@@ -389,138 +364,6 @@ static enum MHD_Result args_utf8(void *cls, enum MHD_ValueKind kind, const char 
 		return MHD_NO;
 	}
 	return MHD_YES;
-}
-
-/* ---- sessions ---- */
-
-static int random_hex(char out[65])
-{
-	uint8_t b[32];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		return -EIO;
-	for (unsigned i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return 0;
-}
-
-int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf[65])
-{
-	struct session *s = NULL;
-	time_t now = gw_mono();
-
-	(void)gw;
-	/* a free or expired slot, else the one that would end first */
-	for (unsigned i = 0; i < SESSIONS_MAX; i++) {
-		struct session *t = &H.session[i];
-
-		if (!t->id[0] || t->expires <= now) {
-			s = t;
-			break;
-		}
-		if (!s || t->expires < s->expires)
-			s = t;
-	}
-	if (random_hex(id) < 0 || random_hex(csrf) < 0)
-		return -EIO;
-	memcpy(s->id, id, 65);
-	memcpy(s->csrf, csrf, 65);
-	s->token_id = token_id;
-	s->expires = now + GW_HTTP_SESSION_S;
-	return 0;
-}
-
-void gw_http_session_close(const struct gw_http_req *r)
-{
-	struct conn_req *c = r->priv;
-
-	if (c->session)
-		memset(c->session, 0, sizeof(*c->session));
-}
-
-static struct session *session_find(const char *id)
-{
-	time_t now = gw_mono();
-
-	if (!id || strlen(id) != 64)
-		return NULL;
-	for (unsigned i = 0; i < SESSIONS_MAX; i++) {
-		struct session *s = &H.session[i];
-
-		if (!s->id[0] || strcmp(s->id, id))
-			continue;
-		if (s->expires <= now) {
-			memset(s, 0, sizeof(*s));
-			return NULL;
-		}
-		return s;
-	}
-	return NULL;
-}
-
-/* ---- authentication ---- */
-
-static void staff_from_token(struct gw_http_staff *st, const struct db_token *t)
-{
-	int role = gw_role_parse(t->role);
-
-	memset(st, 0, sizeof(*st));
-	st->token_id = t->id;
-	OSMO_STRLCPY_ARRAY(st->number, t->number);
-	OSMO_STRLCPY_ARRAY(st->name, t->name[0] ? t->name : t->number);
-	st->role = role < 0 ? GW_ROLE_PUBLIC : role;
-	snprintf(st->actor, sizeof(st->actor), "web:%.60s (%.31s)", st->name, st->number);
-}
-
-/* Who the caller is: 0 with *st filled (st->role PUBLIC when nobody), or the status to answer
- * (401) with why. A token that was given and is wrong is refused even on a public route. */
-static unsigned authenticate(struct gw *gw, struct conn_req *c, const struct gw_http_req *r, struct gw_http_staff *st,
-			     const char **why)
-{
-	const char *auth = gw_http_header(r, "Authorization");
-	const char *token = NULL;
-	struct db_token t;
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	if (auth) {
-		if (strncasecmp(auth, "Bearer ", 7)) {
-			*why = "the Authorization header must be \"Bearer TOKEN\"";
-			return 401;
-		}
-		token = auth + 7;
-		while (*token == ' ')
-			token++;
-	} else {
-		token = gw_http_arg(r, "api_key");
-	}
-	if (token) {
-		rc = db_token_check(gw->db, token, gw_now(), &t);
-		if (rc < 0) {
-			*why = rc == -ENOENT ? "the token is unknown or revoked" : "the token could not be checked";
-			if (rc != -ENOENT)
-				gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
-			return rc == -ENOENT ? 401 : 500;
-		}
-		staff_from_token(st, &t);
-		return 0;
-	}
-	c->session = session_find(MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, COOKIE_NAME));
-	if (!c->session)
-		return 0;
-	/* a revoked token (or a phone no longer active) ends its sessions here */
-	rc = db_token_valid(gw->db, c->session->token_id, &t);
-	if (rc < 0) {
-		memset(c->session, 0, sizeof(*c->session));
-		c->session = NULL;
-		if (rc != -ENOENT) {
-			*why = "the session could not be checked";
-			return 500;
-		}
-		return 0;
-	}
-	staff_from_token(st, &t);
-	return 0;
 }
 
 /* ---- static files ---- */
@@ -661,7 +504,9 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 		}
 	}
 
-	status = authenticate(gw, c, &r, &staff, &why);
+	status = gw_http_authenticate(gw, gw_http_header(&r, "Authorization"), gw_http_arg(&r, "api_key"),
+				      MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, GW_HTTP_COOKIE), &staff,
+				      &c->session, &why);
 	if (status) {
 		gw_http_error(o, status, "%s", why);
 		if (status == 401)
@@ -687,7 +532,7 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	if (c->session && r.staff && strcmp(r.method, "GET")) {
 		const char *tok = gw_http_header(&r, "X-CSRF-Token");
 
-		if (!tok || strcmp(tok, c->session->csrf)) {
+		if (!gw_http_csrf_ok(c->session, tok)) {
 			gw_http_error(o, 403, "the X-CSRF-Token header is missing or wrong");
 			return;
 		}
@@ -709,8 +554,6 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 		     rc < 0 ? strerror(-rc) : "no answer");
 		gw_http_error(o, 500, "internal error (%s)", rc < 0 ? strerror(-rc) : "no answer");
 	}
-	if (o->status >= 500 && rc >= 0)
-		gw_ctr_inc(gw, GW_CTR_DB_ERRORS); /* a handler answers 5xx for what the database refused */
 }
 
 static enum MHD_Result queue(struct MHD_Connection *conn, const char *method, const char *url, struct gw_http_out *o,
@@ -901,5 +744,5 @@ void gw_http_stop(void)
 	osmo_fd_unregister(&H.ofd);
 	MHD_stop_daemon(H.d);
 	H.d = NULL;
-	memset(H.session, 0, sizeof(H.session));
+	gw_http_sessions_clear();
 }

@@ -373,7 +373,7 @@ static int api_sms_send(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 {
 	const char *to, *text, *prio_name, *cb;
 	bool bad = false;
-	char loc[48];
+	char loc[48], num[32];
 	int64_t id;
 	int prio, rc;
 
@@ -398,12 +398,16 @@ static int api_sms_send(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 		return gw_http_error(o, 501,
 				     "callbacks are not implemented yet: send without callback_url and poll "
 				     "GET /api/v1/sms/{id}");
-	rc = gw_sms_queue(gw, to, text, prio, &id);
+	/* a sender ID ("ChinaMobile") is a valid number to db_number_norm, not a recipient */
+	if (db_number_norm(to, num, sizeof(num)) < 0 ||
+	    strspn(num + (num[0] == '+'), "0123456789") != strlen(num + (num[0] == '+')))
+		return gw_http_error(o, 400, "to is not a phone number");
+	rc = gw_sms_queue(gw, num, text, prio, &id);
 	if (rc == -EINVAL)
 		return gw_http_error(o, 400, "to is not a phone number");
 	if (rc < 0)
 		return db_failed(gw, o, rc);
-	LOGP(DGW, LOGL_NOTICE, "http: %s queued SMS %" PRId64 " to %s\n", r->staff->actor, id, to);
+	LOGP(DGW, LOGL_NOTICE, "http: %s queued SMS %" PRId64 " to %s\n", r->staff->actor, id, num);
 	snprintf(loc, sizeof(loc), "/api/v1/sms/%" PRId64, id);
 	gw_http_add_header(o, "Location", loc);
 	return gw_http_json(o, 201, json_pack("{s:I}", "id", (json_int_t)id));
@@ -466,10 +470,15 @@ static int api_tokens(struct gw *gw, struct gw_http_req *r, struct gw_http_out *
 
 static int api_metrics(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o, void *data)
 {
-	char *text = gw_http_metrics_text(gw, o->ctx);
+	char *text;
 
-	(void)r;
 	(void)data;
+	/* a public route, so that http-metrics-public can change at run time (VTY) */
+	if (!r->staff && !gw_http_cfg.metrics_public) {
+		gw_http_add_header(o, "WWW-Authenticate", "Bearer realm=\"linli\"");
+		return gw_http_error(o, 401, "a readonly token is needed (or http-metrics-public)");
+	}
+	text = gw_http_metrics_text(gw, o->ctx);
 	if (!text)
 		return -ENOMEM;
 	return gw_http_body(o, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
@@ -502,8 +511,7 @@ int gw_http_api_init(void)
 		if (rc < 0)
 			return rc;
 	}
-	return gw_http_route("GET", "/metrics", gw_http_cfg.metrics_public ? GW_ROLE_PUBLIC : GW_ROLE_READONLY,
-			     api_metrics, NULL);
+	return gw_http_route("GET", "/metrics", GW_ROLE_PUBLIC, api_metrics, NULL);
 }
 
 /* ---- the gateway node's http-* commands ---- */

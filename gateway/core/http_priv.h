@@ -38,9 +38,25 @@ void gw_http_reset(void);
 /* Whether a caller of role may call a route of min_role. */
 bool gw_http_allowed(enum gw_role role, enum gw_role min_role);
 
+#define GW_HTTP_COOKIE "linli_session"
+
+/* ---- http_auth.c ---- */
+struct gw_http_session;
 /* A session of the page, opened by POST /api/v1/login: id and csrf are 64 hex digits. */
 int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf[65]);
-/* End the session of the request's cookie, if any. */
+/* End a session (NULL: nothing); forget them all. */
+void gw_http_session_end(struct gw_http_session *s);
+void gw_http_sessions_clear(void);
+/* Whether token is the session's CSRF token. */
+bool gw_http_csrf_ok(const struct gw_http_session *s, const char *token);
+/* Who the caller is from the Authorization header, else the api_key argument, else the session
+ * cookie (each NULL when absent): 0 with *st (role PUBLIC for nobody) and *session (the cookie's,
+ * or NULL), or the status to answer (401, 500) with why. */
+unsigned gw_http_authenticate(struct gw *gw, const char *authorization, const char *api_key, const char *cookie,
+			      struct gw_http_staff *st, struct gw_http_session **session, const char **why);
+
+/* ---- http.c ---- */
+/* End the session of the request's cookie, if any (POST /api/v1/logout). */
 void gw_http_session_close(const struct gw_http_req *r);
 
 /* The core's routes (http_api.c) and its metrics writer (http_metrics.c), added by gw_http_start. */

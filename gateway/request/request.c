@@ -103,10 +103,16 @@ static int send_dispatch(struct rq_env *e, const struct db_request *r, const str
 	bool en = !strcmp(to->lang, "en");
 	const char *keys[] = {"tag", "ref", "address", "name", "number", "text", "date"};
 	char date[32];
+	const char *who = r->reporter_name[0]		  ? r->reporter_name
+			  : r->reporter[0]		  ? (en ? "unregistered" : "未登记号码")
+			  : !strcmp(r->source, "open311") ? "Open311"
+							  : (en ? "staff" : "工作人员");
 	const char *vals[] = {en ? tag_en : tag_zh,
 			      r->ref,
-			      r->address[0] ? r->address : (en ? "(no address)" : "（无住址）"),
-			      r->reporter_name[0] ? r->reporter_name : (en ? "unregistered" : "未登记号码"),
+			      r->address[0] ? r->address
+			      : r->place[0] ? r->place
+					    : (en ? "(no address)" : "（无住址）"),
+			      who,
 			      r->reporter,
 			      r->text,
 			      date};
@@ -272,6 +278,93 @@ static int report(struct rq_env *e, struct rq_msg *m)
 	return rc;
 }
 
+int rq_report(struct rq_env *e, const struct rq_report_in *in, const char *actor, struct db_request *out, char *err,
+	      size_t errlen)
+{
+	struct db_request r;
+	struct db_phone ph;
+	bool known = false;
+	char num[32] = "", date[32];
+	const char *note = NULL;
+	int rc;
+
+	err[0] = '\0';
+	if (!in->text || !in->text[0]) {
+		snprintf(err, errlen, "a request needs a text");
+		return -EINVAL;
+	}
+	if (in->phone && in->phone[0]) {
+		if (db_number_norm(in->phone, num, sizeof(num)) < 0 || num[0] != '+') {
+			snprintf(err, errlen, "\"%s\" is not a phone number", in->phone);
+			return -EINVAL;
+		}
+		rc = db_phone_get(e->db, num, &ph);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		known = rc == 0;
+		if (known && (rc = db_phone_pending(e->db, ph.id)) != 0) {
+			if (rc < 0)
+				return rc;
+			known = false;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	OSMO_STRLCPY_ARRAY(r.kind, "request");
+	OSMO_STRLCPY_ARRAY(r.state, "received");
+	OSMO_STRLCPY_ARRAY(r.source, in->source ? in->source : "web");
+	if (in->service)
+		OSMO_STRLCPY_ARRAY(r.service, in->service);
+	if (in->place)
+		OSMO_STRLCPY_ARRAY(r.place, in->place);
+	r.has_pos = in->has_pos;
+	r.lat = in->lat;
+	r.lon = in->lon;
+	r.text = talloc_strdup(e->ctx, in->text);
+	r.created = e->now;
+	r.deadline = rq_deadline(e->db, e->now, e->deadline_days);
+	/* Only a phone of the database is the reporter: it gets the SMS of the request as if it had
+	 * texted 报事. Another number given by another system is kept in the history, never texted. */
+	if (known) {
+		r.reporter_phone_id = ph.id;
+		r.household_id = ph.household_id;
+		OSMO_STRLCPY_ARRAY(r.reporter, ph.number);
+	} else if (num[0]) {
+		note = talloc_asprintf(e->ctx, "phone %s is not a phone of the database: not linked", num);
+	}
+	rc = rq_add_with_ref(e, &r);
+	if (rc == 0)
+		rc = db_request_event_add(e->db, r.id, actor, e->now, NULL, "received", note);
+	if (rc == 0)
+		rc = db_request_get(e->db, e->ctx, NULL, r.id, &r);
+	if (rc < 0)
+		return rc;
+	if (known) {
+		const char *keys[] = {"ref", "date"};
+		const char *vals[] = {r.ref, date};
+
+		rq_date(r.deadline, r.reporter_lang, date, sizeof(date));
+		rc = rq_send_tpl(e, r.reporter, r.reporter_lang, DB_PRIO_REPLY, "report_ok", keys, vals, 2);
+		if (rc < 0)
+			return rc;
+	}
+	if (r.household_id) {
+		struct db_place pl;
+
+		rc = db_request_place(e->db, r.household_id, &pl);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (rc == 0 && pl.worker.id)
+			r.assignee_phone_id = pl.worker.id;
+	}
+	rc = rq_transition(e, &r, "dispatched", "system",
+			   r.assignee_phone_id ? "to the grid worker" : "to the duty staff");
+	if (rc == 0)
+		rc = rq_notify_assignee(e, &r, "派单", "Job");
+	if (rc == 0)
+		rc = db_request_get(e->db, e->ctx, NULL, r.id, out);
+	return rc;
+}
+
 bool rq_may_fan_out(struct rq_env *e, const struct rq_msg *m)
 {
 	if (!e->may_fan_out || e->may_fan_out(e->may_fan_out_data, m->sender, m->known))
@@ -355,11 +448,11 @@ struct wcmd {
 	const char *action_zh, *action_en;
 	bool needs_text;
 	const char *to_state;
-	const char *from[4]; /* states it applies to */
+	const char *from[5]; /* states it applies to */
 };
 
 static const struct wcmd wcmds[] = {
-	{"accept", "签收 单号", "QS 123456", "签收", "accept", false, "accepted", {"dispatched"}},
+	{"accept", "签收 单号", "QS 123456", "签收", "accept", false, "accepted", {"dispatched", "extended"}},
 	{"note",
 	 "处置 单号 说明",
 	 "CZ 123456 note",
@@ -367,7 +460,7 @@ static const struct wcmd wcmds[] = {
 	 "add a note to",
 	 true,
 	 "in_progress",
-	 {"dispatched", "accepted", "in_progress"}},
+	 {"dispatched", "accepted", "in_progress", "extended"}},
 	{"resolve",
 	 "办结 单号 结果",
 	 "BJ 123456 result",
@@ -375,7 +468,7 @@ static const struct wcmd wcmds[] = {
 	 "close",
 	 true,
 	 "closed",
-	 {"dispatched", "accepted", "in_progress"}},
+	 {"dispatched", "accepted", "in_progress", "extended"}},
 	{"return",
 	 "退回 单号 原因",
 	 "TH 123456 reason",
@@ -383,7 +476,7 @@ static const struct wcmd wcmds[] = {
 	 "return",
 	 true,
 	 "returned",
-	 {"dispatched", "accepted", "in_progress"}},
+	 {"dispatched", "accepted", "in_progress", "extended"}},
 };
 
 static int worker_cmd(struct rq_env *e, struct rq_msg *m, const struct wcmd *c)

@@ -27,6 +27,7 @@
 
 struct rt_rules;
 struct db_context;
+struct db_request;
 
 /* ---- text ---- */
 
@@ -102,6 +103,43 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
  * -ENOENT (unknown ref or number) or -EPERM (not open) with a reason in err. */
 int rq_assign(struct rq_env *e, const char *ref, const char *number, const char *actor, char *err, size_t errlen);
 int rq_close(struct rq_env *e, const char *ref, const char *result, const char *actor, char *err, size_t errlen);
+
+/* The staff's further actions (the console: gateway/request/request_http.c), with the same SMS
+ * as the SMS commands. Refusals: -ENOENT (unknown ref), -EPERM (a state it does not apply to),
+ * -EINVAL (bad input), with a reason in err.
+ *
+ * rq_note: a remark in the history of any request but a merged one; the state stays (a staff
+ * note is not the assignee's 处置); the assignee of an open request gets it by SMS.
+ * rq_extend (延期): a new deadline for an open request, days working days after the current
+ * deadline (or now, if that is earlier; 1..RQ_EXTEND_MAX_DAYS), or date ("YYYY-MM-DD", its end,
+ * later than the current deadline, within a year) when not NULL; state extended, the overdue
+ * flags cleared; the resident and the assignee are told. reason is required.
+ * rq_reopen (重办): a closed or rated request back to work (reopened, then dispatched again to its
+ * assignee; reopened with the duty staff when it has none), a new deadline of e->deadline_days;
+ * the assignee (or every staff phone) gets the job again and the resident is told. reason is
+ * required. */
+#define RQ_EXTEND_MAX_DAYS 10 /* 延期: at most 10 working days at once (DOMAIN.md) */
+int rq_note(struct rq_env *e, const char *ref, const char *note, const char *actor, char *err, size_t errlen);
+int rq_extend(struct rq_env *e, const char *ref, unsigned days, const char *date, const char *reason, const char *actor,
+	      char *err, size_t errlen);
+int rq_reopen(struct rq_env *e, const char *ref, const char *reason, const char *actor, char *err, size_t errlen);
+
+/* A request made by another system (Open311) or the staff, not by SMS: the same lifecycle as a
+ * 报事 (reference, deadline, dispatch to the household's grid worker or the duty staff). phone,
+ * when it is an active phone of the database, is the reporter: linked to its household, it gets
+ * the SMS a reporter gets (the reference now, the result later). */
+struct rq_report_in {
+	const char *text;    /* required */
+	const char *phone;   /* NULL or "": none */
+	const char *source;  /* "open311" or "web" */
+	const char *service; /* the Open311 service_code, NULL for the general one */
+	const char *place;   /* the address as written, NULL none */
+	bool has_pos;
+	double lat, lon;
+};
+/* 0 with the new request (read back) in *out; -EINVAL (bad phone, no text) with a reason in err. */
+int rq_report(struct rq_env *e, const struct rq_report_in *in, const char *actor, struct db_request *out, char *err,
+	      size_t errlen);
 
 /* Overdue check: open requests past their deadline are flagged 超时 and their assignee (the staff
  * when none) gets 催办 once; still open escalate_after_s later, the staff get 督办 once.
@@ -180,6 +218,10 @@ extern struct osmo_tdef rq_tdefs[];
 
 /* Register the router's handler ("request") and the due work ("overdue", "digest"). */
 int rq_init(struct gw *gw);
+/* The staff console's routes of requests, registrations and points (docs/console-api.md
+ * "Requests"), Open311 GeoReport v2 under /open311/v2/, and the requests' metrics; before
+ * gw_http_start. 0 or gw_http_route's error. */
+int rq_http_init(struct gw *gw);
 /* The VTY settings in the gateway node. */
 void rq_vty_init(int node);
 /* Due work: the daily digest once the local time has passed the configured digest time, at most

@@ -77,3 +77,19 @@ void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now);
 /* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue in a
  * transaction of its own, the outbox kicked when something was sent; asks to run again in 5 s. */
 time_t rq_overdue_due(struct gw *gw, time_t now, void *data);
+
+/* ---- the staff console and Open311 (gateway/request/request_http.c, request_open311.c) ---- */
+
+/* t as ISO 8601 local time with the offset: "2026-12-02T18:15:00+08:00". */
+void rq_iso_time(int64_t t, char *buf, size_t len);
+/* An ISO 8601 date or time as Open311 clients send it: "2026-12-02", "2026-12-02T10:15",
+ * "2026-12-02T10:15:00Z", "...+08:00", "...+0800", fractions of a second ignored; without an
+ * offset it is local time. 0 with *t, -EINVAL. */
+int rq_iso_parse(const char *s, time_t *t);
+/* Open311's status of a request state: "open" or "closed" (DOMAIN.md's table). */
+const char *rq_open311_status(const char *state);
+
+struct gw;
+/* The routes of the console's requests part (request_http.c) and of Open311 GeoReport v2
+ * (request_open311.c); gw_http_route's errors. */
+int rq_open311_init(struct gw *gw);

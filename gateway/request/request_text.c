@@ -190,6 +190,15 @@ static const struct {
 	{"remind", "en", "[Overdue] ref {ref} was due {date}: {address} {text}. Please act now."},
 	{"escalate", "zh-CN", "【督办】单号{ref}超时未办结（{date}前应办结，承办{assignee}）：{address} {text}"},
 	{"escalate", "en", "[Escalated] ref {ref} overdue since {date} (assignee {assignee}): {address} {text}"},
+	/* the staff's actions from the console (gateway/request/request_staff.c) */
+	{"staff_note", "zh-CN", "【备注】单号{ref}：{note}"},
+	{"staff_note", "en", "[Note] ref {ref}: {note}"},
+	{"extended", "zh-CN", "您的报事{ref}已延期至{date}办结，原因：{reason}"},
+	{"extended", "en", "Your report {ref} is now due by {date}. Reason: {reason}"},
+	{"extended_worker", "zh-CN", "【延期】单号{ref}已延期至{date}：{reason}"},
+	{"extended_worker", "en", "[Extended] ref {ref} is now due {date}: {reason}"},
+	{"reopened", "zh-CN", "您的报事{ref}已重新办理：{reason}。预计{date}前办结。"},
+	{"reopened", "en", "Your report {ref} has been reopened: {reason}. Due by {date}."},
 	/* errands, points, registration, the daily digest (gateway/request/errand.c) */
 	{"errand_help", "zh-CN", "请发送“跑腿 要办的事”，例如：跑腿 帮忙取快递"},
 	{"errand_help", "en", "Text PT <what>, e.g. PT collect a parcel"},
@@ -357,7 +366,7 @@ void rq_date(time_t t, const char *lang, char *buf, size_t len)
 
 static enum wd_kind holiday_lookup(void *data, long day)
 {
-	char date[16];
+	char date[24];
 	int y, m, d, k;
 
 	wd_date(day, &y, &m, &d);
@@ -401,4 +410,103 @@ const char *rq_role_label(const char *role, const char *lang)
 		if (!strcmp(role, role_labels[i].role))
 			return !strcmp(lang, "en") ? role_labels[i].en : role_labels[i].zh;
 	return role;
+}
+
+/* ---- the console and Open311 (request_http.c, request_open311.c) ---- */
+
+void rq_iso_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char z[8];
+
+	if (!localtime_r(&tt, &tm) || !strftime(z, sizeof(z), "%z", &tm) || strlen(z) != 5) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%.3s:%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, z, z + 3);
+}
+
+/* n digits at s as a number, -1 when they are not all digits. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + s[i] - '0';
+	}
+	return v;
+}
+
+int rq_iso_parse(const char *s, time_t *out)
+{
+	struct tm tm = {.tm_isdst = -1};
+	char date[24];
+	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+	bool utc = false;
+	const char *p = s + 10;
+	time_t t;
+
+	if (strlen(s) < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 0 || s[7] != '-' ||
+	    (d = digits(s + 8, 2)) < 0)
+		return -EINVAL;
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", y, mo, d);
+	if (rq_date_parse(date, date) < 0) /* a real day (not 2026-02-30) */
+		return -EINVAL;
+	if (*p == 'T' || *p == ' ') {
+		if ((h = digits(p + 1, 2)) < 0 || p[3] != ':' || (mi = digits(p + 4, 2)) < 0 || h > 23 || mi > 59)
+			return -EINVAL;
+		p += 6;
+		if (*p == ':') {
+			if ((sec = digits(p + 1, 2)) < 0 || sec > 60)
+				return -EINVAL;
+			p += 3;
+			if (*p == '.') /* fractions of a second: ignored */
+				for (p++; *p >= '0' && *p <= '9'; p++)
+					;
+		}
+		if (*p == 'Z') {
+			utc = true;
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int oh = digits(p + 1, 2), om;
+			const char *q = p + 3;
+
+			if (*q == ':')
+				q++;
+			om = digits(q, 2);
+			if (oh < 0 || om < 0 || oh > 14 || om > 59)
+				return -EINVAL;
+			off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+			utc = true;
+			p = q + 2;
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if (utc) {
+		tm.tm_isdst = 0;
+		t = timegm(&tm) - off;
+	} else {
+		t = mktime(&tm);
+	}
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+/* DOMAIN.md's table: the states of the closed loop that still need work are open. */
+const char *rq_open311_status(const char *state)
+{
+	return db_request_state_open(state) ? "open" : "closed";
 }

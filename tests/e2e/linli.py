@@ -221,7 +221,7 @@ class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
     def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False,
-                 vty_password=None):
+                 vty_password=None, http=False, http_root=None):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
         self.log_path = os.path.join(self.dir, "linlid.log")
         self.proc = None
@@ -230,6 +230,8 @@ class Gateway:
         self.db = os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
         self.ctrl_port = free_port()
+        # http: the staff console on 127.0.0.1:http_port (gateway/core/http.h)
+        self.http_port = free_port() if http else None
         self.modems = [Modem(self.dir, "m%d" % (i + 1), airtime_ms, at_log) for i in range(nmodems)]
         self.proc = None
         self.log_path = os.path.join(self.dir, "linlid.log")
@@ -243,6 +245,9 @@ class Gateway:
                " logging print extended-timestamp 1", " logging level set-all notice",
                "line vty", " bind 127.0.0.1 %d" % self.vty_port] + ([" login"] if vty_password else []) + [
                "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port, " ctrl-send on"]
+        if self.http_port:
+            cfg.append(" http-bind 127.0.0.1 %d" % self.http_port)
+            cfg.append(" http-root %s" % (http_root or os.path.join(ROOT, "www")))
         cfg += [" " + l for l in extra_gateway_cfg.splitlines() if l.strip()]
         if "evapi " in extra_gateway_cfg and "evapi-secret" not in extra_gateway_cfg:
             cfg.append(" evapi-secret %s" % EVAPI_SECRET)

@@ -509,11 +509,14 @@ static void test_states(struct db_context *dbc, void *ctx)
 		{"in_progress", "returned"},	{"received", "closed"},	       {"dispatched", "closed"},
 		{"accepted", "closed"},		{"in_progress", "closed"},     {"returned", "closed"},
 		{"reopened", "closed"},		{"closed", "visited"},	       {"closed", "reopened"},
-		{"visited", "reopened"},	{"merged", "merged"},
+		{"visited", "reopened"},	{"merged", "merged"},	       {"dispatched", "extended"},
+		{"accepted", "extended"},	{"in_progress", "extended"},   {"extended", "extended"},
+		{"extended", "in_progress"},	{"extended", "closed"},	       {"extended", "dispatched"},
 	};
 	static const char *const request_refused[][2] = {
 		{"received", "visited"}, {"merged", "dispatched"}, {"closed", "dispatched"},
 		{"visited", "closed"},	 {"received", "accepted"}, {"reopened", "accepted"},
+		{"closed", "extended"},	 {"merged", "extended"},   {"extended", "visited"},
 	};
 	static const char *const sos_moves[][2] = {
 		{"raised", "notifying"},	 {"raised", "acknowledged"},	   {"notifying", "acknowledged"},
