@@ -415,7 +415,7 @@
 			el("div", { class: "text", text: r.text }),
 			el("div", { class: "muted", text: t("reporter") + " " + (r.reporter || "-") + (r.household ? " · " + r.household : "") +
 				(r.grid ? " · " + r.grid : "") }),
-			el("div", { class: "muted", text: t("assignee") + " " + (r.assignee_name || r.assignee || "-") + " · " +
+			el("div", { class: "muted", text: t("assignee") + " " + (r.assignee ? (r.assignee_name ? r.assignee_name + " " : "") + r.assignee : "-") + " · " +
 				t("deadline") + " " + (r.deadline ? String(r.deadline).slice(0, 10) : "-") }),
 			closed ? null : [
 				el("div", { class: "row" }, assignIn, el("button", { type: "button", class: "assign", text: t("assign"),

@@ -1,4 +1,4 @@
--- Step 10: an SOS incident's history (issue 11, the staff console): every change of its state
+-- Step 11: an SOS incident's history (issue 11, the staff console): every change of its state
 -- with who made it (the contact's number for an SMS reply or a pressed 1, "web:NAME (NUMBER)"
 -- for staff in the console, "linlictl") and the note they gave. from_state is NULL on the raising.
 CREATE TABLE sos_event (
