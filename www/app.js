@@ -237,7 +237,19 @@
 		}
 	}
 
+	let sosBusy = false;
 	async function pollSos() {
+		/* one poll at a time: a slow answer must not let two renderings race */
+		if (sosBusy) return;
+		sosBusy = true;
+		try {
+			await pollSosOnce();
+		} finally {
+			sosBusy = false;
+		}
+	}
+
+	async function pollSosOnce() {
 		const res = await api("GET", "/api/v1/incidents?state=open");
 		if (res.status !== 200) {
 			showError("sos-error", res);
