@@ -116,6 +116,31 @@ def main(t):
     st, j = call(gw, "GET", "/api/v1/incidents", ro)
     t.check(st == 200 and j["total"] == 1 and j["incidents"][0]["state"] == "resolved", "all: the resolved one")
 
+    # ---- staff acknowledge for themselves; a false alarm nobody acknowledged ----
+    for n, (what, action) in enumerate((("ack", "ack"), ("false alarm", "false-alarm"))):
+        linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sms_in WHERE state = 'new'")[0][0] == 0, 30, "routing")
+        gw.ctrl.set("clock-offset", str(3600 * (n + 1)))  # past the window in which repeats attach
+        before_f1 = len(texts_to(gw, F1))
+        gw.modems[0].deliver(WATCH, SOS_TEXT + " #%d" % n)  # not a duplicate of the one before
+        linli.wait_for(lambda: len(texts_to(gw, F1, "SOS求救")) >= 2 + n, 30, "the next alarm's alert to F1")
+        new = call(gw, "GET", "/api/v1/incidents?state=open", ro)[1]["incidents"][0]["id"]
+        if action == "ack":
+            gw.ctrl.set("clock-offset", str(3600 + 400))  # acknowledged 400 s after the alarm
+        st, j = call(gw, "POST", "/api/v1/incidents/%d/%s" % (new, action), staff, {})
+        if action == "ack":
+            t.check(st == 200 and j["acked_by"] == STAFF[0] and j["acked_by_name"].startswith("王敏"),
+                    "staff acknowledge for themselves: acked_by is their number (%s %s)" % (st, j and j.get("acked_by")))
+            wait_texts(gw, F2, "已响应", 2, 30)
+            t.check(not texts_to(gw, STAFF[0], "已确认"), "and they get no thanks by SMS")
+            st, j = call(gw, "POST", "/api/v1/incidents/%d/false-alarm" % new, staff, {})
+            t.check(st == 200 and j["state"] == "false_alarm", "an acknowledged incident can still be a false alarm")
+        else:
+            t.check(st == 200 and j["state"] == "false_alarm", "a false alarm nobody acknowledged (%s)" % st)
+            wait_texts(gw, F1, "【误报】", 1, 30)
+            wait_texts(gw, F2, "【误报】", 1, 30)
+            t.check("邹丽" in texts_to(gw, F1, "【误报】")[0], "those alerted are told it was a false alarm")
+        t.check(len(texts_to(gw, F1)) > before_f1, "F1 was alerted for it")
+
     # ---- bindings ----
     st, j = call(gw, "GET", "/api/v1/bindings?state=pending", ro)
     pend = j["bindings"]
@@ -153,9 +178,10 @@ def main(t):
     t.check(st == 200 and isinstance(text, str), "metrics (%s)" % st)
     lines = set((text or "").splitlines())
     for want in ('linli_sos_incidents_open{state="notifying"} 0', "# TYPE linli_sos_time_to_first_alert_seconds histogram",
-                 'linli_sos_time_to_first_alert_seconds_bucket{le="+Inf"} 1', "linli_sos_time_to_first_alert_seconds_count 1",
-                 "# TYPE linli_sos_time_to_ack_seconds histogram", 'linli_sos_time_to_ack_seconds_bucket{le="1800"} 1',
-                 "linli_sos_time_to_ack_seconds_count 1", "linli_calls_active 0"):
+                 'linli_sos_time_to_first_alert_seconds_bucket{le="+Inf"} 3', "linli_sos_time_to_first_alert_seconds_count 3",
+                 "# TYPE linli_sos_time_to_ack_seconds histogram", 'linli_sos_time_to_ack_seconds_bucket{le="1800"} 2',
+                 'linli_sos_time_to_ack_seconds_bucket{le="300"} 1', 'linli_sos_time_to_ack_seconds_bucket{le="600"} 2',
+                 "linli_sos_time_to_ack_seconds_count 2", "linli_calls_active 0"):
         t.check(want in lines, "metrics: %s" % want)
     buckets = [l for l in lines if l.startswith("linli_sos_time_to_first_alert_seconds_bucket")]
     t.check(len(buckets) == 11, "fixed buckets 1..1800 and +Inf (%d)" % len(buckets))
