@@ -218,6 +218,8 @@
 	/* ---- SOS ---- */
 
 	function beep() {
+		/* counted, so the browser test can tell the sound was asked for */
+		window.linliBeeps = (window.linliBeeps || 0) + 1;
 		if (!audio) return;
 		try {
 			if (audio.state === "suspended") audio.resume();

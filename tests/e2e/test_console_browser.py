@@ -109,6 +109,8 @@ def main(t):
         t.check(b.eval("document.getElementById('sos').classList.contains('alarm')") and
                 b.eval("document.getElementById('sos').classList.contains('flash')") and
                 b.eval(card + ".classList.contains('new')"), "the board turns red and flashes (the visual cue)")
+        t.check(b.eval("window.linliBeeps") == 1 and b.eval("document.title").startswith("【SOS 1】"),
+                "the beep is asked for once (WebAudio) and the tab's title says SOS")
         t.check(b.eval("document.getElementById('sos').getBoundingClientRect().top") < 60,
                 "the board is at the top of the page")
         b.wait(card + ".querySelectorAll('table tr').length >= 3", 15, "the alerted contacts")
