@@ -19,6 +19,7 @@ SHOTS = os.path.join(linli.BUILD, "test-logs", "screenshots")
 R2 = "+8613800138002"        # 吕永福, 1幢1单元102 (grid W1)
 W3 = "+8613900139003"        # another grid worker
 WATCH2 = "+8613912340002"    # a watch whose wearer's name is HTML
+NEWCOMER, NEWCOMER2 = "+8613700000077", "+8613700000078"
 EVIL = '<img src=x onerror="window.pwned=1">王<b>强</b>'
 
 
@@ -35,6 +36,10 @@ def main(t):
     gw.start()
     wait_http(gw)
     tok = token(gw, STAFF[0])
+    # two residents asked to register by SMS before the page is opened
+    for num, text in ((NEWCOMER, "注册 张三 1-1-101"), (NEWCOMER2, "注册 李四 8-8-808")):
+        gw.modems[0].deliver(num, text)
+        wait_texts(gw, num, "待社区审核", 1, 30)
     b = Browser(gw.dir)
     shot = lambda name: print("screenshot %s" % b.screenshot(os.path.join(SHOTS, "console_%s.png" % name)))
     try:
@@ -68,6 +73,21 @@ def main(t):
                        " WHERE p.number = ?", (PENDING,))[0][0] == "approved", "approved in the database")
         wait_texts(gw, PENDING, "绑定成功", 1, 30)
         t.check(True, "the contact is told by SMS")
+
+        # ---- registrations: one approved, one rejected with a reason ----
+        reg = "document.querySelector('#reg-list .registration[data-number=\"%s\"]')"
+        b.wait(reg % NEWCOMER2, 15, "the registrations listed")
+        t.check("张三" in b.eval((reg % NEWCOMER) + ".textContent"), "the pending registration with its name")
+        b.eval((reg % NEWCOMER) + ".querySelector('.approve').click(); 1")
+        wait_texts(gw, NEWCOMER, "注册已通过", 1, 30)
+        b.wait("!" + (reg % NEWCOMER), 15, "the approved registration left the list")
+        b.eval("document.querySelector('#reg-list .reject-reason').value = '地址不在本社区'; %s.querySelector('.reject').click(); 1"
+               % (reg % NEWCOMER2))
+        b.wait("!" + (reg % NEWCOMER2), 15, "the rejected registration left the list")
+        t.check(gw.sql("SELECT state FROM registration WHERE number = ? ORDER BY id DESC", (NEWCOMER,))[0][0] ==
+                "approved" and gw.sql("SELECT state FROM registration WHERE number = ? ORDER BY id DESC",
+                                      (NEWCOMER2,))[0][0] == "rejected",
+                "approved and rejected in the page, in the database")
 
         # ---- a resident's request in the work list ----
         gw.modems[0].deliver(R2, "#我要报事 3幢电梯坏了，困了老人")
