@@ -84,6 +84,8 @@
 		st_extended: ["已延期", "Extended"],
 		st_reopened: ["重新打开", "Reopened"],
 		st_closed: ["已办结", "Closed"],
+		st_visited: ["已回访", "Visited"],
+		st_merged: ["已合并", "Merged"],
 		inc_raised: ["已报警", "Raised"],
 		inc_notifying: ["通知中", "Notifying"],
 		inc_acknowledged: ["已响应", "Acknowledged"],
@@ -424,7 +426,7 @@
 		};
 		return el("article", { class: "request" + (r.overdue ? " overdue" : ""), "data-ref": r.ref },
 			el("div", {}, el("span", { class: "ref", text: r.ref }),
-				el("span", { class: "state", text: r.state_label || r.state }), " ",
+				el("span", { class: "state", text: I18N["st_" + r.state] ? t("st_" + r.state) : r.state_label || r.state }), " ",
 				r.overdue ? el("span", { class: "overdue-tag", text: t("overdue") }) : null),
 			el("div", { class: "text", text: r.text }),
 			el("div", { class: "muted", text: t("reporter") + " " + (r.reporter || "-") + (r.household ? " · " + r.household : "") +
