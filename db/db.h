@@ -368,6 +368,104 @@ int db_sos_calls_lost(struct db_context *dbc);
  * interval seconds; false otherwise. */
 bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now, int64_t interval);
 
+/* ---- SOS for the staff console (gateway/sos/sos_http.c): rows as structs, no text lines ---- */
+
+/* An incident with its watch, for lists: the incident's own fields and who and where. */
+struct db_sos_incident_row {
+	struct db_sos_incident inc;
+	char watch[32];	    /* the watch's number */
+	char wearer[64];    /* who wears it ("" when not recorded) */
+	char household[32]; /* household code, "" when none */
+	char address[96];   /* "1幢1单元101", "" when none */
+	int alerts_sent;    /* alerts (and resends) a modem accepted */
+};
+/* Incidents, newest first, those not closed (raised, notifying, acknowledged) before the closed
+ * ones; only the open ones when open_only. Up to limit after skipping offset, a talloc array
+ * under ctx; the count. db_sos_incident_count: how many there are in all. */
+int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, int offset,
+			 struct db_sos_incident_row **out);
+int64_t db_sos_incident_count(struct db_context *dbc, bool open_only);
+/* One incident as a row: 0 or -ENOENT. */
+int db_sos_incident_row(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident_row *out);
+
+/* One attempt of an incident with its delivery: state is "queued", "sending", "sent",
+ * "delivered", "failed" for an SMS, the call's result for a call ("pending" before it starts). */
+struct db_sos_attempt_row {
+	int64_t id;
+	int step;
+	char kind[16];	 /* alert update ack_notice ack_reply stop resend call */
+	char channel[8]; /* sms call */
+	char number[32];
+	char name[64]; /* the phone's name, "" when none */
+	char state[16];
+	bool location;				  /* it carried the map link */
+	int64_t queued_at, sent_at, delivered_at; /* 0 = not (yet) */
+	char error[160];			  /* the send error, the delivery report's failure, the call's result */
+};
+/* Every attempt of the incident in the order made; a talloc array under ctx, the count. */
+int db_sos_attempt_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_attempt_row **out);
+
+/* The incident's history (db/upgrade sos_event): raised, acknowledged, resolved, false alarm,
+ * with who did it (a number, "web:NAME (NUMBER)", "linlictl") and why. */
+struct db_sos_event {
+	int64_t at;
+	char actor[100];
+	char from[16], to[16]; /* states; "" for from on the raising */
+	char note[256];
+};
+int db_sos_event_add(struct db_context *dbc, int64_t incident_id, int64_t at, const char *actor, const char *from,
+		     const char *to, const char *note);
+int db_sos_event_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_event **out);
+
+/* What the watch sent while the incident was open (from its creation to its close, or now). */
+struct db_sos_alarm {
+	int64_t at;
+	char channel[8];
+	char *text; /* talloc'd */
+};
+int db_sos_alarm_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_alarm **out);
+
+/* A watch with when it was last heard from and its last known battery. */
+struct db_device_row {
+	struct db_device dev;
+	int64_t last_seen_at; /* the last message from its number, 0 = never */
+	char battery[16];     /* of its newest incident, "" when unknown */
+};
+int db_device_rows(struct db_context *dbc, void *ctx, struct db_device_row **out);
+
+/* A binding with the contact's name and its times. */
+struct db_binding_row {
+	struct db_binding b;
+	char name[64];
+	int64_t created, approved_at; /* 0 = not */
+	char approved_by[100];
+};
+/* Bindings that are not removed, by watch and step: of one watch when device_id is not 0, only
+ * pending ones when pending_only. A talloc array under ctx; the count. */
+int db_binding_rows(struct db_context *dbc, void *ctx, int64_t device_id, bool pending_only,
+		    struct db_binding_row **out);
+/* One binding by id (removed ones too): 0 or -ENOENT. */
+int db_binding_by_id(struct db_context *dbc, int64_t id, struct db_binding_row *out);
+
+/* Incidents by state: cb for each state that has any. */
+int db_sos_state_counts(struct db_context *dbc, void (*cb)(void *data, const char *state, int64_t n), void *data);
+
+/* The SOS histograms: of the incidents raised at or after since, the time to the first alert a
+ * modem accepted (first_sent_at - created) or to the acknowledgement (acked_at - created), for
+ * those that have it; cumulative counts per bucket bound DB_SOS_HIST_LE. */
+#define DB_SOS_HIST_NB 10
+extern const int db_sos_hist_le[DB_SOS_HIST_NB]; /* 1 2 5 10 30 60 120 300 600 1800 seconds */
+struct db_sos_hist {
+	int64_t count;
+	double sum;
+	int64_t le[DB_SOS_HIST_NB];
+};
+enum db_sos_hist_kind {
+	DB_SOS_HIST_FIRST_ALERT,
+	DB_SOS_HIST_ACK,
+};
+int db_sos_hist(struct db_context *dbc, enum db_sos_hist_kind kind, int64_t since, struct db_sos_hist *out);
+
 /* Settings linlid shares with linlictl (e.g. "community-number"). get: 0 or -ENOENT. */
 int db_setting_set(struct db_context *dbc, const char *name, const char *value);
 int db_setting_get(struct db_context *dbc, const char *name, char *buf, size_t len);
@@ -590,7 +688,7 @@ int db_holiday_list(struct db_context *dbc, const char *from, void (*cb)(void *d
  * the refs of the oldest n ("123456 234567") as a talloc string under ctx. */
 int db_request_digest(struct db_context *dbc, void *ctx, int64_t now, int n, int *open, int *overdue, char **refs);
 
-/* ---- broadcasts and opt-out ---- (db/db_notice.c, upgrade 011_broadcast.sql, issue 12) */
+/* ---- broadcasts and opt-out ---- (db/db_notice.c, upgrade 012_broadcast.sql, issue 12) */
 
 /* Opt number out of broadcasts (out true: 退订) or back in (订阅); via says how ("sms",
  * "staff:NAME"). Opting out also withdraws the broadcast texts still queued to it. Returns 1 when
@@ -657,7 +755,7 @@ int db_broadcast_finished(struct db_context *dbc, void *ctx, int64_t before, int
 /* One line per broadcast, newest first ("#3 2026-12-02 10:15 queued group W1-1 42 ..."); how many. */
 int db_broadcast_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);
 
-/* ---- the staff inbox (留言) ---- (db/db_memo.c, upgrade 012_memo.sql, issue 12) */
+/* ---- the staff inbox (留言) ---- (db/db_memo.c, upgrade 013_memo.sql, issue 12) */
 
 struct db_memo {
 	int64_t id;

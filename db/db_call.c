@@ -50,6 +50,16 @@ static const struct db_stmt_def stmts[] = {
 			  "coalesce(time(joined_at, 'unixepoch'), '-'), coalesce(time(ended_at, 'unixepoch'), '-'), "
 			  "coalesce(result, '-'), coalesce(sip_status, '-')) FROM call_leg WHERE call_id = :id "
 			  "ORDER BY id"),
+	/* the staff console */
+	DB_SQL(CALL_ROWS, "SELECT id, caller, coalesce(caller_phone_id, 0), coalesce(household_id, 0),"
+			  " coalesce(grp_id, 0), coalesce(sip_call_id, ''), state, started, started_ms,"
+			  " coalesce(dialed_ms, 0), coalesce(first_join_at, 0), coalesce(ended_at, 0),"
+			  " coalesce(end_reason, ''), coalesce(note, '') FROM call ORDER BY id DESC LIMIT :limit"),
+	DB_SQL(CALL_LEG_ROWS, "SELECT id, call_id, kind, number, coalesce(phone_id, 0), coalesce(household_id, 0),"
+			      " coalesce(invited_at, 0), coalesce(answered_at, 0), coalesce(joined_at, 0),"
+			      " coalesce(ended_at, 0), coalesce(result, ''), coalesce(sip_status, 0) FROM call_leg"
+			      " WHERE call_id = :id ORDER BY id"),
+	DB_SQL(CALL_ACTIVE, "SELECT count(*) FROM call WHERE state != 'released'"),
 };
 DB_STMT_TABLE(db_stmts_call, stmts);
 
@@ -225,4 +235,70 @@ int db_call_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, cons
 out:
 	talloc_free(tmp);
 	return rc;
+}
+
+/* ---- the staff console ---- */
+
+static void call_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_call *c = elem;
+
+	(void)ctx;
+	c->id = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, c->caller, sizeof(c->caller));
+	c->caller_phone_id = sqlite3_column_int64(st, 2);
+	c->household_id = sqlite3_column_int64(st, 3);
+	c->grp_id = sqlite3_column_int64(st, 4);
+	db_col_copy(st, 5, c->sip_call_id, sizeof(c->sip_call_id));
+	db_col_copy(st, 6, c->state, sizeof(c->state));
+	c->started = sqlite3_column_int64(st, 7);
+	c->started_ms = sqlite3_column_int64(st, 8);
+	c->dialed_ms = sqlite3_column_int64(st, 9);
+	c->first_join_at = sqlite3_column_int64(st, 10);
+	c->ended_at = sqlite3_column_int64(st, 11);
+	db_col_copy(st, 12, c->end_reason, sizeof(c->end_reason));
+	db_col_copy(st, 13, c->note, sizeof(c->note));
+}
+
+int db_call_rows(struct db_context *dbc, void *ctx, int limit, struct db_call **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_CALL_ROWS);
+
+	db_bind_int(q, ":limit", limit);
+	return db_collect(q, ctx, sizeof(**out), call_fill, (void **)out);
+}
+
+static void leg_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_call_leg *l = elem;
+
+	(void)ctx;
+	l->id = sqlite3_column_int64(st, 0);
+	l->call_id = sqlite3_column_int64(st, 1);
+	db_col_copy(st, 2, l->kind, sizeof(l->kind));
+	db_col_copy(st, 3, l->number, sizeof(l->number));
+	l->phone_id = sqlite3_column_int64(st, 4);
+	l->household_id = sqlite3_column_int64(st, 5);
+	l->invited_at = sqlite3_column_int64(st, 6);
+	l->answered_at = sqlite3_column_int64(st, 7);
+	l->joined_at = sqlite3_column_int64(st, 8);
+	l->ended_at = sqlite3_column_int64(st, 9);
+	db_col_copy(st, 10, l->result, sizeof(l->result));
+	l->sip_status = sqlite3_column_int(st, 11);
+}
+
+int db_call_leg_rows(struct db_context *dbc, void *ctx, int64_t call_id, struct db_call_leg **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_CALL_LEG_ROWS);
+
+	db_bind_int(q, ":id", call_id);
+	return db_collect(q, ctx, sizeof(**out), leg_fill, (void **)out);
+}
+
+int db_call_active(struct db_context *dbc)
+{
+	int64_t n;
+	int rc = db_int64(db_q(dbc, DB_STMT_CALL_ACTIVE), &n);
+
+	return rc < 0 ? rc : (int)n;
 }

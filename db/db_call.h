@@ -64,3 +64,10 @@ int db_call_leg_update(struct db_context *dbc, const struct db_call_leg *l);
 int db_call_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data);
 /* The call and its legs, one line each; -ENOENT when unknown. */
 int db_call_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, const char *line), void *data);
+
+/* For the staff console: the newest calls (up to limit), the legs of one call, as talloc arrays
+ * under ctx; the count or -errno. */
+int db_call_rows(struct db_context *dbc, void *ctx, int limit, struct db_call **out);
+int db_call_leg_rows(struct db_context *dbc, void *ctx, int64_t call_id, struct db_call_leg **out);
+/* Calls not released yet. */
+int db_call_active(struct db_context *dbc);

@@ -1,5 +1,5 @@
 /* The staff inbox: memos from residents and their answers (see db.h, "the staff inbox"; schema
- * step 012_memo.sql). */
+ * step 013_memo.sql). */
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* Broadcast notices and opting out of them (see db.h, "broadcasts and opt-out"; schema step
- * 011_broadcast.sql). */
+ * 012_broadcast.sql). */
 
 #include <errno.h>
 #include <inttypes.h>

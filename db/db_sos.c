@@ -26,11 +26,35 @@
 	" coalesce(b.unbind_code, ''), d.number FROM binding b JOIN phone p ON p.id = b.phone_id"                      \
 	" JOIN device d ON d.id = b.device_id "
 
+/* BINDING_SELECT's columns, then the contact's name and the binding's times */
+#define BINDING_SELECT_ROW                                                                                             \
+	"SELECT b.id, b.device_id, b.phone_id, p.number, b.step, b.state, coalesce(b.code, ''),"                       \
+	" coalesce(b.unbind_code, ''), d.number, p.name, b.created, coalesce(b.approved_at, 0),"                       \
+	" coalesce(b.approved_by, '') FROM binding b JOIN phone p ON p.id = b.phone_id"                                \
+	" JOIN device d ON d.id = b.device_id "
+
 #define INC_COLS                                                                                                       \
-	"id, device_id, state, step, round, created, coalesce(next_at, 0), coalesce(first_alert_at, 0),"               \
-	" coalesce(first_sent_at, 0), coalesce(acked_at, 0), coalesce(resolved_at, 0), coalesce(last_alarm_at, 0),"    \
-	" coalesce(acked_by, ''), lat IS NOT NULL AND lon IS NOT NULL, coalesce(lat, 0), coalesce(lon, 0), kind,"      \
-	" battery, fix, alarms, raw"
+	"i.id, i.device_id, i.state, i.step, i.round, i.created, coalesce(i.next_at, 0),"                              \
+	" coalesce(i.first_alert_at, 0), coalesce(i.first_sent_at, 0), coalesce(i.acked_at, 0),"                       \
+	" coalesce(i.resolved_at, 0), coalesce(i.last_alarm_at, 0), coalesce(i.acked_by, ''),"                         \
+	" i.lat IS NOT NULL AND i.lon IS NOT NULL, coalesce(i.lat, 0), coalesce(i.lon, 0), i.kind, i.battery, i.fix,"  \
+	" i.alarms, i.raw"
+
+/* INC_COLS, then the watch, its wearer, household and address, and the alerts a modem took */
+#define INC_ROW_SELECT                                                                                                 \
+	"SELECT " INC_COLS ", d.number, d.person, coalesce(h.code, ''),"                                               \
+	" coalesce(h.building || h.unit || h.room, ''), (SELECT count(*) FROM sos_attempt a JOIN sms_out o"            \
+	" ON o.id = a.sms_out_id WHERE a.incident_id = i.id AND a.kind IN ('alert', 'resend')"                         \
+	" AND o.sent_at IS NOT NULL) FROM sos_incident i JOIN device d ON d.id = i.device_id"                          \
+	" LEFT JOIN household h ON h.id = d.household_id "
+#define INC_NOT_CLOSED_SQL "i.state IN ('raised', 'notifying', 'acknowledged')"
+
+/* the cumulative bucket counts of a duration d for db_sos_hist_le */
+#define HIST_COLS                                                                                                      \
+	"count(*), coalesce(sum(d), 0), coalesce(sum(d <= 1), 0), coalesce(sum(d <= 2), 0), coalesce(sum(d <= 5), 0)," \
+	" coalesce(sum(d <= 10), 0), coalesce(sum(d <= 30), 0), coalesce(sum(d <= 60), 0),"                            \
+	" coalesce(sum(d <= 120), 0), coalesce(sum(d <= 300), 0), coalesce(sum(d <= 600), 0),"                         \
+	" coalesce(sum(d <= 1800), 0)"
 
 #define INC_LINE_COLS                                                                                                  \
 	"SELECT i.id, datetime(i.created, 'unixepoch', 'localtime'), d.number, d.person,"                              \
@@ -104,8 +128,8 @@ static const struct db_stmt_def stmts[] = {
 			   " acked_by = :acked_by, resolved_at = :resolved_at, lat = :lat, lon = :lon,"
 			   " alarms = :alarms, last_alarm_at = :last_alarm_at, battery = :battery WHERE id = :id"),
 	DB_SQL(INC_STATE, "SELECT state FROM sos_incident WHERE id = :id"),
-	DB_SQL(INC_GET, "SELECT " INC_COLS " FROM sos_incident WHERE id = :id"),
-	DB_SQL(INC_OPEN, "SELECT " INC_COLS " FROM sos_incident WHERE device_id = :dev"
+	DB_SQL(INC_GET, "SELECT " INC_COLS " FROM sos_incident i WHERE i.id = :id"),
+	DB_SQL(INC_OPEN, "SELECT " INC_COLS " FROM sos_incident i WHERE device_id = :dev"
 			 " AND (" INC_OPEN_SQL " OR (state = 'acknowledged' AND acked_at >= :since))"
 			 " ORDER BY id DESC LIMIT 1"),
 	DB_SQL(INC_DUE, "SELECT id FROM sos_incident WHERE next_at IS NOT NULL AND next_at <= :now"
@@ -163,8 +187,48 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(NOTICE_ALLOWED, "INSERT INTO device_notice (device_id, kind, last_at) VALUES (:dev, :kind, :now)"
 			       " ON CONFLICT (device_id, kind) DO UPDATE SET last_at = excluded.last_at"
 			       " WHERE device_notice.last_at <= :now - :interval OR device_notice.last_at > :now"),
+	/* the staff console */
+	DB_SQL(INC_ROWS_OPEN,
+	       INC_ROW_SELECT "WHERE " INC_NOT_CLOSED_SQL " ORDER BY i.id DESC LIMIT :limit OFFSET :offset"),
+	DB_SQL(INC_ROWS_ALL,
+	       INC_ROW_SELECT "ORDER BY " INC_NOT_CLOSED_SQL " DESC, i.id DESC LIMIT :limit OFFSET :offset"),
+	DB_SQL(INC_ROWS_COUNT, "SELECT count(*) FROM sos_incident i WHERE :open = 0 OR " INC_NOT_CLOSED_SQL),
+	DB_SQL(INC_ROW, INC_ROW_SELECT "WHERE i.id = :id"),
+	DB_SQL(ATTEMPT_ROWS,
+	       "SELECT a.id, a.step, a.kind, a.channel, a.number, coalesce(p.name, ''),"
+	       " CASE WHEN a.channel != 'sms' THEN coalesce(a.result, 'pending') WHEN o.id IS NULL THEN 'failed'"
+	       " WHEN o.delivery = 'delivered' THEN 'delivered' WHEN o.delivery = 'failed' THEN 'failed'"
+	       " ELSE o.state END, a.location, coalesce(o.created, a.at), coalesce(o.sent_at, 0),"
+	       " coalesce(o.delivered_at, 0), CASE WHEN a.channel != 'sms' THEN '' WHEN o.id IS NULL"
+	       " THEN 'not queued' WHEN o.delivery = 'failed' THEN 'delivery failed (status '"
+	       " || coalesce(o.report_status, '-') || ')' ELSE coalesce(o.error, '') END"
+	       " FROM sos_attempt a LEFT JOIN sms_out o ON o.id = a.sms_out_id LEFT JOIN phone p ON p.id = a.phone_id"
+	       " WHERE a.incident_id = :id ORDER BY a.id"),
+	DB_SQL(EVENT_ADD, "INSERT INTO sos_event (incident_id, at, actor, from_state, to_state, note)"
+			  " VALUES (:inc, :at, :actor, :from, :to, :note)"),
+	DB_SQL(EVENT_ROWS, "SELECT at, actor, coalesce(from_state, ''), to_state, coalesce(note, '') FROM sos_event"
+			   " WHERE incident_id = :id ORDER BY id"),
+	DB_SQL(ALARM_ROWS, "SELECT m.recv_ts, m.channel, m.text FROM sos_incident i JOIN device d ON d.id = i.device_id"
+			   " JOIN sms_in m ON m.sender = d.number AND m.recv_ts >= i.created"
+			   " AND m.recv_ts <= coalesce(i.resolved_at, m.recv_ts) WHERE i.id = :id"
+			   " ORDER BY m.recv_ts, m.id LIMIT 100"),
+	DB_SQL(DEVICE_ROWS, "SELECT " DEVICE_COLS ", coalesce((SELECT max(m.recv_ts) FROM sms_in m"
+			    " WHERE m.sender = d.number), 0), coalesce((SELECT i.battery FROM sos_incident i"
+			    " WHERE i.device_id = d.id AND i.battery != '' ORDER BY i.id DESC LIMIT 1), '')" DEVICE_FROM
+			    "ORDER BY d.id"),
+	DB_SQL(BINDING_ROWS,
+	       BINDING_SELECT_ROW "WHERE b.state != 'removed' AND (:dev IS NULL OR b.device_id = :dev)"
+				  " AND (:pending = 0 OR b.state = 'pending') ORDER BY d.id, b.step, b.id"),
+	DB_SQL(BINDING_BY_ID, BINDING_SELECT_ROW "WHERE b.id = :id"),
+	DB_SQL(INC_STATE_COUNTS, "SELECT state, count(*) FROM sos_incident GROUP BY state ORDER BY state"),
+	DB_SQL(HIST_FIRST_ALERT, "SELECT " HIST_COLS " FROM (SELECT first_sent_at - created AS d FROM sos_incident"
+				 " WHERE created >= :since AND first_sent_at IS NOT NULL)"),
+	DB_SQL(HIST_ACK, "SELECT " HIST_COLS " FROM (SELECT acked_at - created AS d FROM sos_incident"
+			 " WHERE created >= :since AND acked_at IS NOT NULL)"),
 };
 DB_STMT_TABLE(db_stmts_sos, stmts);
+
+const int db_sos_hist_le[DB_SOS_HIST_NB] = {1, 2, 5, 10, 30, 60, 120, 300, 600, 1800};
 
 /* ---- the incident's state machine ---- */
 
@@ -864,4 +928,222 @@ bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char
 	db_bind_int(q, ":now", now);
 	db_bind_int(q, ":interval", interval);
 	return db_exec_one(q) == 0;
+}
+
+/* ---- the staff console ---- */
+
+static void inc_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_sos_incident_row *o = elem;
+	struct inc_row r = {ctx, &o->inc};
+
+	inc_row(&r, st);
+	db_col_copy(st, 21, o->watch, sizeof(o->watch));
+	db_col_copy(st, 22, o->wearer, sizeof(o->wearer));
+	db_col_copy(st, 23, o->household, sizeof(o->household));
+	db_col_copy(st, 24, o->address, sizeof(o->address));
+	o->alerts_sent = sqlite3_column_int(st, 25);
+}
+
+int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, int offset,
+			 struct db_sos_incident_row **out)
+{
+	struct db_q *q = db_q(dbc, open_only ? DB_STMT_INC_ROWS_OPEN : DB_STMT_INC_ROWS_ALL);
+
+	db_bind_int(q, ":limit", limit);
+	db_bind_int(q, ":offset", offset);
+	return db_collect(q, ctx, sizeof(**out), inc_row_fill, (void **)out);
+}
+
+int64_t db_sos_incident_count(struct db_context *dbc, bool open_only)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_INC_ROWS_COUNT);
+	int64_t n;
+	int rc;
+
+	db_bind_int(q, ":open", open_only);
+	rc = db_int64(q, &n);
+	return rc < 0 ? rc : n;
+}
+
+int db_sos_incident_row(struct db_context *dbc, void *ctx, int64_t id, struct db_sos_incident_row *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_INC_ROW);
+	struct db_sos_incident_row *v;
+	int n;
+
+	db_bind_int(q, ":id", id);
+	n = db_collect(q, ctx, sizeof(*v), inc_row_fill, (void **)&v);
+	if (n > 0) {
+		*out = v[0];
+		/* the raw text stays, under ctx, with the array */
+	}
+	return n < 0 ? n : n == 0 ? -ENOENT : 0;
+}
+
+static void attempt_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_sos_attempt_row *a = elem;
+
+	(void)ctx;
+	a->id = sqlite3_column_int64(st, 0);
+	a->step = sqlite3_column_int(st, 1);
+	db_col_copy(st, 2, a->kind, sizeof(a->kind));
+	db_col_copy(st, 3, a->channel, sizeof(a->channel));
+	db_col_copy(st, 4, a->number, sizeof(a->number));
+	db_col_copy(st, 5, a->name, sizeof(a->name));
+	db_col_copy(st, 6, a->state, sizeof(a->state));
+	a->location = sqlite3_column_int(st, 7);
+	a->queued_at = sqlite3_column_int64(st, 8);
+	a->sent_at = sqlite3_column_int64(st, 9);
+	a->delivered_at = sqlite3_column_int64(st, 10);
+	db_col_copy(st, 11, a->error, sizeof(a->error));
+}
+
+int db_sos_attempt_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_attempt_row **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_ATTEMPT_ROWS);
+
+	db_bind_int(q, ":id", incident_id);
+	return db_collect(q, ctx, sizeof(**out), attempt_fill, (void **)out);
+}
+
+int db_sos_event_add(struct db_context *dbc, int64_t incident_id, int64_t at, const char *actor, const char *from,
+		     const char *to, const char *note)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EVENT_ADD);
+
+	db_bind_int(q, ":inc", incident_id);
+	db_bind_int(q, ":at", at);
+	db_bind_text(q, ":actor", actor);
+	db_bind_text(q, ":from", from && *from ? from : NULL);
+	db_bind_text(q, ":to", to);
+	db_bind_text(q, ":note", note && *note ? note : NULL);
+	return db_exec(q);
+}
+
+static void event_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_sos_event *e = elem;
+
+	(void)ctx;
+	e->at = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, e->actor, sizeof(e->actor));
+	db_col_copy(st, 2, e->from, sizeof(e->from));
+	db_col_copy(st, 3, e->to, sizeof(e->to));
+	db_col_copy(st, 4, e->note, sizeof(e->note));
+}
+
+int db_sos_event_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_event **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EVENT_ROWS);
+
+	db_bind_int(q, ":id", incident_id);
+	return db_collect(q, ctx, sizeof(**out), event_fill, (void **)out);
+}
+
+static void alarm_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_sos_alarm *a = elem;
+
+	a->at = sqlite3_column_int64(st, 0);
+	db_col_copy(st, 1, a->channel, sizeof(a->channel));
+	a->text = db_col_dup(ctx, st, 2);
+}
+
+int db_sos_alarm_rows(struct db_context *dbc, void *ctx, int64_t incident_id, struct db_sos_alarm **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_ALARM_ROWS);
+
+	db_bind_int(q, ":id", incident_id);
+	return db_collect(q, ctx, sizeof(**out), alarm_fill, (void **)out);
+}
+
+static void device_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_device_row *d = elem;
+
+	(void)ctx;
+	device_row(&d->dev, st);
+	d->last_seen_at = sqlite3_column_int64(st, 10);
+	db_col_copy(st, 11, d->battery, sizeof(d->battery));
+}
+
+int db_device_rows(struct db_context *dbc, void *ctx, struct db_device_row **out)
+{
+	return db_collect(db_q(dbc, DB_STMT_DEVICE_ROWS), ctx, sizeof(**out), device_row_fill, (void **)out);
+}
+
+static void binding_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_binding_row *r = elem;
+
+	(void)ctx;
+	binding_row(&r->b, st);
+	db_col_copy(st, 9, r->name, sizeof(r->name));
+	r->created = sqlite3_column_int64(st, 10);
+	r->approved_at = sqlite3_column_int64(st, 11);
+	db_col_copy(st, 12, r->approved_by, sizeof(r->approved_by));
+}
+
+static void binding_row_one(void *data, sqlite3_stmt *st)
+{
+	binding_row_fill(data, NULL, st);
+}
+
+int db_binding_rows(struct db_context *dbc, void *ctx, int64_t device_id, bool pending_only,
+		    struct db_binding_row **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_BINDING_ROWS);
+
+	db_bind_id(q, ":dev", device_id);
+	db_bind_int(q, ":pending", pending_only);
+	return db_collect(q, ctx, sizeof(**out), binding_row_fill, (void **)out);
+}
+
+int db_binding_by_id(struct db_context *dbc, int64_t id, struct db_binding_row *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_BINDING_BY_ID);
+
+	memset(out, 0, sizeof(*out));
+	db_bind_int(q, ":id", id);
+	return db_row(q, binding_row_one, out);
+}
+
+struct state_counts {
+	void (*cb)(void *data, const char *state, int64_t n);
+	void *data;
+};
+
+static void state_count_row(void *data, sqlite3_stmt *st)
+{
+	struct state_counts *c = data;
+
+	c->cb(c->data, db_col_text(st, 0), sqlite3_column_int64(st, 1));
+}
+
+int db_sos_state_counts(struct db_context *dbc, void (*cb)(void *data, const char *state, int64_t n), void *data)
+{
+	struct state_counts c = {cb, data};
+
+	return db_rows(db_q(dbc, DB_STMT_INC_STATE_COUNTS), state_count_row, &c);
+}
+
+static void hist_row(void *data, sqlite3_stmt *st)
+{
+	struct db_sos_hist *h = data;
+
+	h->count = sqlite3_column_int64(st, 0);
+	h->sum = sqlite3_column_double(st, 1);
+	for (int i = 0; i < DB_SOS_HIST_NB; i++)
+		h->le[i] = sqlite3_column_int64(st, 2 + i);
+}
+
+int db_sos_hist(struct db_context *dbc, enum db_sos_hist_kind kind, int64_t since, struct db_sos_hist *out)
+{
+	struct db_q *q = db_q(dbc, kind == DB_SOS_HIST_ACK ? DB_STMT_HIST_ACK : DB_STMT_HIST_FIRST_ALERT);
+
+	memset(out, 0, sizeof(*out));
+	db_bind_int(q, ":since", since);
+	return db_row(q, hist_row, out);
 }

@@ -603,10 +603,15 @@ static int cmd_incident(void *ctx, struct db_context *dbc, int argc, char **argv
 			return 1;
 		}
 		if (rc == 0) {
+			char from[16];
+
+			OSMO_STRLCPY_ARRAY(from, inc.state);
 			OSMO_STRLCPY_ARRAY(inc.state, !strcmp(argv[0], "resolve") ? "resolved" : "false_alarm");
 			inc.resolved_at = time(NULL);
 			inc.next_at = 0;
 			rc = db_sos_incident_update(dbc, &inc);
+			if (rc == 0)
+				rc = db_sos_event_add(dbc, id, inc.resolved_at, "linlictl", from, inc.state, NULL);
 		}
 		if (rc == 0)
 			rc = db_commit(dbc);

@@ -60,6 +60,9 @@ int gw_wire(struct gw *gw)
 	if ((rc = gw_gsm_init(gw)) < 0 || (rc = sos_init(gw)) < 0 || (rc = rq_init(gw)) < 0 ||
 	    (rc = call_init(gw)) < 0 || (rc = rq_http_init(gw)) < 0 || (rc = nt_init(gw)) < 0)
 		return rc;
+	/* the staff console's routes and metrics of each feature (served once http-bind is set) */
+	if ((rc = sos_http_init(gw)) < 0 || (rc = call_http_init(gw)) < 0)
+		return rc;
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);
 	return 0;

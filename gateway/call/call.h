@@ -41,6 +41,9 @@ bool call_running(void);
 /* Register the ring hook ("missed-call": a household's call to a modem starts the group call by
  * calling it back, with `missed-call group-call`). */
 int call_init(struct gw *gw);
+/* The console's GET /api/v1/calls and the linli_calls_active gauge (gateway/core/http.h); before
+ * gw_http_start. */
+int call_http_init(struct gw *gw);
 
 /* The SOS second path (wired to gateway/sos by gateway/linlid.c): call one contact about an incident. The contact hears
  * "紧急求救 <building> 幢 <unit> 单元 的老人按下了求救按钮，收到请按1"; a 1 acknowledges the incident

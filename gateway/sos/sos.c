@@ -312,6 +312,9 @@ static int on_alarm(struct gw *gw, const struct db_device *dev, const struct db_
 	rc = db_sos_incident_add(gw->db, &inc);
 	if (rc < 0)
 		goto out;
+	rc = db_sos_event_add(gw->db, inc.id, now, dev->number, NULL, inc.state, inc.kind);
+	if (rc < 0)
+		goto out;
 	LOGP(DRT, LOGL_NOTICE, "watch %s (%s): %s: incident %" PRId64 " raised\n", dev->number, person_of(dev),
 	     inc.kind, inc.id);
 	rc = escalate(gw, dev, &inc, now);
@@ -391,20 +394,60 @@ static void tell_acked(void *data, const struct db_sos_contact *c)
 		k->rc = rc;
 }
 
+/* Acknowledge inc (raised or notifying) as acker: the state, the event row (actor, note), the
+ * others alerted are told who responded, the acker gets the thanks when reply_to_acker, and the
+ * watch its stop word. The one path of an SMS reply, a pressed 1 and the console. */
+static int ack_one(struct gw *gw, struct db_sos_incident *inc, const struct db_device *dev, const char *acker,
+		   const char *actor, bool reply_to_acker, const char *note, time_t now)
+{
+	struct acked k = {.gw = gw, .acker = acker, .now = now, .inc = inc};
+	char text[300], by[128], from[16];
+	const char *stop;
+	int rc;
+
+	sos_who(gw, acker, by, sizeof(by));
+	OSMO_STRLCPY_ARRAY(from, inc->state);
+	OSMO_STRLCPY_ARRAY(inc->state, "acknowledged");
+	inc->acked_at = now;
+	OSMO_STRLCPY_ARRAY(inc->acked_by, acker);
+	inc->next_at = 0;
+	rc = db_sos_incident_update(gw->db, inc);
+	if (rc == 0)
+		rc = db_sos_event_add(gw->db, inc->id, now, actor, from, inc->state, note);
+	if (rc < 0)
+		return rc;
+	LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 " (watch %s) acknowledged by %s after %lds (%s)\n", inc->id,
+	     dev->number, acker, (long)(now - inc->created), actor);
+	snprintf(text, sizeof(text), "【已响应】%s的报警已由%s响应", person_of(dev), by);
+	k.text = text;
+	rc = db_sos_alerted(gw->db, inc->id, tell_acked, &k);
+	if (rc >= 0)
+		rc = k.rc;
+	if (rc < 0)
+		return rc;
+	if (reply_to_acker) {
+		snprintf(text, sizeof(text), "已确认，谢谢。%s%s%s，其他联系人已获通知", person_of(dev),
+			 dev->address[0] ? " " : "", dev->address);
+		rc = send_attempt(gw, inc, 0, acker, 0, "ack_reply", false, text, DB_PRIO_SOS, now);
+		if (rc < 0)
+			return rc;
+	}
+	stop = sos_stop_word(dev->dialect);
+	if (stop)
+		return send_attempt(gw, inc, 0, dev->number, 0, "stop", false, stop, DB_PRIO_SOS, now);
+	return 0;
+}
+
 static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, const char **note)
 {
 	void *tmp = talloc_new(gw);
 	time_t now = gw_now();
-	char by[128];
 	int rc = 0, done = 0;
 
-	sos_who(gw, number, by, sizeof(by));
 	for (int i = 0; i < n; i++) {
 		struct db_sos_incident inc;
 		struct db_device dev;
-		struct acked k = {.gw = gw, .acker = number, .now = now};
 		char text[300];
-		const char *stop;
 
 		rc = db_sos_incident_get(gw->db, tmp, ids[i], &inc);
 		if (rc < 0)
@@ -427,37 +470,134 @@ static int ack(struct gw *gw, const char *number, const int64_t *ids, int n, con
 				goto out;
 			continue;
 		}
-		OSMO_STRLCPY_ARRAY(inc.state, "acknowledged");
-		inc.acked_at = now;
-		OSMO_STRLCPY_ARRAY(inc.acked_by, number);
-		inc.next_at = 0;
-		rc = db_sos_incident_update(gw->db, &inc);
+		rc = ack_one(gw, &inc, &dev, number, number, true, "reply", now);
 		if (rc < 0)
 			goto out;
-		LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 " (watch %s) acknowledged by %s after %lds\n", inc.id,
-		     dev.number, number, (long)(now - inc.created));
-		snprintf(text, sizeof(text), "【已响应】%s的报警已由%s响应", person_of(&dev), by);
-		k.inc = &inc;
-		k.text = text;
-		rc = db_sos_alerted(gw->db, inc.id, tell_acked, &k);
-		if (rc >= 0)
-			rc = k.rc;
-		if (rc < 0)
-			goto out;
-		snprintf(text, sizeof(text), "已确认，谢谢。%s%s%s，其他联系人已获通知", person_of(&dev),
-			 dev.address[0] ? " " : "", dev.address);
-		rc = send_attempt(gw, &inc, 0, number, 0, "ack_reply", false, text, DB_PRIO_SOS, now);
-		if (rc < 0)
-			goto out;
-		stop = sos_stop_word(dev.dialect);
-		if (stop) {
-			rc = send_attempt(gw, &inc, 0, dev.number, 0, "stop", false, stop, DB_PRIO_SOS, now);
-			if (rc < 0)
-				goto out;
-		}
 		done++;
 	}
 	*note = done ? sos_note_printf("acknowledged %d incident(s)", done) : "acknowledgement: already acknowledged";
+out:
+	talloc_free(tmp);
+	return rc;
+}
+
+/* Whether number may acknowledge incident id (sos.h: a bound contact or one it alerted). */
+static int may_ack(struct gw *gw, void *ctx, const char *number, int64_t id)
+{
+	int64_t *ids;
+	int n = db_sos_ack_candidates(gw->db, ctx, number, 0, &ids);
+
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return n < 0 ? n : 0;
+}
+
+int sos_ack_staff(struct gw *gw, int64_t id, const char *staff_number, const char *on_behalf_of, const char *actor,
+		  const char *note)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_incident inc;
+	struct db_device dev;
+	char why[400];
+	int rc;
+
+	rc = db_sos_incident_get(gw->db, tmp, id, &inc);
+	if (rc == 0)
+		rc = db_device_get(gw->db, NULL, inc.device_id, &dev);
+	if (rc < 0)
+		goto out;
+	if (strcmp(inc.state, "raised") && strcmp(inc.state, "notifying")) {
+		rc = -EALREADY;
+		goto out;
+	}
+	if (on_behalf_of) {
+		rc = may_ack(gw, tmp, on_behalf_of, id);
+		if (rc <= 0) {
+			rc = rc < 0 ? rc : -EPERM;
+			goto out;
+		}
+		snprintf(why, sizeof(why), "on behalf of %s%s%s", on_behalf_of, note && *note ? ": " : "",
+			 note ? note : "");
+		note = why;
+	}
+	/* the contact on whose behalf it was gets the thanks as if they had replied; staff acting
+	 * for themselves see it on the page */
+	rc = ack_one(gw, &inc, &dev, on_behalf_of ? on_behalf_of : staff_number, actor, on_behalf_of != NULL, note,
+		     gw_now());
+out:
+	talloc_free(tmp);
+	return rc;
+}
+
+/* The contacts alerted for a closed incident that nobody acknowledged are told they need not go. */
+struct closed {
+	struct gw *gw;
+	const struct db_sos_incident *inc;
+	const char *text;
+	time_t now;
+	int rc;
+};
+
+static void tell_closed(void *data, const struct db_sos_contact *c)
+{
+	struct closed *k = data;
+	int rc;
+
+	if (k->rc < 0)
+		return;
+	rc = send_attempt(k->gw, k->inc, c->phone_id, c->number, 0, "close_notice", false, k->text, DB_PRIO_SOS,
+			  k->now);
+	if (rc < 0)
+		k->rc = rc;
+}
+
+int sos_close(struct gw *gw, int64_t id, bool false_alarm, const char *actor, const char *note)
+{
+	void *tmp = talloc_new(gw);
+	struct db_sos_incident inc;
+	struct db_device dev;
+	time_t now = gw_now();
+	char text[300], from[16];
+	bool unanswered;
+	int rc;
+
+	rc = db_sos_incident_get(gw->db, tmp, id, &inc);
+	if (rc == 0)
+		rc = db_device_get(gw->db, NULL, inc.device_id, &dev);
+	if (rc < 0)
+		goto out;
+	if (!strcmp(inc.state, "resolved") || !strcmp(inc.state, "false_alarm")) {
+		rc = -EALREADY;
+		goto out;
+	}
+	unanswered = strcmp(inc.state, "acknowledged") != 0;
+	OSMO_STRLCPY_ARRAY(from, inc.state);
+	OSMO_STRLCPY_ARRAY(inc.state, false_alarm ? "false_alarm" : "resolved");
+	inc.resolved_at = now;
+	inc.next_at = 0;
+	rc = db_sos_incident_update(gw->db, &inc);
+	if (rc == 0)
+		rc = db_sos_event_add(gw->db, inc.id, now, actor, from, inc.state, note);
+	if (rc < 0)
+		goto out;
+	LOGP(DRT, LOGL_NOTICE, "incident %" PRId64 " (watch %s): %s -> %s by %s\n", inc.id, dev.number, from, inc.state,
+	     actor);
+	if (unanswered) {
+		/* those alerted were never told that someone responded: tell them it is over, and stop
+		 * the watch repeating its alarm */
+		struct closed k = {.gw = gw, .inc = &inc, .text = text, .now = now};
+		const char *stop = sos_stop_word(dev.dialect);
+
+		sos_closed_text(person_of(&dev), false_alarm, text, sizeof(text));
+		rc = db_sos_alerted(gw->db, inc.id, tell_closed, &k);
+		if (rc >= 0)
+			rc = k.rc;
+		if (rc >= 0 && stop)
+			rc = send_attempt(gw, &inc, 0, dev.number, 0, "stop", false, stop, DB_PRIO_SOS, now);
+		if (rc > 0)
+			rc = 0;
+	}
 out:
 	talloc_free(tmp);
 	return rc;

@@ -96,6 +96,12 @@ const char *sos_stop_word(const char *dialect);
 /* true for "setracker", "tk" and "generic". */
 bool sos_dialect_valid(const char *dialect);
 
+/* What the contacts alerted for an incident nobody acknowledged are told when staff close it:
+ *   【已处理】邹丽的报警已由社区处理，您无需前往。  (resolved)
+ *   【误报】邹丽的报警经社区核实为误报，已解除。    (false_alarm)
+ * Returns the length, or -ENOSPC (buf then holds as much as fits). */
+int sos_closed_text(const char *person, bool false_alarm, char *buf, size_t len);
+
 /* ---- the gateway ---- */
 
 struct gw;
@@ -161,3 +167,24 @@ void sos_vty_init(struct gw *gw, int node);
 /* A contact pressed 1 in an SOS alert call (the call path's callback): stored as a message "1" from that
  * number (channel sip, raw says which call) and routed like the SMS reply, in one transaction. */
 int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);
+
+/* ---- the staff console (gateway/sos/sos_http.c), inside the caller's transaction ---- */
+
+/* Staff acknowledge incident id, for themselves (on_behalf_of NULL: acked_by is staff_number) or
+ * on behalf of a contact who may acknowledge it (a bound phone or one alerted; they get the thanks
+ * as if they had replied). The same path as an SMS "1": the others are told, escalation stops,
+ * the watch gets its stop word; the event row names actor and note. 0, -ENOENT (no incident),
+ * -EALREADY (not raised/notifying), -EPERM (on_behalf_of may not acknowledge it), -errno. */
+int sos_ack_staff(struct gw *gw, int64_t id, const char *staff_number, const char *on_behalf_of, const char *actor,
+		  const char *note);
+/* Staff close incident id as resolved or false_alarm (from any open state). Those alerted for an
+ * incident nobody acknowledged are told (sos_closed_text) and the watch gets its stop word. 0,
+ * -ENOENT, -EALREADY (closed already), -errno. */
+int sos_close(struct gw *gw, int64_t id, bool false_alarm, const char *actor, const char *note);
+/* Staff approve a pending binding (the contact is told, as when the household confirms by SMS):
+ * 0, -ENOENT (no such binding, or removed), -EALREADY (approved already), -errno. */
+int sos_binding_approve(struct gw *gw, int64_t binding_id, const char *by);
+/* Staff remove a binding (the contact is told): 0, -ENOENT (none, or removed already), -errno. */
+int sos_binding_remove(struct gw *gw, int64_t binding_id, const char *by);
+/* The console's routes and metrics (gateway/core/http.h); call before gw_http_start. */
+int sos_http_init(struct gw *gw);

@@ -1,6 +1,7 @@
 /* SOS: bindings by SMS, 绑定/BD (bind), 解绑/JB (unbind), 确认/QR (confirm with a code): a
  * contact asks to get a watch's alarms, the household's primary phone (or staff) approves. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@
 /* What anyone asking for a binding is told, whatever the number is: neither whether it is a watch
  * nor whose; the household's primary phone decides. */
 #define BIND_GENERIC "已收到您的绑定申请：如%s是已登记的手表，户主（或社区）确认后生效，届时短信通知您。"
+
+/* What the contact is told once a binding is approved or removed (by SMS or by staff). */
+#define BOUND_TEXT   "绑定成功：%s的手表报警将发送给您。"
+#define UNBOUND_TEXT "已解除与%s的手表的绑定。"
 
 /* The binding limits (sos_cfg bind_per_sender, bind_per_watch, code_failures per SOS_T_BIND_WINDOW):
  * a number cannot probe watches or flood a household's primary phone with codes, nor guess a code. */
@@ -78,7 +83,7 @@ static int cmd_bind(struct gw *gw, const char *sender, const char *arg, const ch
 		if (rc < 0)
 			return rc;
 		*note = "bind: approved (primary phone)";
-		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+		snprintf(text, sizeof(text), BOUND_TEXT, person_of(&dev));
 		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
 	}
 	if (dev.primary_number[0] &&
@@ -130,7 +135,7 @@ static int cmd_unbind(struct gw *gw, const char *sender, const char *arg, const 
 		if (rc < 0)
 			return rc;
 		*note = "unbind: removed";
-		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+		snprintf(text, sizeof(text), UNBOUND_TEXT, person_of(&dev));
 		return sos_reply(gw, sender, text, DB_PRIO_REPLY);
 	}
 	if (!dev.primary_number[0]) {
@@ -183,13 +188,13 @@ static int cmd_confirm(struct gw *gw, const char *sender, const char *code, cons
 		if (rc < 0)
 			return rc;
 		*note = "confirm: unbinding done";
-		snprintf(text, sizeof(text), "已解除与%s的手表的绑定。", person_of(&dev));
+		snprintf(text, sizeof(text), UNBOUND_TEXT, person_of(&dev));
 	} else {
 		rc = db_binding_approve(gw->db, b.id, sender, gw_now());
 		if (rc < 0)
 			return rc;
 		*note = "confirm: binding approved";
-		snprintf(text, sizeof(text), "绑定成功：%s的手表报警将发送给您。", person_of(&dev));
+		snprintf(text, sizeof(text), BOUND_TEXT, person_of(&dev));
 	}
 	LOGP(DRT, LOGL_NOTICE, "%s confirmed by %s for %s (watch %s)\n", *note, sender, b.number, dev.number);
 	rc = sos_reply(gw, b.number, text, DB_PRIO_REPLY);
@@ -217,4 +222,55 @@ int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note)
 		return 0;
 	}
 	return rc < 0 ? rc : 1;
+}
+
+/* ---- staff (the console) ---- */
+
+/* Tell the contact of binding b what became of it (fmt: BOUND_TEXT or UNBOUND_TEXT). */
+static int tell_contact(struct gw *gw, const struct db_binding *b, const char *fmt)
+{
+	struct db_device dev;
+	char text[300];
+	int rc = db_device_get(gw->db, NULL, b->device_id, &dev);
+
+	if (rc < 0)
+		return rc;
+	snprintf(text, sizeof(text), fmt, person_of(&dev));
+	return sos_reply(gw, b->number, text, DB_PRIO_REPLY);
+}
+
+int sos_binding_approve(struct gw *gw, int64_t binding_id, const char *by)
+{
+	struct db_binding_row r;
+	int rc = db_binding_by_id(gw->db, binding_id, &r);
+
+	if (rc < 0)
+		return rc;
+	if (!strcmp(r.b.state, "removed"))
+		return -ENOENT;
+	if (!strcmp(r.b.state, "approved"))
+		return -EALREADY;
+	rc = db_binding_approve(gw->db, binding_id, by, gw_now());
+	if (rc < 0)
+		return rc;
+	LOGP(DRT, LOGL_NOTICE, "binding #%" PRId64 " of %s to watch %s approved by %s\n", binding_id, r.b.number,
+	     r.b.device_number, by);
+	return tell_contact(gw, &r.b, BOUND_TEXT);
+}
+
+int sos_binding_remove(struct gw *gw, int64_t binding_id, const char *by)
+{
+	struct db_binding_row r;
+	int rc = db_binding_by_id(gw->db, binding_id, &r);
+
+	if (rc < 0)
+		return rc;
+	if (!strcmp(r.b.state, "removed"))
+		return -ENOENT;
+	rc = db_binding_remove(gw->db, binding_id, by, gw_now());
+	if (rc < 0)
+		return rc;
+	LOGP(DRT, LOGL_NOTICE, "binding #%" PRId64 " of %s to watch %s removed by %s\n", binding_id, r.b.number,
+	     r.b.device_number, by);
+	return tell_contact(gw, &r.b, UNBOUND_TEXT);
 }

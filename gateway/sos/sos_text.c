@@ -306,3 +306,13 @@ bool sos_dialect_valid(const char *dialect)
 {
 	return dialect && (!strcmp(dialect, "setracker") || !strcmp(dialect, "tk") || !strcmp(dialect, "generic"));
 }
+
+int sos_closed_text(const char *person, bool false_alarm, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+			 false_alarm ? "【误报】%s的报警经社区核实为误报，已解除。"
+				     : "【已处理】%s的报警已由社区处理，您无需前往。",
+			 person);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}

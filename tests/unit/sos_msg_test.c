@@ -204,6 +204,20 @@ static void test_dialects(void)
 	CHECK(!sos_stop_word("setracker") && !sos_stop_word("generic") && !sos_stop_word(NULL), "others: none");
 }
 
+static void test_closed(void)
+{
+	char buf[200];
+
+	printf("-- sos_closed_text\n");
+	CHECK(sos_closed_text("邹丽", false, buf, sizeof(buf)) > 0 && strstr(buf, "【已处理】邹丽") &&
+		      strstr(buf, "无需前往"),
+	      "resolved: %s", buf);
+	CHECK(sos_closed_text("邹丽", true, buf, sizeof(buf)) > 0 && strstr(buf, "【误报】邹丽") &&
+		      strstr(buf, "已解除"),
+	      "false alarm: %s", buf);
+	CHECK(sos_closed_text("邹丽", true, buf, 10) == -ENOSPC, "too small: -ENOSPC");
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -215,6 +229,7 @@ int main(void)
 	test_distance();
 	test_alert();
 	test_dialects();
+	test_closed();
 	printf("%d failure(s)\n", failures);
 	return failures ? 1 : 0;
 }

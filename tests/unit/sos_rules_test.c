@@ -4,6 +4,7 @@
  * contact's "1" acknowledges it, the others are told, the TK watch gets its stop word, and the
  * escalation stops; a low-battery text is a notice, not an alarm; the pending binding never gets
  * a location. The same rules tests/e2e/test_sos*.py check through libgammu and modemsim. */
+#include <errno.h>
 #include <string.h>
 
 #include <osmocom/core/talloc.h>
@@ -193,6 +194,79 @@ int main(void)
 		CHECK(fake_deliver(gw, WATCH, SOS_TEXT) == 0 && fake_take(F1, "SOS求救", LINK, NULL) != NULL,
 		      "a new alarm: F1 alerted with the link");
 		CHECK(fake_count(F2) == before_f2, "F2, whose binding was removed, gets nothing");
+	}
+
+	/* staff in the console (sos_http.c): acknowledge on behalf of a contact, resolve, false alarm,
+	 * approve and remove a binding: the same paths as the SMS, inside a transaction */
+	{
+		const char *actor = "web:王敏 (+8613900139101)";
+		struct db_sos_event *ev;
+		struct db_binding bp;
+		unsigned before;
+		int64_t inc2;
+
+		CHECK(incident(dbc, ctx, "notifying", 1, &id), "the new alarm's incident is notifying");
+		before = fake_count(NULL);
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_ack_staff(gw, id, "+8613900139101", STRANGER, actor, NULL) == -EPERM,
+		      "staff cannot acknowledge on behalf of a number that is no contact");
+		CHECK(sos_ack_staff(gw, 999999, "+8613900139101", NULL, actor, NULL) == -ENOENT, "an unknown incident");
+		CHECK(sos_close(gw, 999999, false, actor, NULL) == -ENOENT, "nor close it");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		CHECK(fake_count(NULL) == before && incident(dbc, ctx, "notifying", 1, NULL),
+		      "refused: nothing sent, the incident unchanged");
+
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_ack_staff(gw, id, "+8613900139101", F1, actor, "打电话确认") == 0,
+		      "staff acknowledge on behalf of F1");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		{
+			struct db_sos_incident inc;
+
+			CHECK(db_sos_incident_get(dbc, ctx, id, &inc) == 0 && !strcmp(inc.state, "acknowledged") &&
+				      !strcmp(inc.acked_by, F1) && inc.next_at == 0,
+			      "acknowledged by F1, escalation stopped");
+		}
+		CHECK(fake_take(F1, "已确认", NULL) != NULL, "F1 is thanked as if F1 had replied");
+		CHECK(fake_take(WATCH, "help me!", NULL) != NULL, "the watch gets its stop word");
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_ack_staff(gw, id, "+8613900139101", NULL, actor, NULL) == -EALREADY,
+		      "acknowledging again: -EALREADY");
+		CHECK(sos_close(gw, id, false, actor, "已送医") == 0, "staff resolve it");
+		CHECK(sos_close(gw, id, true, actor, NULL) == -EALREADY, "closing again: -EALREADY");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		CHECK(fake_take(F1, "已处理", NULL) == NULL, "acknowledged before: nobody is told again");
+		CHECK(db_sos_event_rows(dbc, ctx, id, &ev) == 3 && !strcmp(ev[0].to, "raised") &&
+			      !strcmp(ev[1].to, "acknowledged") && !strcmp(ev[1].actor, actor) &&
+			      strstr(ev[1].note, "on behalf of " F1) && strstr(ev[1].note, "打电话确认") &&
+			      !strcmp(ev[2].from, "acknowledged") && !strcmp(ev[2].to, "resolved") &&
+			      !strcmp(ev[2].note, "已送医"),
+		      "the history: raised, acknowledged by staff for F1, resolved, with the notes");
+
+		/* a false alarm nobody acknowledged: those alerted are told, the watch is stopped */
+		fake_now += 7200;
+		OSMO_ASSERT(fake_deliver(gw, WATCH, SOS_TEXT) == 0);
+		CHECK(incident(dbc, ctx, "notifying", 1, &inc2) && inc2 != id, "another alarm, another incident");
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_close(gw, inc2, true, actor, "误按") == 0, "staff call it a false alarm");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		CHECK(fake_take(F1, "误报", "邹丽", NULL) != NULL, "F1, alerted, is told it was a false alarm");
+		CHECK(fake_take(WATCH, "help me!", NULL) != NULL, "and the watch gets its stop word");
+		CHECK(db_sos_open_count(dbc) == 0, "nothing open");
+
+		/* the pending binding approved by staff, then removed */
+		OSMO_ASSERT(db_binding_get(dbc, dev, PENDING, &bp) == 0);
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_binding_approve(gw, bp.id, actor) == 0, "staff approve the pending binding");
+		CHECK(sos_binding_approve(gw, bp.id, actor) == -EALREADY, "again: -EALREADY");
+		CHECK(sos_binding_approve(gw, 999999, actor) == -ENOENT, "an unknown binding: -ENOENT");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		CHECK(fake_take(PENDING, "绑定成功", "邹丽", NULL) != NULL, "the contact is told");
+		OSMO_ASSERT(db_begin(dbc) == 0);
+		CHECK(sos_binding_remove(gw, bp.id, actor) == 0, "staff remove it");
+		CHECK(sos_binding_remove(gw, bp.id, actor) == -ENOENT, "removed already: -ENOENT");
+		OSMO_ASSERT(db_commit(dbc) == 0);
+		CHECK(fake_take(PENDING, "已解除", NULL) != NULL, "the contact is told");
 	}
 
 	db_close(dbc);

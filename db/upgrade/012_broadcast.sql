@@ -1,4 +1,4 @@
--- Step 11: broadcast notices (停水, 停电, 防汛) and opting out of them (issue 12).
+-- Step 12: broadcast notices (停水, 停电, 防汛) and opting out of them (issue 12).
 -- optout: a number that texted 退订/TD/STOP gets no broadcast (nor any later bulk text) until it
 -- texts 订阅/DY; SOS alerts, replies to its own requests and binding texts are never stopped. A
 -- number need not be in phone (anyone may opt out).

@@ -1,4 +1,4 @@
--- Step 12: the staff inbox (留言, issue 12). A known resident's text that matches no keyword is
+-- Step 13: the staff inbox (留言, issue 12). A known resident's text that matches no keyword is
 -- handed to the household's grid worker (or the duty staff) as a memo; whoever it went to answers
 -- with 回复 <id> <text>, and the resident gets the answer.
 CREATE TABLE memo (
