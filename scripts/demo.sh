@@ -7,7 +7,7 @@
 #
 # Where it keeps its files and which loopback ports it uses can be changed (the end-to-end test
 # tests/e2e/test_demo.py runs it on free ports in a temporary folder):
-#   LINLI_VAR=var SIP_PORT=5060 EVAPI_PORT=8448 UA_PORT=5070 VTY_PORT=4290 CTRL_PORT=4291
+#   LINLI_VAR=var SIP_PORT=5060 EVAPI_PORT=8448 UA_PORT=5070 VTY_PORT=4290 CTRL_PORT=4291 HTTP_PORT=8080
 set -e
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -19,6 +19,7 @@ EVAPI_PORT=${EVAPI_PORT:-8448}
 UA_PORT=${UA_PORT:-5070}
 VTY_PORT=${VTY_PORT:-4290}
 CTRL_PORT=${CTRL_PORT:-4291}
+HTTP_PORT=${HTTP_PORT:-8080}
 mkdir -p "$D"
 case "$V" in /*) ;; *) V=$PWD/$V DB=$PWD/$DB D=$PWD/$D ;; esac
 # the demo watch of household 1-1-101 (邹丽) and its two family contacts, bound and approved:
@@ -135,7 +136,7 @@ gateway
  ctrl-bind 127.0.0.1 $CTRL_PORT
  help-interval 60
  rules-file $PWD/routes/sms.rules
- http-bind 127.0.0.1 8080
+ http-bind 127.0.0.1 $HTTP_PORT
  http-root $PWD/www
 $EVAPI
 modem demo
@@ -165,11 +166,11 @@ a SIP MESSAGE. Dialling 6995 from it starts the group call: linlid's user agent 
 neighbours answer, press 1 and speak, one answers and never presses 1, the others do not
 answer ($D/neighbours.log).
 
-The staff console: make a token once (it is printed once), then open http://127.0.0.1:8080/
+The staff console: make a token once (it is printed once), then open http://127.0.0.1:$HTTP_PORT/
 and log in with it, or call the API (docs/console-api.md) with it:
 
-  $B/linlictl -d var/linli.db token create 13900139101 --role operator
-  curl -H "Authorization: Bearer TOKEN" http://127.0.0.1:8080/api/v1/modems
+  $B/linlictl -d $DB token create 13900139101 --role operator
+  curl -H "Authorization: Bearer TOKEN" http://127.0.0.1:$HTTP_PORT/api/v1/modems
 
 Ctrl-C stops the gateway.
 

@@ -18,24 +18,6 @@
 #define CALLS_DEFAULT 50
 #define CALLS_MAX     200
 
-/* ISO 8601 with the offset, JSON null for 0 (the same form as every time of the API). */
-static json_t *iso_time(int64_t t)
-{
-	char buf[40];
-	struct tm tm;
-	time_t tt = t;
-	size_t n;
-
-	if (!t || !localtime_r(&tt, &tm))
-		return json_null();
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
-	if (n < 5)
-		return json_null();
-	memmove(buf + n - 1, buf + n - 2, 3);
-	buf[n - 2] = ':';
-	return json_string(buf);
-}
-
 /* GET /api/v1/calls ?limit=N */
 static int calls_list(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o, void *data)
 {
@@ -74,21 +56,23 @@ static int calls_list(struct gw *gw, struct gw_http_req *r, struct gw_http_out *
 			goto out;
 		}
 		for (int k = 0; k < nl; k++)
-			json_array_append_new(legs, json_pack("{ss ss ss sb so so so so si}", "kind", l[k].kind,
-							      "number", l[k].number, "state",
-							      l[k].result[0]  ? l[k].result
-							      : l[k].ended_at ? "ended"
-									      : "active",
-							      "joined", l[k].joined_at != 0, "invited_at",
-							      iso_time(l[k].invited_at), "answered_at",
-							      iso_time(l[k].answered_at), "joined_at",
-							      iso_time(l[k].joined_at), "ended_at",
-							      iso_time(l[k].ended_at), "sip_status", l[k].sip_status));
+			json_array_append_new(legs,
+					      json_pack("{ss ss ss sb so so so so si}", "kind", l[k].kind, "number",
+							l[k].number, "state",
+							l[k].result[0]	? l[k].result
+							: l[k].ended_at ? "ended"
+									: "active",
+							"joined", l[k].joined_at != 0, "invited_at",
+							gw_http_time(l[k].invited_at), "answered_at",
+							gw_http_time(l[k].answered_at), "joined_at",
+							gw_http_time(l[k].joined_at), "ended_at",
+							gw_http_time(l[k].ended_at), "sip_status", l[k].sip_status));
 		json_array_append_new(list, json_pack("{sI ss ss so so so ss ss so}", "id", (json_int_t)c[i].id,
 						      "caller", c[i].caller, "state", c[i].state, "started_at",
-						      iso_time(c[i].started), "first_join_at",
-						      iso_time(c[i].first_join_at), "ended_at", iso_time(c[i].ended_at),
-						      "end_reason", c[i].end_reason, "note", c[i].note, "legs", legs));
+						      gw_http_time(c[i].started), "first_join_at",
+						      gw_http_time(c[i].first_join_at), "ended_at",
+						      gw_http_time(c[i].ended_at), "end_reason", c[i].end_reason,
+						      "note", c[i].note, "legs", legs));
 	}
 	gw_http_json(o, 200, json_pack("{so}", "calls", list));
 out:

@@ -86,6 +86,10 @@ int gw_http_json(struct gw_http_out *o, unsigned status, json_t *j);
 int gw_http_body(struct gw_http_out *o, unsigned status, const char *type, const char *body, size_t len);
 /* Answer status with {"error": {"status": status, "message": ...}} (printf format). Returns 0. */
 int gw_http_error(struct gw_http_out *o, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A time as JSON: ISO 8601 in local time with the offset ("2026-12-02T10:15:00+08:00"), null for 0
+ * (not yet). The one time format of every answer. */
+json_t *gw_http_time(int64_t t);
+
 /* Add a response header (e.g. Location). */
 void gw_http_add_header(struct gw_http_out *o, const char *name, const char *value);
 

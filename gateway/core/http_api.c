@@ -27,24 +27,6 @@
 
 static bool bind_public; /* `http-bind ADDR PORT public`: a non-loopback address was meant */
 
-json_t *gw_http_time(int64_t t)
-{
-	time_t tt = (time_t)t;
-	char buf[40];
-	struct tm tm;
-	size_t n;
-
-	if (!t || !localtime_r(&tt, &tm))
-		return json_null();
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
-	if (n < 5)
-		return json_null();
-	/* +0800 -> +08:00 */
-	memmove(buf + n - 1, buf + n - 2, 3);
-	buf[n - 2] = ':';
-	return json_string(buf);
-}
-
 static json_t *staff_json(const struct gw_http_staff *st)
 {
 	return json_pack("{s:s,s:s,s:s}", "number", st->number, "name", st->name, "role", gw_role_name(st->role));

@@ -64,9 +64,6 @@ int gw_http_api_init(void);
 void gw_http_core_metrics(struct gw *gw, struct gw_metrics *m);
 /* The text of every metrics writer, a talloc string under ctx (GET /metrics). */
 char *gw_http_metrics_text(struct gw *gw, void *ctx);
-/* ISO 8601 with the local offset ("2026-12-02T10:15:00+08:00") of a unix time, or JSON null
- * for 0. */
-json_t *gw_http_time(int64_t t);
 
 /* ---- http_callback.c: the send API's delivery callbacks ---- */
 struct vty;

@@ -31,16 +31,6 @@ static const char *const states[] = {"received", "dispatched", "accepted", "in_p
 
 /* ---- JSON of the rows ---- */
 
-static json_t *time_json(int64_t t)
-{
-	char buf[40];
-
-	if (!t)
-		return json_null();
-	rq_iso_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s && s[0] ? json_string(s) : json_null();
@@ -57,8 +47,8 @@ static json_t *request_json(const struct db_request *r, time_t now)
 		"ref", r->ref, "kind", r->kind, "state", r->state, "state_label", rq_state_label(r->state, "zh-CN"),
 		"text", r->text ? r->text : "", "reporter", str_or_null(r->reporter), "household",
 		str_or_null(r->address), "grid", str_or_null(r->grid), "assignee", str_or_null(r->assignee),
-		"assignee_name", str_or_null(r->assignee_name), "deadline", time_json(r->deadline), "overdue", overdue,
-		"created_at", time_json(r->created), "updated_at", time_json(r->updated), "rating",
+		"assignee_name", str_or_null(r->assignee_name), "deadline", gw_http_time(r->deadline), "overdue",
+		overdue, "created_at", gw_http_time(r->created), "updated_at", gw_http_time(r->updated), "rating",
 		str_or_null(r->rating), "source", r->source[0] ? r->source : "sms", "service", str_or_null(r->service),
 		"address", str_or_null(r->place), "lat", r->has_pos ? json_real(r->lat) : json_null(), "lon",
 		r->has_pos ? json_real(r->lon) : json_null(), "unverified", (r->flags & DB_REQ_UNVERIFIED) != 0);
@@ -343,9 +333,9 @@ static int request_show(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 	j = request_json(&q, gw_now());
 	events = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(events, json_pack("{s:o, s:s, s:o, s:s, s:o}", "at", time_json(ev[i].at), "actor",
-							ev[i].actor, "from", str_or_null(ev[i].from), "to", ev[i].to,
-							"note", str_or_null(ev[i].note)));
+		json_array_append_new(events, json_pack("{s:o, s:s, s:o, s:s, s:o}", "at", gw_http_time(ev[i].at),
+							"actor", ev[i].actor, "from", str_or_null(ev[i].from), "to",
+							ev[i].to, "note", str_or_null(ev[i].note)));
 	json_object_set_new(j, "events", events);
 	talloc_free(tmp);
 	return gw_http_json(o, 200, j);
@@ -471,7 +461,7 @@ static json_t *registration_json(const struct db_registration *g)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "number", g->number, "name", g->name, "address",
 			 g->address, "household_match", str_or_null(g->household), "household_address",
-			 str_or_null(g->household_address), "state", g->state, "at", time_json(g->created));
+			 str_or_null(g->household_address), "state", g->state, "at", gw_http_time(g->created));
 }
 
 static int registrations_list(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o, void *data)
@@ -584,7 +574,7 @@ static int points_answer(struct gw *gw, struct gw_http_out *o, const char *numbe
 	}
 	list = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{s:o, s:I, s:s, s:s, s:o}", "at", time_json(x[i].at), "n",
+		json_array_append_new(list, json_pack("{s:o, s:I, s:s, s:s, s:o}", "at", gw_http_time(x[i].at), "n",
 						      (json_int_t)x[i].delta, "reason", x[i].reason, "actor",
 						      x[i].actor, "ref", str_or_null(x[i].ref)));
 	talloc_free(tmp);

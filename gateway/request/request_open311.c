@@ -144,16 +144,6 @@ static char *public_text(void *ctx, const char *text)
 	return s;
 }
 
-static json_t *time_json(int64_t t)
-{
-	char buf[40];
-
-	if (!t)
-		return json_null();
-	rq_iso_time(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static json_t *request_json(void *ctx, const struct db_request *q)
 {
 	const struct o311_service *s = service_find(q->service[0] ? q->service : "request");
@@ -165,8 +155,8 @@ static json_t *request_json(void *ctx, const struct db_request *q)
 			 "service_request_id", q->ref, "status", rq_open311_status(q->state), "status_notes", notes,
 			 "service_name", s ? s->name : q->service, "service_code", s ? s->code : q->service,
 			 "description", public_text(ctx, q->text), "agency_responsible", q->grid[0] ? q->grid : "社区",
-			 "service_notice", "requested_datetime", time_json(q->created), "updated_datetime",
-			 time_json(q->updated), "expected_datetime", time_json(q->deadline), "address",
+			 "service_notice", "requested_datetime", gw_http_time(q->created), "updated_datetime",
+			 gw_http_time(q->updated), "expected_datetime", gw_http_time(q->deadline), "address",
 			 q->place[0] ? json_string(q->place) : json_null(), "address_id", "lat",
 			 q->has_pos ? json_real(q->lat) : json_null(), "long",
 			 q->has_pos ? json_real(q->lon) : json_null(), "media_url");

@@ -80,8 +80,6 @@ time_t rq_overdue_due(struct gw *gw, time_t now, void *data);
 
 /* ---- the staff console and Open311 (gateway/request/request_http.c, request_open311.c) ---- */
 
-/* t as ISO 8601 local time with the offset: "2026-12-02T18:15:00+08:00". */
-void rq_iso_time(int64_t t, char *buf, size_t len);
 /* An ISO 8601 date or time as Open311 clients send it: "2026-12-02", "2026-12-02T10:15",
  * "2026-12-02T10:15:00Z", "...+08:00", "...+0800", fractions of a second ignored; without an
  * offset it is local time. 0 with *t, -EINVAL. */

@@ -372,20 +372,6 @@ const char *rq_role_label(const char *role, const char *lang)
 
 /* ---- the console and Open311 (request_http.c, request_open311.c) ---- */
 
-void rq_iso_time(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char z[8];
-
-	if (!localtime_r(&tt, &tm) || !strftime(z, sizeof(z), "%z", &tm) || strlen(z) != 5) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%.3s:%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, z, z + 3);
-}
-
 /* n digits at s as a number, -1 when they are not all digits. */
 static int digits(const char *s, int n)
 {

@@ -27,25 +27,6 @@
 #define PER_PAGE_MAX  200
 #define HIST_WINDOW_S (30 * 86400) /* the histograms cover the incidents of the last 30 days */
 
-/* ISO 8601 with the offset ("2026-12-02T10:15:00+08:00"), JSON null for 0 (not yet). */
-static json_t *iso_time(int64_t t)
-{
-	char buf[40];
-	struct tm tm;
-	time_t tt = t;
-	size_t n;
-
-	if (!t || !localtime_r(&tt, &tm))
-		return json_null();
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
-	if (n < 5)
-		return json_null();
-	/* +0800 -> +08:00 */
-	memmove(buf + n - 1, buf + n - 2, 3);
-	buf[n - 2] = ':';
-	return json_string(buf);
-}
-
 /* A positive decimal id, the whole segment; false otherwise. */
 static bool parse_id(const char *s, int64_t *id)
 {
@@ -136,11 +117,11 @@ static json_t *incident_json(struct gw *gw, const struct db_sos_incident_row *ro
 		      "watch", row->watch, "wearer", row->wearer, "household", row->household, "address",
 		      json_string(row->address), "lat", i->has_pos ? json_real(i->lat) : json_null(), "lon",
 		      i->has_pos ? json_real(i->lon) : json_null(), "map_url", map[0] ? json_string(map) : json_null(),
-		      "raised_at", iso_time(i->created), "first_alert_at", iso_time(i->first_alert_at), "first_sent_at",
-		      iso_time(i->first_sent_at), "acked_at", iso_time(i->acked_at), "acked_by",
-		      i->acked_by[0] ? json_string(i->acked_by) : json_null(), "acked_by_name", "", "resolved_at",
-		      iso_time(i->resolved_at), "alerts_sent", row->alerts_sent, "alarm_count", i->alarms, "step",
-		      i->step, "round", i->round, "battery", i->battery, "fix", i->fix);
+		      "raised_at", gw_http_time(i->created), "first_alert_at", gw_http_time(i->first_alert_at),
+		      "first_sent_at", gw_http_time(i->first_sent_at), "acked_at", gw_http_time(i->acked_at),
+		      "acked_by", i->acked_by[0] ? json_string(i->acked_by) : json_null(), "acked_by_name", "",
+		      "resolved_at", gw_http_time(i->resolved_at), "alerts_sent", row->alerts_sent, "alarm_count",
+		      i->alarms, "step", i->step, "round", i->round, "battery", i->battery, "fix", i->fix);
 	if (j && i->acked_by[0] && db_phone_get(gw->db, i->acked_by, &ph) == 0 && ph.name[0])
 		json_object_set_new(j, "acked_by_name", json_string(ph.name));
 	return j;
@@ -205,26 +186,27 @@ static int incident_full(struct gw *gw, void *ctx, int64_t id, json_t **out)
 	n = db_sos_alarm_rows(gw->db, ctx, id, &al);
 	arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{so ss ss}", "at", iso_time(al[i].at), "channel", al[i].channel,
-						     "text", al[i].text ? al[i].text : ""));
+		json_array_append_new(arr, json_pack("{so ss ss}", "at", gw_http_time(al[i].at), "channel",
+						     al[i].channel, "text", al[i].text ? al[i].text : ""));
 	json_object_set_new(j, "alarms", arr);
 	n = n < 0 ? n : db_sos_attempt_rows(gw->db, ctx, id, &a);
 	arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr,
-				      json_pack("{sI si ss ss ss ss ss sb so so so so}", "id", (json_int_t)a[i].id,
-						"step", a[i].step, "kind", a[i].kind, "channel", a[i].channel, "number",
-						a[i].number, "name", a[i].name, "state", a[i].state, "location",
-						a[i].location, "queued_at", iso_time(a[i].queued_at), "sent_at",
-						iso_time(a[i].sent_at), "delivered_at", iso_time(a[i].delivered_at),
-						"error", a[i].error[0] ? json_string(a[i].error) : json_null()));
+		json_array_append_new(
+			arr, json_pack("{sI si ss ss ss ss ss sb so so so so}", "id", (json_int_t)a[i].id, "step",
+				       a[i].step, "kind", a[i].kind, "channel", a[i].channel, "number", a[i].number,
+				       "name", a[i].name, "state", a[i].state, "location", a[i].location, "queued_at",
+				       gw_http_time(a[i].queued_at), "sent_at", gw_http_time(a[i].sent_at),
+				       "delivered_at", gw_http_time(a[i].delivered_at), "error",
+				       a[i].error[0] ? json_string(a[i].error) : json_null()));
 	json_object_set_new(j, "attempts", arr);
 	n = n < 0 ? n : db_sos_event_rows(gw->db, ctx, id, &e);
 	arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_pack("{so ss so ss ss}", "at", iso_time(e[i].at), "actor", e[i].actor,
-						     "from", e[i].from[0] ? json_string(e[i].from) : json_null(), "to",
-						     e[i].to, "note", e[i].note));
+		json_array_append_new(arr,
+				      json_pack("{so ss so ss ss}", "at", gw_http_time(e[i].at), "actor", e[i].actor,
+						"from", e[i].from[0] ? json_string(e[i].from) : json_null(), "to",
+						e[i].to, "note", e[i].note));
 	json_object_set_new(j, "events", arr);
 	if (n < 0) {
 		json_decref(j);
@@ -332,7 +314,7 @@ static json_t *binding_json(const struct db_binding_row *b)
 {
 	return json_pack("{sI ss ss ss ss si so so so}", "id", (json_int_t)b->b.id, "watch", b->b.device_number,
 			 "phone", b->b.number, "name", b->name, "state", b->b.state, "step", b->b.step, "created_at",
-			 iso_time(b->created), "approved_at", iso_time(b->approved_at), "approved_by",
+			 gw_http_time(b->created), "approved_at", gw_http_time(b->approved_at), "approved_by",
 			 b->approved_by[0] ? json_string(b->approved_by) : json_null());
 }
 
@@ -364,7 +346,7 @@ static int devices_list(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 			list, json_pack("{sI ss ss ss ss ss so so so}", "id", (json_int_t)d[i].dev.id, "number",
 					d[i].dev.number, "dialect", d[i].dev.dialect, "wearer", d[i].dev.person,
 					"household", d[i].dev.household, "address", d[i].dev.address, "last_seen_at",
-					iso_time(d[i].last_seen_at), "battery",
+					gw_http_time(d[i].last_seen_at), "battery",
 					d[i].battery[0] ? json_string(d[i].battery) : json_null(), "bindings", bl));
 	}
 	gw_http_json(o, 200, json_pack("{so}", "devices", list));

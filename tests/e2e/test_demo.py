@@ -9,6 +9,8 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import kamailio
 import linli
@@ -23,7 +25,7 @@ def main(t):
     var = tempfile.mkdtemp(prefix="linli-demo-")
     env = dict(os.environ, BUILD=linli.BUILD, LINLI_VAR=var, SIP_PORT=str(kamailio.free_udp_port()),
                EVAPI_PORT=str(linli.free_port()), UA_PORT=str(kamailio.free_udp_port()),
-               VTY_PORT=str(linli.free_port()), CTRL_PORT=str(linli.free_port()))
+               VTY_PORT=str(linli.free_port()), CTRL_PORT=str(linli.free_port()), HTTP_PORT=str(linli.free_port()))
     out_path = os.path.join(var, "demo.out")
     out = open(out_path, "w")
     demo = subprocess.Popen(["sh", "scripts/demo.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -39,6 +41,18 @@ def main(t):
         nb_log = os.path.join(var, "demo", "neighbours.log")
         linli.wait_for(lambda: os.path.exists(nb_log) and open(nb_log).read().count("registered") == 8, 30,
                        "the eight emulated neighbours registered with Kamailio")
+
+        # ---- the staff console's page is served, its API wants a token ----
+        base = "http://127.0.0.1:%s" % env["HTTP_PORT"]
+        with urllib.request.urlopen(base + "/", timeout=10) as r:
+            page = r.read().decode()
+        t.check("邻里" in page and "app.js" in page, "the demo serves the staff console's page")
+        try:
+            urllib.request.urlopen(base + "/api/v1/modems", timeout=10)
+            code = 200
+        except urllib.error.HTTPError as e:
+            code = e.code
+        t.check(code == 401, "and its API wants a token (%s)" % code)
 
         # ---- scripts/text.sh: the reply to that number, then what else went out ----
         tx = subprocess.run(["sh", "scripts/text.sh", "+8613800138001", "报事", "3楼楼道灯坏了"], cwd=ROOT, env=env,
