@@ -876,3 +876,20 @@ int db_group_list(struct db_context *dbc, void *ctx, struct db_group **out);
  * lang the schema refuses. */
 int db_phone_update(struct db_context *dbc, const char *number, const char *name, const char *role, const char *lang,
 		    int active, struct db_hh_phone *out);
+
+/* ---- watch supervision ---- (db/db_watch.c, upgrade 014_watch_supervision.sql, issue 12) */
+
+struct db_watch_silent {
+	int64_t device_id;
+	char number[32];
+	int64_t last_seen; /* the watch's last message, or when it was added */
+};
+/* Watches with an approved binding, no open supervision, and nothing from them since before
+ * `since` (a talloc array under ctx); how many. */
+int db_watch_silent(struct db_context *dbc, void *ctx, int64_t since, struct db_watch_silent **out);
+/* Open a silent supervision of the watch; -EEXIST when one is open. */
+int db_watch_open(struct db_context *dbc, int64_t device_id, int64_t last_seen, int64_t now, int told);
+/* Close the watch's open supervision: 1 when there was one, 0 when not. */
+int db_watch_close(struct db_context *dbc, int64_t device_id, int64_t now);
+/* One line per open supervision ("+8613912340001 邹丽 silent since 2026-12-01 09:00, told 3"). */
+int db_watch_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data);

@@ -271,6 +271,12 @@ enum db_stmt {
 	DB_STMT_MEMO_STAFF,
 	DB_STMT_MEMO_LIST,
 
+	/* db_watch.c */
+	DB_STMT_WATCH_SILENT,
+	DB_STMT_WATCH_OPEN,
+	DB_STMT_WATCH_CLOSE,
+	DB_STMT_WATCH_LIST,
+
 	_NUM_DB_STMT
 };
 
@@ -294,7 +300,7 @@ struct db_stmt_table {
 };
 extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
 	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_token, db_stmts_notice,
-	db_stmts_memo;
+	db_stmts_memo, db_stmts_watch;
 
 #define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
 

@@ -32,6 +32,7 @@ struct sos_cfg sos_cfg = {
 	.bind_per_sender = 3,
 	.bind_per_watch = 3,
 	.code_failures = 5,
+	.silent_hours = 24,
 };
 
 struct osmo_tdef sos_tdefs[] = {
@@ -621,7 +622,9 @@ int gw_sos_route(struct gw *gw, const struct db_sms_in *m, const char **note)
 	*note = NULL;
 	rc = db_device_get(gw->db, m->sender, 0, &dev);
 	if (rc == 0) {
-		rc = from_watch(gw, &dev, m, note);
+		rc = sos_watch_seen(gw, &dev);
+		if (rc == 0)
+			rc = from_watch(gw, &dev, m, note);
 		if (rc == 0 && !*note)
 			*note = "from a watch";
 		rc = rc < 0 ? rc : 1;
@@ -864,6 +867,8 @@ int sos_init(struct gw *gw)
 		rc = gw_route_add(gw, "sos-refuse", gw_sos_refuse_ack);
 	if (rc == 0)
 		rc = gw_due_register(gw, "sos", sos_due, NULL);
+	if (rc == 0)
+		rc = gw_due_register(gw, "watch-silent", sos_watch_due, NULL);
 	if (rc == 0)
 		rc = gw_ring_add(gw, "watch-call", watch_call);
 	return rc;

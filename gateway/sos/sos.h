@@ -127,6 +127,7 @@ struct sos_cfg {
 	unsigned bind_per_sender; /* 绑定/解绑 asked per number per SOS_T_BIND_WINDOW (3) */
 	unsigned bind_per_watch;  /* codes texted to a watch's household per SOS_T_BIND_WINDOW (3) */
 	unsigned code_failures;	  /* wrong codes from a number before it is locked out for the window (5) */
+	unsigned silent_hours;	  /* a bound watch silent this long: its contacts are told (24, 0 off) */
 };
 extern struct sos_cfg sos_cfg;
 

@@ -43,3 +43,12 @@ int sos_notice(struct gw *gw, const struct db_device *dev, const struct alert_in
 /* A binding command (绑定/BD, 解绑/JB, 确认/QR, sos_parse_cmd) from m->sender: answered and the
  * bindings changed. 1 handled (*note says what was done), 0 not a binding command, -errno. */
 int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note);
+
+/* ---- sos_watch.c ---- */
+
+/* A message (of any kind) from watch dev, inside the caller's transaction: an open supervision
+ * of it is closed and those told that it was silent are told it is back. 0 or -errno. */
+int sos_watch_seen(struct gw *gw, const struct db_device *dev);
+/* Due work: watches silent for watch-silent-hours become open supervisions (their contacts and
+ * grid worker told once). Checks once a minute. */
+time_t sos_watch_due(struct gw *gw, time_t now, void *data);

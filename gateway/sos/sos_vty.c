@@ -35,6 +35,28 @@ DEFUN(cfg_sos_rounds, cfg_sos_rounds_cmd, "sos-rounds <1-20>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_watch_silent, cfg_watch_silent_cmd, "watch-silent-hours <0-720>",
+      "Tell a bound watch's first contacts and grid worker when it has sent nothing this long\n"
+      "Hours (24; 0: never)\n")
+{
+	sos_cfg.silent_hours = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_watches_silent, show_watches_silent_cmd, "show watches silent",
+      SHOW_STR "SOS watches\nBound watches that have sent nothing for watch-silent-hours (open supervisions)\n")
+{
+	int rc = db_watch_list(sgw->db, gw_vty_line, vty);
+
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc == 0)
+		vty_out(vty, "no silent watches%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 DEFUN(show_sos, show_sos_cmd, "show sos incidents [<1-1000>]",
       SHOW_STR "SOS\nIncidents, newest first: state, step, time to first alert and to acknowledgement\nHow many\n")
 {
@@ -53,6 +75,7 @@ static void sos_vty_write(struct vty *vty)
 {
 	vty_out(vty, " sos-call %s%s", sos_cfg.call_off ? "off" : "on", VTY_NEWLINE);
 	vty_out(vty, " sos-rounds %u%s", sos_cfg.rounds, VTY_NEWLINE);
+	vty_out(vty, " watch-silent-hours %u%s", sos_cfg.silent_hours, VTY_NEWLINE);
 	/* sos-step-delay is written as `timer sos X1` by the timer group */
 }
 
@@ -62,6 +85,8 @@ void sos_vty_init(struct gw *gw, int node)
 	install_element(node, &cfg_sos_call_cmd);
 	install_element(node, &cfg_sos_step_delay_cmd);
 	install_element(node, &cfg_sos_rounds_cmd);
+	install_element(node, &cfg_watch_silent_cmd);
 	install_element_ve(&show_sos_cmd);
+	install_element_ve(&show_watches_silent_cmd);
 	gw_vty_add_writer(sos_vty_write);
 }
