@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *line, *reply = NULL, buf[65536];
 	size_t len = 0, cap = 0, linelen = 0, start = 0;
-	int fd, i, first = 1, list = 0;
+	int fd, i, first = 1, list = 0, rc;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: modemsim-ctl SOCKPATH COMMAND [ARG...]\n");
@@ -68,11 +68,13 @@ int main(int argc, char **argv)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		fprintf(stderr, "modemsim-ctl: %s: %s\n", argv[1], strerror(errno));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (write_all(fd, line, strlen(line)) < 0) {
 		fprintf(stderr, "modemsim-ctl: write: %s\n", strerror(errno));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	/* Read lines: a reply is one "ok"/"err" line, or list lines ended by "." */
 	for (;;) {
@@ -89,17 +91,20 @@ int main(int argc, char **argv)
 				first = 0;
 				if (!strncmp(l, "ok", 2) && (l[2] == 0 || l[2] == ' ')) {
 					puts(l);
-					return 0;
+					rc = 0;
+					goto out;
 				}
 				if (!strncmp(l, "err", 3) && (l[3] == 0 || l[3] == ' ')) {
 					puts(l);
-					return 1;
+					rc = 1;
+					goto out;
 				}
 				list = 1;
 			}
 			if (!strcmp(l, ".")) {
 				fflush(stdout);
-				return 0;
+				rc = 0;
+				goto out;
 			}
 			puts(l);
 		}
@@ -108,15 +113,26 @@ int main(int argc, char **argv)
 			continue;
 		if (n <= 0) {
 			fprintf(stderr, "modemsim-ctl: connection closed before the reply ended\n");
-			return 2;
+			rc = 2;
+			goto out;
 		}
 		if (len + (size_t)n + 1 > cap) {
 			cap = (len + (size_t)n + 1) * 2;
-			reply = realloc(reply, cap);
-			if (!reply)
-				return 2;
+			char *more = realloc(reply, cap);
+
+			if (!more) {
+				rc = 2;
+				goto out;
+			}
+			reply = more;
 		}
 		memcpy(reply + len, buf, (size_t)n);
 		len += (size_t)n;
 	}
+out:
+	free(reply);
+	free(line);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
