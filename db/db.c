@@ -38,9 +38,9 @@ static const struct db_stmt_def core_stmts[] = {
 static DB_STMT_TABLE(db_stmts_core, core_stmts);
 
 static const struct db_stmt_table *const stmt_tables[] = {
-	&db_stmts_core,	  &db_stmts_people, &db_stmts_inbox,   &db_stmts_outbox, &db_stmts_stat,
-	&db_stmts_import, &db_stmts_sos,    &db_stmts_request, &db_stmts_errand, &db_stmts_call,
-	&db_stmts_sip,	  &db_stmts_token,  &db_stmts_notice,  &db_stmts_memo,	 &db_stmts_watch,
+	&db_stmts_core,	  &db_stmts_people,  &db_stmts_inbox,  &db_stmts_outbox, &db_stmts_stat, &db_stmts_import,
+	&db_stmts_sos,	  &db_stmts_request, &db_stmts_errand, &db_stmts_call,	 &db_stmts_sip,	 &db_stmts_token,
+	&db_stmts_notice, &db_stmts_memo,    &db_stmts_watch,  &db_stmts_sender,
 };
 
 /* ---- SQLite codes -> -errno ---- */

@@ -893,3 +893,20 @@ int db_watch_open(struct db_context *dbc, int64_t device_id, int64_t last_seen, 
 int db_watch_close(struct db_context *dbc, int64_t device_id, int64_t now);
 /* One line per open supervision ("+8613912340001 邹丽 silent since 2026-12-01 09:00, told 3"). */
 int db_watch_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data);
+
+/* ---- senders stored but not routed ---- (db/db_sender.c, upgrade 015_senders.sql, issue 12) */
+
+/* Whether number's messages are held at now: 0 not held, 1 blocked by staff, 2 parked (a flood;
+ * *until when it ends), -errno. until may be NULL. */
+int db_sender_held(struct db_context *dbc, const char *number, int64_t now, int64_t *until);
+/* Park number until `until` (a flood), or block it (until 0: until unblocked); replaces a park. */
+int db_sender_hold(struct db_context *dbc, const char *number, bool block, const char *reason, const char *by,
+		   int64_t now, int64_t until);
+/* Release a park or a block (by whom, when): 1 when there was one, 0 when not. */
+int db_sender_release(struct db_context *dbc, const char *number, const char *by, int64_t now);
+/* 1 when staff released number at since or later (the flood limit then leaves it alone), 0 not. */
+int db_sender_released(struct db_context *dbc, const char *number, int64_t since);
+/* Whether number may never be held: a watch, or an active phone with role staff or grid_worker. */
+int db_sender_exempt(struct db_context *dbc, const char *number);
+/* One line per held number ("+86... parked until 10:30 (22 in 10 min) by flood-limit"). */
+int db_sender_list(struct db_context *dbc, int64_t now, void (*cb)(void *data, const char *line), void *data);

@@ -277,6 +277,14 @@ enum db_stmt {
 	DB_STMT_WATCH_CLOSE,
 	DB_STMT_WATCH_LIST,
 
+	/* db_sender.c */
+	DB_STMT_SENDER_HELD,
+	DB_STMT_SENDER_HOLD,
+	DB_STMT_SENDER_RELEASE,
+	DB_STMT_SENDER_RELEASED,
+	DB_STMT_SENDER_EXEMPT,
+	DB_STMT_SENDER_LIST,
+
 	_NUM_DB_STMT
 };
 
@@ -300,7 +308,7 @@ struct db_stmt_table {
 };
 extern const struct db_stmt_table db_stmts_people, db_stmts_inbox, db_stmts_outbox, db_stmts_stat, db_stmts_import,
 	db_stmts_sos, db_stmts_request, db_stmts_errand, db_stmts_call, db_stmts_sip, db_stmts_token, db_stmts_notice,
-	db_stmts_memo, db_stmts_watch;
+	db_stmts_memo, db_stmts_watch, db_stmts_sender;
 
 #define DB_STMT_TABLE(var_, defs_) const struct db_stmt_table var_ = {.defs = defs_, .n = ARRAY_SIZE(defs_)}
 

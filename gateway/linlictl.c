@@ -80,6 +80,9 @@ static void usage(FILE *out)
 		"                                a staff console token for that phone (printed once; role staff)\n"
 		"  token list                    the tokens: id, number, role, label, created, last used, revoked\n"
 		"  token revoke ID               the token and its page sessions stop working\n"
+		"  sender block NUMBER [REASON] | unblock NUMBER | release NUMBER | list\n"
+		"                                numbers whose messages are stored, not routed (blocked, or parked\n"
+		"                                by flood-limit); release ends a park\n"
 		"  call list [N] | show ID       6995 group calls: who called, who was called, answered, "
 		"joined\n" SIP_CTL_USAGE NT_CTL_USAGE "DBPATH defaults to var/linli.db.\n");
 }
@@ -542,6 +545,50 @@ static int cmd_token(struct db_context *dbc, int argc, char **argv)
 	return 0;
 }
 
+/* sender block|unblock|release|list: numbers whose messages are stored, not routed */
+static int cmd_sender(struct db_context *dbc, int argc, char **argv)
+{
+	const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+	char num[32], by[64];
+	int rc;
+
+	if (argc == 1 && !strcmp(argv[0], "list"))
+		return db_sender_list(dbc, time(NULL), print_line, NULL) < 0;
+	if (argc < 2 || (strcmp(argv[0], "block") && strcmp(argv[0], "unblock") && strcmp(argv[0], "release"))) {
+		usage(stderr);
+		return 2;
+	}
+	if (db_number_norm(argv[1], num, sizeof(num)) < 0) {
+		fprintf(stderr, "linlictl: \"%s\" is not a phone number\n", argv[1]);
+		return 1;
+	}
+	snprintf(by, sizeof(by), "staff:%s", who ? who : "linlictl");
+	if (strcmp(argv[0], "block")) {
+		rc = db_sender_release(dbc, num, by, time(NULL));
+		if (rc < 0) {
+			fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+			return 1;
+		}
+		printf("%s %s\n", num, rc ? "released: its next messages are routed" : "was not held");
+		return 0;
+	}
+	rc = db_sender_exempt(dbc, num);
+	if (rc != 0) {
+		fprintf(stderr, "linlictl: %s\n",
+			rc < 0 ? strerror(-rc)
+			       : "a watch, a staff phone or a grid worker is never blocked (remove or change the phone "
+				 "first)");
+		return 1;
+	}
+	rc = db_sender_hold(dbc, num, true, argc > 2 ? argv[2] : "", by, time(NULL), 0);
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("%s blocked: its messages are stored, not routed or answered\n", num);
+	return 0;
+}
+
 static int cmd_call(struct db_context *dbc, int argc, char **argv)
 {
 	int64_t id;
@@ -983,7 +1030,8 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
 	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
-	    strcmp(cmd, "sip") && strcmp(cmd, "token") && strcmp(cmd, "broadcast") && strcmp(cmd, "optout")) {
+	    strcmp(cmd, "sip") && strcmp(cmd, "token") && strcmp(cmd, "broadcast") && strcmp(cmd, "optout") &&
+	    strcmp(cmd, "sender")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -1038,6 +1086,8 @@ int main(int argc, char **argv)
 		rc = cmd_token(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
 		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip/sip_ctl.c */
+	} else if (!strcmp(cmd, "sender")) {
+		rc = cmd_sender(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "broadcast") || !strcmp(cmd, "optout")) {
 		rc = nt_ctl_cmd(root, dbc, cmd, argc - 1, argv + 1); /* gateway/notice/notice_ctl.c */
 	} else {

@@ -80,6 +80,8 @@ struct gw_config {
 	unsigned retry_base_s;	 /* back-off: base * 2^(attempt-1), at most retry_max_s */
 	unsigned retry_max_s;
 	unsigned help_interval_s; /* at most one help reply per number per interval */
+	unsigned flood_max;	  /* more messages than this from one number within flood_window_s: */
+	unsigned flood_window_s;  /* it is parked (stored, not routed) for the window; 0: no limit */
 	char *ctrl_bind;
 	unsigned ctrl_port;
 	bool reply_unknown;	/* reply to numbers the database does not know */
@@ -105,9 +107,10 @@ struct gw {
 	struct osmo_timer_list flush; /* zero-delay: commit the inbox batch */
 	struct llist_head inbox;      /* received events waiting for the batch commit */
 	unsigned inbox_len;
-	bool quitting;		     /* SIGTERM: no new sends, finish what is in flight */
-	struct gw_limit *help_limit; /* one help reply per number per help-interval */
-	struct rt_rules *rules;	     /* keyword rules in use (gw_rules_reload) */
+	bool quitting;		      /* SIGTERM: no new sends, finish what is in flight */
+	struct gw_limit *help_limit;  /* one help reply per number per help-interval */
+	struct gw_limit *flood_limit; /* flood-limit: messages per number per window */
+	struct rt_rules *rules;	      /* keyword rules in use (gw_rules_reload) */
 	/* the message the router is handling right now (gw_route): a reply to its sender goes back
 	 * by the channel it came in on (gw_sms_queue) */
 	const struct db_sms_in *routing;

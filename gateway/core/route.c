@@ -76,6 +76,64 @@ int gw_route_get(struct gw *gw, unsigned i, const char **name)
 	return 0;
 }
 
+static const char flood_zh[] = "您短时间内发送的短信过多，%u分钟内再发的短信只保存、不处理。紧急情况请拨110/120。";
+static const char flood_en[] = "You sent too many messages: for %u minutes more are kept but not handled. "
+			       "Emergency: call 110/120.";
+
+/* Held senders: blocked by staff, or parked by the flood limit (one notice when it starts). 1 held
+ * (*note says why), 0 not, -errno. A watch, staff and grid workers are never parked. */
+static int held(struct gw *gw, const struct db_sms_in *m, const char **note)
+{
+	static char buf[128];
+	time_t now = gw_now();
+	struct db_phone ph;
+	int64_t until = 0, id;
+	char txt[200];
+	int rc = db_sender_held(gw->db, m->sender, now, &until);
+
+	if (rc < 0)
+		return rc;
+	*note = buf;
+	if (rc == 1) {
+		snprintf(buf, sizeof(buf), "blocked by staff: stored, not routed");
+		return 1;
+	}
+	if (rc == 2) {
+		snprintf(buf, sizeof(buf), "parked (flood limit) for %lld s more: stored, not routed",
+			 (long long)(until - now));
+		return 1;
+	}
+	if (!gw->cfg.flood_max)
+		return 0;
+	if (!gw->flood_limit)
+		gw->flood_limit = gw_limit_alloc(gw, 4096, gw->cfg.flood_max, gw->cfg.flood_window_s);
+	gw_limit_set(gw->flood_limit, gw->cfg.flood_max, gw->cfg.flood_window_s);
+	if (gw_limit_take(gw->flood_limit, m->sender, now))
+		return 0;
+	rc = db_sender_exempt(gw->db, m->sender);
+	if (rc == 0) /* staff released it within the window: its count is theirs to judge */
+		rc = db_sender_released(gw->db, m->sender, now - gw->cfg.flood_window_s);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	snprintf(buf, sizeof(buf), "more than %u messages in %u min", gw->cfg.flood_max, gw->cfg.flood_window_s / 60);
+	rc = db_sender_hold(gw->db, m->sender, false, buf, "flood-limit", now, now + gw->cfg.flood_window_s);
+	if (rc < 0)
+		return rc;
+	LOGP(DRT, LOGL_NOTICE, "%s sent %s: parked for %u min (stored, not routed)\n", m->sender, buf,
+	     gw->cfg.flood_window_s / 60);
+	if (m->sender[0] == '+') {
+		rc = db_phone_get(gw->db, m->sender, &ph);
+		snprintf(txt, sizeof(txt), rc == 0 && !strcmp(ph.lang, "en") ? flood_en : flood_zh,
+			 gw->cfg.flood_window_s / 60);
+		rc = gw_sms_queue(gw, m->sender, txt, DB_PRIO_REPLY, &id);
+		if (rc < 0 && rc != -EINVAL && rc != -EILSEQ)
+			return rc;
+	}
+	snprintf(buf, sizeof(buf), "parked: more than %u messages in %u min (told once)", gw->cfg.flood_max,
+		 gw->cfg.flood_window_s / 60);
+	return 1;
+}
+
 /* Nobody took it: the help text to a number the database knows (or any, with reply-unknown). */
 static int route_help(struct gw *gw, const struct db_sms_in *m, const char **note)
 {
@@ -117,6 +175,11 @@ int gw_route(struct gw *gw, int64_t msg_id)
 		goto out;
 	n = order(gw, idx);
 	gw->routing = &m;
+	rc = held(gw, &m, &note);
+	if (rc != 0) {
+		by = "held";
+		n = 0;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		note = NULL;
 		rc = R.h[idx[i]].fn(gw, &m, &note);
@@ -127,6 +190,8 @@ int gw_route(struct gw *gw, int64_t msg_id)
 	}
 	if (rc == 0)
 		rc = route_help(gw, &m, &note);
+	else if (rc > 0 && n == 0)
+		rc = 0; /* held: stored and marked done with the reason */
 	gw->routing = NULL;
 	if (rc < 0)
 		goto out;

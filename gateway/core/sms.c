@@ -30,6 +30,8 @@ struct gw *gw_alloc(void *ctx)
 	gw->cfg.retry_base_s = 5;
 	gw->cfg.retry_max_s = 600;
 	gw->cfg.help_interval_s = 600;
+	gw->cfg.flood_max = 30;
+	gw->cfg.flood_window_s = 600;
 	gw->cfg.ctrl_bind = talloc_strdup(gw, "127.0.0.1");
 	gw->cfg.ctrl_port = GW_CTRL_PORT;
 	return gw;

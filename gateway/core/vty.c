@@ -80,6 +80,30 @@ UINT_SETTING(max_attempts, max_attempts, "max-attempts <1-100>",
 UINT_SETTING(help_interval, help_interval_s, "help-interval <0-86400>",
 	     "At most one automatic help reply per number in this many seconds\nSeconds\n")
 
+DEFUN(cfg_flood_limit, cfg_flood_limit_cmd, "flood-limit <0-10000> <1-1440>",
+      "Park a number that sends more than this many messages within the minutes given: its messages are "
+      "stored, not routed, for that long (watches, staff and grid workers never)\nMessages (0: no limit)\n"
+      "Minutes\n")
+{
+	vgw->cfg.flood_max = atoi(argv[0]);
+	vgw->cfg.flood_window_s = atoi(argv[1]) * 60;
+	return CMD_SUCCESS;
+}
+
+DEFUN(show_senders_held, show_senders_held_cmd, "show senders held",
+      SHOW_STR "Senders\nNumbers whose messages are stored, not routed: blocked by staff or parked after a flood\n")
+{
+	int rc = db_sender_list(vgw->db, gw_now(), gw_vty_line, vty);
+
+	if (rc < 0) {
+		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (rc == 0)
+		vty_out(vty, "no number is held%s", VTY_NEWLINE);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_retry_base, cfg_retry_base_cmd, "retry-backoff <1-3600> <1-86400>",
       "Back-off after a transient failure: base * 2^(attempt-1), capped\nBase seconds\nCap in seconds\n")
 {
@@ -280,6 +304,7 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " max-attempts %u%s", vgw->cfg.max_attempts, VTY_NEWLINE);
 	vty_out(vty, " retry-backoff %u %u%s", vgw->cfg.retry_base_s, vgw->cfg.retry_max_s, VTY_NEWLINE);
 	vty_out(vty, " help-interval %u%s", vgw->cfg.help_interval_s, VTY_NEWLINE);
+	vty_out(vty, " flood-limit %u %u%s", vgw->cfg.flood_max, vgw->cfg.flood_window_s / 60, VTY_NEWLINE);
 	vty_out(vty, " reply-unknown %s%s", vgw->cfg.reply_unknown ? "on" : "off", VTY_NEWLINE);
 	vty_out(vty, " ctrl-bind %s %u%s", vgw->cfg.ctrl_bind, vgw->cfg.ctrl_port, VTY_NEWLINE);
 	vty_out(vty, " ctrl-send %s%s", vgw->cfg.ctrl_send ? "on" : "off", VTY_NEWLINE);
@@ -465,6 +490,8 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_max_attempts_cmd);
 	install_element(GW_NODE, &cfg_retry_base_cmd);
 	install_element(GW_NODE, &cfg_help_interval_cmd);
+	install_element(GW_NODE, &cfg_flood_limit_cmd);
+	install_element_ve(&show_senders_held_cmd);
 	install_element(GW_NODE, &cfg_ctrl_bind_cmd);
 	install_element(GW_NODE, &cfg_reply_unknown_cmd);
 	install_element(GW_NODE, &cfg_community_number_cmd);
