@@ -910,3 +910,12 @@ int db_sender_released(struct db_context *dbc, const char *number, int64_t since
 int db_sender_exempt(struct db_context *dbc, const char *number);
 /* One line per held number ("+86... parked until 10:30 (22 in 10 min) by flood-limit"). */
 int db_sender_list(struct db_context *dbc, int64_t now, void (*cb)(void *data, const char *line), void *data);
+
+/* ---- locate on demand ---- (db/db_watch.c, upgrade 016_locate.sql, issue 12) */
+
+/* The watches number is an approved contact of (device ids, a talloc array under ctx); how many. */
+int db_locate_watches(struct db_context *dbc, void *ctx, const char *number, int64_t **ids);
+int db_locate_add(struct db_context *dbc, int64_t device_id, const char *number, int64_t now);
+/* The contacts waiting for the watch's position since `since` (numbers, a talloc array under ctx,
+ * each once), and mark them answered at now; how many. */
+int db_locate_take(struct db_context *dbc, void *ctx, int64_t device_id, int64_t since, int64_t now, char ***numbers);

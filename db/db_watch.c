@@ -20,6 +20,13 @@ static const struct db_stmt_def stmts[] = {
 			   "VALUES (:dev, 'silent', :seen, :now, :told)"),
 	DB_SQL(WATCH_CLOSE, "UPDATE device_supervision SET closed_at = :now WHERE device_id = :dev "
 			    "AND closed_at IS NULL"),
+	DB_SQL(LOCATE_WATCHES, "SELECT b.device_id FROM binding b JOIN phone p ON p.id = b.phone_id "
+			       "WHERE p.number = :number AND b.state = 'approved' ORDER BY b.device_id"),
+	DB_SQL(LOCATE_ADD, "INSERT INTO sos_locate (device_id, number, created) VALUES (:dev, :number, :now)"),
+	DB_SQL(LOCATE_OPEN, "SELECT DISTINCT number FROM sos_locate WHERE device_id = :dev AND answered_at IS NULL "
+			    "AND created >= :since ORDER BY number"),
+	DB_SQL(LOCATE_ANSWERED, "UPDATE sos_locate SET answered_at = :now WHERE device_id = :dev "
+				"AND answered_at IS NULL AND created >= :since"),
 	DB_SQL(WATCH_LIST, "SELECT d.number, d.person, s.kind, s.last_seen_at, s.told FROM device_supervision s "
 			   "JOIN device d ON d.id = s.device_id WHERE s.closed_at IS NULL ORDER BY s.opened_at"),
 };
@@ -63,6 +70,46 @@ int db_watch_close(struct db_context *dbc, int64_t device_id, int64_t now)
 	db_bind_int(q, ":now", now);
 	rc = db_exec(q);
 	return rc < 0 ? rc : db_changes(dbc) > 0;
+}
+
+/* ---- locate on demand ---- */
+
+int db_locate_watches(struct db_context *dbc, void *ctx, const char *number, int64_t **ids)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_LOCATE_WATCHES);
+
+	db_bind_text(q, ":number", number);
+	return db_collect_ids(q, ctx, ids);
+}
+
+int db_locate_add(struct db_context *dbc, int64_t device_id, const char *number, int64_t now)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_LOCATE_ADD);
+
+	db_bind_int(q, ":dev", device_id);
+	db_bind_text(q, ":number", number);
+	db_bind_int(q, ":now", now);
+	return db_exec(q);
+}
+
+int db_locate_take(struct db_context *dbc, void *ctx, int64_t device_id, int64_t since, int64_t now, char ***numbers)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_LOCATE_OPEN);
+	unsigned n = 0;
+	int rc;
+
+	*numbers = NULL;
+	db_bind_int(q, ":dev", device_id);
+	db_bind_int(q, ":since", since);
+	rc = db_lines_add(q, db_fmt_col0, ctx, numbers, &n);
+	if (rc <= 0)
+		return rc;
+	q = db_q(dbc, DB_STMT_LOCATE_ANSWERED);
+	db_bind_int(q, ":dev", device_id);
+	db_bind_int(q, ":since", since);
+	db_bind_int(q, ":now", now);
+	rc = db_exec(q);
+	return rc < 0 ? rc : (int)n;
 }
 
 static char *fmt_watch(void *ctx, sqlite3_stmt *st)

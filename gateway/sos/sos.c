@@ -60,6 +60,10 @@ struct osmo_tdef sos_tdefs[] = {
 	 .default_val = 3600,
 	 .unit = OSMO_TDEF_S,
 	 .desc = "The window of the binding limits: requests per number, codes per watch, wrong codes"},
+	{.T = SOS_T_LOCATE,
+	 .default_val = 600,
+	 .unit = OSMO_TDEF_S,
+	 .desc = "A watch's position within this of a contact's 定位 goes to the contacts who asked, only to them"},
 	{}};
 
 static const struct sos_call_ops *call_ops;
@@ -371,6 +375,9 @@ static int from_watch(struct gw *gw, const struct db_device *dev, const struct d
 		if (rc < 0 || *note)
 			return rc;
 	}
+	rc = sos_locate_answer(gw, dev, &a, note);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	return sos_notice(gw, dev, &a, note);
 }
 

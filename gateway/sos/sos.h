@@ -45,6 +45,7 @@ enum sos_cmd {
 	SOS_CMD_BIND,	 /* 绑定 / BD <watch number> */
 	SOS_CMD_UNBIND,	 /* 解绑 / JB <watch number> */
 	SOS_CMD_CONFIRM, /* 确认 / QR <code> */
+	SOS_CMD_LOCATE,	 /* 定位 / DW [<watch number>] (the argument may be empty) */
 };
 /* Recognise a binding command (keyword in Chinese or its pinyin initials, any case, full-width
  * allowed, a space or nothing between the Chinese keyword and the argument); the argument
@@ -54,6 +55,9 @@ enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen);
 /* https://uri.amap.com/marker?position=<lon>,<lat>&coordinate=wgs84 with at most 6 decimals
  * (trailing zeros dropped). Returns the length, or -ENOSPC. */
 int sos_map_link(double lat, double lon, char *buf, size_t len);
+/* The SMS that makes a watch of dialect answer with its position (SeTracker "pw,123456,url#",
+ * TK "smslink123456"); -ENOTSUP when the dialect has none we know. */
+int sos_locate_cmd(const char *dialect, char *buf, size_t len);
 
 /* Great-circle distance in metres. */
 double sos_distance_m(double lat1, double lon1, double lat2, double lon2);
@@ -138,6 +142,7 @@ enum sos_timer {
 	SOS_T_PROGRAM = -4,	/* a watch's answer to its programming, not an alarm (600 s) */
 	SOS_T_CODE = -5,	/* a binding's confirmation code is good this long (600 s) */
 	SOS_T_BIND_WINDOW = -6, /* the window of the binding limits (3600 s) */
+	SOS_T_LOCATE = -7,	/* a watch's position within this of a 定位 goes to those who asked (600 s) */
 };
 extern struct osmo_tdef sos_tdefs[];
 

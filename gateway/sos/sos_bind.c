@@ -218,6 +218,9 @@ int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note)
 	case SOS_CMD_CONFIRM:
 		rc = cmd_confirm(gw, m->sender, arg, note);
 		break;
+	case SOS_CMD_LOCATE:
+		rc = sos_locate(gw, m->sender, arg, note);
+		break;
 	default:
 		return 0;
 	}

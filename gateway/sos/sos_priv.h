@@ -52,3 +52,12 @@ int sos_watch_seen(struct gw *gw, const struct db_device *dev);
 /* Due work: watches silent for watch-silent-hours become open supervisions (their contacts and
  * grid worker told once). Checks once a minute. */
 time_t sos_watch_due(struct gw *gw, time_t now, void *data);
+
+/* ---- sos_locate.c ---- */
+
+/* 定位 / DW [watch] from number: an approved contact of the watch gets its position on demand;
+ * anyone else the same refusal whether or not the number is a watch. 0 (*note) or -errno. */
+int sos_locate(struct gw *gw, const char *number, const char *watch, const char **note);
+/* A report of watch dev with a position while contacts wait for one: it goes to them only.
+ * 1 handled (*note), 0 nobody waits, -errno. */
+int sos_locate_answer(struct gw *gw, const struct db_device *dev, const struct alert_info *a, const char **note);

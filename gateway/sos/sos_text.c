@@ -105,9 +105,9 @@ enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen)
 		bool ascii;
 		enum sos_cmd cmd;
 	} kws[] = {
-		{"绑定", false, SOS_CMD_BIND},	     {"bd", true, SOS_CMD_BIND},   {"解绑", false, SOS_CMD_UNBIND},
-		{"解除绑定", false, SOS_CMD_UNBIND}, {"jb", true, SOS_CMD_UNBIND}, {"确认", false, SOS_CMD_CONFIRM},
-		{"qr", true, SOS_CMD_CONFIRM},
+		{"绑定", false, SOS_CMD_BIND},	     {"bd", true, SOS_CMD_BIND},      {"解绑", false, SOS_CMD_UNBIND},
+		{"解除绑定", false, SOS_CMD_UNBIND}, {"jb", true, SOS_CMD_UNBIND},    {"确认", false, SOS_CMD_CONFIRM},
+		{"qr", true, SOS_CMD_CONFIRM},	     {"定位", false, SOS_CMD_LOCATE}, {"dw", true, SOS_CMD_LOCATE},
 	};
 	char n[160];
 	size_t o = 0;
@@ -126,7 +126,8 @@ enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen)
 		 * Chinese one may be glued to its argument */
 		if (*p == ' ' || *p == ':' || *p == '#')
 			p++;
-		else if (kws[i].ascii && !(*p >= '0' && *p <= '9') && *p != '+')
+		else if (kws[i].ascii && !(*p >= '0' && *p <= '9') && *p != '+' &&
+			 !(*p == '\0' && kws[i].cmd == SOS_CMD_LOCATE))
 			continue;
 		for (; *p; p++) {
 			if ((*p >= '0' && *p <= '9') || (*p == '+' && o == 0)) {
@@ -139,7 +140,7 @@ enum sos_cmd sos_parse_cmd(const char *text, char *arg, size_t arglen)
 			}
 		}
 		arg[o] = '\0';
-		return o ? kws[i].cmd : SOS_CMD_NONE;
+		return o || kws[i].cmd == SOS_CMD_LOCATE ? kws[i].cmd : SOS_CMD_NONE;
 	}
 	return SOS_CMD_NONE;
 }
@@ -295,6 +296,17 @@ int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], i
 			snprintf(cmds[n++], 64, "W000000,003,1,1,%s", number);
 	}
 	return n;
+}
+
+int sos_locate_cmd(const char *dialect, char *buf, size_t len)
+{
+	if (dialect && !strcmp(dialect, "setracker"))
+		snprintf(buf, len, "pw,123456,url#");
+	else if (dialect && !strcmp(dialect, "tk"))
+		snprintf(buf, len, "smslink123456");
+	else
+		return -ENOTSUP;
+	return 0;
 }
 
 const char *sos_stop_word(const char *dialect)
