@@ -37,6 +37,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 import linli  # noqa: E402
+from console_util import wait_http  # noqa: E402
 
 DAY = 86400
 STAFF = "+8613900139101"
@@ -119,19 +120,9 @@ def console(nreq, http_root=None):
           % (time.time() - t0, nreq), file=sys.stderr)
     tok = gw.linlictl("token", "create", STAFF, "--role", "staff").stdout.strip()
     gw.start()
-    linli.wait_for(lambda: up(gw.http_port), 30, "the console's HTTP port")
+    gw.base = "http://127.0.0.1:%d" % gw.http_port
+    wait_http(gw)
     return gw, tok
-
-
-def up(port):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        c.request("GET", "/api/v1/me")
-        ok = c.getresponse().status == 401
-        c.close()
-        return ok
-    except OSError:
-        return False
 
 
 def pct(v, p):
@@ -214,18 +205,18 @@ LOGIN_JS = ("new Promise(ok => { const t0 = performance.now();"
 
 def paint(nreq, reps):
     from cdp import Browser
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "www")
+    root = os.path.join(linli.ROOT, "www")
     tmp = os.path.join(tempfile.mkdtemp(prefix="linli-www-"), "www")
     shutil.copytree(root, tmp)
     with open(os.path.join(tmp, "ref.html"), "w") as f:
-        f.write("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ref</title></head><body><p>邻里</p></body></html>\n")
+        f.write('<!DOCTYPE html><meta charset="utf-8"><title>ref</title><p>邻里</p>\n')
     gw, tok = console(nreq, tmp)
     b = None
     try:
         b = Browser(gw.dir)
         b.send("Network.enable")
         b.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        base = "http://127.0.0.1:%d" % gw.http_port
+        base = gw.base
 
         def fcp(url):
             b.navigate(url)
@@ -242,8 +233,8 @@ def paint(nreq, reps):
         if errs:
             raise AssertionError("JavaScript error in the page: %s" % errs[:1])
         mp, mr = statistics.median(page), statistics.median(ref)
-        print("console_page_fcp_ms %.0f ms median of %d (first-contentful-paint of www/, its log-in view; min %.0f max %.0f)"
-              % (mp, reps, min(page), max(page)))
+        print("console_page_fcp_ms %.0f ms median of %d (first-contentful-paint of www/, its log-in view;"
+              " min %.0f max %.0f)" % (mp, reps, min(page), max(page)))
         print("console_ref_fcp_ms %.0f ms median of %d (reference: a one-line static page, same linlid and browser;"
               " min %.0f max %.0f)" % (mr, reps, min(ref), max(ref)))
         print("console_page_vs_ref_fcp %.2f page/reference first paint" % (mp / mr))
