@@ -1,6 +1,8 @@
 #!/bin/sh
 # `make bench`: run every benchmark against the optimised build and write bench/RESULTS.md.
-# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, ZERO_N, INBOUND_N, REQUEST_N.
+# Figures only, never pass/fail. Override sizes with AIRTIME_MS, PER_MODEM, ZERO_N, INBOUND_N, REQUEST_N,
+# CONSOLE_REQUESTS, CONSOLE_S, PAINT_REPS, BROADCAST_HOUSEHOLDS, BROADCAST_MODEMS, BROADCAST_TRIALS
+# (bench/NOTES.md has the defaults).
 # A benchmark that fails is named in RESULTS.md and makes this script exit 1 after writing it.
 set -e
 B=${1:-build/bench}
@@ -12,6 +14,12 @@ PATH_PER_MODEM=${PATH_PER_MODEM:-10} # parts per modem in the send-path comparis
 ZERO_N=${ZERO_N:-40}           # parts of the zero-air-time runs (linlid's per-send cost, gammu-smsd)
 INBOUND_N=${INBOUND_N:-50000}
 REQUEST_N=${REQUEST_N:-20000}
+CONSOLE_REQUESTS=${CONSOLE_REQUESTS:-100000} # requests in the console's database (issue 11)
+CONSOLE_S=${CONSOLE_S:-5}                    # seconds each console path is asked
+PAINT_REPS=${PAINT_REPS:-9}                  # page loads for the first paint (median)
+BROADCAST_HOUSEHOLDS=${BROADCAST_HOUSEHOLDS:-5000} # the community a notice goes to (issue 12)
+BROADCAST_MODEMS=${BROADCAST_MODEMS:-2}
+BROADCAST_TRIALS=${BROADCAST_TRIALS:-3}      # SOS alarms idle, and as many while the notice drains
 out=$(mktemp)
 one=$(mktemp)
 failed=""
@@ -80,6 +88,12 @@ for n in 1 4; do
 		step python3 bench/sos_bench.py $n $bulk "$AIRTIME_MS" "$SOS_TRIALS"
 	done
 done
+# the staff console (issue 11): the request list over HTTP against GET /api/v1/me, and the page's
+# first paint in headless chromium against a one-line page, on CONSOLE_REQUESTS requests
+step python3 bench/console_bench.py api "$CONSOLE_REQUESTS" "$CONSOLE_S"
+step python3 bench/console_bench.py paint "$CONSOLE_REQUESTS" "$PAINT_REPS"
+# a notice to everyone (issue 12): queued how fast, and the SOS latency while it drains against idle
+step python3 bench/broadcast_bench.py "$BROADCAST_HOUSEHOLDS" "$BROADCAST_MODEMS" "$AIRTIME_MS" "$BROADCAST_TRIALS"
 # the 6995 group call's set-up (issue 5): caller's INVITE at Kamailio -> the nine neighbour INVITEs
 # out, against one plain Kamailio relay measured in the same run (bench/callsetup.py)
 step python3 bench/callsetup.py "${CALL_N:-20}"
@@ -100,7 +114,7 @@ t_end=$(date +%s)
 	echo "Written by \`make bench\` (bench/run.sh) on $started, in $(((t_end - t_start) / 60)) min."
 	echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load average at the start $load."
 	echo "Software: libgammu $(dpkg-query -W -f='${Version}' libgammu8 2>/dev/null || echo '?'), gammu-smsd $(dpkg-query -W -f='${Version}' gammu-smsd 2>/dev/null || echo 'not installed'), SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1)."
-	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM PATH_PER_MODEM=$PATH_PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N REQUEST_N=$REQUEST_N)."
+	echo "Command: \`make bench\` (AIRTIME_MS=$AIRTIME_MS PER_MODEM=$PER_MODEM PATH_PER_MODEM=$PATH_PER_MODEM ZERO_N=$ZERO_N INBOUND_N=$INBOUND_N REQUEST_N=$REQUEST_N CONSOLE_REQUESTS=$CONSOLE_REQUESTS CONSOLE_S=$CONSOLE_S PAINT_REPS=$PAINT_REPS BROADCAST_HOUSEHOLDS=$BROADCAST_HOUSEHOLDS BROADCAST_MODEMS=$BROADCAST_MODEMS BROADCAST_TRIALS=$BROADCAST_TRIALS)."
 	if [ -n "$failed" ]; then
 		echo
 		echo "**Failed** (their figures are missing):$failed"
