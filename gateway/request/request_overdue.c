@@ -94,6 +94,11 @@ time_t rq_overdue_due(struct gw *gw, time_t now, void *data)
 	rc = db_begin(gw->db);
 	if (rc == 0) {
 		rc = rq_overdue(&e, osmo_tdef_get(rq_tdefs, RQ_T_ESCALATE, OSMO_TDEF_S, -1));
+		if (rc >= 0) {
+			int n = rq_extension_lapse(&e);
+
+			rc = n < 0 ? n : rc + n;
+		}
 		if (rc < 0 || db_commit(gw->db) < 0) {
 			db_rollback(gw->db);
 			LOGP(DRT, LOGL_ERROR, "overdue check failed: %s\n", strerror(rc < 0 ? -rc : EIO));

@@ -70,6 +70,16 @@ int rq_register(struct rq_env *e, struct rq_msg *m);
 /* The resident's answer to a finished errand r (state closed): confirm (1/确认) or dispute (2/有异议). */
 int rq_errand_answer(struct rq_env *e, struct rq_msg *m, struct db_request *r, bool confirm);
 
+/* gateway/request/request_extend.c: 延期/YQ <ref> <days> <reason> from the assignee (an ask to the
+ * duty staff; a staff phone's is the extension itself), 批准/PZ <code> and 驳回/BH <code> <reason>
+ * from the staff; 0 or -errno, m->note says what was done. */
+int rq_extend_ask(struct rq_env *e, struct rq_msg *m);
+int rq_extend_approve(struct rq_env *e, struct rq_msg *m);
+int rq_extend_refuse(struct rq_env *e, struct rq_msg *m);
+/* Asks nobody answered by their time: expired, the asker told (void, silently, when the request is
+ * closed). How many, or -errno. */
+int rq_extension_lapse(struct rq_env *e);
+
 struct gw;
 /* The environment of the gateway's handlers: its database, rules, clock, queue, rate limit and
  * settings. */
