@@ -529,8 +529,6 @@ int db_request_update(struct db_context *dbc, const struct db_request *r);
 /* One event row: actor (a number, "staff..." or "system"), from_state NULL for the first. */
 int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,
 			 const char *from_state, const char *to_state, const char *note);
-/* The newest non-empty event note of a request into buf ("" when none). */
-int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len);
 
 /* The open request (not merged) of reporter with exactly this text created at or after since,
  * newest first. 0 or -ENOENT. */

@@ -62,8 +62,6 @@ static const struct db_stmt_def stmts[] = {
 			   "updated = :updated WHERE id = :id"),
 	DB_SQL(REQ_EVENT_ADD, "INSERT INTO request_event (request_id, actor, at, from_state, to_state, note) "
 			      "VALUES (:rid, :actor, :at, :from, :to, :note)"),
-	DB_SQL(REQ_LAST_NOTE, "SELECT note FROM request_event WHERE request_id = :rid AND note <> '' "
-			      "ORDER BY at DESC, id DESC LIMIT 1"),
 	DB_SQL(REQ_FIND_DUP, "SELECT " RQ_COLS "WHERE r.reporter = :reporter AND r.text = :text "
 			     "AND r.created >= :since AND " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT 1"),
 	DB_SQL(REQ_LATEST, "SELECT " RQ_COLS "WHERE (r.reporter = :number OR r.household_id = :hh) "
@@ -326,18 +324,6 @@ int db_request_event_add(struct db_context *dbc, int64_t request_id, const char 
 	db_bind_text(q, ":to", to_state);
 	db_bind_text(q, ":note", note && note[0] ? note : NULL);
 	return db_exec(q);
-}
-
-int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len)
-{
-	struct db_q *q = db_q(dbc, DB_STMT_REQ_LAST_NOTE);
-	int rc;
-
-	if (len)
-		buf[0] = '\0';
-	db_bind_int(q, ":rid", request_id);
-	rc = db_row_text(q, buf, len);
-	return rc == -ENOENT ? 0 : rc;
 }
 
 int db_request_find_dup(struct db_context *dbc, void *ctx, const char *reporter, const char *text, int64_t since,

@@ -668,6 +668,13 @@ static char *full_args(void *ctx, const char *text, size_t len, const char *keyw
 /* The handlers of request_extend.c (their rules carry a role). */
 static const char *const ext_handlers[] = {"extend_ask", "extend_approve", "extend_refuse"};
 
+/* 延期 is the assignee's (rule role grid_worker), and the staff's too: theirs is the extension
+ * itself (request_extend.c). */
+static bool staff_extends(const struct rq_msg *m)
+{
+	return !strcmp(m->handler, "extend_ask") && m->known && !strcmp(m->ph.role, "staff");
+}
+
 static bool replyable(const char *number)
 {
 	return number[0] == '+' || (number[0] >= '0' && number[0] <= '9');
@@ -715,16 +722,13 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		return closed_answer(e, &m, 0, 1); /* 确认 alone (with a code it was the SOS binding's) */
 	m.keyword = mt.keyword;
 	m.handler = mt.rule->handler;
-	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role))) {
+	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role)) && !staff_extends(&m)) {
 		const char *keys[] = {"keyword", "role"};
 		const char *vals[] = {mt.keyword, rq_role_label(mt.rule->role, m.lang)};
 		bool ours = false;
 
 		for (unsigned i = 0; i < ARRAY_SIZE(ext_handlers); i++)
 			ours |= !strcmp(m.handler, ext_handlers[i]);
-		/* 延期 is the assignee's, and the staff's too (theirs is the extension itself) */
-		if (!strcmp(m.handler, "extend_ask") && m.known && !strcmp(m.ph.role, "staff"))
-			goto allowed;
 		for (unsigned i = 0; i < ARRAY_SIZE(wcmds); i++)
 			ours |= !strcmp(m.handler, wcmds[i].handler);
 		if (!ours && strcmp(m.handler, "list") && strcmp(m.handler, "take") && strcmp(m.handler, "done"))
@@ -736,7 +740,6 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		rc = rq_send_err(e, sender, m.lang, "refused", keys, vals, 2);
 		return rc < 0 ? rc : 1;
 	}
-allowed:
 	m.args = full_args(e->ctx, text, len, mt.keyword);
 
 	if (!strcmp(m.handler, "report"))

@@ -81,7 +81,8 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 /* Due work every OVERDUE_EVERY_S: open requests past their deadline are flagged and chased. */
 #define OVERDUE_EVERY_S 5
 
-/* request_priv.h: rq_overdue in its own transaction, every OVERDUE_EVERY_S. */
+/* request_priv.h: rq_overdue and the lapse of unanswered 延期 asks in their own transaction, every
+ * OVERDUE_EVERY_S. */
 time_t rq_overdue_due(struct gw *gw, time_t now, void *data)
 {
 	struct rq_env e;

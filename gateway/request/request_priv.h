@@ -84,8 +84,9 @@ struct gw;
 /* The environment of the gateway's handlers: its database, rules, clock, queue, rate limit and
  * settings. */
 void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now);
-/* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue in a
- * transaction of its own, the outbox kicked when something was sent; asks to run again in 5 s. */
+/* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue and
+ * rq_extension_lapse in a transaction of their own, the outbox kicked when something was sent; asks
+ * to run again in 5 s. */
 time_t rq_overdue_due(struct gw *gw, time_t now, void *data);
 
 /* ---- the staff console and Open311 (gateway/request/request_http.c, request_open311.c) ---- */
