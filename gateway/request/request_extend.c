@@ -197,7 +197,10 @@ int rq_extend_ask(struct rq_env *e, struct rq_msg *m)
 	}
 	if (days < 1 || days > RQ_EXTEND_MAX_DAYS) {
 		const char *keys[] = {"max", "usage"};
-		const char *vals[] = {"10", en(m) ? "YQ 123456 3 reason" : "延期 单号 天数 原因"};
+		char max[8];
+		const char *vals[] = {max, en(m) ? "YQ 123456 3 reason" : "延期 单号 天数 原因"};
+
+		snprintf(max, sizeof(max), "%d", RQ_EXTEND_MAX_DAYS);
 
 		snprintf(m->note, m->notelen, "extend_ask %s refused: %u days", ref, days);
 		return rq_send_err(e, m->sender, m->lang, "extend_days", keys, vals, 2);
