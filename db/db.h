@@ -529,8 +529,6 @@ int db_request_update(struct db_context *dbc, const struct db_request *r);
 /* One event row: actor (a number, "staff..." or "system"), from_state NULL for the first. */
 int db_request_event_add(struct db_context *dbc, int64_t request_id, const char *actor, int64_t at,
 			 const char *from_state, const char *to_state, const char *note);
-/* The newest non-empty event note of a request into buf ("" when none). */
-int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len);
 
 /* The open request (not merged) of reporter with exactly this text created at or after since,
  * newest first. 0 or -ENOENT. */
@@ -596,6 +594,41 @@ struct db_request_event {
 };
 /* The events of a request, oldest first: a talloc array under ctx, the count returned. */
 int db_request_events(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event **out);
+/* The newest event of a request that changed its state (remarks that keep it are left out: a staff
+ * note, a merged repeat, a 延期 ask); from "" for the first. 0, -ENOENT when none. */
+int db_request_last_change(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event *out);
+
+/* 延期 asked by SMS (table request_extension): the assignee asks for days more working days with a
+ * reason; the staff approve (state approved: the extension itself is rq_extend's) or refuse
+ * (refused, with the reason), or nobody does by expires (expired); void when the request was no
+ * longer open. At most one ask of a request is asked at a time, and its code is unique among the
+ * asked ones. */
+struct db_extension {
+	int64_t id, request_id;
+	char ref[8];	     /* read only: the request's */
+	char asker[32];	     /* the number that asked */
+	char asker_name[64]; /* read only: its phone's name, "" none */
+	char asker_lang[8];  /* read only: its phone's language, "zh-CN" when unknown */
+	unsigned days;	     /* 1..10 */
+	char *reason;	     /* talloc'd under the ctx given to the getter */
+	char code[8];	     /* the approval code */
+	char state[12];	     /* asked approved refused expired void */
+	int64_t created, expires;
+};
+/* Insert x (state asked); -EEXIST when its request has an asked one or its code is taken. */
+int db_extension_add(struct db_context *dbc, struct db_extension *x);
+/* The asked (waiting) ask of a request, or the asked one with code; 0, -ENOENT. */
+int db_extension_asked(struct db_context *dbc, void *ctx, int64_t request_id, struct db_extension *out);
+int db_extension_by_code(struct db_context *dbc, void *ctx, const char *code, struct db_extension *out);
+/* Decide the asked ask id: state approved, refused, expired or void, by whom, the reason of a
+ * refusal (may be NULL); -ENOENT when it was no longer asked. */
+int db_extension_decide(struct db_context *dbc, int64_t id, const char *state, const char *by, const char *decision,
+			int64_t at);
+/* Decide whatever ask of request_id is asked (the staff extended it some other way); how many. */
+int db_extension_decide_asked(struct db_context *dbc, int64_t request_id, const char *state, const char *by,
+			      int64_t at);
+/* The asked asks whose time is up (expires <= now), oldest first: a talloc array, the count. */
+int db_extension_lapsed(struct db_context *dbc, void *ctx, int64_t now, struct db_extension **out);
 /* For the metrics: cb once per kind and open state with how many requests are in it and how many
  * of them are overdue at now (flagged 超时 or past the deadline); returns how many calls. */
 int db_request_open_counts(struct db_context *dbc, int64_t now,

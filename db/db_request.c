@@ -42,6 +42,12 @@
 	"AND (:refs IS NULL OR instr(',' || :refs || ',', ',' || r.ref || ',') > 0) "                                  \
 	"AND (:since IS NULL OR r.created >= :since) AND (:until IS NULL OR r.created <= :until) "
 
+/* The columns fill_extension() reads, in order. */
+#define EXT_COLS                                                                                                       \
+	"x.id, x.request_id, r.ref, x.asker, coalesce(p.name, ''), coalesce(p.lang, 'zh-CN'), x.days, x.reason, "      \
+	"x.code, x.state, x.created, x.expires FROM request_extension x JOIN request r ON r.id = x.request_id "        \
+	"LEFT JOIN phone p ON p.number = x.asker "
+
 static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_ADD, "INSERT INTO request (ref, kind, reporter_phone_id, reporter, household_id, "
 			"text, state, flags, deadline, assignee_phone_id, merged_into, created, updated, "
@@ -56,8 +62,6 @@ static const struct db_stmt_def stmts[] = {
 			   "updated = :updated WHERE id = :id"),
 	DB_SQL(REQ_EVENT_ADD, "INSERT INTO request_event (request_id, actor, at, from_state, to_state, note) "
 			      "VALUES (:rid, :actor, :at, :from, :to, :note)"),
-	DB_SQL(REQ_LAST_NOTE, "SELECT note FROM request_event WHERE request_id = :rid AND note <> '' "
-			      "ORDER BY at DESC, id DESC LIMIT 1"),
 	DB_SQL(REQ_FIND_DUP, "SELECT " RQ_COLS "WHERE r.reporter = :reporter AND r.text = :text "
 			     "AND r.created >= :since AND " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT 1"),
 	DB_SQL(REQ_LATEST, "SELECT " RQ_COLS "WHERE (r.reporter = :number OR r.household_id = :hh) "
@@ -87,6 +91,19 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_OPEN_COUNTS, "SELECT r.kind, r.state, count(*), "
 				"coalesce(sum((r.flags & 1) <> 0 OR r.deadline < :now), 0) FROM request r "
 				"WHERE " RQ_OPEN_SQL " GROUP BY r.kind, r.state ORDER BY r.kind, r.state"),
+	/* a change of state (a remark keeps the state: a staff note, a merge, a 延期 ask) */
+	DB_SQL(REQ_LAST_CHANGE, "SELECT coalesce(from_state, ''), to_state, coalesce(note, ''), actor "
+				"FROM request_event WHERE request_id = :rid "
+				"AND (from_state IS NULL OR from_state <> to_state) ORDER BY at DESC, id DESC LIMIT 1"),
+	DB_SQL(EXT_ADD, "INSERT INTO request_extension (request_id, asker, days, reason, code, created, expires) "
+			"VALUES (:rid, :asker, :days, :reason, :code, :created, :expires)"),
+	DB_SQL(EXT_ASKED, "SELECT " EXT_COLS "WHERE x.request_id = :rid AND x.state = 'asked'"),
+	DB_SQL(EXT_BY_CODE, "SELECT " EXT_COLS "WHERE x.code = :code AND x.state = 'asked'"),
+	DB_SQL(EXT_DECIDE, "UPDATE request_extension SET state = :state, decided_at = :at, decided_by = :by, "
+			   "decision = :decision WHERE id = :id AND state = 'asked'"),
+	DB_SQL(EXT_DECIDE_ASKED, "UPDATE request_extension SET state = :state, decided_at = :at, decided_by = :by "
+				 "WHERE request_id = :rid AND state = 'asked'"),
+	DB_SQL(EXT_LAPSED, "SELECT " EXT_COLS "WHERE x.state = 'asked' AND x.expires <= :now ORDER BY x.expires, x.id"),
 };
 DB_STMT_TABLE(db_stmts_request, stmts);
 
@@ -307,18 +324,6 @@ int db_request_event_add(struct db_context *dbc, int64_t request_id, const char 
 	db_bind_text(q, ":to", to_state);
 	db_bind_text(q, ":note", note && note[0] ? note : NULL);
 	return db_exec(q);
-}
-
-int db_request_last_note(struct db_context *dbc, int64_t request_id, char *buf, size_t len)
-{
-	struct db_q *q = db_q(dbc, DB_STMT_REQ_LAST_NOTE);
-	int rc;
-
-	if (len)
-		buf[0] = '\0';
-	db_bind_int(q, ":rid", request_id);
-	rc = db_row_text(q, buf, len);
-	return rc == -ENOENT ? 0 : rc;
 }
 
 int db_request_find_dup(struct db_context *dbc, void *ctx, const char *reporter, const char *text, int64_t since,
@@ -552,6 +557,17 @@ static void event_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	ev->note = db_col_dup(ctx, st, 4);
 }
 
+static void last_change_fill(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_request_event *ev = elem;
+
+	memset(ev, 0, sizeof(*ev));
+	db_col_copy(st, 0, ev->from, sizeof(ev->from));
+	db_col_copy(st, 1, ev->to, sizeof(ev->to));
+	ev->note = db_col_dup(ctx, st, 2);
+	db_col_copy(st, 3, ev->actor, sizeof(ev->actor));
+}
+
 int db_request_events(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event **out)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_REQ_EVENT_ROWS);
@@ -582,4 +598,123 @@ int db_request_open_counts(struct db_context *dbc, int64_t now,
 
 	db_bind_int(q, ":now", now);
 	return db_rows(q, count_row, &c);
+}
+
+int db_request_last_change(struct db_context *dbc, void *ctx, int64_t request_id, struct db_request_event *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_REQ_LAST_CHANGE);
+	struct db_request_event *ev;
+	int n;
+
+	db_bind_int(q, ":rid", request_id);
+	n = db_collect(q, ctx, sizeof(*ev), last_change_fill, (void **)&ev);
+	if (n < 0)
+		return n;
+	if (!n)
+		return -ENOENT;
+	*out = ev[0];
+	return 0;
+}
+
+/* ---- 延期 asked by SMS (upgrade step extension) ---- */
+
+static void fill_extension(void *elem, void *ctx, sqlite3_stmt *st)
+{
+	struct db_extension *x = elem;
+
+	memset(x, 0, sizeof(*x));
+	x->id = sqlite3_column_int64(st, 0);
+	x->request_id = sqlite3_column_int64(st, 1);
+	db_col_copy(st, 2, x->ref, sizeof(x->ref));
+	db_col_copy(st, 3, x->asker, sizeof(x->asker));
+	db_col_copy(st, 4, x->asker_name, sizeof(x->asker_name));
+	db_col_copy(st, 5, x->asker_lang, sizeof(x->asker_lang));
+	x->days = (unsigned)sqlite3_column_int64(st, 6);
+	x->reason = db_col_dup(ctx, st, 7);
+	db_col_copy(st, 8, x->code, sizeof(x->code));
+	db_col_copy(st, 9, x->state, sizeof(x->state));
+	x->created = sqlite3_column_int64(st, 10);
+	x->expires = sqlite3_column_int64(st, 11);
+}
+
+/* The one row of q into *out: 0, -ENOENT, -errno. */
+static int ext_one(struct db_q *q, void *ctx, struct db_extension *out)
+{
+	struct db_extension *x;
+	int n = db_collect(q, ctx, sizeof(*x), fill_extension, (void **)&x);
+
+	if (n < 0)
+		return n;
+	if (!n)
+		return -ENOENT;
+	*out = x[0];
+	return 0;
+}
+
+int db_extension_add(struct db_context *dbc, struct db_extension *x)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_ADD);
+	int rc;
+
+	db_bind_int(q, ":rid", x->request_id);
+	db_bind_text(q, ":asker", x->asker);
+	db_bind_int(q, ":days", x->days);
+	db_bind_text(q, ":reason", x->reason);
+	db_bind_text(q, ":code", x->code);
+	db_bind_int(q, ":created", x->created);
+	db_bind_int(q, ":expires", x->expires);
+	rc = db_exec(q);
+	if (rc == 0)
+		x->id = db_last_id(dbc);
+	return rc;
+}
+
+int db_extension_asked(struct db_context *dbc, void *ctx, int64_t request_id, struct db_extension *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_ASKED);
+
+	db_bind_int(q, ":rid", request_id);
+	return ext_one(q, ctx, out);
+}
+
+int db_extension_by_code(struct db_context *dbc, void *ctx, const char *code, struct db_extension *out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_BY_CODE);
+
+	db_bind_text(q, ":code", code);
+	return ext_one(q, ctx, out);
+}
+
+int db_extension_decide(struct db_context *dbc, int64_t id, const char *state, const char *by, const char *decision,
+			int64_t at)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_DECIDE);
+
+	db_bind_text(q, ":state", state);
+	db_bind_int(q, ":at", at);
+	db_bind_text(q, ":by", by);
+	db_bind_text(q, ":decision", decision && decision[0] ? decision : NULL);
+	db_bind_int(q, ":id", id);
+	return db_exec_one(q);
+}
+
+int db_extension_decide_asked(struct db_context *dbc, int64_t request_id, const char *state, const char *by, int64_t at)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_DECIDE_ASKED);
+	int rc;
+
+	db_bind_text(q, ":state", state);
+	db_bind_int(q, ":at", at);
+	db_bind_text(q, ":by", by);
+	db_bind_int(q, ":rid", request_id);
+	rc = db_exec(q);
+	return rc < 0 ? rc : db_changes(dbc);
+}
+
+int db_extension_lapsed(struct db_context *dbc, void *ctx, int64_t now, struct db_extension **out)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_EXT_LAPSED);
+
+	db_bind_int(q, ":now", now);
+	return db_collect(q, ctx, sizeof(**out), fill_extension, (void **)out);
 }

@@ -8,7 +8,7 @@
  *   linlictl [-d DB] stats                        queue counts and counters
  *   linlictl [-d DB] device|bind|incident|watch ... SOS watches, bindings, incidents (usage())
  *   linlictl parse-alert < TEXT                   the alert parser's JSON for one watch text
- *   linlictl [-d DB] request list|show|assign|close ... requests (报事), see usage()
+ *   linlictl [-d DB] request list|show|assign|close|note|extend|reopen ... requests (报事), see usage()
  *   linlictl [-d DB] points|register|holiday ...  points ledger, registrations by SMS, holiday table
  *   linlictl [-d DB] token create|list|revoke ...  the staff console's tokens (gateway/core/http.h)
  *
@@ -68,6 +68,11 @@ static void usage(FILE *out)
 		"  request show REF              a request and its history\n"
 		"  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
 		"  request close REF [RESULT...] close it; the resident gets the result and the rating prompt\n"
+		"  request note REF TEXT...      a remark in its history; the assignee of an open one gets it by SMS\n"
+		"  request extend REF DAYS|YYYY-MM-DD REASON...  延期: DAYS (1-10) working days more, or to that\n"
+		"                                day; the resident and the assignee are told (approves a 延期 asked by "
+		"SMS)\n"
+		"  request reopen REF REASON...  重办 a closed one: dispatched again; the resident is told\n"
 		"  points add NUMBER N REASON... add N points (negative: a correction) to the ledger; told by SMS\n"
 		"  points list [NUMBER]          balances, or one phone's balance and entries\n"
 		"  register list [all]           registrations by SMS waiting for approval (or all)\n"
@@ -765,7 +770,16 @@ static int queue_out(void *data, const char *dest, const char *text, int prio)
 	return rc < 0 ? rc : db_sms_out_add(data, num, text, prio, &id);
 }
 
-/* request list|show|assign|close: the texts are the rules file's (routes/sms.rules when it is
+static char *join_args(void *ctx, int argc, char **argv)
+{
+	char *s = talloc_strdup(ctx, "");
+
+	for (int i = 0; i < argc; i++)
+		s = talloc_asprintf_append(s, "%s%s", i ? " " : "", argv[i]);
+	return s;
+}
+
+/* request list|show|assign|close|note|extend|reopen: the texts are the rules file's (routes/sms.rules when it is
  * there) or the built-in ones; the SMS are queued for linlid. */
 static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
 {
@@ -810,6 +824,21 @@ static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
 		rc = db_begin(dbc);
 		if (rc == 0)
 			rc = rq_close(&e, argv[1], result, actor, err, sizeof(err));
+	} else if (argc >= 3 && (!strcmp(argv[0], "note") || !strcmp(argv[0], "reopen"))) {
+		result = join_args(ctx, argc - 2, argv + 2);
+		rc = db_begin(dbc);
+		if (rc == 0)
+			rc = !strcmp(argv[0], "note") ? rq_note(&e, argv[1], result, actor, err, sizeof(err))
+						      : rq_reopen(&e, argv[1], result, actor, err, sizeof(err));
+	} else if (argc >= 3 && !strcmp(argv[0], "extend")) {
+		/* DAYS (all digits) or a date; the reason may be missing: rq_extend says it is needed */
+		bool days = strspn(argv[2], "0123456789") == strlen(argv[2]);
+
+		result = join_args(ctx, argc - 3, argv + 3);
+		rc = db_begin(dbc);
+		if (rc == 0)
+			rc = rq_extend(&e, argv[1], days ? (unsigned)atoi(argv[2]) : 0, days ? NULL : argv[2], result,
+				       actor, err, sizeof(err));
 	} else {
 		usage(stderr);
 		return 2;
@@ -821,7 +850,21 @@ static int cmd_request(void *ctx, struct db_context *dbc, int argc, char **argv)
 		fprintf(stderr, "linlictl: %s\n", err[0] ? err : strerror(-rc));
 		return 1;
 	}
-	printf("%s %s\n", argv[1], !strcmp(argv[0], "assign") ? "dispatched" : "closed");
+	if (!strcmp(argv[0], "extend") || !strcmp(argv[0], "reopen")) {
+		struct db_request r;
+		char due[32];
+
+		if (db_request_get(dbc, ctx, argv[1], 0, &r) == 0) {
+			rq_date(r.deadline, "en", due, sizeof(due));
+			printf("%s %s, due %s\n", argv[1], r.state, due);
+			return 0;
+		}
+	}
+	printf("%s %s\n", argv[1],
+	       !strcmp(argv[0], "assign")  ? "dispatched"
+	       : !strcmp(argv[0], "note")  ? "noted"
+	       : !strcmp(argv[0], "close") ? "closed"
+					   : "done");
 	return 0;
 }
 
@@ -844,15 +887,6 @@ static void ctl_env(void *ctx, struct db_context *dbc, struct rq_env *e, char *a
 	e->queue = queue_out;
 	e->queue_data = dbc;
 	snprintf(actor, actorlen, "staff:%s", user ? user : "linlictl");
-}
-
-static char *join_args(void *ctx, int argc, char **argv)
-{
-	char *s = talloc_strdup(ctx, "");
-
-	for (int i = 0; i < argc; i++)
-		s = talloc_asprintf_append(s, "%s%s", i ? " " : "", argv[i]);
-	return s;
 }
 
 /* Commit when rc is 0, else roll back and say why (err, or the errno). Exit status. */

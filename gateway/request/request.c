@@ -384,6 +384,7 @@ static bool may_see(const struct rq_msg *m, const struct db_request *r)
 
 static int status(struct rq_env *e, struct rq_msg *m)
 {
+	struct db_request_event ev;
 	struct db_request r;
 	char ref[8], note[400] = "", noteline[440] = "";
 	int rc;
@@ -422,11 +423,20 @@ static int status(struct rq_env *e, struct rq_msg *m)
 		snprintf(m->note, m->notelen, "status of %s refused: not the reporter's household", r.ref);
 		return rq_send_err(e, m->sender, m->lang, "private", keys, vals, 1);
 	}
-	rc = db_request_last_note(e->db, r.id, note, sizeof(note));
-	if (rc < 0)
+	/* the newest change as a label in the resident's language: the history's notes are for the
+	 * staff (English system notes, remarks) */
+	rc = db_request_last_change(e->db, e->ctx, r.id, &ev);
+	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	if (note[0])
-		snprintf(noteline, sizeof(noteline), "%s%s", !strcmp(m->lang, "en") ? "Last: " : "最新：", note);
+	if (rc == 0) {
+		char date[32];
+
+		rq_date(r.deadline, m->lang, date, sizeof(date));
+		if (rq_event_label(r.kind, ev.to, r.assignee_phone_id != 0, ev.note, date, m->lang, note,
+				   sizeof(note)) > 0)
+			snprintf(noteline, sizeof(noteline), "%s%s", !strcmp(m->lang, "en") ? "Last: " : "最新：",
+				 note);
+	}
 	{
 		bool en = !strcmp(m->lang, "en");
 		const char *keys[] = {"ref", "state", "flag", "note"};
@@ -655,6 +665,16 @@ static char *full_args(void *ctx, const char *text, size_t len, const char *keyw
 	return p;
 }
 
+/* The handlers of request_extend.c (their rules carry a role). */
+static const char *const ext_handlers[] = {"extend_ask", "extend_approve", "extend_refuse"};
+
+/* 延期 is the assignee's (rule role grid_worker), and the staff's too: theirs is the extension
+ * itself (request_extend.c). */
+static bool staff_extends(const struct rq_msg *m)
+{
+	return !strcmp(m->handler, "extend_ask") && m->known && !strcmp(m->ph.role, "staff");
+}
+
 static bool replyable(const char *number)
 {
 	return number[0] == '+' || (number[0] >= '0' && number[0] <= '9');
@@ -702,11 +722,13 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		return closed_answer(e, &m, 0, 1); /* 确认 alone (with a code it was the SOS binding's) */
 	m.keyword = mt.keyword;
 	m.handler = mt.rule->handler;
-	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role))) {
+	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role)) && !staff_extends(&m)) {
 		const char *keys[] = {"keyword", "role"};
 		const char *vals[] = {mt.keyword, rq_role_label(mt.rule->role, m.lang)};
 		bool ours = false;
 
+		for (unsigned i = 0; i < ARRAY_SIZE(ext_handlers); i++)
+			ours |= !strcmp(m.handler, ext_handlers[i]);
 		for (unsigned i = 0; i < ARRAY_SIZE(wcmds); i++)
 			ours |= !strcmp(m.handler, wcmds[i].handler);
 		if (!ours && strcmp(m.handler, "list") && strcmp(m.handler, "take") && strcmp(m.handler, "done"))
@@ -736,6 +758,12 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		rc = rq_points(e, &m);
 	else if (!strcmp(m.handler, "register"))
 		rc = rq_register(e, &m);
+	else if (!strcmp(m.handler, "extend_ask"))
+		rc = rq_extend_ask(e, &m);
+	else if (!strcmp(m.handler, "extend_approve"))
+		rc = rq_extend_approve(e, &m);
+	else if (!strcmp(m.handler, "extend_refuse"))
+		rc = rq_extend_refuse(e, &m);
 	else {
 		rc = 0;
 		for (unsigned i = 0; i < ARRAY_SIZE(wcmds); i++)
@@ -772,6 +800,10 @@ struct osmo_tdef rq_tdefs[] = {
 	 .default_val = 3600,
 	 .unit = OSMO_TDEF_S,
 	 .desc = "The window of the fan-out limit (texts to every staff phone or runner per sender)"},
+	{.T = RQ_T_EXTEND_WAIT,
+	 .default_val = 86400,
+	 .unit = OSMO_TDEF_S,
+	 .desc = "A 延期 ask nobody answers lapses at the request's deadline, but not sooner than this"},
 	{}};
 
 /* Error replies (refusals, malformed commands) per number: at most err_max in err_window_s. */

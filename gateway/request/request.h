@@ -35,6 +35,13 @@ struct db_request;
  * for an unknown one). */
 const char *rq_state_label(const char *state, const char *lang);
 
+/* What 查询 tells a resident of the newest change of a request of kind (request, errand): a label
+ * in lang for the state it went to (to; dispatched: to the grid worker when assigned, else to the
+ * staff), with the deadline date for an extension and, after 处置 and 办结 of a request, note (the
+ * assignee's words to the resident). Never a system note. The length, -ENOSPC. */
+int rq_event_label(const char *kind, const char *to, bool assigned, const char *note, const char *date,
+		   const char *lang, char *out, size_t outlen);
+
 /* A reference at the start of normalised args (after spaces, ':', '#'): exactly 6 ASCII digits.
  * 0 with ref filled (and *rest, if not NULL, pointing past it and its separators); -ENOENT when
  * args does not start with a digit; -EINVAL when the digits are not 6. */
@@ -93,8 +100,8 @@ struct rq_env {
 };
 
 /* Handle a received message if it is request business (a keyword of handler report, status,
- * accept, note, resolve, return, list; a rating reply to a closed request; an unreadable text).
- * flags are enum db_sms_in_flags. Returns 1 handled (note says what was done), 0 not request
+ * accept, note, resolve, return, list, extend_ask, extend_approve, extend_refuse; a rating reply to a closed request;
+ * an unreadable text). flags are enum db_sms_in_flags. Returns 1 handled (note says what was done), 0 not request
  * business, -errno on a database error. */
 int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len, unsigned flags, char *note,
 	      size_t notelen);
@@ -113,7 +120,8 @@ int rq_close(struct rq_env *e, const char *ref, const char *result, const char *
  * rq_extend (延期): a new deadline for an open request, days working days after the current
  * deadline (or now, if that is earlier; 1..RQ_EXTEND_MAX_DAYS), or date ("YYYY-MM-DD", its end,
  * later than the current deadline, within a year) when not NULL; state extended, the overdue
- * flags cleared; the resident and the assignee are told. reason is required.
+ * flags cleared; the resident and the assignee are told. reason is required. A 延期 the assignee
+ * asked for by SMS and that still waits is approved by it (gateway/request/request_extend.c).
  * rq_reopen (重办): a closed or rated request back to work (reopened, then dispatched again to its
  * assignee; reopened with the duty staff when it has none), a new deadline of e->deadline_days;
  * the assignee (or every staff phone) gets the job again and the resident is told. reason is
@@ -209,10 +217,11 @@ extern struct rq_cfg rq_cfg;
 
 /* The request times (osmo_tdef group "request": `timer request X1 ...`). */
 enum rq_timer {
-	RQ_T_ESCALATE = -1,   /* overdue this long: 督办 to the staff (86400 s) */
-	RQ_T_DUP = -2,	      /* the same text from the same number within this is one request (600 s) */
-	RQ_T_ERR_WINDOW = -3, /* the window of the error-reply limit (600 s) */
-	RQ_T_FANOUT = -4,     /* the window of the fan-out limit (3600 s) */
+	RQ_T_ESCALATE = -1,    /* overdue this long: 督办 to the staff (86400 s) */
+	RQ_T_DUP = -2,	       /* the same text from the same number within this is one request (600 s) */
+	RQ_T_ERR_WINDOW = -3,  /* the window of the error-reply limit (600 s) */
+	RQ_T_FANOUT = -4,      /* the window of the fan-out limit (3600 s) */
+	RQ_T_EXTEND_WAIT = -5, /* a 延期 ask lapses at the deadline, but not sooner than this (86400 s) */
 };
 extern struct osmo_tdef rq_tdefs[];
 

@@ -36,22 +36,46 @@ static json_t *str_or_null(const char *s)
 	return s && s[0] ? json_string(s) : json_null();
 }
 
-static json_t *request_json(const struct db_request *r, time_t now)
+/* The 延期 the assignee asked for by SMS and that waits for the staff (request_extend.c), or null
+ * (also on a database error, logged: the rest of the request is still worth showing). */
+static json_t *extension_json(struct db_context *db, void *ctx, const struct db_request *r)
+{
+	struct db_extension x;
+	int rc;
+
+	if (!db_request_state_open(r->state))
+		return json_null();
+	rc = db_extension_asked(db, ctx, r->id, &x);
+	if (rc < 0) {
+		if (rc != -ENOENT)
+			LOGP(DRT, LOGL_ERROR, "request %s: the waiting 延期: %s\n", r->ref, strerror(-rc));
+		return json_null();
+	}
+	return json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "days", (int)x.days, "reason", x.reason ? x.reason : "",
+			 "asked_by", x.asker, "asked_by_name", str_or_null(x.asker_name), "asked_at",
+			 gw_http_time(x.created), "expires_at", gw_http_time(x.expires));
+}
+
+static json_t *request_json(struct db_context *db, void *ctx, const struct db_request *r, time_t now)
 {
 	bool open = db_request_state_open(r->state);
 	bool overdue = open && ((r->flags & DB_REQ_OVERDUE) || (r->deadline && r->deadline < now));
+	json_t *j;
 
-	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:s, s:o, s:o, "
-		"s:o, s:o, s:b}",
-		"ref", r->ref, "kind", r->kind, "state", r->state, "state_label", rq_state_label(r->state, "zh-CN"),
-		"text", r->text ? r->text : "", "reporter", str_or_null(r->reporter), "household",
-		str_or_null(r->address), "grid", str_or_null(r->grid), "assignee", str_or_null(r->assignee),
-		"assignee_name", str_or_null(r->assignee_name), "deadline", gw_http_time(r->deadline), "overdue",
-		overdue, "created_at", gw_http_time(r->created), "updated_at", gw_http_time(r->updated), "rating",
-		str_or_null(r->rating), "source", r->source[0] ? r->source : "sms", "service", str_or_null(r->service),
-		"address", str_or_null(r->place), "lat", r->has_pos ? json_real(r->lat) : json_null(), "lon",
-		r->has_pos ? json_real(r->lon) : json_null(), "unverified", (r->flags & DB_REQ_UNVERIFIED) != 0);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:s, s:o, s:o, "
+		      "s:o, s:o, s:b}",
+		      "ref", r->ref, "kind", r->kind, "state", r->state, "state_label",
+		      rq_state_label(r->state, "zh-CN"), "text", r->text ? r->text : "", "reporter",
+		      str_or_null(r->reporter), "household", str_or_null(r->address), "grid", str_or_null(r->grid),
+		      "assignee", str_or_null(r->assignee), "assignee_name", str_or_null(r->assignee_name), "deadline",
+		      gw_http_time(r->deadline), "overdue", overdue, "created_at", gw_http_time(r->created),
+		      "updated_at", gw_http_time(r->updated), "rating", str_or_null(r->rating), "source",
+		      r->source[0] ? r->source : "sms", "service", str_or_null(r->service), "address",
+		      str_or_null(r->place), "lat", r->has_pos ? json_real(r->lat) : json_null(), "lon",
+		      r->has_pos ? json_real(r->lon) : json_null(), "unverified", (r->flags & DB_REQ_UNVERIFIED) != 0);
+	if (j)
+		json_object_set_new(j, "extension_asked", extension_json(db, ctx, r));
+	return j;
 }
 
 /* ---- input ---- */
@@ -228,7 +252,7 @@ static int answer_request(struct gw *gw, struct gw_http_out *o, const char *ref,
 	int rc = db_request_get(gw->db, tmp, ref, 0, &q);
 
 	if (rc == 0)
-		gw_http_json(o, status, request_json(&q, gw_now()));
+		gw_http_json(o, status, request_json(gw->db, tmp, &q, gw_now()));
 	else if (rc == -ENOENT)
 		gw_http_error(o, 404, "no request %s", ref);
 	talloc_free(tmp);
@@ -300,7 +324,7 @@ static int requests_list(struct gw *gw, struct gw_http_req *r, struct gw_http_ou
 	}
 	list = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(list, request_json(&rows[i], f.now));
+		json_array_append_new(list, request_json(gw->db, tmp, &rows[i], f.now));
 	talloc_free(tmp);
 	return gw_http_json(
 		o, 200,
@@ -330,7 +354,7 @@ static int request_show(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 		talloc_free(tmp);
 		return n;
 	}
-	j = request_json(&q, gw_now());
+	j = request_json(gw->db, tmp, &q, gw_now());
 	events = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(events, json_pack("{s:o, s:s, s:o, s:s, s:o}", "at", gw_http_time(ev[i].at),

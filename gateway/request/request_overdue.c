@@ -81,7 +81,8 @@ int rq_overdue(struct rq_env *e, unsigned escalate_after_s)
 /* Due work every OVERDUE_EVERY_S: open requests past their deadline are flagged and chased. */
 #define OVERDUE_EVERY_S 5
 
-/* request_priv.h: rq_overdue in its own transaction, every OVERDUE_EVERY_S. */
+/* request_priv.h: rq_overdue and the lapse of unanswered 延期 asks in their own transaction, every
+ * OVERDUE_EVERY_S. */
 time_t rq_overdue_due(struct gw *gw, time_t now, void *data)
 {
 	struct rq_env e;
@@ -94,6 +95,11 @@ time_t rq_overdue_due(struct gw *gw, time_t now, void *data)
 	rc = db_begin(gw->db);
 	if (rc == 0) {
 		rc = rq_overdue(&e, osmo_tdef_get(rq_tdefs, RQ_T_ESCALATE, OSMO_TDEF_S, -1));
+		if (rc >= 0) {
+			int n = rq_extension_lapse(&e);
+
+			rc = n < 0 ? n : rc + n;
+		}
 		if (rc < 0 || db_commit(gw->db) < 0) {
 			db_rollback(gw->db);
 			LOGP(DRT, LOGL_ERROR, "overdue check failed: %s\n", strerror(rc < 0 ? -rc : EIO));

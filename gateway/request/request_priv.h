@@ -70,12 +70,23 @@ int rq_register(struct rq_env *e, struct rq_msg *m);
 /* The resident's answer to a finished errand r (state closed): confirm (1/确认) or dispute (2/有异议). */
 int rq_errand_answer(struct rq_env *e, struct rq_msg *m, struct db_request *r, bool confirm);
 
+/* gateway/request/request_extend.c: 延期/YQ <ref> <days> <reason> from the assignee (an ask to the
+ * duty staff; a staff phone's is the extension itself), 批准/PZ <code> and 驳回/BH <code> <reason>
+ * from the staff; 0 or -errno, m->note says what was done. */
+int rq_extend_ask(struct rq_env *e, struct rq_msg *m);
+int rq_extend_approve(struct rq_env *e, struct rq_msg *m);
+int rq_extend_refuse(struct rq_env *e, struct rq_msg *m);
+/* Asks nobody answered by their time: expired, the asker told (void, silently, when the request is
+ * closed). How many, or -errno. */
+int rq_extension_lapse(struct rq_env *e);
+
 struct gw;
 /* The environment of the gateway's handlers: its database, rules, clock, queue, rate limit and
  * settings. */
 void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now);
-/* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue in a
- * transaction of its own, the outbox kicked when something was sent; asks to run again in 5 s. */
+/* gateway/request/request_overdue.c: the due hook "overdue" (rq_init registers it): rq_overdue and
+ * rq_extension_lapse in a transaction of their own, the outbox kicked when something was sent; asks
+ * to run again in 5 s. */
 time_t rq_overdue_due(struct gw *gw, time_t now, void *data);
 
 /* ---- the staff console and Open311 (gateway/request/request_http.c, request_open311.c) ---- */

@@ -167,6 +167,9 @@ int rq_extend(struct rq_env *e, const char *ref, unsigned days, const char *date
 	r.flags &= ~(DB_REQ_OVERDUE | DB_REQ_REMINDED | DB_REQ_ESCALATED);
 	rq_date(deadline, "en", d_to, sizeof(d_to));
 	rc = rq_transition(e, &r, "extended", actor, talloc_asprintf(e->ctx, "延期至%s：%s", d_to, reason));
+	/* whoever extends it decides the 延期 its assignee asked for by SMS (request_extend.c) */
+	if (rc == 0)
+		rc = db_extension_decide_asked(e->db, r.id, "approved", actor, e->now);
 	if (rc < 0)
 		return rc;
 	{

@@ -199,6 +199,32 @@ static const struct {
 	{"extended_worker", "en", "[Extended] ref {ref} is now due {date}: {reason}"},
 	{"reopened", "zh-CN", "您的报事{ref}已重新办理：{reason}。预计{date}前办结。"},
 	{"reopened", "en", "Your report {ref} has been reopened: {reason}. Due by {date}."},
+	/* 延期 asked by SMS (gateway/request/request_extend.c) */
+	{"extend_ask_staff", "zh-CN",
+	 "【延期申请】单号{ref} {address}：{name}申请延期{days}个工作日（原{date}前办结），原因：{reason}。"
+	 "回复“批准{code}”同意，“驳回{code} 原因”不同意"},
+	{"extend_ask_staff", "en",
+	 "[Extension] ref {ref} {address}: {name} asks for {days} more working days (due {date}). Reason: "
+	 "{reason}. Reply PZ {code} to approve, BH {code} reason to refuse"},
+	{"extend_asked", "zh-CN", "单号{ref}延期{days}个工作日的申请已提交，等待工作人员审批。"},
+	{"extend_asked", "en", "Your request to extend ref {ref} by {days} working days went to the staff."},
+	{"extend_pending", "zh-CN", "单号{ref}已有延期申请在审批中，请等待答复。"},
+	{"extend_pending", "en", "Ref {ref} already has an extension waiting for approval."},
+	{"extend_days", "zh-CN", "延期应为1到{max}个工作日。格式：{usage}"},
+	{"extend_days", "en", "An extension is 1 to {max} working days. Format: {usage}"},
+	{"extend_done", "zh-CN", "单号{ref}已延期至{date}，已通知居民和承办人。"},
+	{"extend_done", "en", "Ref {ref} is now due {date}; the resident and the assignee were told."},
+	{"extend_refused", "zh-CN", "【延期驳回】单号{ref}的延期申请未获批准：{reason}。请按原期限（{date}前）办结。"},
+	{"extend_refused", "en", "[Refused] the extension of ref {ref} was not approved: {reason}. Still due {date}."},
+	{"extend_refused_staff", "zh-CN", "已驳回单号{ref}的延期申请，已通知{name}。"},
+	{"extend_refused_staff", "en", "Refused the extension of ref {ref}; {name} was told."},
+	{"extend_expired", "zh-CN", "单号{ref}的延期申请无人审批，已失效。请按原期限办理，或重新申请。"},
+	{"extend_expired", "en",
+	 "Nobody answered the extension of ref {ref}: it lapsed. Keep the deadline or ask again."},
+	{"extend_no_code", "zh-CN", "审批码{code}无效，或该申请已处理。"},
+	{"extend_no_code", "en", "No extension waits under code {code}, or it was decided already."},
+	{"extend_void", "zh-CN", "单号{ref}当前{state}，延期申请已作废。"},
+	{"extend_void", "en", "Ref {ref} is {state}: the extension request is void."},
 	/* errands, points, registration, the daily digest (gateway/request/errand.c) */
 	{"errand_help", "zh-CN", "请发送“跑腿 要办的事”，例如：跑腿 帮忙取快递"},
 	{"errand_help", "en", "Text PT <what>, e.g. PT collect a parcel"},
@@ -351,6 +377,61 @@ time_t rq_deadline(struct db_context *dbc, time_t now, unsigned n)
 	tm.tm_sec = 59;
 	tm.tm_isdst = -1;
 	return mktime(&tm);
+}
+
+/* What 查询 tells a resident about the newest change of a request: a label per state it went to,
+ * never the event's note as such (system notes are English and internal; a staff note or a 延期
+ * ask is a remark, not a change). Only the assignee's own words to the resident follow the label:
+ * the 处置 note and the 办结 result of a request. {date}: the deadline. */
+static const struct {
+	const char *kind, *to, *zh, *en;
+	bool note;
+} event_labels[] = {
+	{"errand", "dispatched", "已发给跑腿志愿者", "offered to the runners", false},
+	{"errand", "accepted", "志愿者已接单", "taken by a runner", false},
+	{"errand", "closed", "志愿者已完成，待您确认", "done, waiting for your confirmation", false},
+	{"errand", "visited", "已确认", "confirmed", false},
+	{NULL, "received", "已受理", "received", false},
+	{NULL, "accepted", "网格员已签收", "accepted by the grid worker", false},
+	{NULL, "in_progress", "正在处置", "in progress", true},
+	{NULL, "returned", "已退回社区，待改派", "returned to the staff, to be reassigned", false},
+	{NULL, "extended", "已延期至{date}", "extended to {date}", false},
+	{NULL, "closed", "已办结", "resolved", true},
+	{NULL, "visited", "已评价", "rated", false},
+	{NULL, "reopened", "已重新办理", "reopened", false},
+	{NULL, "merged", "已并入之前的报事", "merged with an earlier report", false},
+};
+
+int rq_event_label(const char *kind, const char *to, bool assigned, const char *note, const char *date,
+		   const char *lang, char *out, size_t outlen)
+{
+	bool en = lang && !strcmp(lang, "en");
+	const char *keys[] = {"date"};
+	const char *vals[] = {date ? date : ""};
+	const char *label = NULL;
+	bool with_note = false;
+	int n;
+
+	if (!strcmp(to, "dispatched") && strcmp(kind, "errand"))
+		label = assigned ? (en ? "sent to your grid worker" : "已派给网格员")
+				 : (en ? "passed to the community staff" : "已转社区工作人员");
+	for (unsigned i = 0; !label && i < ARRAY_SIZE(event_labels); i++)
+		if ((!event_labels[i].kind || !strcmp(event_labels[i].kind, kind)) && !strcmp(event_labels[i].to, to)) {
+			label = en ? event_labels[i].en : event_labels[i].zh;
+			with_note = event_labels[i].note;
+		}
+	if (!label)
+		label = rq_state_label(to, lang);
+	n = rt_expand(label, keys, vals, 1, out, outlen);
+	if (n < 0)
+		return n;
+	if (with_note && note && note[0]) {
+		size_t len = strlen(out);
+
+		if ((size_t)snprintf(out + len, outlen - len, "%s%s", en ? ": " : "：", note) >= outlen - len)
+			return -ENOSPC;
+	}
+	return (int)strlen(out);
 }
 
 static const struct {

@@ -194,9 +194,35 @@ int main(void)
 	      "a date in the past: 400 (%s)", ans.body);
 	CHECK(call(gw, "POST", url, "{\"deadline\": \"2026-02-30\", \"reason\": \"x\"}", &staff) == 400,
 	      "not a date: 400");
-	CHECK(call(gw, "POST", url, "{\"days\": 2, \"reason\": \"等待配件\"}", &staff) == 200 &&
+	/* the grid worker asked for it by SMS: the console sees the ask, and its extension approves it */
+	{
+		char t[64], code[8] = "";
+		const struct fake_sms *m;
+		json_t *x;
+
+		snprintf(t, sizeof(t), "延期 %s 2 等待配件", ref);
+		OSMO_ASSERT(fake_deliver(gw, W1, t) == 0);
+		CHECK(fake_take(W1, "已提交", ref, NULL) != NULL, "W1's 延期 by SMS is an ask");
+		m = fake_take(STAFF1, "延期申请", ref, NULL);
+		if (m && strstr(m->text, "批准"))
+			memcpy(code, strstr(m->text, "批准") + strlen("批准"), 4);
+		code[4] = '\0';
+		call(gw, "GET", (snprintf(t, sizeof(t), "/api/v1/requests/%s", ref), t), NULL, &reader);
+		x = json_object_get(ans.json, "extension_asked");
+		CHECK(json_is_object(x) && json_integer_value(json_object_get(x, "days")) == 2 &&
+			      !strcmp(jstr(x, "reason"), "等待配件") && !strcmp(jstr(x, "asked_by"), W1),
+		      "the request shows the waiting ask: %.400s", ans.body);
+		CHECK(call(gw, "POST", url, "{\"days\": 2, \"reason\": \"等待配件\"}", &staff) == 200 &&
+			      json_is_null(json_object_get(ans.json, "extension_asked")),
+		      "the console's extension approves it (extension_asked null)");
+		snprintf(t, sizeof(t), "批准 %s", code);
+		OSMO_ASSERT(fake_deliver(gw, STAFF1, t) == 0);
+		CHECK(fake_take(STAFF1, "无效", NULL) != NULL, "its code no longer approves anything");
+	}
+	CHECK(call(gw, "GET", (snprintf(url, sizeof(url), "/api/v1/requests/%s", ref), url), NULL, &reader) == 200 &&
 		      !strcmp(jstr(ans.json, "state"), "extended") && !strcmp(jstr(ans.json, "state_label"), "已延期"),
 	      "extended by 2 working days: %.120s", ans.body);
+	snprintf(url, sizeof(url), "/api/v1/requests/%s/extend", ref);
 	CHECK(fake_take(R1, "延期", ref, "等待配件", NULL) != NULL, "the resident is told, with the reason");
 	CHECK(fake_take(W1, "延期", ref, NULL) != NULL, "and the assignee");
 	CHECK(call(gw, "POST", url, "{\"deadline\": \"2026-01-20\", \"reason\": \"再等等\"}", &staff) == 200,
