@@ -33,6 +33,8 @@ run_one() {
 		fail=$((fail + 1))
 		failed="$failed $name"
 		echo "FAIL $name (${t}s)"
+		# the failed checks first (they may be far from the end of a long log), then the end
+		grep -E '^(FAIL|Traceback)' "$logdir/$name.out" | head -n 20 | sed 's/^/    failed check: /'
 		tail -n 30 "$logdir/$name.out" "$logdir/$name.err" | sed 's/^/    /'
 	fi
 }

@@ -103,6 +103,25 @@ typedef int (*gw_http_fn)(struct gw *gw, struct gw_http_req *r, struct gw_http_o
  * patterns (more literal segments) win. Call before gw_http_start. 0, -ENOSPC, -EINVAL. */
 int gw_http_route(const char *method, const char *pattern, enum gw_role min_role, gw_http_fn fn, void *data);
 
+/* One row of a feature's route table; data is handed to fn as (void *)data. */
+struct gw_http_route_def {
+	const char *method, *pattern;
+	enum gw_role role;
+	gw_http_fn fn;
+	intptr_t data;
+};
+/* Register every row of a table with gw_http_route; stops at the first error and returns it.
+ * (Inline, so that unit tests' fake gw_http_route sees every row.) */
+static inline int gw_http_routes(const struct gw_http_route_def *routes, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = gw_http_route(routes[i].method, routes[i].pattern, routes[i].role, routes[i].fn,
+				   (void *)routes[i].data);
+	return rc;
+}
+
 /* Prometheus text exposition, written by the core and each feature's writer in turn. */
 struct gw_metrics;
 /* A "# HELP" and "# TYPE" (counter, gauge, histogram) line pair, once per metric name. */

@@ -481,31 +481,25 @@ static int api_metrics(struct gw *gw, struct gw_http_req *r, struct gw_http_out 
 
 int gw_http_api_init(void)
 {
-	static const struct {
-		const char *method, *pattern;
-		enum gw_role role;
-		gw_http_fn fn;
-	} routes[] = {
-		{"POST", "/api/v1/login", GW_ROLE_PUBLIC, api_login},
-		{"POST", "/api/v1/logout", GW_ROLE_READONLY, api_logout},
-		{"GET", "/api/v1/me", GW_ROLE_READONLY, api_me},
-		{"GET", "/api/v1/modems", GW_ROLE_READONLY, api_modems},
-		{"GET", "/api/v1/queues", GW_ROLE_READONLY, api_queues},
-		{"GET", "/api/v1/households", GW_ROLE_READONLY, api_households},
-		{"GET", "/api/v1/groups", GW_ROLE_READONLY, api_groups},
-		{"PATCH", "/api/v1/phones/{number}", GW_ROLE_STAFF, api_phone_patch},
-		{"POST", "/api/v1/import", GW_ROLE_OPERATOR, api_import},
-		{"POST", "/api/v1/sms", GW_ROLE_STAFF, api_sms_send},
-		{"GET", "/api/v1/sms/{id}", GW_ROLE_STAFF, api_sms_get},
-		{"GET", "/api/v1/tokens", GW_ROLE_OPERATOR, api_tokens},
+	static const struct gw_http_route_def routes[] = {
+		{"POST", "/api/v1/login", GW_ROLE_PUBLIC, api_login, 0},
+		{"POST", "/api/v1/logout", GW_ROLE_READONLY, api_logout, 0},
+		{"GET", "/api/v1/me", GW_ROLE_READONLY, api_me, 0},
+		{"GET", "/api/v1/modems", GW_ROLE_READONLY, api_modems, 0},
+		{"GET", "/api/v1/queues", GW_ROLE_READONLY, api_queues, 0},
+		{"GET", "/api/v1/households", GW_ROLE_READONLY, api_households, 0},
+		{"GET", "/api/v1/groups", GW_ROLE_READONLY, api_groups, 0},
+		{"PATCH", "/api/v1/phones/{number}", GW_ROLE_STAFF, api_phone_patch, 0},
+		{"POST", "/api/v1/import", GW_ROLE_OPERATOR, api_import, 0},
+		{"POST", "/api/v1/sms", GW_ROLE_STAFF, api_sms_send, 0},
+		{"GET", "/api/v1/sms/{id}", GW_ROLE_STAFF, api_sms_get, 0},
+		{"GET", "/api/v1/tokens", GW_ROLE_OPERATOR, api_tokens, 0},
 	};
 	int rc;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(routes); i++) {
-		rc = gw_http_route(routes[i].method, routes[i].pattern, routes[i].role, routes[i].fn, NULL);
-		if (rc < 0)
-			return rc;
-	}
+	rc = gw_http_routes(routes, ARRAY_SIZE(routes));
+	if (rc < 0)
+		return rc;
 	return gw_http_route("GET", "/metrics", GW_ROLE_PUBLIC, api_metrics, NULL);
 }
 

@@ -703,12 +703,7 @@ static void rq_metrics(struct gw *gw, struct gw_metrics *m)
 
 int rq_http_init(struct gw *gw)
 {
-	static const struct {
-		const char *method, *pattern;
-		enum gw_role role;
-		gw_http_fn fn;
-		intptr_t data;
-	} routes[] = {
+	static const struct gw_http_route_def routes[] = {
 		{"GET", "/api/v1/requests", GW_ROLE_READONLY, requests_list, 0},
 		{"GET", "/api/v1/requests/{ref}", GW_ROLE_READONLY, request_show, 0},
 		{"POST", "/api/v1/requests/{ref}/assign", GW_ROLE_STAFF, request_act, ACT_ASSIGN},
@@ -722,11 +717,8 @@ int rq_http_init(struct gw *gw)
 		{"GET", "/api/v1/points/{number}", GW_ROLE_READONLY, points_show, 0},
 		{"POST", "/api/v1/points/{number}", GW_ROLE_STAFF, points_award, 0},
 	};
-	int rc = 0;
+	int rc = gw_http_routes(routes, ARRAY_SIZE(routes));
 
-	for (unsigned i = 0; i < ARRAY_SIZE(routes) && rc == 0; i++)
-		rc = gw_http_route(routes[i].method, routes[i].pattern, routes[i].role, routes[i].fn,
-				   (void *)routes[i].data);
 	if (rc == 0)
 		rc = gw_http_add_metrics(rq_metrics);
 	if (rc == 0)

@@ -406,12 +406,8 @@ static int request_post(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 
 int rq_open311_init(struct gw *gw)
 {
-	static const struct {
-		const char *method, *pattern;
-		enum gw_role role;
-		gw_http_fn fn;
-		intptr_t data; /* 1: the .xml twin of a literal path */
-	} routes[] = {
+	/* data 1: the .xml twin of a literal path */
+	static const struct gw_http_route_def routes[] = {
 		{"GET", "/open311/v2/services.json", GW_ROLE_PUBLIC, services_list, 0},
 		{"GET", "/open311/v2/services.xml", GW_ROLE_PUBLIC, services_list, 1},
 		{"GET", "/open311/v2/services/{code}", GW_ROLE_PUBLIC, service_show, 0},
@@ -422,11 +418,6 @@ int rq_open311_init(struct gw *gw)
 		{"POST", "/open311/v2/requests.xml", GW_ROLE_PUBLIC, request_post, 1},
 		{"GET", "/open311/v2/requests/{id}", GW_ROLE_PUBLIC, request_show, 0},
 	};
-	int rc = 0;
-
 	(void)gw;
-	for (unsigned i = 0; i < ARRAY_SIZE(routes) && rc == 0; i++)
-		rc = gw_http_route(routes[i].method, routes[i].pattern, routes[i].role, routes[i].fn,
-				   (void *)routes[i].data);
-	return rc;
+	return gw_http_routes(routes, ARRAY_SIZE(routes));
 }

@@ -479,12 +479,7 @@ static void sos_metrics(struct gw *gw, struct gw_metrics *m)
 
 int sos_http_init(struct gw *gw)
 {
-	static const struct {
-		const char *method, *pattern;
-		enum gw_role role;
-		gw_http_fn fn;
-		intptr_t data;
-	} routes[] = {
+	static const struct gw_http_route_def routes[] = {
 		{"GET", "/api/v1/incidents", GW_ROLE_READONLY, incidents_list, 0},
 		{"GET", "/api/v1/incidents/{id}", GW_ROLE_READONLY, incident_show, 0},
 		{"POST", "/api/v1/incidents/{id}/ack", GW_ROLE_STAFF, incident_action, ACT_ACK},
@@ -498,11 +493,8 @@ int sos_http_init(struct gw *gw)
 	int rc;
 
 	(void)gw;
-	for (unsigned i = 0; i < ARRAY_SIZE(routes); i++) {
-		rc = gw_http_route(routes[i].method, routes[i].pattern, routes[i].role, routes[i].fn,
-				   (void *)routes[i].data);
-		if (rc < 0)
-			return rc;
-	}
+	rc = gw_http_routes(routes, ARRAY_SIZE(routes));
+	if (rc < 0)
+		return rc;
 	return gw_http_add_metrics(sos_metrics);
 }

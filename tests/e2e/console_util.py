@@ -57,3 +57,15 @@ def _up(gw):
         return call(gw, "GET", "/api/v1/me")[0] == 401
     except OSError:
         return False
+
+
+def request_console(staff, reader):
+    """The request tests' set-up (test_http_requests.py, test_open311.py): one modem, the shipped
+    rules, the console on; a staff and a read-only token. (gw, client, staff token, reader token,
+    wait_sms)."""
+    from test_http import Client
+    rules = os.path.join(linli.ROOT, "routes", "sms.rules")
+    gw = linli.Gateway(nmodems=1, http=True, extra_gateway_cfg="rules-file %s\nhelp-interval 0" % rules)
+    st, rt = token(gw, staff, "staff"), token(gw, reader, "readonly")
+    gw.start()
+    return gw, Client(gw.http_port), st, rt, linli.SentSms(gw).wait

@@ -414,6 +414,29 @@ class Test:
         sys.exit(1 if self.failures else 0)
 
 
+class SentSms:
+    """What the emulated modems sent, each SMS found once: wait(dest, *words) returns the text of
+    the first one to dest not yet seen that holds every word."""
+
+    def __init__(self, gw):
+        self.gw, self.seen = gw, set()
+
+    def sent(self):
+        out = []
+        for m in self.gw.modems:
+            out += m.sent()
+        return out
+
+    def wait(self, dest, *words, timeout=30):
+        def find():
+            for d, _, text in self.sent():
+                if d == dest and (d, text) not in self.seen and all(w in text for w in words):
+                    self.seen.add((d, text))
+                    return text
+            return None
+        return wait_for(find, timeout, "an SMS to %s with %s" % (dest, words), 0.2)
+
+
 def run(main):
     """Run main(t) with a Test; any exception is a failure with its traceback."""
     t = Test()

@@ -5,13 +5,11 @@ resident, read back from modemsim), and the history names the staff member; regi
 points; bad input (malformed JSON, unknown fields, missing/wrong token, a read-only token, unknown
 refs, wrong states, SQL metacharacters in every field) gets the right status and changes nothing
 in the database; /metrics has the requests' gauges."""
-import os
 import re
 
+import console_util
 import linli
-from test_http import Client, is_error, token, urlq
-
-RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
+from test_http import is_error, urlq
 
 R1 = "+8613800138001"      # 邹丽, 1幢1单元101 (grid W1)
 R2 = "+8613800138002"      # 吕永福, 1幢1单元102 (grid W1)
@@ -26,21 +24,7 @@ SQL = ["' OR 1=1 --", "\"; DROP TABLE request; --", "x'); DELETE FROM request_ev
 
 
 def main(t):
-    gw = linli.Gateway(nmodems=1, http=True, extra_gateway_cfg="rules-file %s\nhelp-interval 0" % RULES)
-    staff = token(gw, STAFF, "staff")
-    reader = token(gw, READER, "readonly")
-    gw.start()
-    c = Client(gw.http_port)
-    seen = set()
-
-    def wait_sms(dest, *words, timeout=30):
-        def find():
-            for d, _, text in gw.modems[0].sent():
-                if d == dest and (d, text) not in seen and all(w in text for w in words):
-                    seen.add((d, text))
-                    return text
-            return None
-        return linli.wait_for(find, timeout, "an SMS to %s with %s" % (dest, words), 0.2)
+    gw, c, staff, reader, wait_sms = console_util.request_console(STAFF, READER)
 
     def snapshot():
         return (gw.sql("SELECT * FROM request ORDER BY id"), gw.sql("SELECT * FROM request_event ORDER BY id"),

@@ -8,13 +8,11 @@ status_notes and no phone number or name; errors in Open311's form with their st
 unknown service_code, bad dates, malformed JSON, a missing/read-only key, .xml, SQL
 metacharacters in every field, and nothing changed in the database by a refused post."""
 import json
-import os
 import re
 
+import console_util
 import linli
-from test_http import Client, token, urlq
-
-RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
+from test_http import urlq
 
 R2 = "+8613800138002"      # 吕永福, 1幢1单元102 (grid W1)
 W1 = "+8613900139001"      # 杜军, grid worker of W1
@@ -36,21 +34,7 @@ def is_o311_error(b, code):
 
 
 def main(t):
-    gw = linli.Gateway(nmodems=1, http=True, extra_gateway_cfg="rules-file %s\nhelp-interval 0" % RULES)
-    staff = token(gw, STAFF, "staff")
-    reader = token(gw, READER, "readonly")
-    gw.start()
-    c = Client(gw.http_port)
-    seen = set()
-
-    def wait_sms(dest, *words, timeout=30):
-        def find():
-            for d, _, text in gw.modems[0].sent():
-                if d == dest and (d, text) not in seen and all(w in text for w in words):
-                    seen.add((d, text))
-                    return text
-            return None
-        return linli.wait_for(find, timeout, "an SMS to %s with %s" % (dest, words), 0.2)
+    gw, c, staff, reader, wait_sms = console_util.request_console(STAFF, READER)
 
     def snapshot():
         return (gw.sql("SELECT * FROM request ORDER BY id"), gw.sql("SELECT * FROM request_event ORDER BY id"),

@@ -31,24 +31,8 @@ def main(t):
         gw.modems[inbox[0] % len(gw.modems)].deliver(number, text, opts)
         inbox[0] += 1
 
-    def sent():
-        out = []
-        for m in gw.modems:
-            out += m.sent()
-        return out
-
-    seen = set()
-
-    def wait_sms(dest, *words, timeout=30):
-        """The first not yet seen SMS to dest containing every word."""
-        def find():
-            for d, _, text in sent():
-                key = (d, text)
-                if d == dest and key not in seen and all(w in text for w in words):
-                    seen.add(key)
-                    return text
-            return None
-        return linli.wait_for(find, timeout, "an SMS to %s with %s" % (dest, words), 0.2)
+    sms = linli.SentSms(gw)
+    sent, wait_sms = sms.sent, sms.wait
 
     def req(ref):
         return gw.sql("SELECT state, coalesce(rating,''), flags, coalesce((SELECT number FROM phone WHERE "
