@@ -65,6 +65,7 @@ int gw_wire(struct gw *gw)
 		return rc;
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);
+	call_set_sos_note(gw_sos_call_note);
 	return 0;
 }
 

@@ -53,4 +53,6 @@ sos_alert|紧急求救
 sos_pressed|的老人按下了求救按钮
 press1_ack|收到请按1
 acked|已确认，谢谢，请尽快联系
+wearer_calling|正在接通老人的手表，请稍候
+wearer_unreachable|无法接通老人的手表，请尽快上门查看
 LIST

@@ -245,8 +245,8 @@ static void call_ringing(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			osmo_fsm_inst_state_chg(fi, CALL_ST_CONNECTED, 0, 0);
 		break;
 	case CALL_EV_LEG_ENDED:
-		if (c->sos_incident && !c->n_legs && !c->dialing) {
-			call_end(c, c->n_joined ? "acknowledged" : "not_acknowledged", NULL);
+		if (c->sos_incident) {
+			call_sos_leg_ended(c);
 			break;
 		}
 		if (c->n_legs || c->n_joined || c->dialing)

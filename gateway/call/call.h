@@ -28,6 +28,7 @@ struct call_cfg {
 	uint16_t rtp_min, rtp_max; /* 16384..32767 */
 	char *prompts_dir;	   /* NAME.ul files (media_prompts_load); NULL: build/prompts */
 	bool missed_call_group;	   /* a household's call to a modem starts the group call (missed-call) */
+	bool sos_wearer_off;	   /* sos-call-wearer off: after a 1, no call to the watch */
 };
 extern struct call_cfg g_call_cfg;
 
@@ -59,6 +60,14 @@ int call_sos_alert(struct gw *gw, const struct call_sos_alert *a);
 /* Who is told that a contact pressed 1 in an SOS alert call: 0, or -errno (logged). */
 typedef int (*call_sos_key1_fn)(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);
 void call_set_sos_key1(call_sos_key1_fn fn);
+/* Talk to the wearer (sos-call-wearer, on by default): after the contact's 1 and "acked", linlid
+ * calls the watch's number through the SIP proxy (its registered phone, else the trunk) and
+ * bridges the contact to it, as an alarm centre verifies an alarm by talking to the person; the
+ * call ends when either hangs up. What happens is written to the incident's history through this
+ * hook (note in English for staff): 0, or -errno (logged). The modems carry no voice, so a watch
+ * reachable only by GSM is not called; the history says so and the SMS path goes on. */
+typedef int (*call_sos_note_fn)(struct gw *gw, int64_t incident_id, const char *note);
+void call_set_sos_note(call_sos_note_fn fn);
 
 /* VTY: the config commands on the gateway node, their `write` lines (register call_vty_write with
  * gw_vty_add_writer), `show calls`. */

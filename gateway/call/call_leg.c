@@ -117,6 +117,10 @@ static void leg_inviting(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			return;
 		}
 		call_leg_save(&leg->rec);
+		if (leg->call->wearer_leg == leg) {
+			call_sos_wearer_answered(leg);
+			break;
+		}
 		media_leg_on_dtmf(leg->media, leg_dtmf, leg);
 		if (leg->call->sos_incident)
 			names[n++] = "sos_alert";
@@ -184,11 +188,13 @@ static void leg_joined(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 
 	(void)data;
 	if (event == LEG_EV_REMOTE_BYE) {
-		call_set_result(&leg->rec, leg->call->sos_incident ? "acknowledged" : "left");
+		call_set_result(&leg->rec,
+				leg->call->sos_incident && leg != leg->call->wearer_leg ? "acknowledged" : "left");
 		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
 	} else if (event == LEG_EV_PROMPT_DONE && leg->call->sos_incident) {
-		/* "acked" has been said: hang up */
-		osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
+		/* "acked" has been said: call the watch, or hang up */
+		if (!call_sos_prompt_done(leg))
+			osmo_fsm_inst_term(fi, OSMO_FSM_TERM_REGULAR, NULL);
 	}
 }
 
@@ -222,7 +228,12 @@ static void leg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause
 		call_set_result(&leg->rec, "cancelled");
 	leg->rec.ended_at = gw_now();
 	call_leg_save(&leg->rec);
-	if (leg->call->sos_attempt) {
+	if (leg->call->wearer_leg == leg) {
+		leg->call->wearer_leg = NULL;
+		if (!leg->rec.answered_at)
+			snprintf(leg->call->wearer_why, sizeof(leg->call->wearer_why), "%s, SIP %d", leg->rec.result,
+				 leg->rec.sip_status);
+	} else if (leg->call->sos_attempt) {
 		char res[64];
 
 		snprintf(res, sizeof(res), "call %" PRId64 ": %s", leg->call->rec.id, leg->rec.result);
@@ -235,6 +246,8 @@ static void leg_cleanup(struct osmo_fsm_inst *fi, enum osmo_fsm_term_cause cause
 	if (leg->hdl)
 		call_hdl_release(leg->hdl);
 	leg->hdl = NULL;
+	if (leg->call->contact_leg == leg)
+		leg->call->contact_leg = NULL;
 	llist_del(&leg->list);
 	leg->call->n_legs--;
 }
@@ -244,7 +257,8 @@ static const struct osmo_fsm_state leg_states[] = {
 		{
 			.name = "INVITING",
 			.in_event_mask = S(LEG_EV_ANSWERED) | S(LEG_EV_FAILED) | S(LEG_EV_REMOTE_BYE),
-			.out_state_mask = S(LEG_ST_INVITING) | S(LEG_ST_PROMPT) | S(LEG_ST_WAIT_KEY),
+			/* JOINED: the watch's leg in talk to the wearer joins on answer */
+			.out_state_mask = S(LEG_ST_INVITING) | S(LEG_ST_PROMPT) | S(LEG_ST_WAIT_KEY) | S(LEG_ST_JOINED),
 			.action = leg_inviting,
 		},
 	[LEG_ST_PROMPT] =

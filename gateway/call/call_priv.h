@@ -70,6 +70,16 @@ struct call {
 	bool callback; /* started by the missed-call trigger: we called the household */
 	/* an SOS alert call (call_sos_alert): no caller, one leg, a 1 acknowledges the incident */
 	int64_t sos_incident, sos_attempt;
+	/* talk to the wearer (call_sos.c): after the contact's 1, the watch is called and bridged */
+	enum call_wearer {
+		WEARER_NONE,	    /* not (yet) called */
+		WEARER_CALLING,	    /* INVITE to the watch sent */
+		WEARER_TALKING,	    /* the watch answered: contact and wearer in one conference */
+		WEARER_UNREACHABLE, /* the watch could not be called: the contact hears so, then BYE */
+	} wearer;
+	struct call_leg *contact_leg, *wearer_leg; /* NULL once ended */
+	int64_t talk_started_ms;
+	char wearer_why[48]; /* why the watch's leg ended unanswered */
 };
 
 struct call_leg {
@@ -155,3 +165,10 @@ void call_set_result(struct db_call_leg *l, const char *result);
 /* The contact of an SOS alert call pressed 1 in leg: the incident acknowledged through the key-1
  * callback (call_set_sos_key1), "acked" said, then the call ends. */
 void call_sos_leg_acked(struct call_leg *leg);
+/* The prompt of an SOS call's leg is over: true when the leg stays up (the watch is being called
+ * and the contact waits in the conference), false to hang it up. */
+bool call_sos_prompt_done(struct call_leg *leg);
+/* The watch answered its leg: bridge it to the contact. */
+void call_sos_wearer_answered(struct call_leg *leg);
+/* A leg of an SOS call ended (after its cleanup): end the call or tell the contact. */
+void call_sos_leg_ended(struct call *c);

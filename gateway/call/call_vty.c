@@ -107,8 +107,17 @@ DEFUN(cfg_missed_call, cfg_missed_call_cmd, "missed-call (group-call|reject)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_sos_wearer, cfg_sos_wearer_cmd, "sos-call-wearer (on|off)",
+      "After a contact's 1 in an SOS alert call, call the watch and bridge the contact to the wearer\n"
+      "Call the watch through the SIP proxy (the default)\nEnd the call after the acknowledgement\n")
+{
+	g_call_cfg.sos_wearer_off = !strcmp(argv[0], "off");
+	return CMD_SUCCESS;
+}
+
 void call_vty_init(int gw_node)
 {
+	install_element(gw_node, &cfg_sos_wearer_cmd);
 	install_element(gw_node, &cfg_missed_call_cmd);
 	install_element(gw_node, &cfg_sip_bind_cmd);
 	install_element(gw_node, &cfg_sip_proxy_cmd);
@@ -124,6 +133,7 @@ void call_vty_init(int gw_node)
 void call_vty_write(struct vty *vty)
 {
 	vty_out(vty, " missed-call %s%s", g_call_cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
+	vty_out(vty, " sos-call-wearer %s%s", g_call_cfg.sos_wearer_off ? "off" : "on", VTY_NEWLINE);
 	if (g_call_cfg.sip_addr)
 		vty_out(vty, " sip-bind %s %u%s", g_call_cfg.sip_addr, g_call_cfg.sip_port, VTY_NEWLINE);
 	if (g_call_cfg.proxy_addr)

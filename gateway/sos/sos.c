@@ -683,6 +683,19 @@ int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, i
 	return rc < 0 ? rc : 0;
 }
 
+int gw_sos_call_note(struct gw *gw, int64_t incident_id, const char *note)
+{
+	void *tmp = talloc_new(NULL);
+	struct db_sos_incident inc;
+	int rc;
+
+	rc = db_sos_incident_get(gw->db, tmp, incident_id, &inc);
+	if (rc >= 0)
+		rc = db_sos_event_add(gw->db, incident_id, gw_now(), "call", inc.state, inc.state, note);
+	talloc_free(tmp);
+	return rc;
+}
+
 int gw_sos_refuse_ack(struct gw *gw, const struct db_sms_in *m, const char **note)
 {
 	int n, rc;

@@ -173,6 +173,9 @@ void sos_vty_init(struct gw *gw, int node);
 /* A contact pressed 1 in an SOS alert call (the call path's callback): stored as a message "1" from that
  * number (channel sip, raw says which call) and routed like the SMS reply, in one transaction. */
 int gw_sos_ack_by_call(struct gw *gw, const char *number, int64_t incident_id, int64_t leg_id);
+/* What the call path did about an incident (calling the watch, talking to the wearer, why it could
+ * not): a row of the incident's history, actor "call", its state unchanged. 0 or -errno. */
+int gw_sos_call_note(struct gw *gw, int64_t incident_id, const char *note);
 
 /* ---- the staff console (gateway/sos/sos_http.c), inside the caller's transaction ---- */
 
