@@ -921,9 +921,14 @@ struct db_watch_silent {
  * `since` (a talloc array under ctx); how many. */
 int db_watch_silent(struct db_context *dbc, void *ctx, int64_t since, struct db_watch_silent **out);
 /* Open a silent supervision of the watch; -EEXIST when one is open. */
-int db_watch_open(struct db_context *dbc, int64_t device_id, int64_t last_seen, int64_t now, int told);
+/* Open a supervision of the watch, kind "silent" (nothing heard for watch-silent-hours) or
+ * "battery" (its last report said the battery is low); -EEXIST when one of that kind is open. */
+int db_watch_open(struct db_context *dbc, int64_t device_id, const char *kind, int64_t last_seen, int64_t now,
+		  int told);
 /* Close the watch's open supervision: 1 when there was one, 0 when not. */
-int db_watch_close(struct db_context *dbc, int64_t device_id, int64_t now);
+int db_watch_close(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now);
+/* 1 when the watch has an open supervision of that kind, 0 when not. */
+int db_watch_is_open(struct db_context *dbc, int64_t device_id, const char *kind);
 /* One line per open supervision ("+8613912340001 邹丽 silent since 2026-12-01 09:00, told 3"). */
 int db_watch_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data);
 

@@ -15,11 +15,13 @@ static const struct db_stmt_def stmts[] = {
 			     "WHERE m.sender = d.number), d.created) AS seen FROM device d "
 			     "WHERE EXISTS (SELECT 1 FROM binding b WHERE b.device_id = d.id AND b.state = 'approved') "
 			     "AND NOT EXISTS (SELECT 1 FROM device_supervision s WHERE s.device_id = d.id "
-			     "AND s.closed_at IS NULL) AND seen < :since ORDER BY d.id"),
+			     "AND s.kind = 'silent' AND s.closed_at IS NULL) AND seen < :since ORDER BY d.id"),
 	DB_SQL(WATCH_OPEN, "INSERT INTO device_supervision (device_id, kind, last_seen_at, opened_at, told) "
-			   "VALUES (:dev, 'silent', :seen, :now, :told)"),
+			   "VALUES (:dev, :kind, :seen, :now, :told)"),
 	DB_SQL(WATCH_CLOSE, "UPDATE device_supervision SET closed_at = :now WHERE device_id = :dev "
-			    "AND closed_at IS NULL"),
+			    "AND kind = :kind AND closed_at IS NULL"),
+	DB_SQL(WATCH_IS_OPEN, "SELECT count(*) FROM device_supervision WHERE device_id = :dev AND kind = :kind "
+			      "AND closed_at IS NULL"),
 	DB_SQL(LOCATE_WATCHES, "SELECT b.device_id FROM binding b JOIN phone p ON p.id = b.phone_id "
 			       "WHERE p.number = :number AND b.state = 'approved' ORDER BY b.device_id"),
 	DB_SQL(LOCATE_ADD, "INSERT INTO sos_locate (device_id, number, created) VALUES (:dev, :number, :now)"),
@@ -50,26 +52,40 @@ int db_watch_silent(struct db_context *dbc, void *ctx, int64_t since, struct db_
 	return db_collect(q, ctx, sizeof(**out), silent_fill, (void **)out);
 }
 
-int db_watch_open(struct db_context *dbc, int64_t device_id, int64_t last_seen, int64_t now, int told)
+int db_watch_open(struct db_context *dbc, int64_t device_id, const char *kind, int64_t last_seen, int64_t now, int told)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_WATCH_OPEN);
 
 	db_bind_int(q, ":dev", device_id);
+	db_bind_text(q, ":kind", kind);
 	db_bind_int(q, ":seen", last_seen);
 	db_bind_int(q, ":now", now);
 	db_bind_int(q, ":told", told);
 	return db_exec(q);
 }
 
-int db_watch_close(struct db_context *dbc, int64_t device_id, int64_t now)
+int db_watch_close(struct db_context *dbc, int64_t device_id, const char *kind, int64_t now)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_WATCH_CLOSE);
 	int rc;
 
 	db_bind_int(q, ":dev", device_id);
+	db_bind_text(q, ":kind", kind);
 	db_bind_int(q, ":now", now);
 	rc = db_exec(q);
 	return rc < 0 ? rc : db_changes(dbc) > 0;
+}
+
+int db_watch_is_open(struct db_context *dbc, int64_t device_id, const char *kind)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_WATCH_IS_OPEN);
+	int64_t n = 0;
+	int rc;
+
+	db_bind_int(q, ":dev", device_id);
+	db_bind_text(q, ":kind", kind);
+	rc = db_int64(q, &n);
+	return rc < 0 ? rc : n > 0;
 }
 
 /* ---- locate on demand ---- */

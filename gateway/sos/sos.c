@@ -369,6 +369,10 @@ static int from_watch(struct gw *gw, const struct db_device *dev, const struct d
 		*note = "watch answered its programming";
 		return rc;
 	}
+	/* the battery any message reports (a low one is a supervision, a good one ends it) */
+	rc = sos_watch_battery(gw, dev, &a, note);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	if (is_alarm || a.has_pos) {
 		*note = NULL;
 		rc = on_alarm(gw, dev, m, &a, is_alarm, note);

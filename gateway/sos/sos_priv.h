@@ -49,6 +49,12 @@ int sos_bind_cmd(struct gw *gw, const struct db_sms_in *m, const char **note);
 /* A message (of any kind) from watch dev, inside the caller's transaction: an open supervision
  * of it is closed and those told that it was silent are told it is back. 0 or -errno. */
 int sos_watch_seen(struct gw *gw, const struct db_device *dev);
+/* The battery a watch's message reports (a): low opens a battery supervision (its grid worker, and
+ * unless the message is a low-battery alert that sos_notice tells them, its step-1 contacts told
+ * once); good closes it (they are told). 1 when a low-battery alert is not to be told again (note
+ * set), 0 otherwise, -errno. Inside the caller's transaction. */
+struct alert_info;
+int sos_watch_battery(struct gw *gw, const struct db_device *dev, const struct alert_info *a, const char **note);
 /* Due work: watches silent for watch-silent-hours become open supervisions (their contacts and
  * grid worker told once). Checks once a minute. */
 time_t sos_watch_due(struct gw *gw, time_t now, void *data);

@@ -126,6 +126,30 @@ int main(void)
 	CHECK(incident(dbc, ctx, "acknowledged", -1, &id) && id == first && db_sos_open_count(dbc) == 0,
 	      "no new incident for a low battery");
 
+	/* battery supervision (issue 12): the grid worker is told once too; not again while it stays
+	 * low, however long; a report with a good battery ends it and they are told */
+	CHECK(fake_take(GRID_WORKER, "手表电量低", NULL) != NULL, "the grid worker is told the battery is low");
+	CHECK(fake_take(F1, "手表电量低", NULL) == NULL, "the contacts are not told twice (they got 低电量)");
+	CHECK(db_watch_is_open(dbc, dev, "battery") == 1, "a battery supervision is open");
+	fake_now += 6 * 3600;
+	CHECK(fake_deliver(gw, WATCH, "低电报警 电量:12%") == 0, "a second low battery, hours later");
+	CHECK(fake_take(F1, "电量", NULL) == NULL && fake_take(GRID_WORKER, "电量", NULL) == NULL,
+	      "not told again while the battery stays low");
+	CHECK(fake_deliver(gw, WATCH,
+			   "http://maps.google.com/maps?q=31.222073,121.354335\nF1 D2026/12/02T08:00:00 B80%") == 0,
+	      "a position report with the battery at 80%%");
+	CHECK(fake_take(F1, "电量恢复", NULL) && fake_take(F2, "电量恢复", NULL) &&
+		      fake_take(GRID_WORKER, "电量恢复", NULL),
+	      "the contacts and the grid worker are told the battery is good again");
+	CHECK(db_watch_is_open(dbc, dev, "battery") == 0, "the supervision is closed");
+	CHECK(fake_deliver(gw, WATCH,
+			   "http://maps.google.com/maps?q=31.222073,121.354335\nF1 D2026/12/02T09:00:00 B9%") == 0,
+	      "a position report with the battery at 9%%");
+	CHECK(fake_take(F1, "手表电量低", NULL) && fake_take(GRID_WORKER, "手表电量低", NULL),
+	      "a low value in a position report: the contacts and the grid worker are told");
+	while (fake_take(NULL, NULL))
+		;
+
 	CHECK(fake_take(PENDING, NULL) == NULL, "the pending binding got nothing at all");
 
 	/* binding by SMS (issue 13, hole 7): the same answer for a watch and for any other number,
