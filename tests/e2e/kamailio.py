@@ -140,21 +140,8 @@ class Kamailio:
 
 
 def free_udp_port(ip="127.0.0.1"):
-    """A UDP port free on ip (and its TCP twin too, for sipp's -t options)."""
-    for _ in range(50):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind((ip, 0))
-        port = s.getsockname()[1]
-        s.close()
-        t = socket.socket()
-        try:
-            t.bind((ip, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-    raise AssertionError("no free UDP port")
+    """A UDP port free on ip (and its TCP twin too, for sipp's -t options): linli.free_port."""
+    return free_port(udp=True, tcp=True, ip=ip)
 
 
 def start(db_path, listen_ip="127.0.0.1", port=None, evapi_port=None, linli_ua="127.0.0.1:5070",

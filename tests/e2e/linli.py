@@ -21,12 +21,39 @@ BUILD = os.environ.get("LINLI_BUILD", os.path.join(ROOT, "build"))
 EVAPI_SECRET = os.urandom(16).hex()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# Ports for the tests' servers and SIP peers are taken from below the kernel's ephemeral range
+# (ip_local_port_range, 32768 and up on Debian) and below linlid's default RTP range (16384 and
+# up): a port found free by binding port 0 is an ephemeral one, and any process that binds port 0
+# before the test starts its server may be handed the same one (a sipp that then cannot bind
+# exits, and the test waits in vain). Each port is handed out once per test process.
+PORT_LO, PORT_HI = 10000, 16383
+_handed = set()
+
+
+def free_port(udp=False, tcp=True, ip="127.0.0.1"):
+    """A port free on ip for TCP (and UDP with udp=True; for UDP alone: tcp=False), not handed
+    out before by this process."""
+    import random
+    rnd = random.Random()
+    for _ in range(500):
+        port = rnd.randint(PORT_LO, PORT_HI)
+        if port in _handed:
+            continue
+        kinds = ([socket.SOCK_STREAM] if tcp else []) + ([socket.SOCK_DGRAM] if udp else [])
+        try:
+            for kind in kinds:
+                s = socket.socket(socket.AF_INET, kind)
+                try:
+                    if kind == socket.SOCK_STREAM:
+                        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((ip, port))
+                finally:
+                    s.close()
+        except OSError:
+            continue
+        _handed.add(port)
+        return port
+    raise AssertionError("no free port in %d-%d" % (PORT_LO, PORT_HI))
 
 
 def wait_for(pred, timeout, what, interval=0.05):
