@@ -242,7 +242,8 @@ static int tell_contact(struct gw *gw, const struct db_binding *b, const char *f
 	return sos_reply(gw, b->number, text, DB_PRIO_REPLY);
 }
 
-int sos_binding_approve(struct gw *gw, int64_t binding_id, const char *by)
+/* Approve or remove one binding as staff member by: the change, the log line, the contact told. */
+static int binding_act(struct gw *gw, int64_t binding_id, const char *by, bool approve)
 {
 	struct db_binding_row r;
 	int rc = db_binding_by_id(gw->db, binding_id, &r);
@@ -251,29 +252,23 @@ int sos_binding_approve(struct gw *gw, int64_t binding_id, const char *by)
 		return rc;
 	if (!strcmp(r.b.state, "removed"))
 		return -ENOENT;
-	if (!strcmp(r.b.state, "approved"))
+	if (approve && !strcmp(r.b.state, "approved"))
 		return -EALREADY;
-	rc = db_binding_approve(gw->db, binding_id, by, gw_now());
+	rc = approve ? db_binding_approve(gw->db, binding_id, by, gw_now())
+		     : db_binding_remove(gw->db, binding_id, by, gw_now());
 	if (rc < 0)
 		return rc;
-	LOGP(DRT, LOGL_NOTICE, "binding #%" PRId64 " of %s to watch %s approved by %s\n", binding_id, r.b.number,
-	     r.b.device_number, by);
-	return tell_contact(gw, &r.b, BOUND_TEXT);
+	LOGP(DRT, LOGL_NOTICE, "binding #%" PRId64 " of %s to watch %s %s by %s\n", binding_id, r.b.number,
+	     r.b.device_number, approve ? "approved" : "removed", by);
+	return tell_contact(gw, &r.b, approve ? BOUND_TEXT : UNBOUND_TEXT);
+}
+
+int sos_binding_approve(struct gw *gw, int64_t binding_id, const char *by)
+{
+	return binding_act(gw, binding_id, by, true);
 }
 
 int sos_binding_remove(struct gw *gw, int64_t binding_id, const char *by)
 {
-	struct db_binding_row r;
-	int rc = db_binding_by_id(gw->db, binding_id, &r);
-
-	if (rc < 0)
-		return rc;
-	if (!strcmp(r.b.state, "removed"))
-		return -ENOENT;
-	rc = db_binding_remove(gw->db, binding_id, by, gw_now());
-	if (rc < 0)
-		return rc;
-	LOGP(DRT, LOGL_NOTICE, "binding #%" PRId64 " of %s to watch %s removed by %s\n", binding_id, r.b.number,
-	     r.b.device_number, by);
-	return tell_contact(gw, &r.b, UNBOUND_TEXT);
+	return binding_act(gw, binding_id, by, false);
 }
