@@ -63,7 +63,9 @@ static void usage(FILE *out)
 		"  bind list [WATCH]             bindings and their state\n"
 		"  incident list [N] | show ID | resolve ID | false-alarm ID\n"
 		"  parse-alert                   parse one watch text from stdin, print JSON\n"
-		"  watch program WATCH [--number N]  queue the commands that set the community number\n"
+		"  watch program WATCH [--number N] [--interval MIN]\n"
+		"                                    queue the commands that set the community number (and\n"
+		"                                    that make the watch report every MIN minutes)\n"
 		"  request list [all] [N]        open (or all) requests, newest first\n"
 		"  request show REF              a request and its history\n"
 		"  request assign REF NUMBER     dispatch it (again) to that phone, by SMS\n"
@@ -713,9 +715,9 @@ static int cmd_parse_alert(void *ctx)
 
 static int cmd_watch(struct db_context *dbc, int argc, char **argv)
 {
-	static const char *const names[] = {"number", NULL};
-	const char *v[2] = {NULL};
-	char number[32], cmds[4][64];
+	static const char *const names[] = {"number", "interval", NULL};
+	const char *v[3] = {NULL};
+	char number[32], cmds[5][64];
 	struct db_device dev;
 	int n, rc;
 
@@ -739,6 +741,23 @@ static int cmd_watch(struct db_context *dbc, int argc, char **argv)
 		fprintf(stderr, "linlictl: no programming template for dialect %s; program the watch by hand\n",
 			dev.dialect);
 		return 1;
+	}
+	if (v[1]) {
+		char *end;
+		unsigned long min = strtoul(v[1], &end, 10);
+
+		rc = *end || end == v[1] || min > 1440 ? -EINVAL : sos_interval_cmd(dev.dialect, min, cmds[n], 64);
+		if (rc == -ENOTSUP) {
+			fprintf(stderr, "linlictl: dialect %s has no report-interval command; set it by hand\n",
+				dev.dialect);
+			return 1;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "linlictl: --interval %s: minutes from 1 to %s\n", v[1],
+				!strcmp(dev.dialect, "tk") ? "255 for a tk watch" : "1440");
+			return 1;
+		}
+		n++;
 	}
 	rc = db_begin(dbc);
 	for (int i = 0; i < n && rc == 0; i++) {

@@ -91,6 +91,11 @@ const char *sos_kind_label(const char *kind);
  * Writes up to max commands of up to 64 bytes; returns how many, 0 for a dialect without
  * templates ("generic"), -EINVAL for an unknown dialect. */
 int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], int max);
+/* The SMS command that makes the watch report its position every `minutes` (1..1440), so that
+ * supervision hears from it (watch-silent-hours): "setracker" pw,123456,upload,<seconds>#, "tk"
+ * t<NNN>m***n123456 (every NNN minutes, without end; 1..255). 0, -ENOTSUP for a dialect without
+ * one ("generic"), -EINVAL for an unknown dialect or an interval out of range. */
+int sos_interval_cmd(const char *dialect, unsigned minutes, char *buf, size_t len);
 
 /* The text that stops a watch repeating its alarm once a contact acknowledged it ("help me!"
  * for the TK family, which stops when its authorised number, the gateway, replies that), or

@@ -298,6 +298,21 @@ int sos_program_cmds(const char *dialect, const char *number, char cmds[][64], i
 	return n;
 }
 
+int sos_interval_cmd(const char *dialect, unsigned minutes, char *buf, size_t len)
+{
+	if (!dialect || !sos_dialect_valid(dialect) || minutes < 1 || minutes > 1440)
+		return -EINVAL;
+	if (!strcmp(dialect, "setracker"))
+		snprintf(buf, len, "pw,123456,upload,%u#", minutes * 60);
+	else if (!strcmp(dialect, "tk") && minutes <= 255)
+		snprintf(buf, len, "t%03um***n123456", minutes);
+	else if (!strcmp(dialect, "tk"))
+		return -EINVAL;
+	else
+		return -ENOTSUP;
+	return 0;
+}
+
 int sos_locate_cmd(const char *dialect, char *buf, size_t len)
 {
 	if (dialect && !strcmp(dialect, "setracker"))

@@ -166,6 +166,13 @@ def main(t):
         t.check(gw.sql("SELECT count(*) FROM sos_incident")[0][0] == 1, "no incident from the answer")
         r = gw.linlictl("device", "list")
         t.check("programmed (watch answered: Set SOS number OK!)" in r.stdout, "device list: %s" % r.stdout.strip())
+        # ... and its report interval, so supervision hears from it
+        r = gw.linlictl("watch", "program", WATCH, "--interval", "30")
+        t.check("t030m***n123456" in r.stdout, "tk report interval command queued: %s" % r.stdout.strip())
+        wait_texts(gw, WATCH, "t030m***n123456", 1, 30)
+        r = gw.linlictl("watch", "program", WATCH, "--interval", "600", check=False)
+        t.check(r.returncode != 0 and "255" in r.stderr and "t600" not in r.stdout,
+                "an interval the dialect cannot take is refused: %s" % r.stderr.strip())
 
         # ---- a failed delivery report: the alert is sent again (twice at most per contact) ----
         for m in gw.modems:

@@ -200,6 +200,14 @@ static void test_dialects(void)
 	CHECK(n == 1 && !strcmp(cmds[0], "W000000,003,1,1,+8610657000"), "tk: W000000,003,1,1,<number>");
 	CHECK(sos_program_cmds("generic", "+8610657000", cmds, 4) == 0, "generic: no template");
 	CHECK(sos_program_cmds("nokia", "+8610657000", cmds, 4) == -EINVAL, "unknown dialect: -EINVAL");
+	CHECK(sos_interval_cmd("setracker", 30, cmds[0], sizeof(cmds[0])) == 0 &&
+		      !strcmp(cmds[0], "pw,123456,upload,1800#"),
+	      "setracker: report every 30 min is upload,1800");
+	CHECK(sos_interval_cmd("tk", 30, cmds[0], sizeof(cmds[0])) == 0 && !strcmp(cmds[0], "t030m***n123456"),
+	      "tk: report every 30 min, without end");
+	CHECK(sos_interval_cmd("tk", 600, cmds[0], sizeof(cmds[0])) == -EINVAL, "tk: at most 255 minutes");
+	CHECK(sos_interval_cmd("generic", 30, cmds[0], sizeof(cmds[0])) == -ENOTSUP, "generic: no command");
+	CHECK(sos_interval_cmd("setracker", 0, cmds[0], sizeof(cmds[0])) == -EINVAL, "0 minutes: -EINVAL");
 	CHECK(sos_stop_word("tk") && !strcmp(sos_stop_word("tk"), "help me!"), "tk stops on help me!");
 	CHECK(!sos_stop_word("setracker") && !sos_stop_word("generic") && !sos_stop_word(NULL), "others: none");
 }
