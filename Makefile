@@ -73,7 +73,7 @@ PROGRAMS := $(BUILD)/linlid $(BUILD)/linlictl $(BUILD)/modemsim $(BUILD)/modemsi
 	$(FUZZ_REPLAY_BIN)
 
 all: $(PROGRAMS)
-.PHONY: all deps run test check check-layers bench fuzz fuzz-bin clean format format-fix
+.PHONY: all deps run test check check-layers bench soak fuzz fuzz-bin clean format format-fix
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -178,6 +178,12 @@ bench: deps
 FUZZ_BUILD := build/fuzz
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_S ?= 60
+# make soak: the kill -9 loop with many kills, then a steady mixed load (tests/soak/soak.py;
+# SOAK_KILLS=30 SOAK_MIN=30 by default); figures in bench/RESULTS.md's Soak section.
+soak: deps
+	$(MAKE) all
+	LINLI_BUILD=$(CURDIR)/build python3 tests/soak/soak.py
+
 fuzz: deps
 	@sh scripts/deps.sh deps-fuzz.txt
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang SAN="$(FUZZ_SAN)" \
