@@ -9,15 +9,17 @@ memos, points, bindings, incidents). Each rule also has its allowed twin (the sa
 right number works), so the refusals cannot pass by accident.
 
 - staff-only (通知/TZ, 发送/FS, 批准/PZ, 驳回/BH) from a resident, an unknown number, a grid worker;
-- grid-worker-only (签收, 办结) from another grid worker, a resident, an unknown number; runner-only
+- grid-worker-only (签收, 办结, 延期, 列表) from another grid worker, a resident, an unknown number; runner-only
   完成 from another runner and from a resident; 回复 to a memo from a grid worker it was not for;
 - 查询 of another household's request answers exactly as an unknown ref;
 - a watch's location (定位, the SOS alert) reaches approved contacts only, never a pending or a
-  removed binding;
+  removed binding; only an approved contact acknowledges an alert; a binding asked by SMS is
+  approved only by the household's primary phone with its code;
+- the same with a rules file whose rules lost their ROLE column (the handlers' built-in roles hold);
 - the same staff command as a SIP MESSAGE (through Kamailio, from the trunk) from a non-staff number;
 - CTRL: clock-offset refused without test-clock on (also in test_vty_auth.py);
-- HTTP: every /api/v1 route without a token 401, a readonly token on each state-changing route 403, a
-  staff token on each operator route 403, a session cookie without X-CSRF-Token on each state-changing
+- HTTP: every /api/v1 route without a token (or with a wrong one) 401, a readonly token on each
+  staff or operator route 403, a staff token on each operator route 403, a session cookie without X-CSRF-Token on each state-changing
   route 403 (test_http.py checks one route of each);
 - linlictl works on the database file: a local user without access to it is refused.
 
@@ -37,7 +39,7 @@ import urllib.request
 
 import kamailio
 import linli
-from sos_util import F1, PENDING, SOS_TEXT, WATCH
+from sos_util import F1, PENDING, SOS_TEXT, WATCH, idle
 
 RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
 R1 = "+8613800138001"      # 邹丽, 1-1-101 (grid W1), the watch's household
@@ -48,6 +50,7 @@ STAFF = ["+8613900139101", "+8613900139102", "+8613900139103"]
 RUN = ["+8613900139201", "+8613900139202"]
 UNKNOWN = "+8613712340000"
 REMOVED = "+8613700000005"  # bound to the watch, approved, then removed
+NEWB = "+8613700000006"     # asks to be bound by SMS
 
 # every API route (gateway/core/http_api.c, request/request_http.c, sos/sos_http.c, call/call_http.c):
 # (method, path, least role); login is public
@@ -224,7 +227,12 @@ def main(t):
                 ("sip", R1, "签收 " + ref, refused_worker),
                 ("sms", W2, "办结 %s 修好了" % ref, "不在您名下"),
                 ("sms", R2, "办结 %s 修好了" % ref, refused_worker),
-                ("sms", UNKNOWN, "BJ %s ok" % ref, refused_worker)):
+                ("sms", UNKNOWN, "BJ %s ok" % ref, refused_worker),
+                ("sms", R1, "延期 %s 3 等配件" % ref, refused_worker),
+                ("sms", UNKNOWN, "YQ %s 3 x" % ref, refused_worker),
+                ("sms", W2, "延期 %s 3 等配件" % ref, "不在您名下"),
+                ("sms", R1, "列表", refused_worker),
+                ("sms", RUN[0], "LB", refused_worker)):
             case(path, who, text, expect)
         case("sms", W1, "签收 " + ref, "签收", state_is("accepted"))
 
@@ -319,6 +327,43 @@ def main(t):
         t.check(not [x for d, x in out_since(0) if d in (PENDING, REMOVED) and "amap" in x],
                 "no location ever to a pending or removed binding")
 
+        # only an approved contact acknowledges the alert
+        linli.wait_for(lambda: gw.sql("SELECT first_sent_at FROM sos_incident")[0][0], 30, "the alert sent")
+        idle(gw)
+        inc = gw.sql("SELECT state FROM sos_incident")
+        for who, text in ((PENDING, "1"), (REMOVED, "收到"), (UNKNOWN, "1"), (W1, "收到")):
+            case("sms", who, text, "确认无效", lambda b, a, o: b[6] == a[6] and not o)
+        t.check(gw.sql("SELECT state FROM sos_incident") == inc, "the incident is still %s" % inc)
+        case("sms", F1, "1", "已确认", lambda b, a, o: gw.sql("SELECT state FROM sos_incident") != inc)
+
+        # ---- a binding by SMS is approved by the household's primary phone only ----
+        m0 = mark()
+        send("sms", NEWB, "绑定 " + WATCH)
+        asked = [x for d, x in out_since(m0) if d == R1 and re.search(r"确认 \d{6}", x)]
+        t.check(len(asked) == 1, "the primary phone is asked (%s)" % out_since(m0))
+        bcode = re.search(r"确认 (\d{6})", asked[0]).group(1) if asked else "000000"
+        for who in (NEWB, UNKNOWN, F1, STAFF[0]):
+            case("sms", who, "确认 " + bcode, "确认码无效")
+        case("sms", R1, "确认 " + bcode, "已确认", lambda b, a, o: gw.sql(
+            "SELECT b.state FROM binding b JOIN phone p ON p.id = b.phone_id WHERE p.number = ?", (NEWB,)) == [("approved",)])
+
+        # ---- an operator's rules file whose rules lost their ROLE column: still the built-in roles ----
+        os.makedirs(os.path.join(gw.dir, "routes"), exist_ok=True)
+        bare = os.path.join(gw.dir, "routes", "sms.rules")
+        with open(RULES) as src, open(bare, "w") as dst:
+            for line in src:
+                dst.write(" ".join(line.split()[:3]) + "\n" if line.startswith("rule ") else line)
+        out = gw.vty(["configure terminal", "gateway", "rules-file " + bare, "end", "rules reload"])
+        t.check("rules reloaded" in out, "the role-less rules are loaded (%r)" % out.strip())
+        for who, text, expect in ((R1, "通知 W1-1 测试", "只限工作人员"), (W1, "通知 W1-1 测试", "只限工作人员"),
+                                  (UNKNOWN, "通知 全部 测试", None), (R1, "批准 1234", "只限工作人员"),
+                                  (W1, "驳回 1234 不行", "只限工作人员"), (R1, "签收 " + ref, "只限网格员"),
+                                  (R2, "延期 %s 2 x" % ref, "只限网格员"), (R2, "接单 " + eref, "只限跑腿志愿者"),
+                                  (R1, "列表", "只限网格员")):
+            case("sms", who, text, expect)
+        out = gw.vty(["configure terminal", "gateway", "rules-file " + RULES, "end", "rules reload"])
+        t.check("rules reloaded" in out, "the shipped rules again (%r)" % out.strip())
+
         # ---- CTRL: the clock stays where it is without test-clock on ----
         try:
             gw.ctrl.set("clock-offset", "86400")
@@ -345,9 +390,10 @@ def main(t):
             t.check(st == 401, "%s %s without a token: 401 (%s)" % (method, path, st))
             st, _, _ = http(gw, method, path, "0" * 64, body=body)
             t.check(st == 401, "%s %s with a wrong token: 401 (%s)" % (method, path, st))
-            if method != "GET" and need != "readonly":
+            if need != "readonly":
                 st, _, _ = http(gw, method, path, tok["readonly"], body=body)
                 t.check(st == 403, "%s %s with a readonly token: 403 (%s)" % (method, path, st))
+            if method != "GET" and need != "readonly":
                 st, _, _ = http(gw, method, path, body=body, headers={"Cookie": sess})
                 t.check(st == 403, "%s %s with the session cookie but no X-CSRF-Token: 403 (%s)" % (method, path, st))
             if need == "operator":
@@ -356,6 +402,8 @@ def main(t):
         t.check(snapshot(gw) == before and mark() == n_out, "none of the refused HTTP requests changed anything")
         st, _, b = http(gw, "GET", "/api/v1/requests/" + ref, tok["readonly"])
         t.check(st == 200 and ref in b.decode(), "the readonly token does read (so the 401s are not a dead port)")
+        st, _, b = http(gw, "GET", "/api/v1/sms/999999", tok["staff"])
+        t.check(st == 404, "a staff token passes GET /api/v1/sms/{id} (404 for an unknown id: %s)" % st)
         st, _, b = http(gw, "GET", "/api/v1/tokens", tok["operator"])
         t.check(st == 200, "and the operator token lists tokens (%s)" % st)
 
