@@ -16,7 +16,9 @@ right number works), so the refusals cannot pass by accident.
   removed binding; only an approved contact acknowledges an alert; a binding asked by SMS is
   approved only by the household's primary phone with its code;
 - the same with a rules file whose rules lost their ROLE column (the handlers' built-in roles hold);
-- the same staff command as a SIP MESSAGE (through Kamailio, from the trunk) from a non-staff number;
+- the same staff command as a SIP MESSAGE through Kamailio, from the trunk with a non-staff number and
+  from a resident's and a grid worker's own SIP phone (digest); a phone cannot send as another
+  number with its own credentials;
 - CTRL: clock-offset refused without test-clock on (also in test_vty_auth.py);
 - HTTP: every /api/v1 route without a token (or with a wrong one) 401, a readonly token on each
   staff or operator route 403, a staff token on each operator route 403, a session cookie without X-CSRF-Token on each state-changing
@@ -26,6 +28,7 @@ right number works), so the refusals cannot pass by accident.
 6995 from an unknown number, a non-peer or a number in no group is refused in test_group_call.py
 (Kamailio and linlid) and test_sip_message.py (403 from Kamailio); not repeated here.
 """
+import hashlib
 import json
 import os
 import re
@@ -40,6 +43,7 @@ import urllib.request
 import kamailio
 import linli
 from sos_util import F1, PENDING, SOS_TEXT, WATCH, idle
+from test_sip_security import Client
 
 RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
 R1 = "+8613800138001"      # 邹丽, 1-1-101 (grid W1), the watch's household
@@ -51,6 +55,8 @@ RUN = ["+8613900139201", "+8613900139202"]
 UNKNOWN = "+8613712340000"
 REMOVED = "+8613700000005"  # bound to the watch, approved, then removed
 NEWB = "+8613700000006"     # asks to be bound by SMS
+SIP_PW = {R1: "authz-101", W1: "authz-w1"}  # SIP accounts (digest) of a resident and a grid worker
+PHONE_IP = "127.0.0.4"      # their phones: not a peer, so digest is asked
 
 # every API route (gateway/core/http_api.c, request/request_http.c, sos/sos_http.c, call/call_http.c):
 # (method, path, least role); login is public
@@ -123,6 +129,18 @@ def sip_message(port, sender, text):
         s.close()
 
 
+def digest(hdrs, code, user, password, method, ruri):
+    """The Authorization/Proxy-Authorization header answering a 401/407 challenge."""
+    chal = (hdrs.get("proxy-authenticate") or hdrs.get("www-authenticate"))[0]
+    p = dict(re.findall(r'(\w+)="?([^",]*)"?', chal))
+    ha1 = hashlib.md5(("%s:%s:%s" % (user, p["realm"], password)).encode()).hexdigest()
+    ha2 = hashlib.md5(("%s:%s" % (method, ruri)).encode()).hexdigest()
+    resp = hashlib.md5(("%s:%s:00000001:cauthz:auth:%s" % (ha1, p["nonce"], ha2)).encode()).hexdigest()
+    return ('%s: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", qop=auth, nc=00000001, '
+            'cnonce="cauthz", algorithm=MD5' % ("Proxy-Authorization" if code == 407 else "Authorization", user,
+                                                p["realm"], p["nonce"], ruri, resp))
+
+
 def http(gw, method, path, token=None, body=None, headers=None):
     h = dict(headers or {})
     if token:
@@ -154,7 +172,7 @@ def main(t):
         gw.linlictl("bind", "approve", WATCH, num)
     gw.linlictl("bind", "remove", WATCH, REMOVED)
     k = kamailio.start(gw.db, evapi_port=evapi_port, trunks=["127.0.0.1"], ua_peers=["127.0.0.1:%d" % ua_port],
-                       linli_ua="127.0.0.1:%d" % ua_port, workdir=gw.dir)
+                       linli_ua="127.0.0.1:%d" % ua_port, subscribers=SIP_PW, workdir=gw.dir)
     modem = gw.modems[0]
     last_in = [0]
     used = {}
@@ -174,6 +192,16 @@ def main(t):
         n = gw.sql("SELECT coalesce(max(id), 0) FROM sms_in")[0][0]
         if path == "sms":
             modem.deliver(sender, text)
+        elif path == "phone":
+            # the sender's own SIP phone, with its digest credentials
+            c = Client(PHONE_IP, k.port)
+            try:
+                code, _, _ = c.auth_request("MESSAGE", "sip:linli@127.0.0.1:%d" % k.port, sender, "<sip:linli@127.0.0.1>",
+                                            "authz-%d@%s" % (time.time_ns(), PHONE_IP), SIP_PW[sender],
+                                            body=text.encode())
+            finally:
+                c.close()
+            t.check(code == 202, "MESSAGE from %s's SIP phone (digest): 202 (%s)" % (sender, code))
         else:
             code = sip_message(k.port, sender, text)
             t.check(code == 202, "SIP MESSAGE from %s: 202 (%s)" % (sender, code))
@@ -262,8 +290,30 @@ def main(t):
                 ("sms", W1, "批准 " + code, refused_staff),
                 ("sms", W2, "驳回 %s 不行" % code, refused_staff),
                 ("sip", W1, "批准 " + code, refused_staff),
-                ("sip", R1, "驳回 %s 不行" % code, refused_staff)):
+                ("sip", R1, "驳回 %s 不行" % code, refused_staff),
+                ("phone", R1, "批准 " + code, refused_staff),
+                ("phone", W1, "批准 " + code, refused_staff)):
             case(path, who, text, expect)
+        # a SIP account cannot send as somebody else: not as a staff number (no SIP account: 403), not
+        # as another account's number with its own credentials (challenged, then refused: 403 or a
+        # new challenge, never accepted)
+        n_in = gw.sql("SELECT count(*) FROM sms_in")[0][0]
+        ruri = "sip:linli@127.0.0.1:%d" % k.port
+        for frm, expect_first in ((STAFF[0], (401, 403, 407)), (W1, (401, 407))):
+            c = Client(PHONE_IP, k.port)
+            try:
+                cid = "authz-spoof-%s-%d" % (frm, os.getpid())
+                body = ("批准 " + code).encode()
+                st, hdrs, _ = c.request("MESSAGE", ruri, frm, "<sip:linli@127.0.0.1>", cid, 1, body=body)
+                first = st
+                if st in (401, 407):
+                    st, _, _ = c.request("MESSAGE", ruri, frm, "<sip:linli@127.0.0.1>", cid, 2,
+                                         [digest(hdrs, st, R1, SIP_PW[R1], "MESSAGE", ruri)], body=body)
+            finally:
+                c.close()
+            t.check(first in expect_first and st in (401, 403, 407),
+                    "R1's phone sending as %s with R1's credentials: %s, then refused (%s)" % (frm, first, st))
+        t.check(gw.sql("SELECT count(*) FROM sms_in")[0][0] == n_in, "and nothing reached linlid")
         dl = req()[2]
         case("sms", STAFF[1], "批准 " + code, "已延期至", lambda b, a, o: req()[2] > dl)
 
