@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <talloc.h>
 #include <osmocom/core/logging.h>
@@ -702,6 +703,8 @@ static int db_destructor(struct db_context *dbc)
 int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 {
 	struct db_context *dbc;
+	struct stat st;
+	bool existed = stat(path, &st) == 0;
 	int rc;
 
 	*dbc_out = NULL;
@@ -721,6 +724,11 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 		rc = (rc & 0xff) == SQLITE_CANTOPEN ? -ENOENT : -EIO;
 		goto fail;
 	}
+	/* a new database (names, numbers, addresses, token hashes, SIP credentials) is for its owner
+	 * and group only: SQLite makes it 0644 whatever the umask, and its -wal and -shm files take its
+	 * mode (issue 13) */
+	if (!existed && stat(path, &st) == 0 && S_ISREG(st.st_mode) && chmod(path, 0660) < 0)
+		LOGDB(LOGL_ERROR, "db %s: cannot make it 0660: %s\n", path, strerror(errno));
 	rc = set_pragmas(dbc);
 	if (rc < 0)
 		goto fail;

@@ -372,8 +372,8 @@ static int nt_route(struct gw *gw, const struct db_sms_in *m, const char **note)
 	lang = sender_lang(&ph, known);
 	if (!strcmp(h, "unsubscribe") || !strcmp(h, "subscribe")) /* anyone may, known or not */
 		return optout(gw, m->sender, lang, !strcmp(h, "unsubscribe"), note);
-	/* a notice needs the rule's role (staff in routes/sms.rules) */
-	if (!known || (mt.rule->role[0] && strcmp(ph.role, mt.rule->role))) {
+	/* a notice needs the rule's role (staff in routes/sms.rules), staff where the rule names none */
+	if (!known || strcmp(ph.role, mt.rule->role[0] ? mt.rule->role : "staff")) {
 		const char *keys[] = {"keyword", "role"};
 		const char *vals[] = {mt.keyword, mt.rule->role[0] ? mt.rule->role : "staff"};
 

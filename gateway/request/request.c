@@ -675,6 +675,29 @@ static bool staff_extends(const struct rq_msg *m)
 	return !strcmp(m->handler, "extend_ask") && m->known && !strcmp(m->ph.role, "staff");
 }
 
+/* The role a handler of ours needs when its rule in the rules file names none: an operator's rule
+ * without its ROLE column must not open a staff's or a grid worker's command to every number. */
+static const char *default_role(const char *handler)
+{
+	static const struct {
+		const char *handler, *role;
+	} roles[] = {{"extend_ask", "grid_worker"},
+		     {"extend_approve", "staff"},
+		     {"extend_refuse", "staff"},
+		     {"accept", "grid_worker"},
+		     {"note", "grid_worker"},
+		     {"resolve", "grid_worker"},
+		     {"return", "grid_worker"},
+		     {"list", "grid_worker"},
+		     {"take", "runner"},
+		     {"done", "runner"}};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(roles); i++)
+		if (!strcmp(handler, roles[i].handler))
+			return roles[i].role;
+	return "";
+}
+
 static bool replyable(const char *number)
 {
 	return number[0] == '+' || (number[0] >= '0' && number[0] <= '9');
@@ -685,6 +708,7 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 {
 	struct rt_match mt;
 	struct rq_msg m = {.sender = sender, .text = text, .len = len, .note = note, .notelen = notelen};
+	const char *role;
 	int rc;
 
 	note[0] = '\0';
@@ -722,9 +746,10 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		return closed_answer(e, &m, 0, 1); /* 确认 alone (with a code it was the SOS binding's) */
 	m.keyword = mt.keyword;
 	m.handler = mt.rule->handler;
-	if (mt.rule->role[0] && (!m.known || strcmp(m.ph.role, mt.rule->role)) && !staff_extends(&m)) {
+	role = mt.rule->role[0] ? mt.rule->role : default_role(m.handler);
+	if (role[0] && (!m.known || strcmp(m.ph.role, role)) && !staff_extends(&m)) {
 		const char *keys[] = {"keyword", "role"};
-		const char *vals[] = {mt.keyword, rq_role_label(mt.rule->role, m.lang)};
+		const char *vals[] = {mt.keyword, rq_role_label(role, m.lang)};
 		bool ours = false;
 
 		for (unsigned i = 0; i < ARRAY_SIZE(ext_handlers); i++)
@@ -734,8 +759,8 @@ int rq_handle(struct rq_env *e, const char *sender, const char *text, size_t len
 		if (!ours && strcmp(m.handler, "list") && strcmp(m.handler, "take") && strcmp(m.handler, "done"))
 			return 0;
 		LOGP(DRT, LOGL_NOTICE, "%s (role %s) sent \"%s\", which is only for %s: refused\n", sender,
-		     m.known ? m.ph.role : "unknown", mt.keyword, mt.rule->role);
-		snprintf(note, notelen, "refused: %s is only for %s (sender role %s)", mt.keyword, mt.rule->role,
+		     m.known ? m.ph.role : "unknown", mt.keyword, role);
+		snprintf(note, notelen, "refused: %s is only for %s (sender role %s)", mt.keyword, role,
 			 m.known ? m.ph.role : "unknown");
 		rc = rq_send_err(e, sender, m.lang, "refused", keys, vals, 2);
 		return rc < 0 ? rc : 1;
