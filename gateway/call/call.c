@@ -44,7 +44,22 @@ struct call_cfg g_call_cfg = {
 	.join_s = 10,
 	.rtp_min = 16384,
 	.rtp_max = 32767,
+	.rtp_timeout_s = 120,
 };
+
+/* No RTP from the caller for rtp-timeout: gone without a BYE that reached us (its phone died, or
+ * Kamailio restarted and refused the BYE of a dialog it no longer knew). */
+static void caller_silent(struct media_leg *m, void *data)
+{
+	struct call *c = data;
+	char note[96];
+
+	(void)m;
+	LOGPFSML(c->fi, LOGL_NOTICE, "no RTP from the caller %s for %u s: taken as hung up\n", c->rec.caller,
+		 g_call_cfg.rtp_timeout_s);
+	snprintf(note, sizeof(note), "no RTP from the caller for %u s (its BYE lost?)", g_call_cfg.rtp_timeout_s);
+	call_end(c, "caller_gone", note);
+}
 
 struct call_globals g_call;
 
@@ -564,6 +579,7 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 	}
 	c->hdl = call_hdl_alloc(nh);
 	c->hdl->call = c;
+	media_leg_on_silence(c->media, g_call_cfg.rtp_timeout_s, caller_silent, c);
 	sdp = c->hdl->sdp = call_sdp_local(c->hdl, media_leg_local_port(c->media), offer.pt, offer.te_pt);
 	nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	c->hdl->confirmed = true;

@@ -29,6 +29,7 @@ struct call_cfg {
 	char *prompts_dir;	   /* NAME.ul files (media_prompts_load); NULL: build/prompts */
 	bool missed_call_group;	   /* a household's call to a modem starts the group call (missed-call) */
 	bool sos_wearer_off;	   /* sos-call-wearer off: after a 1, no call to the watch */
+	unsigned rtp_timeout_s;	   /* a party that sent no RTP this long is gone: its leg ended (120; 0 off) */
 };
 extern struct call_cfg g_call_cfg;
 

@@ -56,6 +56,18 @@ void call_leg_prompt_done(struct media_leg *m, void *data)
 	osmo_fsm_inst_dispatch(leg->fi, LEG_EV_PROMPT_DONE, NULL);
 }
 
+/* No RTP from an answered party for rtp-timeout: gone without a BYE that reached us. */
+static void leg_silent(struct media_leg *m, void *data)
+{
+	struct call_leg *leg = data;
+
+	(void)m;
+	LOGPFSML(leg->fi, LOGL_NOTICE, "no RTP from %s for %u s: taken as hung up\n", leg->rec.number,
+		 g_call_cfg.rtp_timeout_s);
+	call_set_result(&leg->rec, "media_timeout");
+	osmo_fsm_inst_term(leg->fi, OSMO_FSM_TERM_REGULAR, NULL);
+}
+
 static void leg_dtmf(struct media_leg *m, char digit, void *data)
 {
 	struct call_leg *leg = data;
@@ -117,6 +129,7 @@ static void leg_inviting(struct osmo_fsm_inst *fi, uint32_t event, void *data)
 			return;
 		}
 		call_leg_save(&leg->rec);
+		media_leg_on_silence(leg->media, g_call_cfg.rtp_timeout_s, leg_silent, leg);
 		if (leg->call->wearer_leg == leg) {
 			call_sos_wearer_answered(leg);
 			break;

@@ -115,8 +115,17 @@ DEFUN(cfg_sos_wearer, cfg_sos_wearer_cmd, "sos-call-wearer (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_rtp_timeout, cfg_rtp_timeout_cmd, "rtp-timeout <0-3600>",
+      "End a party's leg when no RTP came from it this long (its BYE may never arrive: a phone that "
+      "died, a proxy that restarted)\nSeconds (120; 0: never)\n")
+{
+	g_call_cfg.rtp_timeout_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
 void call_vty_init(int gw_node)
 {
+	install_element(gw_node, &cfg_rtp_timeout_cmd);
 	install_element(gw_node, &cfg_sos_wearer_cmd);
 	install_element(gw_node, &cfg_missed_call_cmd);
 	install_element(gw_node, &cfg_sip_bind_cmd);
@@ -134,6 +143,7 @@ void call_vty_write(struct vty *vty)
 {
 	vty_out(vty, " missed-call %s%s", g_call_cfg.missed_call_group ? "group-call" : "reject", VTY_NEWLINE);
 	vty_out(vty, " sos-call-wearer %s%s", g_call_cfg.sos_wearer_off ? "off" : "on", VTY_NEWLINE);
+	vty_out(vty, " rtp-timeout %u%s", g_call_cfg.rtp_timeout_s, VTY_NEWLINE);
 	if (g_call_cfg.sip_addr)
 		vty_out(vty, " sip-bind %s %u%s", g_call_cfg.sip_addr, g_call_cfg.sip_port, VTY_NEWLINE);
 	if (g_call_cfg.proxy_addr)

@@ -66,6 +66,13 @@ struct media_leg {
 	bool marker;
 	bool sent; /* served in this tick */
 
+	/* no RTP from the remote for silence_s (media_leg_on_silence): the peer is gone */
+	struct osmo_timer_list silence_timer;
+	unsigned silence_s;
+	time_t rx_last;
+	void (*silence_cb)(struct media_leg *leg, void *data);
+	void *silence_data;
+
 	/* receiving */
 	bool rx_seen;
 	uint32_t rx_ssrc;
@@ -390,6 +397,7 @@ static void leg_rx(struct media_leg *leg, uint8_t *pkt, size_t len, const struct
 	leg->rx_seen = true;
 	leg->rx_ssrc = ssrc;
 	leg->rx_seq = seq;
+	leg->rx_last = mono_s();
 
 	if (leg->te_pt >= 0 && pt == leg->te_pt) {
 		int d = media_te_feed(&leg->te, pkt + hdr, len - hdr, ts);
@@ -477,8 +485,36 @@ static void leg_stop_play(struct media_leg *leg)
 	leg->done_pending = false;
 }
 
+static void leg_silence_check(void *data)
+{
+	struct media_leg *leg = data;
+
+	if (leg->has_remote && leg->silence_s && mono_s() - leg->rx_last >= (time_t)leg->silence_s) {
+		LOGP(DMEDIA, LOGL_NOTICE, "leg %u (port %u): no RTP for %u s: the peer is gone\n", leg->id, leg->lport,
+		     leg->silence_s);
+		if (leg->silence_cb)
+			leg->silence_cb(leg, leg->silence_data); /* may free the leg */
+		return;
+	}
+	if (leg->silence_s)
+		osmo_timer_schedule(&leg->silence_timer, 1, 0);
+}
+
+void media_leg_on_silence(struct media_leg *leg, unsigned seconds, void (*cb)(struct media_leg *leg, void *data),
+			  void *data)
+{
+	leg->silence_s = seconds;
+	leg->silence_cb = cb;
+	leg->silence_data = data;
+	leg->rx_last = mono_s();
+	osmo_timer_del(&leg->silence_timer);
+	if (seconds)
+		osmo_timer_schedule(&leg->silence_timer, 1, 0);
+}
+
 static int leg_destructor(struct media_leg *leg)
 {
+	osmo_timer_del(&leg->silence_timer);
 	if (leg->drops)
 		LOGP(DMEDIA, LOGL_NOTICE, "leg %u (port %u): closed; dropped %u more packet(s), last: %s\n", leg->id,
 		     leg->lport, leg->drops, leg->drop_why);
@@ -583,6 +619,7 @@ struct media_leg *media_leg_alloc(void *ctx, const char *local_ip, uint16_t port
 		return NULL;
 	}
 	llist_add_tail(&leg->list, &all_legs);
+	osmo_timer_setup(&leg->silence_timer, leg_silence_check, leg);
 	talloc_set_destructor(leg, leg_destructor);
 	clock_start();
 	LOGP(DMEDIA, LOGL_DEBUG, "leg %u: bound to %s:%u\n", leg->id, leg->lip, leg->lport);
@@ -620,6 +657,7 @@ int media_leg_set_remote(struct media_leg *leg, const char *ip, uint16_t port, i
 	leg->te_pt = te_pt;
 	leg->marker = true;
 	leg->rx_seen = false;
+	leg->rx_last = mono_s(); /* silence counts from when the remote is known */
 	memset(&leg->te, 0, sizeof(leg->te));
 	if (te_pt < 0 && !leg->inband) {
 		leg->inband = media_inband_alloc(leg, inband_digit, leg);

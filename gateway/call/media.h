@@ -33,6 +33,11 @@ uint16_t media_leg_local_port(const struct media_leg *leg);
 /* The peer's address from its SDP; pt is MEDIA_PT_PCMU or MEDIA_PT_PCMA; te_pt the dynamic
  * payload type of telephone-event, or -1 when the peer offered none (then in-band DTMF is used). */
 int media_leg_set_remote(struct media_leg *leg, const char *ip, uint16_t port, int pt, int te_pt);
+/* Call cb once when no RTP has come from the remote for `seconds` while it has one (not on hold,
+ * c=0.0.0.0); 0 turns it off. That is a peer gone without a BYE: its phone died, or its BYE was
+ * refused because the proxy restarted and forgot the dialog. cb may free the leg. */
+void media_leg_on_silence(struct media_leg *leg, unsigned seconds, void (*cb)(struct media_leg *leg, void *data),
+			  void *data);
 /* Digits from either source, once per key press. */
 void media_leg_on_dtmf(struct media_leg *leg, void (*cb)(struct media_leg *leg, char digit, void *data), void *data);
 /* Play prompts one after the other (replacing what plays now); done is called once at the end

@@ -27,11 +27,11 @@ def main(t):
                          subscribers={F1: "pw0001", WATCH: "pw0002"}, workdir=gw.dir)
     sipps, peers = [], []
 
-    def sip_phone(name, number, password, scenario, pport=None):
+    def sip_phone(name, number, password, scenario, pport=None, extra=()):
         peer = RtpPeer(name=name)
         peers.append(peer)
         pport = pport or kamailio.free_udp_port()
-        phone = Sipp(gw.dir, name, scenario, pport, keys={"rtp_port": peer.port})
+        phone = Sipp(gw.dir, name, scenario, pport, keys={"rtp_port": peer.port}, extra=list(extra))
         sipps.append(phone)
         reg = Sipp(gw.dir, "reg-" + name, "register.xml", kamailio.free_udp_port(), "127.0.0.1:%d" % kport,
                    keys={"user": number, "contact_port": pport}, extra=["-au", number, "-ap", password])
@@ -58,7 +58,7 @@ def main(t):
 
         # ---- the watch answers through the trunk and talks ----
         phone, peer = daughter("daughter")
-        watch, wpeer = sip_phone("watch", WATCH, "pw0002", "answer_hangup.xml", tport)
+        watch, wpeer = sip_phone("watch", WATCH, "pw0002", "answer_hangup.xml", tport, extra=["-d", "6000"])
         gw.modems[0].deliver(WATCH, SOS_TEXT)
         wait_texts(gw, F1, "SOS求救", 1, 60)
         press1(phone, peer)
