@@ -74,6 +74,7 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 	LINLI_EVAPI_SECRET=$SECRET PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$D/kamailio" \
 		-P "$D/kamailio/kamailio.pid" --substdef="!DBFILE!$DB!g" -A SIP_PORT=$SIP_PORT \
 		-A "EVAPI_BIND=\"127.0.0.1:$EVAPI_PORT\"" -A "LINLI_UA=\"127.0.0.1:$UA_PORT\"" \
+		-A 'SHORT_CODE="6995"' -A 'VOICE_CODE="6996"' \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
 	# linlid would connect at once and retry; wait (5 s at most) until Kamailio's evapi listens
