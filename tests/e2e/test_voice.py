@@ -85,6 +85,10 @@ def main(t):
         linli.wait_for(lambda: "user agent listening" in gw.log_tail(200), 30, "linlid's SIP user agent")
         linli.wait_for(lambda: c.req("GET", "/api/v1/me")[0] == 401, 30, "the console's HTTP port")
 
+        run = gw.vty("show running-config")
+        t.check("voice-code 6996" in run and "voice-max-seconds 30" in run,
+                "the voice line's settings show in the running config")
+
         # ---- 1. speak for about 4 s after the prompt and the beep, then hang up ----
         before = prompt_ms(build, ["voice_prompt", "beep"])
         peer = RtpPeer(name="caller")
