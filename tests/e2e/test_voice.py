@@ -9,8 +9,8 @@ behind its SDP that speaks (a tone).
    SMS, the grid worker the dispatch that says it is a voice request; over HTTP the request shows
    the recording and GET .../recording answers the same bytes as audio/wav, to a read-only
    token, and 401 without one.
-2. The caller presses # after a few seconds: linlid stops recording, files the request, says
-   "voice_thanks" and hangs up itself.
+2. A caller whose phone speaks PCMA presses # after a few seconds: linlid stops recording (as
+   mu-law: the tone is in the file), files the request, says "voice_thanks" and hangs up itself.
 3. An unknown number calling 6996 is refused, by Kamailio and by linlid's user agent.
 4. A caller who hangs up at once (no speech): no request, no file, logged.
 """
@@ -148,7 +148,8 @@ def main(t):
         t.check(st == 404, "an unknown request: 404 (%s)" % st)
 
         # ---- 2. # ends the recording: linlid thanks the caller and hangs up ----
-        peer2 = RtpPeer(name="caller2")
+        # (this phone offers PCMA first: linlid answers PCMA, and records it as mu-law)
+        peer2 = RtpPeer(pt=8, name="caller2")
         peers.append(peer2)
         peer2.tone(TONE)
         c2 = Sipp(gw.dir, "voice-hash", "caller_hungup.xml", caller_ports[1], "127.0.0.1:%d" % kport,
@@ -163,8 +164,18 @@ def main(t):
         peer2.send_digit("#")
         t.check(c2.wait(60) == 0, "after the #, linlid said thanks and hung up %s" % c2.errors())
         t.check(peer2.rms(since=mark, seconds=1.0) > 100, "the caller heard voice_thanks after the #")
-        rows = gw.sql("SELECT ref, recording_s FROM request WHERE source = 'voice' AND reporter = ?", (CALLER2,))
+        rows = gw.sql("SELECT ref, recording_s, recording FROM request WHERE source = 'voice' AND reporter = ?",
+                      (CALLER2,))
         t.check(len(rows) == 1 and 1 <= rows[0][1] <= 4, "the # filed the request: %s" % rows)
+        answer = [l for l in c2.text().splitlines() if l.startswith("m=audio") and str(peer2.port) not in l]
+        t.check(answer and answer[0].split()[3] == "8", "linlid answered the PCMA offer with PCMA: %s" % answer)
+        if rows:
+            with open(os.path.join(gw.dir, rows[0][2]), "rb") as f:
+                tag, _, _, _, _, data = parse_wav(f.read())
+            samples = [rtp.ulaw_decode(b) for b in data[:8000]]
+            lv = rtp.goertzel(samples, TONE)
+            t.check(tag == 7 and lv > 0.5 * peer2.amplitude,
+                    "the PCMA caller's tone is in the mu-law recording (format %d, %.0f)" % (tag, lv))
 
         # ---- 3. an unknown number: refused by Kamailio, and by linlid when asked directly ----
         r1 = Sipp(gw.dir, "unknown-k", "caller_refused.xml", caller_ports[2], "127.0.0.1:%d" % kport,
