@@ -503,13 +503,15 @@ struct db_request {
 	char rating[16];
 	int64_t merged_into;
 	int64_t created, updated;
-	char source[8];	  /* "sms", "open311", "web" ("sms" when not set on add) */
+	char source[8];	  /* "sms", "open311", "web", "voice" ("sms" when not set on add) */
 	char service[24]; /* the Open311 service_code it was filed under, "" for the general 报事 */
 	bool has_pos;	  /* lat, lon given (WGS-84) */
 	double lat, lon;
 	char place[200];	/* the address as a submitter wrote it (Open311 address_string), "" none */
 	char grid[32];		/* read only: the code of the household's grid, "" none */
 	char assignee_name[64]; /* read only: the assignee's name, "" none */
+	char recording[256];	/* a request by voice: its WAV file (under recordings-dir), "" none */
+	unsigned recording_s;	/* the recording's length in seconds */
 };
 
 /* Whether state is an open one (not closed, visited or merged). */
@@ -519,7 +521,8 @@ bool db_request_state_open(const char *state);
 bool db_request_transition_ok(const char *from, const char *to);
 
 /* Insert *r (ref, reporter_phone_id, reporter, household_id, text, state, flags, deadline,
- * assignee_phone_id, merged_into, created); sets r->id. -EEXIST when the ref is taken. */
+ * assignee_phone_id, merged_into, created, source, service, position, place, recording, recording_s);
+ * sets r->id. -EEXIST when the ref is taken. */
 int db_request_add(struct db_context *dbc, struct db_request *r);
 /* By ref, or by id when ref is NULL. 0 or -ENOENT. */
 int db_request_get(struct db_context *dbc, void *ctx, const char *ref, int64_t id, struct db_request *out);

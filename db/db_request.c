@@ -24,7 +24,8 @@
 	"coalesce(h.building || h.unit || h.room, ''), r.text, r.state, r.flags, coalesce(r.deadline, 0), "            \
 	"coalesce(r.assignee_phone_id, 0), coalesce(ap.number, ''), coalesce(r.rating, ''), "                          \
 	"coalesce(r.merged_into, 0), r.created, r.updated, r.source, coalesce(r.service, ''), r.lat, r.lon, "          \
-	"coalesce(r.address, ''), coalesce(g.code, ''), coalesce(ap.name, '') "                                        \
+	"coalesce(r.address, ''), coalesce(g.code, ''), coalesce(ap.name, ''), coalesce(r.recording, ''), "            \
+	"coalesce(r.recording_s, 0) "                                                                                  \
 	"FROM request r LEFT JOIN phone rp ON rp.id = r.reporter_phone_id "                                            \
 	"LEFT JOIN household h ON h.id = r.household_id LEFT JOIN phone ap ON ap.id = r.assignee_phone_id "            \
 	"LEFT JOIN grp gp ON gp.id = h.grp_id LEFT JOIN grid g ON g.id = gp.grid_id "
@@ -51,9 +52,10 @@
 static const struct db_stmt_def stmts[] = {
 	DB_SQL(REQ_ADD, "INSERT INTO request (ref, kind, reporter_phone_id, reporter, household_id, "
 			"text, state, flags, deadline, assignee_phone_id, merged_into, created, updated, "
-			"source, service, lat, lon, address) "
+			"source, service, lat, lon, address, recording, recording_s) "
 			"VALUES (:ref, :kind, :rp, :reporter, :hh, :text, :state, :flags, :deadline, "
-			":assignee, :merged, :created, :created, :source, :service, :lat, :lon, :address)"),
+			":assignee, :merged, :created, :created, :source, :service, :lat, :lon, :address, "
+			":recording, :recording_s)"),
 	DB_SQL(REQ_BY_REF, "SELECT " RQ_COLS "WHERE r.ref = :ref"),
 	DB_SQL(REQ_BY_ID, "SELECT " RQ_COLS "WHERE r.id = :id"),
 	DB_SQL(REQ_STATE, "SELECT state FROM request WHERE id = :id"),
@@ -214,6 +216,8 @@ static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
 	db_col_copy(st, 23, r->place, sizeof(r->place));
 	db_col_copy(st, 24, r->grid, sizeof(r->grid));
 	db_col_copy(st, 25, r->assignee_name, sizeof(r->assignee_name));
+	db_col_copy(st, 26, r->recording, sizeof(r->recording));
+	r->recording_s = (unsigned)sqlite3_column_int64(st, 27);
 }
 
 static void request_row(void *data, sqlite3_stmt *st)
@@ -252,6 +256,11 @@ int db_request_add(struct db_context *dbc, struct db_request *r)
 		db_bind_null(q, ":lon");
 	}
 	db_bind_text(q, ":address", r->place[0] ? r->place : NULL);
+	db_bind_text(q, ":recording", r->recording[0] ? r->recording : NULL);
+	if (r->recording[0])
+		db_bind_int(q, ":recording_s", r->recording_s);
+	else
+		db_bind_null(q, ":recording_s");
 	rc = db_exec(q);
 	if (rc == 0) {
 		r->id = db_last_id(dbc);

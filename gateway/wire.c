@@ -66,6 +66,9 @@ int gw_wire(struct gw *gw)
 	sos_set_call_ops(&sos_calls);
 	call_set_sos_key1(gw_sos_ack_by_call);
 	call_set_sos_note(gw_sos_call_note);
+	/* requests by voice: the call side records, the request side files and serves the recording */
+	call_set_voice_report(gw_request_voice);
+	rq_http_set_recordings_dir(call_recordings_dir);
 	return 0;
 }
 

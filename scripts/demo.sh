@@ -74,6 +74,7 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
 	LINLI_EVAPI_SECRET=$SECRET PATH="$PATH:/usr/sbin" kamailio -f routes/kamailio.cfg -DD -E -m 64 -M 8 -Y "$D/kamailio" \
 		-P "$D/kamailio/kamailio.pid" --substdef="!DBFILE!$DB!g" -A SIP_PORT=$SIP_PORT \
 		-A "EVAPI_BIND=\"127.0.0.1:$EVAPI_PORT\"" -A "LINLI_UA=\"127.0.0.1:$UA_PORT\"" \
+		-A 'SHORT_CODE="6995"' -A 'VOICE_CODE="6996"' \
 		>"$D/kamailio.log" 2>&1 &
 	KAM=$!
 	# linlid would connect at once and retry; wait (5 s at most) until Kamailio's evapi listens
@@ -90,6 +91,8 @@ if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then
  evapi-secret $SECRET
  sip-bind 127.0.0.1 $UA_PORT
  sip-proxy 127.0.0.1 $SIP_PORT
+ voice-code 6996
+ recordings-dir $V/recordings
  prompts-dir $PWD/$B/prompts"
 	# the neighbours: two answer and press 1 and speak, one answers and never presses 1 (a
 	# voicemail), the rest ring and never answer; log in $D/neighbours.log
@@ -164,7 +167,9 @@ password demo, and texts sip:linli@127.0.0.1 (e.g. 报事 楼道灯坏了); the 
 a SIP MESSAGE. Dialling 6995 from it starts the group call: linlid's user agent on
 127.0.0.1:$UA_PORT rings the other households of its group through Kamailio; two emulated
 neighbours answer, press 1 and speak, one answers and never presses 1, the others do not
-answer ($D/neighbours.log).
+answer ($D/neighbours.log). Dialling 6996 is the voice line: after the prompt and the beep,
+say what is wrong and hang up (or press #); the recording becomes a request ($V/recordings/),
+the grid worker is texted and the staff console plays it.
 
 The staff console: make a token once (it is printed once), then open http://127.0.0.1:$HTTP_PORT/
 and log in with it, or call the API (docs/console-api.md) with it:

@@ -55,4 +55,28 @@ press1_ack|收到请按1
 acked|已确认，谢谢，请尽快联系
 wearer_calling|正在接通老人的手表，请稍候
 wearer_unreachable|无法接通老人的手表，请尽快上门查看
+voice_prompt|请在嘀声后说出您要反映的问题，说完请挂机
+voice_thanks|已收到，编号稍后短信告诉您
 LIST
+# the beep before the voice line records (no words, so not espeak-ng): 100 ms of silence, then
+# 300 ms of 1 kHz at a quarter of full scale, G.711 mu-law written out as media_g711.c codes it
+tmp="$out/beep.ul.tmp"
+LC_ALL=C awk 'BEGIN {
+	for (i = 0; i < 3200; i++) {
+		x = i < 800 ? 0 : int(8000 * sin(2 * 3.14159265358979 * 1000 * i / 8000));
+		sign = x < 0 ? 128 : 0;
+		s = (x < 0 ? -x : x);
+		s = (s > 32635 ? 32635 : s) + 132;
+		e = 7;
+		while (e > 0 && s < 128 * 2 ^ e)
+			e--;
+		m = int(s / 2 ^ (e + 3)) % 16;
+		printf "%c", 255 - (sign + e * 16 + m);
+	}
+}' >"$tmp"
+if [ "$(wc -c <"$tmp")" -ne 3200 ]; then
+	rm -f "$tmp"
+	echo "prompts.sh: error: rendering the beep failed" >&2
+	exit 1
+fi
+mv "$tmp" "$out/beep.ul"

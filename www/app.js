@@ -58,6 +58,7 @@
 		close: ["办结", "Close"],
 		result_ph: ["办理结果", "Result"],
 		no_requests: ["没有报事", "No requests"],
+		recording: ["语音报事录音", "Voice recording"],
 		approvals: ["待审批", "Waiting for approval"],
 		bindings_pending: ["手表绑定", "Watch bindings"],
 		registrations_pending: ["住户注册", "Registrations"],
@@ -429,6 +430,9 @@
 				el("span", { class: "state", text: I18N["st_" + r.state] ? t("st_" + r.state) : r.state_label || r.state }), " ",
 				r.overdue ? el("span", { class: "overdue-tag", text: t("overdue") }) : null),
 			el("div", { class: "text", text: r.text }),
+			/* a request by voice: the recording, fetched by the browser with the session cookie */
+			r.recording ? el("div", { class: "recording" }, el("span", { class: "muted", text: t("recording") + " " + r.recording.seconds + "s " }),
+				el("audio", { controls: true, preload: "none", src: r.recording.url })) : null,
 			el("div", { class: "muted", text: t("reporter") + " " + (r.reporter || "-") + (r.household ? " · " + r.household : "") +
 				(r.grid ? " · " + r.grid : "") }),
 			el("div", { class: "muted", text: t("assignee") + " " + (r.assignee ? (r.assignee_name ? r.assignee_name + " " : "") + r.assignee : "-") + " · " +

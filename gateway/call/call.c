@@ -45,6 +45,7 @@ struct call_cfg g_call_cfg = {
 	.rtp_min = 16384,
 	.rtp_max = 32767,
 	.rtp_timeout_s = 120,
+	.voice_max_s = 60,
 };
 
 /* No RTP from the caller for rtp-timeout: gone without a BYE that reached us (its phone died, or
@@ -342,7 +343,9 @@ static int call_timer_cb(struct osmo_fsm_inst *fi)
 {
 	struct call *c = fi->priv;
 
-	if (fi->state == CALL_ST_CALLBACK)
+	if (fi->state == CALL_ST_VOICE || fi->state == CALL_ST_VOICE_THANKS)
+		call_voice_timeout(c);
+	else if (fi->state == CALL_ST_CALLBACK)
 		call_end(c, "no_answer", "the household did not answer the call back");
 	else /* the no_group prompt did not finish (or no prompt exists) */
 		call_end(c, "no_group", NULL);
@@ -386,7 +389,7 @@ static const struct osmo_fsm_state call_states[] = {
 			.in_event_mask = S(CALL_EV_LEG_JOINED) | S(CALL_EV_LEG_ENDED) | S(CALL_EV_CALLER_GONE) |
 					 S(CALL_EV_PROMPT_DONE),
 			.out_state_mask = S(CALL_ST_RINGING) | S(CALL_ST_CONNECTED) | S(CALL_ST_ESCALATING) |
-					  S(CALL_ST_NO_GROUP) | S(CALL_ST_CALLBACK),
+					  S(CALL_ST_NO_GROUP) | S(CALL_ST_CALLBACK) | S(CALL_ST_VOICE),
 			.action = call_ringing,
 		},
 	[CALL_ST_ESCALATING] =
@@ -417,6 +420,19 @@ static const struct osmo_fsm_state call_states[] = {
 			.in_event_mask = S(CALL_EV_CALLER_ANSWERED) | S(CALL_EV_CALLER_GONE) | S(CALL_EV_PROMPT_DONE),
 			.out_state_mask = S(CALL_ST_RINGING) | S(CALL_ST_NO_GROUP),
 			.action = call_callback,
+		},
+	[CALL_ST_VOICE] =
+		{
+			.name = "VOICE",
+			.in_event_mask = S(CALL_EV_PROMPT_DONE) | S(CALL_EV_CALLER_GONE),
+			.out_state_mask = S(CALL_ST_VOICE) | S(CALL_ST_VOICE_THANKS),
+			.action = call_voice_event,
+		},
+	[CALL_ST_VOICE_THANKS] =
+		{
+			.name = "VOICE_THANKS",
+			.in_event_mask = S(CALL_EV_PROMPT_DONE) | S(CALL_EV_CALLER_GONE),
+			.action = call_voice_event,
 		},
 };
 
@@ -465,7 +481,7 @@ struct call *call_new(const struct db_call_caller *who, const char *caller, cons
 
 /* A new call from who (from: the number as it came): recorded, with the caller's leg, its media
  * leg and the conference. NULL (logged, the call recorded as an error) when no RTP port is free. */
-static struct call *call_alloc(const struct db_call_caller *who, const char *from, const char *callid)
+struct call *call_alloc(const struct db_call_caller *who, const char *from, const char *callid)
 {
 	struct call *c = call_new(who, from, callid);
 
@@ -541,25 +557,27 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 	const char *ruser = NULL;
 	struct db_call_caller who;
 	struct call *c;
-	bool tx;
+	bool tx, voice;
 
 	if (sip->sip_from && sip->sip_from->a_url->url_user)
 		osmo_strlcpy(from, sip->sip_from->a_url->url_user, sizeof(from));
 	if (sip->sip_request)
 		ruser = sip->sip_request->rq_url->url_user;
-	if (!ruser || !g_call_cfg.short_code || strcmp(ruser, g_call_cfg.short_code)) {
+	/* the voice line (requests by voice) takes the same way in as the group call, up to the answer */
+	voice = ruser && g_call_cfg.voice_code && !strcmp(ruser, g_call_cfg.voice_code);
+	if (!voice && (!ruser || !g_call_cfg.short_code || strcmp(ruser, g_call_cfg.short_code))) {
 		LOGP(DCALL, LOGL_NOTICE, "INVITE from '%s' to '%s', not the short code %s: 404\n", from,
 		     ruser ? ruser : "", g_call_cfg.short_code);
 		refuse(nh, SIP_404_NOT_FOUND);
 		return;
 	}
 	if (db_number_norm(from, number, sizeof(number)) < 0 || db_call_caller_get(g_call.gw->db, number, &who) < 0) {
-		LOGP(DCALL, LOGL_NOTICE, "6995 from unknown number '%s': 403\n", from);
+		LOGP(DCALL, LOGL_NOTICE, "%s from unknown number '%s': 403\n", ruser, from);
 		refuse(nh, SIP_403_FORBIDDEN);
 		return;
 	}
 	if (sdp_read(sip, &offer, err, sizeof(err)) < 0) {
-		LOGP(DCALL, LOGL_NOTICE, "6995 from %s: %s: 488\n", number, err);
+		LOGP(DCALL, LOGL_NOTICE, "%s from %s: %s: 488\n", ruser, number, err);
 		refuse(nh, SIP_488_NOT_ACCEPTABLE);
 		return;
 	}
@@ -583,7 +601,10 @@ static void call_incoming(nua_handle_t *nh, const sip_t *sip)
 	sdp = c->hdl->sdp = call_sdp_local(c->hdl, media_leg_local_port(c->media), offer.pt, offer.te_pt);
 	nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
 	c->hdl->confirmed = true;
-	call_begin(c);
+	if (voice)
+		call_voice_begin(c);
+	else
+		call_begin(c);
 out_commit:
 	if (tx && db_commit(g_call.gw->db) < 0)
 		LOGP(DCALL, LOGL_ERROR, "cannot commit the records of the call from %s\n", number);

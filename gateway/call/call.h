@@ -30,6 +30,9 @@ struct call_cfg {
 	bool missed_call_group;	   /* a household's call to a modem starts the group call (missed-call) */
 	bool sos_wearer_off;	   /* sos-call-wearer off: after a 1, no call to the watch */
 	unsigned rtp_timeout_s;	   /* a party that sent no RTP this long is gone: its leg ended (120; 0 off) */
+	char *voice_code;	   /* the voice line's short code (requests by voice); NULL: off */
+	unsigned voice_max_s;	   /* the longest recording (60) */
+	char *recordings_dir;	   /* where the recordings go; NULL: var/recordings */
 };
 extern struct call_cfg g_call_cfg;
 
@@ -69,6 +72,18 @@ void call_set_sos_key1(call_sos_key1_fn fn);
  * reachable only by GSM is not called; the history says so and the SMS path goes on. */
 typedef int (*call_sos_note_fn)(struct gw *gw, int64_t incident_id, const char *note);
 void call_set_sos_note(call_sos_note_fn fn);
+
+/* Requests by voice (call_voice.c): a known resident calls the voice line (voice-code, through
+ * Kamailio); linlid answers, plays "voice_prompt" and "beep", records what the caller says (G.711
+ * mu-law, a PCMA caller converted) until the caller hangs up, presses # or voice-max-seconds
+ * pass, writes it as a WAV file (WAVE_FORMAT_MULAW, 8 kHz, mono, with a fact chunk) under
+ * recordings-dir, named after the call's record id and the time, and hands it to this hook,
+ * which files the request; a caller still on the line then hears "voice_thanks". Under 1 s of
+ * speech: no file, no request (logged). The hook returns 0 (ref filled, 8 bytes) or -errno. */
+typedef int (*call_voice_report_fn)(struct gw *gw, const char *number, const char *path, unsigned seconds, char ref[8]);
+void call_set_voice_report(call_voice_report_fn fn);
+/* The folder of the recordings (recordings-dir, default var/recordings), for whoever serves them. */
+const char *call_recordings_dir(void);
 
 /* VTY: the config commands on the gateway node, their `write` lines (register call_vty_write with
  * gw_vty_add_writer), `show calls`. */

@@ -79,7 +79,8 @@ struct call {
 	} wearer;
 	struct call_leg *contact_leg, *wearer_leg; /* NULL once ended */
 	int64_t talk_started_ms;
-	char wearer_why[48]; /* why the watch's leg ended unanswered */
+	char wearer_why[48];	  /* why the watch's leg ended unanswered */
+	struct call_voice *voice; /* a call to the voice line (call_voice.c), NULL otherwise */
 };
 
 struct call_leg {
@@ -92,11 +93,13 @@ struct call_leg {
 };
 
 enum call_state {
-	CALL_ST_RINGING,    /* neighbours (or the escalation) are being called */
-	CALL_ST_CONNECTED,  /* someone pressed 1 */
-	CALL_ST_ESCALATING, /* nobody joined: grid worker, then staff */
-	CALL_ST_NO_GROUP,   /* playing "no_group", then BYE */
-	CALL_ST_CALLBACK,   /* the missed-call trigger: calling the household back */
+	CALL_ST_RINGING,      /* neighbours (or the escalation) are being called */
+	CALL_ST_CONNECTED,    /* someone pressed 1 */
+	CALL_ST_ESCALATING,   /* nobody joined: grid worker, then staff */
+	CALL_ST_NO_GROUP,     /* playing "no_group", then BYE */
+	CALL_ST_CALLBACK,     /* the missed-call trigger: calling the household back */
+	CALL_ST_VOICE,	      /* the voice line: the prompt plays, then the caller is recorded */
+	CALL_ST_VOICE_THANKS, /* the voice line: the request is filed, "voice_thanks" plays */
 };
 
 enum call_event {
@@ -140,6 +143,9 @@ char *call_sdp_local(void *ctx, uint16_t port, int pt, int te_pt);
 void call_save(struct call *c);
 /* End the call: reason (and note, when not NULL) recorded, the fsm terminated, which frees c. */
 void call_end(struct call *c, const char *reason, const char *note);
+/* A call from who (from: the number as it came) with the caller's leg recorded, its media leg and
+ * the conference; NULL (logged, the call recorded as an error) when no RTP port is free. */
+struct call *call_alloc(const struct db_call_caller *who, const char *from, const char *callid);
 /* The call object, its fsm and its record (caller: the number as it came, or "SOS"); no media. */
 struct call *call_new(const struct db_call_caller *who, const char *caller, const char *callid);
 
@@ -159,6 +165,15 @@ void call_leg_prompt_done(struct media_leg *m, void *data);
 void call_leg_save(struct db_call_leg *l);
 /* Set l's result unless one is set already: the first reason wins. */
 void call_set_result(struct db_call_leg *l, const char *result);
+
+/* ---- call_voice.c ---- */
+
+/* The voice line's caller is answered (c from call_alloc, its media set): the prompt, then the
+ * recording. */
+void call_voice_begin(struct call *c);
+/* The events of the states CALL_ST_VOICE and CALL_ST_VOICE_THANKS, and their timeouts. */
+void call_voice_event(struct osmo_fsm_inst *fi, uint32_t event, void *data);
+void call_voice_timeout(struct call *c);
 
 /* ---- call_sos.c ---- */
 

@@ -123,9 +123,41 @@ DEFUN(cfg_rtp_timeout, cfg_rtp_timeout_cmd, "rtp-timeout <0-3600>",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_voice_code, cfg_voice_code_cmd, "voice-code NUMBER",
+      "The voice line's short code: requests by voice (off when unset)\nDigits (e.g. 6996)\n")
+{
+	replace(&g_call_cfg.voice_code, argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_no_voice_code, cfg_no_voice_code_cmd, "no voice-code", NO_STR "Turn the voice line off\n")
+{
+	replace(&g_call_cfg.voice_code, NULL);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_voice_max, cfg_voice_max_cmd, "voice-max-seconds <1-600>",
+      "The longest recording of the voice line\nSeconds (60)\n")
+{
+	g_call_cfg.voice_max_s = atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_recordings_dir, cfg_recordings_dir_cmd, "recordings-dir PATH",
+      "Folder of the voice line's recordings (created if missing; relative to the working directory)\n"
+      "Path (var/recordings)\n")
+{
+	replace(&g_call_cfg.recordings_dir, argv[0]);
+	return CMD_SUCCESS;
+}
+
 void call_vty_init(int gw_node)
 {
 	install_element(gw_node, &cfg_rtp_timeout_cmd);
+	install_element(gw_node, &cfg_voice_code_cmd);
+	install_element(gw_node, &cfg_no_voice_code_cmd);
+	install_element(gw_node, &cfg_voice_max_cmd);
+	install_element(gw_node, &cfg_recordings_dir_cmd);
 	install_element(gw_node, &cfg_sos_wearer_cmd);
 	install_element(gw_node, &cfg_missed_call_cmd);
 	install_element(gw_node, &cfg_sip_bind_cmd);
@@ -157,4 +189,9 @@ void call_vty_write(struct vty *vty)
 	vty_out(vty, " rtp-ports %u %u%s", g_call_cfg.rtp_min, g_call_cfg.rtp_max, VTY_NEWLINE);
 	if (g_call_cfg.prompts_dir)
 		vty_out(vty, " prompts-dir %s%s", g_call_cfg.prompts_dir, VTY_NEWLINE);
+	if (g_call_cfg.voice_code)
+		vty_out(vty, " voice-code %s%s", g_call_cfg.voice_code, VTY_NEWLINE);
+	vty_out(vty, " voice-max-seconds %u%s", g_call_cfg.voice_max_s, VTY_NEWLINE);
+	if (g_call_cfg.recordings_dir)
+		vty_out(vty, " recordings-dir %s%s", g_call_cfg.recordings_dir, VTY_NEWLINE);
 }

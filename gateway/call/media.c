@@ -86,6 +86,8 @@ struct media_leg {
 	unsigned ib_ndigits;
 	void (*dtmf_cb)(struct media_leg *leg, char digit, void *data);
 	void *dtmf_data;
+	void (*audio_cb)(struct media_leg *leg, const int16_t *s, size_t n, void *data);
+	void *audio_data;
 
 	/* prompts */
 	const struct prompt **play;
@@ -420,6 +422,8 @@ static void leg_rx(struct media_leg *leg, uint8_t *pkt, size_t len, const struct
 		 * still heard */
 		media_g711_decode(pt, pkt + hdr, s, n);
 		fifo_push(leg, s, n);
+		if (leg->audio_cb)
+			leg->audio_cb(leg, s, n, leg->audio_data);
 		if (leg->inband) {
 			unsigned i;
 
@@ -676,6 +680,13 @@ void media_leg_on_dtmf(struct media_leg *leg, void (*cb)(struct media_leg *leg, 
 {
 	leg->dtmf_cb = cb;
 	leg->dtmf_data = data;
+}
+
+void media_leg_on_audio(struct media_leg *leg,
+			void (*cb)(struct media_leg *leg, const int16_t *s, size_t n, void *data), void *data)
+{
+	leg->audio_cb = cb;
+	leg->audio_data = data;
 }
 
 int media_leg_play(struct media_leg *leg, const char *const *names, size_t n,

@@ -40,6 +40,11 @@ void media_leg_on_silence(struct media_leg *leg, unsigned seconds, void (*cb)(st
 			  void *data);
 /* Digits from either source, once per key press. */
 void media_leg_on_dtmf(struct media_leg *leg, void (*cb)(struct media_leg *leg, char digit, void *data), void *data);
+/* The peer's audio as it arrives (a voice recording): each G.711 packet of the leg, decoded to
+ * linear samples, after the duplicate and late ones are dropped; cb NULL stops it. cb must not
+ * free the leg nor start or stop prompts (it runs inside the receive path). */
+void media_leg_on_audio(struct media_leg *leg,
+			void (*cb)(struct media_leg *leg, const int16_t *s, size_t n, void *data), void *data);
 /* Play prompts one after the other (replacing what plays now); done is called once at the end
  * (not when stopped or freed). While a leg plays it hears the prompt, not the conference. */
 int media_leg_play(struct media_leg *leg, const char *const *names, size_t n,

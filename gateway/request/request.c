@@ -117,6 +117,12 @@ static int send_dispatch(struct rq_env *e, const struct db_request *r, const str
 			      r->text,
 			      date};
 
+	/* a request by voice: the text says only how long it is; the words are in the recording */
+	if (r->recording[0])
+		vals[5] = talloc_asprintf(
+			e->ctx, en ? "%s (listen to the recording in the staff console)" : "%s（请在工作台收听录音）",
+			r->text);
+
 	rq_date(r->deadline, to->lang, date, sizeof(date));
 	return rq_send_tpl(e, to->number, to->lang, DB_PRIO_STAFF, "dispatch", keys, vals, ARRAY_SIZE(keys));
 }
@@ -319,6 +325,10 @@ int rq_report(struct rq_env *e, const struct rq_report_in *in, const char *actor
 	r.has_pos = in->has_pos;
 	r.lat = in->lat;
 	r.lon = in->lon;
+	if (in->recording) {
+		OSMO_STRLCPY_ARRAY(r.recording, in->recording);
+		r.recording_s = in->recording_s;
+	}
 	r.text = talloc_strdup(e->ctx, in->text);
 	r.created = e->now;
 	r.deadline = rq_deadline(e->db, e->now, e->deadline_days);
@@ -880,6 +890,36 @@ void gw_request_env(struct gw *gw, struct rq_env *e, void *ctx, time_t now)
 	e->may_fan_out = gw_may_fan_out;
 	e->may_fan_out_data = gw;
 	e->errand_points = rq_cfg.errand_points;
+}
+
+int gw_request_voice(struct gw *gw, const char *number, const char *path, unsigned seconds, char ref[8])
+{
+	void *tmp = talloc_new(gw);
+	struct rq_report_in in = {.phone = number, .source = "voice", .recording = path, .recording_s = seconds};
+	struct db_request out;
+	char err[256] = "";
+	struct rq_env e;
+	int rc;
+
+	gw_request_env(gw, &e, tmp, gw_now());
+	in.text = talloc_asprintf(tmp, "（语音报事，%u秒）", seconds);
+	rc = db_begin(gw->db);
+	if (rc == 0)
+		rc = rq_report(&e, &in, number, &out, err, sizeof(err));
+	if (rc == 0)
+		rc = db_commit(gw->db);
+	else
+		db_rollback(gw->db);
+	if (rc == 0) {
+		osmo_strlcpy(ref, out.ref, 8);
+		gw_outbox_kick(gw);
+		LOGP(DRT, LOGL_NOTICE, "request %s by voice from %s: %u s in %s\n", out.ref, number, seconds, path);
+	} else {
+		LOGP(DRT, LOGL_ERROR, "the voice request of %s (%s) could not be filed: %s%s%s\n", number, path,
+		     strerror(-rc), err[0] ? ": " : "", err);
+	}
+	talloc_free(tmp);
+	return rc;
 }
 
 int gw_request_route(struct gw *gw, const struct db_sms_in *m, const char **note)

@@ -27,6 +27,7 @@
 
 struct rt_rules;
 struct db_context;
+struct gw;
 struct db_request;
 
 /* ---- text ---- */
@@ -139,15 +140,24 @@ int rq_reopen(struct rq_env *e, const char *ref, const char *reason, const char 
 struct rq_report_in {
 	const char *text;    /* required */
 	const char *phone;   /* NULL or "": none */
-	const char *source;  /* "open311" or "web" */
+	const char *source;  /* "open311", "web" or "voice" */
 	const char *service; /* the Open311 service_code, NULL for the general one */
 	const char *place;   /* the address as written, NULL none */
 	bool has_pos;
 	double lat, lon;
+	const char *recording; /* a request by voice: the path of its WAV file, NULL none */
+	unsigned recording_s;  /* its length in seconds */
 };
 /* 0 with the new request (read back) in *out; -EINVAL (bad phone, no text) with a reason in err. */
 int rq_report(struct rq_env *e, const struct rq_report_in *in, const char *actor, struct db_request *out, char *err,
 	      size_t errlen);
+
+/* A request by voice (the voice line, gateway/call/call_voice.c, wired in gateway/wire.c): a
+ * known resident's recording of seconds s at path becomes a request of source 'voice' with the
+ * text "（语音报事，N秒）", through rq_report in its own transaction, so the reporter gets the
+ * reference and the grid worker the dispatch (which says the recording is in the staff console).
+ * ref (8 bytes) gets the reference. 0 or -errno (logged). */
+int gw_request_voice(struct gw *gw, const char *number, const char *path, unsigned seconds, char ref[8]);
 
 /* Overdue check: open requests past their deadline are flagged 超时 and their assignee (the staff
  * when none) gets 催办 once; still open escalate_after_s later, the staff get 督办 once.
@@ -231,6 +241,9 @@ int rq_init(struct gw *gw);
  * "Requests"), Open311 GeoReport v2 under /open311/v2/, and the requests' metrics; before
  * gw_http_start. 0 or gw_http_route's error. */
 int rq_http_init(struct gw *gw);
+/* Where the recordings of requests by voice are (the call side's recordings-dir, wired in
+ * gateway/wire.c): GET /api/v1/requests/{ref}/recording answers only a file inside it. */
+void rq_http_set_recordings_dir(const char *(*fn)(void));
 /* The VTY settings in the gateway node. */
 void rq_vty_init(int node);
 /* Due work: the daily digest once the local time has passed the configured digest time, at most

@@ -75,6 +75,13 @@ static json_t *request_json(struct db_context *db, void *ctx, const struct db_re
 		      r->has_pos ? json_real(r->lon) : json_null(), "unverified", (r->flags & DB_REQ_UNVERIFIED) != 0);
 	if (j)
 		json_object_set_new(j, "extension_asked", extension_json(db, ctx, r));
+	if (j && r->recording[0]) {
+		char url[64];
+
+		snprintf(url, sizeof(url), "/api/v1/requests/%s/recording", r->ref);
+		json_object_set_new(j, "recording",
+				    json_pack("{s:s, s:i}", "url", url, "seconds", (int)r->recording_s));
+	}
 	return j;
 }
 
@@ -363,6 +370,99 @@ static int request_show(struct gw *gw, struct gw_http_req *r, struct gw_http_out
 	json_object_set_new(j, "events", events);
 	talloc_free(tmp);
 	return gw_http_json(o, 200, j);
+}
+
+/* ---- the recording of a request by voice ---- */
+
+#define RECORDING_MAX (16 * 1024 * 1024) /* far above 600 s of 8 kHz mu-law */
+
+static const char *(*recordings_dir)(void);
+
+void rq_http_set_recordings_dir(const char *(*fn)(void))
+{
+	recordings_dir = fn;
+}
+
+/* Whether path (resolved: no "..", no symbolic link out) lies inside dir (resolved). */
+static bool path_inside(const char *dir, const char *path)
+{
+	char *d = realpath(dir, NULL), *p = d ? realpath(path, NULL) : NULL;
+	size_t n = d ? strlen(d) : 0;
+	bool ok = d && p && !strncmp(p, d, n) && (p[n] == '/' || (n == 1 && d[0] == '/'));
+
+	free(d);
+	free(p);
+	return ok;
+}
+
+/* The file at path into a talloc buffer of ctx: 0 with *out, *len; -errno. */
+static int file_read(void *ctx, const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+		rc = -EIO;
+		goto out_close;
+	}
+	if (size > RECORDING_MAX) {
+		rc = -EFBIG;
+		goto out_close;
+	}
+	/* one byte more: gw_http_body copies the body with a NUL after it */
+	*out = talloc_size(ctx, size + 1);
+	if (size && fread(*out, 1, size, f) != (size_t)size)
+		rc = -EIO;
+	(*out)[size] = '\0';
+	*len = size;
+out_close:
+	fclose(f);
+	return rc;
+}
+
+/* GET /api/v1/requests/{ref}/recording: the WAV file of a request by voice, as audio/wav. */
+static int request_recording(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o, void *data)
+{
+	void *tmp;
+	struct db_request q;
+	char ref[8], *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)data;
+	if (!ref_param(r, o, ref))
+		return 0;
+	tmp = talloc_new(gw);
+	rc = db_request_get(gw->db, tmp, ref, 0, &q);
+	if (rc == -ENOENT || (rc == 0 && !q.recording[0])) {
+		talloc_free(tmp);
+		return gw_http_error(o, 404, rc ? "no request %s" : "request %s has no recording", ref);
+	}
+	if (rc < 0) {
+		talloc_free(tmp);
+		return rc;
+	}
+	/* only a file of the recordings folder is ever answered, whatever the row says */
+	if (!recordings_dir || !path_inside(recordings_dir(), q.recording)) {
+		LOGP(DRT, LOGL_ERROR,
+		     "request %s: its recording %s is missing or not inside the recordings folder %s\n", ref,
+		     q.recording, recordings_dir ? recordings_dir() : "(none)");
+		talloc_free(tmp);
+		return gw_http_error(o, 404, "the recording of request %s is not available", ref);
+	}
+	rc = file_read(tmp, q.recording, &buf, &len);
+	if (rc < 0) {
+		LOGP(DRT, LOGL_ERROR, "request %s: cannot read its recording %s: %s\n", ref, q.recording,
+		     strerror(-rc));
+		talloc_free(tmp);
+		return gw_http_error(o, rc == -ENOENT ? 404 : 500, "the recording of request %s cannot be read", ref);
+	}
+	rc = gw_http_body(o, 200, "audio/wav", buf, len);
+	talloc_free(tmp);
+	return rc;
 }
 
 /* ---- the actions on one request ---- */
@@ -706,6 +806,7 @@ int rq_http_init(struct gw *gw)
 	static const struct gw_http_route_def routes[] = {
 		{"GET", "/api/v1/requests", GW_ROLE_READONLY, requests_list, 0},
 		{"GET", "/api/v1/requests/{ref}", GW_ROLE_READONLY, request_show, 0},
+		{"GET", "/api/v1/requests/{ref}/recording", GW_ROLE_READONLY, request_recording, 0},
 		{"POST", "/api/v1/requests/{ref}/assign", GW_ROLE_STAFF, request_act, ACT_ASSIGN},
 		{"POST", "/api/v1/requests/{ref}/note", GW_ROLE_STAFF, request_act, ACT_NOTE},
 		{"POST", "/api/v1/requests/{ref}/extend", GW_ROLE_STAFF, request_act, ACT_EXTEND},

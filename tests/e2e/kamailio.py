@@ -61,7 +61,7 @@ def provision(db_path, trunks=(), ua_peers=(), subscribers=None):
 
 class Kamailio:
     def __init__(self, db_path, listen_ip="127.0.0.1", port=None, evapi_port=None, linli_ua="127.0.0.1:5070",
-                 trunk="", short_code="6995", defines=None, workdir=None, evapi_secret=EVAPI_SECRET):
+                 trunk="", short_code="6995", voice_code="6996", defines=None, workdir=None, evapi_secret=EVAPI_SECRET):
         self.db = os.path.abspath(db_path)
         self.ip = listen_ip
         self.port = port or free_udp_port(listen_ip)
@@ -80,7 +80,8 @@ class Kamailio:
                 "-A", 'EVAPI_BIND="127.0.0.1:%d"' % self.evapi_port,
                 "-A", 'LINLI_UA="%s"' % linli_ua,
                 "-A", 'TRUNK="%s"' % trunk,
-                "-A", 'SHORT_CODE="%s"' % short_code]
+                "-A", 'SHORT_CODE="%s"' % short_code,
+                "-A", 'VOICE_CODE="%s"' % voice_code]
         for k, v in (defines or {}).items():
             args += ["-A", "%s=%s" % (k, v)]
         self.args = args
