@@ -223,7 +223,13 @@ static int set_body(struct gw_http_out *o, unsigned status, const char *type, co
 	o->status = status;
 	o->type = type;
 	talloc_free(o->body);
-	o->body = talloc_memdup(o->ctx, body ? body : "", len + 1);
+	/* len bytes of the caller's (a binary body has no NUL after it), then a NUL of our own */
+	o->body = talloc_size(o->ctx, len + 1);
+	if (o->body) {
+		if (len)
+			memcpy(o->body, body, len);
+		o->body[len] = '\0';
+	}
 	o->len = o->body ? len : 0;
 	o->set = true;
 	return 0;
