@@ -141,7 +141,8 @@ fi
 only console && step python3 bench/console_bench.py api "$CONSOLE_REQUESTS" "$CONSOLE_S"
 only console && step python3 bench/console_bench.py paint "$CONSOLE_REQUESTS" "$PAINT_REPS"
 # a notice to everyone (issue 12): queued how fast, and the SOS latency while it drains against idle
-only broadcast && step python3 bench/broadcast_bench.py "$BROADCAST_HOUSEHOLDS" "$BROADCAST_MODEMS" "$AIRTIME_MS" "$BROADCAST_TRIALS"
+only broadcast && step python3 bench/broadcast_bench.py "$BROADCAST_HOUSEHOLDS" "$BROADCAST_MODEMS" "$AIRTIME_MS" \
+	"$BROADCAST_TRIALS"
 # the 6995 group call's set-up (issue 5): caller's INVITE at Kamailio -> the nine neighbour INVITEs
 # out, against one plain Kamailio relay measured in the same run (bench/callsetup.py)
 only callsetup && step python3 bench/callsetup.py "${CALL_N:-20}"
