@@ -77,9 +77,11 @@ class Smstools:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            # on TERM smsd waits for its modem process to finish the job under way (its manual);
+            # the figures are taken by then, so not for long
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 pass
         try:
