@@ -7,10 +7,11 @@ modem (tests/modemsim) with the same libgammu AT driver linlid uses.
 N messages (one part each) are written into gammu-smsd's outbox (files service, with
 gammu-smsd-inject) before it starts; the clock runs from the modem's first accepted AT+CMGS to its
 N-th (modemsim `stats` cmgs), so connection set-up is left out and the figure is gammu-smsd's own
-sending loop: (N - 1) parts over that time. Two configurations:
+sending loop: (N - 1) parts over that time. Its config is bench/peers/gammu-smsdrc; two variants:
 
   default   what gammu-smsd does as installed (the published figure): only the required keys
-  tuned     everything that makes it wait or poll needlessly switched off: LoopSleep = 0,
+  tuned     bench/peers/gammu-smsdrc.tuned appended: everything that makes it wait or poll
+            needlessly switched off: LoopSleep = 0,
             StatusFrequency = 0, CheckSecurity/CheckBattery/CheckSignal/CheckNetwork = 0,
             CommTimeout = 1 (receiving, every ReceiveFrequency = 15 s, is kept: linlid polls too)
 
@@ -27,50 +28,55 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 import linli  # noqa: E402
 
-TUNED = "\n".join([
-    "LoopSleep = 0",
-    "StatusFrequency = 0",
-    "CheckSecurity = 0",
-    "CheckBattery = 0",
-    "CheckSignal = 0",
-    "CheckNetwork = 0",
-    "CommTimeout = 1",
-])
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers")
 
 
-def write_cfg(path, link, d, outbox, extra=""):
+def write_cfg(path, link, d, outbox, tuned=False):
+    """gammu-smsd's config from bench/peers/gammu-smsdrc (and gammu-smsdrc.tuned appended)."""
+    with open(os.path.join(PEERS, "gammu-smsdrc")) as f:
+        text = f.read()
+    if tuned:
+        with open(os.path.join(PEERS, "gammu-smsdrc.tuned")) as f:
+            text += f.read()
+    text = text.replace("@DEVICE@", link).replace("@OUTBOX@", outbox).replace("@DIR@", d)
     with open(path, "w") as f:
-        f.write("[gammu]\ndevice = %s\nconnection = at\n\n" % link)
-        f.write("[smsd]\nservice = files\n")
-        f.write("inboxpath = %s/\noutboxpath = %s/\nsentsmspath = %s/\nerrorsmspath = %s/\n"
-                % (os.path.join(d, "inbox"), outbox, os.path.join(d, "sent"), os.path.join(d, "error")))
-        f.write("logfile = %s\ndebuglevel = 0\n" % os.path.join(d, "smsd.log"))
-        if extra:
-            f.write(extra + "\n")
+        f.write(text)
+
+
+def make_dirs(d):
+    for sub in ("inbox", "outbox", "sent", "error", "stage"):
+        os.mkdir(os.path.join(d, sub))
+
+
+def inject(stage_cfg, stage, outbox, msgs):
+    """msgs [(number, text)] written by gammu-smsd-inject into the staging outbox (its own config),
+    then moved into outbox at once; returns the outbox file names."""
+    for number, text in msgs:
+        r = subprocess.run(["gammu-smsd-inject", "-c", stage_cfg, "TEXT", number, "-text", text],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("gammu-smsd-inject failed: %s %s" % (r.stdout, r.stderr))
+    staged = sorted(os.listdir(stage))
+    if len(staged) != len(msgs):
+        raise AssertionError("expected %d outbox files, got %d" % (len(msgs), len(staged)))
+    for name in staged:
+        os.rename(os.path.join(stage, name), os.path.join(outbox, name))
+    return staged
 
 
 def run(n, airtime_ms, variant):
     d = tempfile.mkdtemp(prefix="linli-smsd-")
-    for sub in ("inbox", "outbox", "sent", "error", "stage"):
-        os.mkdir(os.path.join(d, sub))
+    make_dirs(d)
     modem = linli.Modem(d, "m1", airtime_ms)
     smsd = None
     try:
         cfg = os.path.join(d, "smsdrc")
-        write_cfg(cfg, modem.link, d, os.path.join(d, "outbox"), TUNED if variant == "tuned" else "")
+        write_cfg(cfg, modem.link, d, os.path.join(d, "outbox"), variant == "tuned")
         # the messages are injected into a staging outbox (its own config), then moved in at once
         stage_cfg = os.path.join(d, "inject.rc")
         write_cfg(stage_cfg, modem.link, d, os.path.join(d, "stage"))
-        for i in range(n):
-            r = subprocess.run(["gammu-smsd-inject", "-c", stage_cfg, "TEXT", "+86139%08d" % (i % 97),
-                                "-text", "smsd ref %d" % i], capture_output=True, text=True, timeout=60)
-            if r.returncode != 0:
-                raise AssertionError("gammu-smsd-inject failed: %s %s" % (r.stdout, r.stderr))
-        staged = sorted(os.listdir(os.path.join(d, "stage")))
-        if len(staged) != n:
-            raise AssertionError("expected %d outbox files, got %d" % (n, len(staged)))
-        for name in staged:
-            os.rename(os.path.join(d, "stage", name), os.path.join(d, "outbox", name))
+        inject(stage_cfg, os.path.join(d, "stage"), os.path.join(d, "outbox"),
+               [("+86139%08d" % (i % 97), "smsd ref %d" % i) for i in range(n)])
 
         out = open(os.path.join(d, "smsd.out"), "w")
         smsd = subprocess.Popen(["gammu-smsd", "-c", cfg], stdout=out, stderr=out)

@@ -324,11 +324,18 @@ static void pty_event(int fd, short revents, void *data)
 					ioctl(pty_slave, TIOCNXCL);
 				ms_at_input(buf + 1, (size_t)n - 1);
 			} else if (buf[0] & (TIOCPKT_FLUSHREAD | TIOCPKT_FLUSHWRITE)) {
-				ms_log("terminal flushed its queues");
+				/* Both queues (TCIOFLUSH, libgammu's open): a new TE, the AT state starts
+				 * clean. Its input alone (TCIFLUSH, smstools before every command, the PDU
+				 * after the prompt too) drops only what it has not read: a modem never
+				 * sees that, so the AT state (a PDU awaited) stays. */
+				bool both = buf[0] & TIOCPKT_FLUSHWRITE;
+
+				ms_log("terminal flushed its %s", both ? "queues" : "input");
 				if (pty_slave >= 0)
 					ioctl(pty_slave, TIOCNXCL);
 				ms_buf_reset(&pty_out);
-				ms_at_flush();
+				if (both)
+					ms_at_flush();
 			}
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			/* cannot happen while we hold the slave open; do not spin on it */
