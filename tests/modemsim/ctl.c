@@ -827,6 +827,13 @@ static void command(struct client *c, char *line)
 		}
 		ms.cmms_refuse = !b;
 		ms_buf_printf(o, "ok\n");
+	} else if (!strcmp(line, "store")) {
+		if (!on_off(args, &b)) {
+			ms_buf_printf(o, "err usage: store on|off\n");
+			return;
+		}
+		ms.store_refuse = !b;
+		ms_buf_printf(o, "ok\n");
 	} else if (!strcmp(line, "noprompt")) {
 		if (!parse_uint(args, 1000000, &v)) {
 			ms_buf_printf(o, "err usage: noprompt N\n");
@@ -922,10 +929,10 @@ static void command(struct client *c, char *line)
 	} else if (!strcmp(line, "stats")) {
 		ms_buf_printf(o,
 			      "ok cmgs=%lu cmgs_failed=%lu delivered=%lu stored=%lu deleted=%lu pending=%u reports=%lu "
-			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu\n",
+			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu cmgw=%lu cmss=%lu\n",
 			      ms.st.cmgs, ms.st.cmgs_failed, ms.st.delivered, ms.st.stored, ms.st.deleted, ms.npending,
 			      ms.st.reports, ms.st.at_cmds, ms.st.injected, ms.st.early_pdu, ms_at_cmms(),
-			      ms.st.cmms_sets);
+			      ms.st.cmms_sets, ms.st.cmgw, ms.st.cmss);
 	} else if (!strcmp(line, "quit")) {
 		ms_buf_printf(o, "ok bye\n");
 		c->closing = true;
