@@ -177,8 +177,16 @@ int db_sms_out_retry(struct db_context *dbc, int64_t id, int64_t next_try, const
 int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason);
 
 /* At start-up: every "sending" row (the crash window between AT+CMGS and its commit) goes back
- * to "queued"; *n is how many, and the stat "out_possible_dup" grows by it. */
+ * to "queued"; *n is how many, and the stat "out_possible_dup" grows by it. Rows stored on a SIM
+ * (store-and-send: sim_index set) stay "sending" for db_sms_out_stored_list. */
 int db_sms_out_recover(struct db_context *dbc, int *n);
+
+/* Store-and-send: message id, "sending", was stored at SIM index on modem (AT+CMGW); committed
+ * before it is sent from there. The outcome (sent, retry, fail) clears it. -ENOENT when not sending. */
+int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index);
+/* The "sending" rows stored on modem's SIM (left by a crash): cb for each; returns how many. */
+int db_sms_out_stored_list(struct db_context *dbc, const char *modem, void (*cb)(void *data, int64_t id, int index),
+			   void *data);
 
 /* A status report for message reference mr from modem: recorded on the newest "sent" message of
  * that modem whose refs contain mr; delivered (status < 0x20) / failed (>= 0x40) / pending.
