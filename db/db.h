@@ -182,11 +182,16 @@ int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason);
 int db_sms_out_recover(struct db_context *dbc, int *n);
 
 /* Store-and-send: message id, "sending", was stored at SIM index on modem (AT+CMGW); committed
- * before it is sent from there. The outcome (sent, retry, fail) clears it. -ENOENT when not sending. */
+ * before it is sent from there. It stays recorded with the outcome until the copy is deleted
+ * (db_sms_out_stored_gone). -ENOENT when not sending. */
 int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index);
-/* The "sending" rows stored on modem's SIM (left by a crash): cb for each; returns how many. */
-int db_sms_out_stored_list(struct db_context *dbc, const char *modem, void (*cb)(void *data, int64_t id, int index),
-			   void *data);
+/* The rows with a copy on modem's SIM: sending, those left "sending" by a crash (to read back);
+ * otherwise those whose outcome is recorded but whose copy was not deleted yet. cb for each;
+ * returns how many. */
+int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
+			   void (*cb)(void *data, int64_t id, int index), void *data);
+/* The copy at SIM index on modem is deleted: forget it (rows not "sending" only). */
+int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index);
 
 /* A status report for message reference mr from modem: recorded on the newest "sent" message of
  * that modem whose refs contain mr; delivered (status < 0x20) / failed (>= 0x40) / pending.

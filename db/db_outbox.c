@@ -28,21 +28,23 @@ static const struct db_stmt_def stmts[] = {
 				" AND prio <= :prio AND next_try <= :now LIMIT 1"),
 	DB_SQL(SMS_OUT_AVOID, "UPDATE sms_out SET last_modem = :modem WHERE id = :id AND state = 'queued'"),
 	DB_SQL(SMS_OUT_SENT, "UPDATE sms_out SET state = 'sent', refs = :refs, parts = :parts, sent_at = :now,"
-			     " error = NULL, delivery = 'pending', sim_modem = NULL, sim_index = NULL"
-			     " WHERE id = :id AND state = 'sending'"),
+			     " error = NULL, delivery = 'pending' WHERE id = :id AND state = 'sending'"),
 	DB_SQL(SMS_OUT_RETRY,
 	       "UPDATE sms_out SET state = 'queued', next_try = :next_try, error = :reason,"
-	       " last_modem = coalesce(modem, last_modem), modem = NULL, sim_modem = NULL, sim_index = NULL"
-	       " WHERE id = :id AND state = 'sending'"),
-	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason, sim_modem = NULL, sim_index = NULL"
-			     " WHERE id = :id AND state IN ('queued', 'sending')"),
+	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
+			     " AND state IN ('queued', 'sending')"),
 	/* rows stored on a SIM (store-and-send) stay 'sending': they are read back on their modem */
 	DB_SQL(SMS_OUT_RECOVER, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
 				" modem = NULL WHERE state = 'sending' AND sim_index IS NULL"),
 	DB_SQL(SMS_OUT_STORED, "UPDATE sms_out SET sim_modem = :modem, sim_index = :index"
 			       " WHERE id = :id AND state = 'sending'"),
-	DB_SQL(SMS_OUT_STORED_LIST, "SELECT id, sim_index FROM sms_out WHERE state = 'sending' AND sim_modem = :modem"
-				    " AND sim_index IS NOT NULL ORDER BY id"),
+	/* sending: the rows to read back; not sending: copies whose delete was not confirmed */
+	DB_SQL(SMS_OUT_STORED_LIST,
+	       "SELECT id, sim_index FROM sms_out WHERE sim_modem = :modem AND sim_index IS NOT NULL"
+	       " AND (state = 'sending') = :sending ORDER BY id"),
+	DB_SQL(SMS_OUT_STORED_GONE, "UPDATE sms_out SET sim_modem = NULL, sim_index = NULL WHERE sim_modem = :modem"
+				    " AND sim_index = :index AND state != 'sending'"),
 	DB_SQL(SMS_OUT_REPORT_FIND, "SELECT id FROM sms_out WHERE state = 'sent' AND modem = :modem"
 				    " AND (',' || refs || ',') LIKE :pattern ORDER BY sent_at DESC, id DESC LIMIT 1"),
 	/* 'failed' is final; a later 'pending' report (another part) does not undo 'delivered' */
@@ -273,16 +275,26 @@ static void stored_row(void *data, sqlite3_stmt *st)
 	l->n++;
 }
 
-int db_sms_out_stored_list(struct db_context *dbc, const char *modem, void (*cb)(void *data, int64_t id, int index),
-			   void *data)
+int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
+			   void (*cb)(void *data, int64_t id, int index), void *data)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_STORED_LIST);
 	struct stored_list l = {cb, data, 0};
 	int rc;
 
 	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":sending", sending);
 	rc = db_rows(q, stored_row, &l);
 	return rc < 0 ? rc : l.n;
+}
+
+int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_STORED_GONE);
+
+	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":index", index);
+	return db_exec(q);
 }
 
 int db_sms_out_report(struct db_context *dbc, const char *modem, unsigned mr, unsigned status, int64_t ts)

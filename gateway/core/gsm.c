@@ -132,6 +132,7 @@ void gw_sched_kick(struct gw *gw)
 		m->job_started = gw_mono();
 		m->job_abandoned = false;
 		m->job_attempts = out.attempts;
+		m->job_resume = false;
 		rr_next = (i + 1) % gw->nmodems;
 	}
 	talloc_free(tmp);
@@ -166,6 +167,13 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 	attempts = m->job_attempts;
 	m->job = 0;
+	if (m->job_resume && !ev->u.send.keep && ev->u.send.cls != MDM_OK) {
+		/* read back after a crash and not found stored: queued again, it may go out twice */
+		db_stat_add(gw->db, "out_possible_dup", 1);
+		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was not found stored on %s: queued again (%s)\n", job,
+		     m->cfg.name, ev->u.send.reason);
+	}
+	m->job_resume = false;
 	if (ev->u.send.keep && !m->job_abandoned) {
 		/* stored on the SIM, outcome unknown: the row stays stored, read back later */
 		m->stored_after = now + 30;
@@ -284,7 +292,7 @@ static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now)
 
 	if (m->stored_after > now)
 		return false;
-	rc = db_sms_out_stored_list(gw->db, m->cfg.name, stored_first, &f);
+	rc = db_sms_out_stored_list(gw->db, m->cfg.name, true, stored_first, &f);
 	if (rc <= 0 || !f.id)
 		return false;
 	rc = mdm_send_stored(gw->pool, m->idx, f.id, f.index);
@@ -297,7 +305,21 @@ static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now)
 	m->job_started = gw_mono();
 	m->job_abandoned = false;
 	m->job_attempts = 1;
+	m->job_resume = true;
 	return true;
+}
+
+struct stale {
+	struct gw *gw;
+	struct gw_modem *m;
+};
+
+static void stale_copy(void *data, int64_t id, int index)
+{
+	struct stale *s = data;
+
+	(void)id;
+	mdm_delete(s->gw->pool, s->m->idx, 0, index);
 }
 
 /* The pool's send watchdog reset modem m: its send has not been answered for send-timeout. */
@@ -350,6 +372,10 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		if (ev->u.state.model[0])
 			OSMO_STRLCPY_ARRAY(m->model, ev->u.state.model);
 		if (m->state == MDM_ST_READY) {
+			/* store-and-send: copies whose outcome is recorded but whose delete was not confirmed */
+			struct stale sc = {gw, m};
+
+			db_sms_out_stored_list(gw->db, m->cfg.name, false, stale_copy, &sc);
 			m->ready_since = now;
 			m->last_progress = now;
 			sched_kick_later(gw);
@@ -371,6 +397,8 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		mdm_event_free(ev);
 		break;
 	case MDM_EV_DELETED:
+		if (ev->u.del.rc == 0 || ev->u.del.rc == -ENOENT)
+			db_sms_out_stored_gone(gw->db, m->cfg.name, ev->u.del.location);
 		if (ev->u.del.rc < 0)
 			LOGP(DMDM, LOGL_ERROR,
 			     "modem %s: cannot delete stored message %d:%d (%s); "

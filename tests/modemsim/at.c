@@ -211,7 +211,7 @@ void ms_at_inject_clear(void)
 /* Point pt of a send is reached: what was queued for it goes into b, now, whatever the state. */
 static void inject_fire(enum ms_point pt, struct ms_buf *b)
 {
-	static const char *const names[] = {"prompt", "airtime", "ok"};
+	static const char *const names[] = {"prompt", "airtime", "ok", "cmss"};
 	struct inject **pp = &injects;
 
 	while (*pp) {
@@ -593,6 +593,11 @@ static enum res cmd_cmss(const struct args *a)
 
 	if (ms.store_refuse)
 		return cms(303);
+	inject_fire(MS_PT_CMSS, &at.resp);
+	if (ms.hang) {
+		ms_log("CMSS swallowed (hang)");
+		return R_NONE;
+	}
 	if (at.cmgf)
 		return cms(302);
 	if (!a->present[0] || a->num[0] < 1 || a->num[0] > (long)ms.sim_size)

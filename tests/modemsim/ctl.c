@@ -783,7 +783,7 @@ static void command(struct client *c, char *line)
 			ms_buf_add(o, wire.d + wire.off, wire.len - wire.off);
 		ms_buf_add(o, ".\n", 2);
 	} else if (!strcmp(line, "inject")) {
-		static const char *const pts[] = {"prompt", "airtime", "ok"};
+		static const char *const pts[] = {"prompt", "airtime", "ok", "cmss"};
 		char *pt = args, *what = strchr(args, ' '), *text = NULL;
 		int k;
 
@@ -800,7 +800,8 @@ static void command(struct client *c, char *line)
 			;
 		if (k == _MS_PT_NUM || !what ||
 		    (strcmp(what, "release") && strcmp(what, "hang") && (strcmp(what, "line") || !text || !*text))) {
-			ms_buf_printf(o, "err usage: inject prompt|airtime|ok release|hang|line TEXT, inject clear\n");
+			ms_buf_printf(
+				o, "err usage: inject prompt|airtime|ok|cmss release|hang|line TEXT, inject clear\n");
 			return;
 		}
 		if (text)

@@ -78,6 +78,7 @@ enum ms_point {
 	MS_PT_PROMPT,  /* right after "> ", before the PDU */
 	MS_PT_AIRTIME, /* after Ctrl-Z, while the air time runs (before the answer when there is none) */
 	MS_PT_OK,      /* right after the final result code */
+	MS_PT_CMSS,    /* an AT+CMSS arrived, before it is carried out (with "hang": it never is) */
 	_MS_PT_NUM,
 };
 
