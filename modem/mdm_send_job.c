@@ -112,6 +112,7 @@ struct part_out {
 	int code;
 	int mr;
 	char reason[128];
+	bool unknown; /* AT+CMSS: no answer (timeout, device gone, reset): it may have gone out */
 };
 
 /* One part through libgammu: GSM_SendSMS, then the +CMGS reference from its callback. */
@@ -339,6 +340,7 @@ static void cmss(struct mdm_worker *w, int index, int i, struct part_out *o)
 		fprintf(p->dbg, "[%s] own AT: %s rc %d final %d code %d mr %d\n", w->cfg.name, cmd, rc, r.final, r.code,
 			r.mr);
 	map_result(w, rc, &r, i, "+CMSS", o);
+	o->unknown = rc < 0;
 }
 
 /* AT+CMGD=<index>: the stored copy goes (after its outcome was committed, or when it was never sent). */
@@ -548,7 +550,7 @@ static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
 		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", refs, 1, index, false);
 		return;
 	}
-	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.reason, "", 0, p->lost ? 0 : index, p->lost);
+	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.reason, "", 0, index, o.unknown);
 }
 
 void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
@@ -559,6 +561,7 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 	enum mdm_err_class cls = MDM_OK;
 	unsigned parts_sent = 0, ref8;
 	int code = 0, n, stored = 0;
+	bool unknown = false;
 	size_t len = strlen(c->text);
 
 	if (c->location > 0) {
@@ -622,10 +625,11 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 		}
 		cls = o.cls;
 		code = o.code;
+		unknown = o.unknown;
 		snprintf(reason, sizeof(reason), "%s", o.reason);
 	}
 	mdm_answer_send_stored(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent, stored,
-			       stored && cls != MDM_OK && p->lost);
+			       stored && cls != MDM_OK && unknown);
 }
 
 /* After a connect: linli's own AT+CMGS on libgammu's descriptor when there is one to be had. */
