@@ -190,6 +190,9 @@ int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int
  * returns how many. */
 int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
 			   void (*cb)(void *data, int64_t id, int index), void *data);
+/* At start-up: "sending" rows stored on a modem that is not among names (n of them; the modem is
+ * no longer configured) go back to "queued", counted in "out_possible_dup" (at most 64 a call). */
+int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued);
 /* The copy at SIM index on modem is deleted: forget it (rows not "sending" only). */
 int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index);
 

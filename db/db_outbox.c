@@ -43,6 +43,10 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SMS_OUT_STORED_LIST,
 	       "SELECT id, sim_index FROM sms_out WHERE sim_modem = :modem AND sim_index IS NOT NULL"
 	       " AND (state = 'sending') = :sending ORDER BY id"),
+	DB_SQL(SMS_OUT_STORED_ALL, "SELECT id, sim_modem FROM sms_out WHERE sim_index IS NOT NULL"
+				   " AND state = 'sending'"),
+	DB_SQL(SMS_OUT_RECOVER_ONE, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
+				    " modem = NULL WHERE id = :id AND state = 'sending'"),
 	DB_SQL(SMS_OUT_STORED_GONE, "UPDATE sms_out SET sim_modem = NULL, sim_index = NULL WHERE sim_modem = :modem"
 				    " AND sim_index = :index AND state != 'sending'"),
 	DB_SQL(SMS_OUT_REPORT_FIND, "SELECT id FROM sms_out WHERE state = 'sent' AND modem = :modem"
@@ -286,6 +290,56 @@ int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sendi
 	db_bind_int(q, ":sending", sending);
 	rc = db_rows(q, stored_row, &l);
 	return rc < 0 ? rc : l.n;
+}
+
+struct orphans {
+	const char *const *names;
+	unsigned n;
+	int64_t ids[64];
+	unsigned nids;
+};
+
+static void orphan_row(void *data, sqlite3_stmt *st)
+{
+	struct orphans *o = data;
+	const char *m = (const char *)sqlite3_column_text(st, 1);
+
+	for (unsigned i = 0; i < o->n; i++)
+		if (m && !strcmp(m, o->names[i]))
+			return;
+	if (o->nids < ARRAY_SIZE(o->ids))
+		o->ids[o->nids++] = sqlite3_column_int64(st, 0);
+}
+
+int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued)
+{
+	struct orphans o = {.names = names, .n = n};
+	int rc, done = 0;
+
+	if (requeued)
+		*requeued = 0;
+	rc = db_rows(db_q(dbc, DB_STMT_SMS_OUT_STORED_ALL), orphan_row, &o);
+	if (rc < 0)
+		return rc;
+	if (!o.nids)
+		return 0;
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < o.nids && rc == 0; i++) {
+		struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_RECOVER_ONE);
+
+		db_bind_int(q, ":id", o.ids[i]);
+		rc = db_exec(q);
+		if (rc == 0)
+			done += db_changes(dbc);
+	}
+	if (rc == 0 && done)
+		rc = db_stat_add(dbc, "out_possible_dup", done);
+	rc = db_sp_end(dbc, rc);
+	if (rc == 0 && requeued)
+		*requeued = done;
+	return rc;
 }
 
 int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index)

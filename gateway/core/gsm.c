@@ -477,7 +477,17 @@ int gw_gsm_init(struct gw *gw)
 int gw_gsm_start(struct gw *gw)
 {
 	struct mdm_cfg cfg[GW_MAX_MODEMS];
+	const char *names[GW_MAX_MODEMS];
+	int n = 0;
 
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		names[i] = gw->modem[i].cfg.name;
+	/* store-and-send: what a modem no longer configured had stored cannot be read back */
+	if (db_sms_out_stored_orphans(gw->db, names, gw->nmodems, &n) == 0 && n)
+		LOGP(DSMS, LOGL_NOTICE,
+		     "%d message(s) stored on a modem no longer configured: queued again (counted in "
+		     "out_possible_dup)\n",
+		     n);
 	for (unsigned i = 0; i < gw->nmodems; i++) {
 		cfg[i] = gw->modem[i].cfg;
 		cfg[i].watchdog_s = gw->cfg.send_timeout_s;

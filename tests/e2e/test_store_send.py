@@ -6,7 +6,8 @@ message went over the air exactly once, counted from what the emulated modem sen
   read back as "STO UNSENT", sent after the restart;
 - during the air time of AT+CMSS: read back as "STO SENT", marked sent (reference unknown);
 - right after +CMSS: the outcome was committed or is read back as "STO SENT".
-A modem that refuses AT+CMGW falls back to AT+CMGS and still delivers; the flag shows in the
+A row stored on a modem no longer configured is queued again and counted. A modem that refuses
+AT+CMGW falls back to AT+CMGS and still delivers; the flag shows in the
 configuration and the send path in `show modems`."""
 import linli
 
@@ -30,8 +31,14 @@ def stat(m, k):
     return int(m.stats()[k])
 
 
+def stored_out(m):
+    """The stat of each outgoing message on the SIM (2 STO UNSENT, 3 STO SENT); received messages
+    and status reports there are not ours."""
+    return [r.split("\t")[1] for r in m.ctl_list("storage") if r.split("\t")[1] in ("2", "3")]
+
+
 def storage_empty(m):
-    return not m.ctl_list("storage")
+    return not stored_out(m)
 
 
 def crash_point(t, gw, m, name, text, arm, wait_kill, after_kill):
@@ -93,8 +100,8 @@ def main(t):
         def after1():
             m.ctl("inject clear")
             m.ctl("hang off")
-            st = m.ctl_list("storage")
-            t.check(len(st) == 1 and st[0].split("\t")[1] == "2",
+            st = stored_out(m)
+            t.check(st == ["2"],
                     "before CMSS: the modem holds it, stat 2 STO UNSENT (%s)" % st)
 
         r = crash_point(t, gw, m, "killed before CMSS", "crash before cmss", arm1, wait1, after1)
@@ -112,7 +119,7 @@ def main(t):
 
         def after2():
             t.check(over_air(m, "crash during airtime") == 0, "killed during the air time: not sent yet")
-            linli.wait_for(lambda: [r.split("\t")[1] for r in m.ctl_list("storage")] == ["3"], 30,
+            linli.wait_for(lambda: stored_out(m) == ["3"], 30,
                            "the air time over: stat 3 STO SENT", 0.05)
 
         r = crash_point(t, gw, m, "killed during the air time", "crash during airtime", arm2, wait2, after2)
@@ -133,6 +140,24 @@ def main(t):
         crash_point(t, gw, m, "killed after +CMSS", "crash after cmss", arm3, wait3, after3)
         dup = gw.sql("SELECT coalesce(sum(value),0) FROM stat WHERE name = 'out_possible_dup'")[0][0]
         t.check(dup == 0, "no message was queued again as a possible duplicate (%d)" % dup)
+
+        # stored on a modem that is gone from the configuration: queued again, counted
+        m.ctl("inject cmss hang")
+        mid = gw.send(DEST % 101, "orphan")
+        linli.wait_for(lambda: row(gw, mid)[2] is not None, 60, "the SIM index committed", 0.02)
+        gw.kill9()
+        m.ctl("inject clear")
+        m.ctl("hang off")
+        with open(gw.cfg) as f:
+            cfg = f.read()
+        with open(gw.cfg, "w") as f:
+            f.write(cfg.replace("modem m1\n", "modem m9\n"))
+        gw.start(wait_ready=False)
+        gw.wait_modems_ready(["m9"])
+        wait_state(gw, mid, "sent")
+        dup = gw.sql("SELECT coalesce(sum(value),0) FROM stat WHERE name = 'out_possible_dup'")[0][0]
+        t.check(dup == 1, "a message stored on a modem no longer configured is queued again, counted (%d)" % dup)
+        t.check(over_air(m, "orphan") == 1, "it went over the air once (%d)" % over_air(m, "orphan"))
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
 
         # a modem without AT+CMGW: AT+CMGS, still delivered
