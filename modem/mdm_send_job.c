@@ -321,6 +321,37 @@ static void map_result(struct mdm_worker *w, int rc, const struct mdm_at_result 
 	}
 }
 
+/* The first two memories of +CPMS: "SM",3,30,"ME",0,100,...: read (mem1) and write/send (mem2).
+ * 0, or -1 when the answer is not that. */
+static int cpms_mems(struct mdm_worker *w, char *m1, char *m2, size_t n)
+{
+	struct mdm_at_result r;
+	char *dst[2] = {m1, m2};
+	const char *q;
+	int rc;
+
+	rc = mdm_at_command(&w->p->at, "AT+CPMS?", 5000, &r);
+	if (rc == -EIO)
+		mdm_go_lost(w, "own AT exchange (AT+CPMS?)", ERR_DEVICEREADERROR);
+	if (rc < 0 || r.final != MDM_AT_OK)
+		return -1;
+	q = r.info;
+	for (int k = 0; k < 2; k++) {
+		const char *e;
+
+		q = strchr(q, '"');
+		if (!q)
+			return -1;
+		e = strchr(++q, '"');
+		if (!e || (size_t)(e - q) >= n)
+			return -1;
+		memcpy(dst[k], q, (size_t)(e - q));
+		dst[k][e - q] = '\0';
+		q = e + 1;
+	}
+	return 0;
+}
+
 /* AT+CMSS=<index> (27.005 3.5.2): the stored message goes out; into o as an AT+CMGS would. */
 static void cmss(struct mdm_worker *w, int index, int i, struct part_out *o)
 {
@@ -403,8 +434,18 @@ static bool send_part_stored(struct mdm_worker *w, int64_t job, const char *hex,
 	};
 	struct mdm_at_result r;
 	struct mdm_event *ev;
+	char m1[8], m2[8];
 	int rc;
 
+	if (!p->store_checked) {
+		/* the copy is read back (AT+CMGR) and deleted (libgammu, as a SIM location) in "SM":
+		 * it must be written and sent there too */
+		if (cpms_mems(w, m1, m2, sizeof(m1)) < 0 || strcmp(m2, "SM")) {
+			store_refused(w, "write memory (AT+CPMS mem2) is not SM");
+			return false;
+		}
+		p->store_checked = true;
+	}
 	rc = mdm_at_cmgw(&p->at, tpdu_len, hex, &opts, &r);
 	if (p->dbg)
 		fprintf(p->dbg, "[%s] own AT: AT+CMGW=%u rc %d final %d code %d index %d\n", w->cfg.name, tpdu_len, rc,
@@ -513,7 +554,7 @@ static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
 	struct mdm_wpriv *p = w->p;
 	struct part_out o = {.cls = MDM_OK, .mr = -1};
 	struct mdm_at_result r;
-	char cmd[32], refs[16];
+	char cmd[32], refs[16], m1[8], m2[8];
 	int index = c->location, rc, stat;
 
 	if (!p->own) {
@@ -522,10 +563,25 @@ static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
 		return;
 	}
 	drain_into_gammu(w);
+	if (cpms_mems(w, m1, m2, sizeof(m1)) < 0) {
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CPMS?", "", 0, 0,
+				       true);
+		return;
+	}
+	/* the copy is in "SM": read it there, then give libgammu back the read memory it had chosen */
+	if (strcmp(m1, "SM"))
+		mdm_at_command(&p->at, "AT+CPMS=\"SM\"", 5000, &r);
 	snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", index);
 	rc = mdm_at_command(&p->at, cmd, 5000, &r);
 	if (rc == -EIO)
 		mdm_go_lost(w, "own AT exchange (AT+CMGR)", ERR_DEVICEREADERROR);
+	if (rc != -EIO && strcmp(m1, "SM")) {
+		struct mdm_at_result r2;
+		char back[32];
+
+		snprintf(back, sizeof(back), "AT+CPMS=\"%s\"", m1);
+		mdm_at_command(&p->at, back, 5000, &r2);
+	}
 	if (rc < 0) {
 		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CMGR", "", 0, 0,
 				       true);
@@ -542,6 +598,12 @@ static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
 		snprintf(o.reason, sizeof(o.reason), "stored message: SIM index %d holds no unsent copy (%s)", index,
 			 stat < 0 ? "empty" : "another message");
 		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, o.reason, "", 0, 0, false);
+		return;
+	}
+	if (strcmp(m2, "SM")) {
+		/* AT+CMSS would send from another memory: not sent, the copy goes, queued again */
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0,
+				       "stored message unsent, but the send memory is not SM", "", 0, index, false);
 		return;
 	}
 	cmss(w, index, 0, &o);
@@ -641,6 +703,7 @@ void mdm_choose_path(struct mdm_worker *w)
 	p->fd = -1;
 	p->own = false;
 	p->own_checked = false;
+	p->store_checked = false;
 	p->cmms_on = false;
 	if (w->cfg.send_gammu) {
 		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (send-path gammu)");

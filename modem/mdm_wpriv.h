@@ -79,6 +79,7 @@ struct mdm_wpriv {
 	bool cmms_on;	    /* AT+CMMS=2 accepted on this connection */
 	bool cmms_refused;  /* the modem answered an error to AT+CMMS: never again (worker lifetime) */
 	bool store_refused; /* the modem refused AT+CMGW/AT+CMSS: AT+CMGS from now on (worker lifetime) */
+	bool store_checked; /* AT+CPMS? said this connection writes and sends from "SM" */
 	char path[96];	    /* how this connection sends, for the state reason */
 	struct mdm_at at;
 	char model[GSM_MAX_MODEL_LENGTH + GSM_MAX_MANUFACTURER_LENGTH + 2];
