@@ -6,12 +6,18 @@ message went over the air exactly once, counted from what the emulated modem sen
   read back as "STO UNSENT", sent after the restart;
 - during the air time of AT+CMSS: read back as "STO SENT", marked sent (reference unknown);
 - right after +CMSS: the outcome was committed or is read back as "STO SENT".
-A row stored on a modem no longer configured is queued again and counted. A modem that refuses
-AT+CMGW falls back to AT+CMGS and still delivers; the flag shows in the
-configuration and the send path in `show modems`."""
+A row stored on a modem no longer configured is queued again and counted; a queue of messages with
+kills at random points (LINLI_SEED) goes out once each. A modem that refuses AT+CMGW falls back to
+AT+CMGS and still delivers; the flag shows in the configuration and the send path in `show modems`."""
+import os
+import random
+import time
+
 import linli
 
 DEST = "+8613900000%03d"
+N_LOOP = 20
+K_LOOP = 5
 
 
 def over_air(m, text):
@@ -158,6 +164,25 @@ def main(t):
         dup = gw.sql("SELECT coalesce(sum(value),0) FROM stat WHERE name = 'out_possible_dup'")[0][0]
         t.check(dup == 1, "a message stored on a modem no longer configured is queued again, counted (%d)" % dup)
         t.check(over_air(m, "orphan") == 1, "it went over the air once (%d)" % over_air(m, "orphan"))
+
+        # kills at random points of a queue of messages
+        m.ctl("airtime 300")
+        rnd = random.Random(os.environ.get("LINLI_SEED", "store-send"))
+        texts = ["loop %02d" % i for i in range(N_LOOP)]
+        ids = [gw.send(DEST % (200 + i), x) for i, x in enumerate(texts)]
+        kills = 0
+        while kills < K_LOOP and gw.sql("SELECT count(*) FROM sms_out WHERE state != 'sent' AND id IN (%s)" %
+                                        ",".join(map(str, ids)))[0][0]:
+            time.sleep(rnd.uniform(0.2, 1.5))
+            gw.kill9()
+            kills += 1
+            gw.start(wait_ready=False)
+            gw.wait_modems_ready(["m9"])
+        for mid in ids:
+            wait_state(gw, mid, "sent")
+        counts = [over_air(m, x) for x in texts]
+        t.check(kills > 0 and counts == [1] * N_LOOP,
+                "%d kills at random points: every message over the air exactly once (%s)" % (kills, counts))
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
 
         # a modem without AT+CMGW: AT+CMGS, still delivered
