@@ -177,8 +177,24 @@ int db_sms_out_retry(struct db_context *dbc, int64_t id, int64_t next_try, const
 int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason);
 
 /* At start-up: every "sending" row (the crash window between AT+CMGS and its commit) goes back
- * to "queued"; *n is how many, and the stat "out_possible_dup" grows by it. */
+ * to "queued"; *n is how many, and the stat "out_possible_dup" grows by it. Rows stored on a SIM
+ * (store-and-send: sim_index set) stay "sending" for db_sms_out_stored_list. */
 int db_sms_out_recover(struct db_context *dbc, int *n);
+
+/* Store-and-send: message id, "sending", was stored at SIM index on modem (AT+CMGW); committed
+ * before it is sent from there. It stays recorded with the outcome until the copy is deleted
+ * (db_sms_out_stored_gone). -ENOENT when not sending. */
+int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index);
+/* The rows with a copy on modem's SIM: sending, those left "sending" by a crash (to read back);
+ * otherwise those whose outcome is recorded but whose copy was not deleted yet. cb for each;
+ * returns how many. */
+int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
+			   void (*cb)(void *data, int64_t id, int index), void *data);
+/* At start-up: "sending" rows stored on a modem that is not among names (n of them; the modem is
+ * no longer configured) go back to "queued", counted in "out_possible_dup" (at most 64 a call). */
+int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued);
+/* The copy at SIM index on modem is deleted: forget it (rows not "sending" only). */
+int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index);
 
 /* A status report for message reference mr from modem: recorded on the newest "sent" message of
  * that modem whose refs contain mr; delivered (status < 0x20) / failed (>= 0x40) / pending.

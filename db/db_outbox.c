@@ -34,8 +34,21 @@ static const struct db_stmt_def stmts[] = {
 	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
 	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
 			     " AND state IN ('queued', 'sending')"),
+	/* rows stored on a SIM (store-and-send) stay 'sending': they are read back on their modem */
 	DB_SQL(SMS_OUT_RECOVER, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
-				" modem = NULL WHERE state = 'sending'"),
+				" modem = NULL WHERE state = 'sending' AND sim_index IS NULL"),
+	DB_SQL(SMS_OUT_STORED, "UPDATE sms_out SET sim_modem = :modem, sim_index = :index"
+			       " WHERE id = :id AND state = 'sending'"),
+	/* sending: the rows to read back; not sending: copies whose delete was not confirmed */
+	DB_SQL(SMS_OUT_STORED_LIST,
+	       "SELECT id, sim_index FROM sms_out WHERE sim_modem = :modem AND sim_index IS NOT NULL"
+	       " AND (state = 'sending') = :sending ORDER BY id"),
+	DB_SQL(SMS_OUT_STORED_ALL, "SELECT id, sim_modem FROM sms_out WHERE sim_index IS NOT NULL"
+				   " AND state = 'sending'"),
+	DB_SQL(SMS_OUT_RECOVER_ONE, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
+				    " modem = NULL WHERE id = :id AND state = 'sending'"),
+	DB_SQL(SMS_OUT_STORED_GONE, "UPDATE sms_out SET sim_modem = NULL, sim_index = NULL WHERE sim_modem = :modem"
+				    " AND sim_index = :index AND state != 'sending'"),
 	DB_SQL(SMS_OUT_REPORT_FIND, "SELECT id FROM sms_out WHERE state = 'sent' AND modem = :modem"
 				    " AND (',' || refs || ',') LIKE :pattern ORDER BY sent_at DESC, id DESC LIMIT 1"),
 	/* 'failed' is final; a later 'pending' report (another part) does not undo 'delivered' */
@@ -237,6 +250,105 @@ int db_sms_out_recover(struct db_context *dbc, int *n)
 	if (rc == 0 && n)
 		*n = changed;
 	return rc;
+}
+
+int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index)
+{
+	struct db_q *q;
+
+	if (!modem || !*modem || index < 0)
+		return -EINVAL;
+	q = db_q(dbc, DB_STMT_SMS_OUT_STORED);
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":index", index);
+	return db_exec_one(q);
+}
+
+struct stored_list {
+	void (*cb)(void *data, int64_t id, int index);
+	void *data;
+	int n;
+};
+
+static void stored_row(void *data, sqlite3_stmt *st)
+{
+	struct stored_list *l = data;
+
+	l->cb(l->data, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+	l->n++;
+}
+
+int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
+			   void (*cb)(void *data, int64_t id, int index), void *data)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_STORED_LIST);
+	struct stored_list l = {cb, data, 0};
+	int rc;
+
+	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":sending", sending);
+	rc = db_rows(q, stored_row, &l);
+	return rc < 0 ? rc : l.n;
+}
+
+struct orphans {
+	const char *const *names;
+	unsigned n;
+	int64_t ids[64];
+	unsigned nids;
+};
+
+static void orphan_row(void *data, sqlite3_stmt *st)
+{
+	struct orphans *o = data;
+	const char *m = (const char *)sqlite3_column_text(st, 1);
+
+	for (unsigned i = 0; i < o->n; i++)
+		if (m && !strcmp(m, o->names[i]))
+			return;
+	if (o->nids < ARRAY_SIZE(o->ids))
+		o->ids[o->nids++] = sqlite3_column_int64(st, 0);
+}
+
+int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued)
+{
+	struct orphans o = {.names = names, .n = n};
+	int rc, done = 0;
+
+	if (requeued)
+		*requeued = 0;
+	rc = db_rows(db_q(dbc, DB_STMT_SMS_OUT_STORED_ALL), orphan_row, &o);
+	if (rc < 0)
+		return rc;
+	if (!o.nids)
+		return 0;
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < o.nids && rc == 0; i++) {
+		struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_RECOVER_ONE);
+
+		db_bind_int(q, ":id", o.ids[i]);
+		rc = db_exec(q);
+		if (rc == 0)
+			done += db_changes(dbc);
+	}
+	if (rc == 0 && done)
+		rc = db_stat_add(dbc, "out_possible_dup", done);
+	rc = db_sp_end(dbc, rc);
+	if (rc == 0 && requeued)
+		*requeued = done;
+	return rc;
+}
+
+int db_sms_out_stored_gone(struct db_context *dbc, const char *modem, int index)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_STORED_GONE);
+
+	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":index", index);
+	return db_exec(q);
 }
 
 int db_sms_out_report(struct db_context *dbc, const char *modem, unsigned mr, unsigned status, int64_t ts)

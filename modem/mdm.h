@@ -26,6 +26,7 @@ struct mdm_cfg {
 	bool send_gammu;	  /* send through GSM_SendSMS even where linli's own AT+CMGS could run */
 	unsigned prompt_delay_ms; /* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
 	bool cmms_off;		  /* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
+	bool store_send;	  /* own path: AT+CMGW, MDM_EV_STORED, AT+CMSS (one-part messages) */
 	unsigned watchdog_s;	  /* a send unanswered this long resets the modem (MDM_EV_SEND_RESET); twice
 				   * as long, MDM_EV_SEND_STUCK. 0: no send watchdog */
 };
@@ -47,6 +48,8 @@ enum mdm_ev_type {
 	MDM_EV_RING,	    /* u.ring: incoming call */
 	MDM_EV_SEND_RESET,  /* u.watchdog: the send has not been answered for watchdog_s; the pool
 			     * reset the modem (mdm_reset) right after this event */
+	MDM_EV_STORED,	    /* u.send (job, stored): store-and-send wrote the message at SIM index
+			     * stored; the worker sends it only after mdm_stored_committed() */
 	MDM_EV_SEND_STUCK,  /* u.watchdog: still no answer after twice watchdog_s, even after the reset.
 			     * The job is the caller's again (e.g. to queue it for another modem); the
 			     * modem stays busy until its MDM_EV_SEND_RESULT, which may still come: if
@@ -89,6 +92,10 @@ struct mdm_event {
 			char reason[128];
 			char refs[96];	     /* message references of the parts, "12,13" */
 			unsigned parts_sent; /* parts accepted before an error */
+			int stored;	     /* store-and-send: the SIM index of the message, 0 none; delete it
+					      * (mdm_delete(idx, 0, stored)) once the outcome is committed */
+			bool keep;	     /* store-and-send: outcome unknown (the modem went away before it
+					      * could tell): keep the row stored and read it back later */
 		} send;
 		struct {
 			int folder, location;
@@ -137,6 +144,16 @@ const char *mdm_name(const struct mdm_pool *pool, unsigned idx);
  * and answers with one MDM_EV_SEND_RESULT for job. -EBUSY if that modem has a send outstanding,
  * -ENODEV if it is not READY. */
 int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text);
+
+/* Store-and-send after a crash: the message job was stored at SIM index on modem idx before
+ * linlid stopped. The worker reads it back (AT+CMGR): "STO UNSENT" is sent now (AT+CMSS), "STO
+ * SENT" is answered MDM_OK with refs "" (reference unknown), an empty index MDM_ERR_MODEM (not
+ * stored: queue it again). Otherwise as mdm_send(). */
+int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, int index);
+
+/* The main thread committed the SIM index of MDM_EV_STORED for job (ok) or could not (then the
+ * worker deletes the stored copy and answers the send MDM_ERR_TRANSIENT without sending it). */
+void mdm_stored_committed(struct mdm_pool *pool, unsigned idx, int64_t job, bool ok);
 
 /* Delete a stored message after it was committed; answered by MDM_EV_DELETED. */
 int mdm_delete(struct mdm_pool *pool, unsigned idx, int folder, int location);

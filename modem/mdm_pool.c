@@ -291,12 +291,12 @@ static void push_cmd(struct mdm_worker *w, struct mdm_cmd *c)
 	mdm_worker_wake(w);
 }
 
-int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text)
+static int send_cmd(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text, int index)
 {
 	struct mdm_worker *w;
 	struct mdm_cmd *c;
 
-	if (!pool || idx >= pool->n || !dest || !text || !dest[0])
+	if (!pool || idx >= pool->n || !dest || !text || (!dest[0] && !index))
 		return -EINVAL;
 	w = &pool->w[idx];
 	if (strlen(dest) >= sizeof(c->dest))
@@ -317,6 +317,7 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 	}
 	c->type = MDM_CMD_SEND;
 	c->job = job;
+	c->location = index;
 	snprintf(c->dest, sizeof(c->dest), "%s", dest);
 	w->busy = true;
 	w->send_job = job;
@@ -325,6 +326,33 @@ int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest,
 	w->send_stuck = false;
 	push_cmd(w, c);
 	return 0;
+}
+
+int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text)
+{
+	return send_cmd(pool, idx, job, dest, text, 0);
+}
+
+int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, int index)
+{
+	if (index <= 0)
+		return -EINVAL;
+	return send_cmd(pool, idx, job, "", "", index);
+}
+
+void mdm_stored_committed(struct mdm_pool *pool, unsigned idx, int64_t job, bool ok)
+{
+	struct mdm_worker *w;
+
+	if (!pool || idx >= pool->n)
+		return;
+	w = &pool->w[idx];
+	pthread_mutex_lock(&w->lock);
+	w->stored_job = job;
+	w->stored_ok = ok;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	mdm_worker_wake(w);
 }
 
 int mdm_hangup(struct mdm_pool *pool, unsigned idx)

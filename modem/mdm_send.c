@@ -494,10 +494,31 @@ int mdm_at_command(struct mdm_at *at, const char *cmd, unsigned timeout_ms, stru
 	return tail(at);
 }
 
-int mdm_at_cmgs(struct mdm_at *at, unsigned tpdu_len, const char *hex, const struct mdm_cmgs_opts *o,
-		struct mdm_at_result *r)
+int mdm_at_info_int(const char *info, const char *prefix)
 {
-	struct wait w = {.finals = true, .want_prompt = true, .info_prefix = "+CMGS:", .r = r};
+	size_t n = prefix ? strlen(prefix) : 0;
+	const char *p;
+	char *end;
+	long v;
+
+	if (!info || !n || strncmp(info, prefix, n))
+		return -1;
+	p = info + n;
+	while (*p == ' ')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	v = strtol(p, &end, 10);
+	if (v < 0 || v > 100000 || (*end && *end != ',' && *end != ' '))
+		return -1;
+	return (int)v;
+}
+
+/* AT+CMGS / AT+CMGW: the same exchange, name "CMGS" or "CMGW" */
+static int pdu_cmd(struct mdm_at *at, const char *name, unsigned tpdu_len, const char *hex,
+		   const struct mdm_cmgs_opts *o, struct mdm_at_result *r)
+{
+	struct wait w = {.finals = true, .want_prompt = true, .r = r};
 	unsigned prompt_ms = o && o->prompt_timeout_ms ? o->prompt_timeout_ms : MDM_AT_PROMPT_TIMEOUT_MS;
 	char cmd[32], *msg;
 	size_t hl;
@@ -507,10 +528,11 @@ int mdm_at_cmgs(struct mdm_at *at, unsigned tpdu_len, const char *hex, const str
 	hl = hex ? strlen(hex) : 0;
 	if (!hl || hl % 2 || !all_hex(hex) || !tpdu_len || tpdu_len * 2 > hl || !o || !o->final_timeout_ms)
 		return -EINVAL;
+	snprintf(w.info_prefix, sizeof(w.info_prefix), "+%s:", name);
 	rc = before_command(at);
 	if (rc < 0)
 		return rc;
-	snprintf(cmd, sizeof(cmd), "AT+CMGS=%u\r", tpdu_len);
+	snprintf(cmd, sizeof(cmd), "AT+%s=%u\r", name, tpdu_len);
 	rc = write_all(at, cmd, strlen(cmd));
 	if (rc < 0)
 		return rc;
@@ -559,17 +581,24 @@ int mdm_at_cmgs(struct mdm_at *at, unsigned tpdu_len, const char *hex, const str
 	if (rc < 0)
 		return rc;
 	if (r->info[0]) {
-		const char *p = r->info + 6;
-		char *end;
-		long v;
+		int v = mdm_at_info_int(r->info, w.info_prefix);
 
-		while (*p == ' ')
-			p++;
-		v = strtol(p, &end, 10);
-		if (end != p && v >= 0 && v <= 255)
-			r->mr = (int)v;
+		if (v >= 0 && (v <= 255 || name[3] == 'W'))
+			r->mr = v;
 	}
 	return tail(at);
+}
+
+int mdm_at_cmgs(struct mdm_at *at, unsigned tpdu_len, const char *hex, const struct mdm_cmgs_opts *o,
+		struct mdm_at_result *r)
+{
+	return pdu_cmd(at, "CMGS", tpdu_len, hex, o, r);
+}
+
+int mdm_at_cmgw(struct mdm_at *at, unsigned tpdu_len, const char *hex, const struct mdm_cmgs_opts *o,
+		struct mdm_at_result *r)
+{
+	return pdu_cmd(at, "CMGW", tpdu_len, hex, o, r);
 }
 
 int mdm_find_tty_fd(const char *device)

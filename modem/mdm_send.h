@@ -91,6 +91,15 @@ void mdm_at_init(struct mdm_at *at, int fd, mdm_urc_cb urc, mdm_leave_cb leave, 
 int mdm_at_cmgs(struct mdm_at *at, unsigned tpdu_len, const char *hex, const struct mdm_cmgs_opts *o,
 		struct mdm_at_result *r);
 
+/* Store one SMS on the modem (27.005 3.5.3, AT+CMGW=<tpdu_len>, the same prompt and PDU entry as
+ * AT+CMGS): r->mr is the <index> of +CMGW: <index> (-1 none); returns as mdm_at_cmgs. */
+int mdm_at_cmgw(struct mdm_at *at, unsigned tpdu_len, const char *hex, const struct mdm_cmgs_opts *o,
+		struct mdm_at_result *r);
+
+/* The first number of an information line that starts with prefix ("+CMSS:" for "+CMSS: 12",
+ * "+CMGR:" for the <stat> of "+CMGR: 2,,19"): 0..100000, -1 when the line is not that. */
+int mdm_at_info_int(const char *info, const char *prefix);
+
 /* One plain command (without "\r"), e.g. "AT+CMMS=2" or "AT+CMGF?": 0 when a final result code came
  * within timeout_ms (r->final, r->info: the first line that starts with the command's "+NAME:"),
  * -ETIMEDOUT, -EIO, -ECANCELED as above. */

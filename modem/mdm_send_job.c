@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +62,16 @@ void mdm_on_send_status(GSM_StateMachine *sm, int status, int mr, void *data)
 void mdm_answer_send(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
 		     const char *refs, unsigned parts_sent)
 {
+	mdm_answer_send_stored(w, job, cls, code, reason, refs, parts_sent, 0, false);
+}
+
+void mdm_answer_send_stored(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
+			    const char *refs, unsigned parts_sent, int stored, bool keep)
+{
 	struct mdm_event *ev = mdm_ev_new(w, MDM_EV_SEND_RESULT);
 
+	ev->u.send.stored = stored;
+	ev->u.send.keep = keep;
 	ev->u.send.job = job;
 	ev->u.send.cls = cls;
 	ev->u.send.code = code;
@@ -103,6 +112,7 @@ struct part_out {
 	int code;
 	int mr;
 	char reason[128];
+	bool unknown; /* AT+CMSS: no answer (timeout, device gone, reset): it may have gone out */
 };
 
 /* One part through libgammu: GSM_SendSMS, then the +CMGS reference from its callback. */
@@ -266,9 +276,229 @@ static bool own_ready(struct mdm_worker *w)
 	return true;
 }
 
+/* How an own exchange (AT+CMGS, AT+CMSS: what) ended, into o. */
+static void map_result(struct mdm_worker *w, int rc, const struct mdm_at_result *r, int i, const char *what,
+		       struct part_out *o)
+{
+	if (rc == 0 && r->final == MDM_AT_OK && r->mr >= 0) {
+		o->mr = r->mr;
+		return;
+	}
+	if (rc == 0 && r->final == MDM_AT_OK) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a %s reference", i + 1, what);
+	} else if (rc == 0 && (r->final == MDM_AT_CMS || r->final == MDM_AT_CME)) {
+		char name[96];
+
+		o->code = r->code;
+		o->cls = r->final == MDM_AT_CMS ? mdm_classify_cms(r->code, name, sizeof(name))
+						: mdm_classify_cme(r->code, name, sizeof(name));
+		snprintf(o->reason, sizeof(o->reason), "+%s ERROR: %d (%s)", r->final == MDM_AT_CMS ? "CMS" : "CME",
+			 r->code, name);
+	} else if (rc == 0) {
+		o->cls = MDM_ERR_TRANSIENT;
+		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
+	} else if (rc == -ETIMEDOUT) {
+		o->cls = MDM_ERR_MODEM;
+		if (r->pdu_written)
+			snprintf(o->reason, sizeof(o->reason), "no %s for part %d within %u s", what, i + 1,
+				 w->cfg.send_timeout_s);
+		else
+			snprintf(o->reason, sizeof(o->reason), "no \"> \" prompt for part %d", i + 1);
+		if (!r->line_ok)
+			mdm_go_lost(w,
+				    r->pdu_written ? "waiting for the answer, then AT unanswered"
+						   : "no prompt, then AT unanswered",
+				    ERR_TIMEOUT);
+	} else if (rc == -ECANCELED) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "reset or stop while sending part %d", i + 1);
+	} else {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d: device %s", i + 1, strerror(-rc));
+		if (rc == -EIO)
+			mdm_go_lost(w, "own AT exchange", ERR_DEVICEREADERROR);
+	}
+}
+
+/* The first two memories of +CPMS: "SM",3,30,"ME",0,100,...: read (mem1) and write/send (mem2).
+ * 0, or -1 when the answer is not that. */
+static int cpms_mems(struct mdm_worker *w, char *m1, char *m2, size_t n)
+{
+	struct mdm_at_result r;
+	char *dst[2] = {m1, m2};
+	const char *q;
+	int rc;
+
+	rc = mdm_at_command(&w->p->at, "AT+CPMS?", 5000, &r);
+	if (rc == -EIO)
+		mdm_go_lost(w, "own AT exchange (AT+CPMS?)", ERR_DEVICEREADERROR);
+	if (rc < 0 || r.final != MDM_AT_OK)
+		return -1;
+	q = r.info;
+	for (int k = 0; k < 2; k++) {
+		const char *e;
+
+		q = strchr(q, '"');
+		if (!q)
+			return -1;
+		e = strchr(++q, '"');
+		if (!e || (size_t)(e - q) >= n)
+			return -1;
+		memcpy(dst[k], q, (size_t)(e - q));
+		dst[k][e - q] = '\0';
+		q = e + 1;
+	}
+	return 0;
+}
+
+/* AT+CMSS=<index> (27.005 3.5.2): the stored message goes out; into o as an AT+CMGS would. */
+static void cmss(struct mdm_worker *w, int index, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_at_result r;
+	char cmd[32];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "AT+CMSS=%d", index);
+	rc = mdm_at_command(&p->at, cmd, w->cfg.send_timeout_s * 1000, &r);
+	r.pdu_written = true; /* the command was written: it may have gone out */
+	if (rc == 0 && r.final == MDM_AT_OK)
+		r.mr = mdm_at_info_int(r.info, "+CMSS:");
+	if (rc == -ETIMEDOUT)
+		r.line_ok = mdm_at_recover(&p->at, 2000) == 0;
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: %s rc %d final %d code %d mr %d\n", w->cfg.name, cmd, rc, r.final, r.code,
+			r.mr);
+	map_result(w, rc, &r, i, "+CMSS", o);
+	o->unknown = rc < 0;
+}
+
+/* AT+CMGD=<index>: the stored copy goes (after its outcome was committed, or when it was never sent). */
+static void cmgd(struct mdm_worker *w, int index)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_at_result r;
+	char cmd[32];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "AT+CMGD=%d", index);
+	rc = mdm_at_command(&p->at, cmd, 5000, &r);
+	if (rc == -EIO)
+		mdm_go_lost(w, "own AT exchange (AT+CMGD)", ERR_DEVICEREADERROR);
+	else if ((rc < 0 || r.final != MDM_AT_OK) && p->dbg)
+		fprintf(p->dbg, "[%s] own AT: %s failed (rc %d final %d)\n", w->cfg.name, cmd, rc, r.final);
+}
+
+/* Wait until the main thread committed (or could not commit) the SIM index of job. */
+static bool wait_stored(struct mdm_worker *w, int64_t job)
+{
+	int64_t deadline = mdm_now_ms() + 10000;
+	bool done = false, ok = false;
+
+	while (!done && mdm_now_ms() < deadline && !mdm_flag_leave(w) && !w->p->lost) {
+		pthread_mutex_lock(&w->lock);
+		if (w->stored_job == job) {
+			done = true;
+			ok = w->stored_ok;
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (!done)
+			mdm_service_device(w);
+	}
+	return done && ok;
+}
+
+/* A modem without store-and-send: AT+CMGS from now on, said once. */
+static void store_refused(struct mdm_worker *w, const char *what)
+{
+	struct mdm_wpriv *p = w->p;
+	char reason[160];
+
+	p->store_refused = true;
+	snprintf(p->path, sizeof(p->path), "own AT+CMGS on fd %d (store-and-send refused: %s)", p->fd, what);
+	snprintf(reason, sizeof(reason), "connected, sending with %s", p->path);
+	mdm_set_state(w, MDM_ST_READY, reason);
+}
+
+/* Store-and-send of a one-part message: AT+CMGW, MDM_EV_STORED and its commit, AT+CMSS. false:
+ * not sent this way (the modem refused AT+CMGW: the caller goes on with AT+CMGS). *stored: the SIM
+ * index of the copy to delete once the outcome is committed. */
+static bool send_part_stored(struct mdm_worker *w, int64_t job, const char *hex, unsigned tpdu_len, int i,
+			     struct part_out *o, int *stored)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_cmgs_opts opts = {
+		.prompt_delay_ms = w->cfg.prompt_delay_ms,
+		.final_timeout_ms = 10000,
+	};
+	struct mdm_at_result r;
+	struct mdm_event *ev;
+	char m1[8], m2[8];
+	int rc;
+
+	if (!p->store_checked) {
+		/* the copy is read back (AT+CMGR) and deleted (libgammu, as a SIM location) in "SM":
+		 * it must be written and sent there too */
+		if (cpms_mems(w, m1, m2, sizeof(m1)) < 0 || strcmp(m2, "SM")) {
+			store_refused(w, "write memory (AT+CPMS mem2) is not SM");
+			return false;
+		}
+		p->store_checked = true;
+	}
+	rc = mdm_at_cmgw(&p->at, tpdu_len, hex, &opts, &r);
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: AT+CMGW=%u rc %d final %d code %d index %d\n", w->cfg.name, tpdu_len, rc,
+			r.final, r.code, r.mr);
+	if (rc == 0 && r.final == MDM_AT_OK && r.mr > 0) {
+		*stored = r.mr;
+	} else if (rc == 0 && (r.final == MDM_AT_ERROR || (r.final == MDM_AT_CMS && (r.code == 302 || r.code == 303)) ||
+			       (r.final == MDM_AT_CME && (r.code == 3 || r.code == 4)))) {
+		store_refused(w, "AT+CMGW");
+		return false;
+	} else if (rc == 0 && r.final == MDM_AT_OK) {
+		store_refused(w, "no +CMGW index");
+		return false;
+	} else {
+		/* not stored (full SIM, a fault): as an AT+CMGS that failed the same way */
+		map_result(w, rc, &r, i, "+CMGW", o);
+		if (o->cls == MDM_OK) {
+			o->cls = MDM_ERR_MODEM;
+			snprintf(o->reason, sizeof(o->reason), "part %d: AT+CMGW without an index", i + 1);
+		}
+		return true;
+	}
+
+	ev = mdm_ev_new(w, MDM_EV_STORED);
+	ev->u.send.job = job;
+	ev->u.send.stored = *stored;
+	mdm_pool_emit(w->pool, ev);
+	if (!wait_stored(w, job)) {
+		/* never sent: the copy goes, the message is the main thread's to queue again */
+		if (!p->lost)
+			cmgd(w, *stored);
+		*stored = 0;
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "stored at %d, but its index was not committed: not sent", r.mr);
+		return true;
+	}
+	cmss(w, *stored, i, o);
+	if (o->cls == MDM_ERR_PERMANENT && (o->code == 302 || o->code == 303)) {
+		/* stores but will not send from storage: this one goes with AT+CMGS, the copy goes */
+		cmgd(w, *stored);
+		*stored = 0;
+		store_refused(w, "AT+CMSS");
+		memset(o, 0, sizeof(*o));
+		o->mr = -1;
+		return false;
+	}
+	return true;
+}
+
 /* One part through linli's own AT+CMGS on libgammu's descriptor. false: not sent this way (the
  * caller sends it with GSM_SendSMS). */
-static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o)
+static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o, int64_t job,
+			  bool one_part, int *stored)
 {
 	struct mdm_wpriv *p = w->p;
 	struct mdm_cmgs_opts opts = {
@@ -303,52 +533,86 @@ static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct
 		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
 		return true;
 	}
+	if (w->cfg.store_send && one_part && !p->store_refused && send_part_stored(w, job, hex, tpdu_len, i, o, stored))
+		return true;
 	if (p->dbg)
 		fprintf(p->dbg, "[%s] own AT: AT+CMGS=%u %s\n", w->cfg.name, tpdu_len, hex);
 	rc = mdm_at_cmgs(&p->at, tpdu_len, hex, &opts, &r);
 	if (p->dbg)
 		fprintf(p->dbg, "[%s] own AT: rc %d final %d code %d mr %d prompt %d written %d line_ok %d\n",
 			w->cfg.name, rc, r.final, r.code, r.mr, r.prompt, r.pdu_written, r.line_ok);
-	if (rc == 0 && r.final == MDM_AT_OK && r.mr >= 0) {
-		o->mr = r.mr;
-		return true;
-	}
-	if (rc == 0 && r.final == MDM_AT_OK) {
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "part %d accepted without a +CMGS reference", i + 1);
-	} else if (rc == 0 && (r.final == MDM_AT_CMS || r.final == MDM_AT_CME)) {
-		char name[96];
-
-		o->code = r.code;
-		o->cls = r.final == MDM_AT_CMS ? mdm_classify_cms(r.code, name, sizeof(name))
-					       : mdm_classify_cme(r.code, name, sizeof(name));
-		snprintf(o->reason, sizeof(o->reason), "+%s ERROR: %d (%s)", r.final == MDM_AT_CMS ? "CMS" : "CME",
-			 r.code, name);
-	} else if (rc == 0) {
-		o->cls = MDM_ERR_TRANSIENT;
-		snprintf(o->reason, sizeof(o->reason), "ERROR without a code on part %d", i + 1);
-	} else if (rc == -ETIMEDOUT) {
-		o->cls = MDM_ERR_MODEM;
-		if (r.pdu_written)
-			snprintf(o->reason, sizeof(o->reason), "no +CMGS for part %d within %u s", i + 1,
-				 w->cfg.send_timeout_s);
-		else
-			snprintf(o->reason, sizeof(o->reason), "no \"> \" prompt for part %d", i + 1);
-		if (!r.line_ok)
-			mdm_go_lost(w,
-				    r.pdu_written ? "waiting for +CMGS, then AT unanswered"
-						  : "no prompt, then AT unanswered",
-				    ERR_TIMEOUT);
-	} else if (rc == -ECANCELED) {
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "reset or stop while sending part %d", i + 1);
-	} else {
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "part %d: device %s", i + 1, strerror(-rc));
-		if (rc == -EIO)
-			mdm_go_lost(w, "own AT exchange", ERR_DEVICEREADERROR);
-	}
+	map_result(w, rc, &r, i, "+CMGS", o);
 	return true;
+}
+
+/* After a crash: the message c->job was stored at SIM index c->location before linlid stopped.
+ * AT+CMGR tells what became of it (27.005 <stat>): 2 "STO UNSENT" goes out now, 3 "STO SENT" went
+ * out (its reference is not known), anything else (an empty index, a received message there) was
+ * not stored. */
+static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
+{
+	struct mdm_wpriv *p = w->p;
+	struct part_out o = {.cls = MDM_OK, .mr = -1};
+	struct mdm_at_result r;
+	char cmd[32], refs[16], m1[8], m2[8];
+	int index = c->location, rc, stat;
+
+	if (!p->own) {
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0,
+				       "stored message: no own AT exchange to read it back", "", 0, 0, true);
+		return;
+	}
+	drain_into_gammu(w);
+	if (cpms_mems(w, m1, m2, sizeof(m1)) < 0) {
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CPMS?", "", 0, 0,
+				       true);
+		return;
+	}
+	/* the copy is in "SM": read it there, then give libgammu back the read memory it had chosen */
+	if (strcmp(m1, "SM"))
+		mdm_at_command(&p->at, "AT+CPMS=\"SM\"", 5000, &r);
+	snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", index);
+	rc = mdm_at_command(&p->at, cmd, 5000, &r);
+	if (rc == -EIO)
+		mdm_go_lost(w, "own AT exchange (AT+CMGR)", ERR_DEVICEREADERROR);
+	if (rc != -EIO && strcmp(m1, "SM")) {
+		struct mdm_at_result r2;
+		char back[32];
+
+		snprintf(back, sizeof(back), "AT+CPMS=\"%s\"", m1);
+		mdm_at_command(&p->at, back, 5000, &r2);
+	}
+	if (rc < 0) {
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CMGR", "", 0, 0,
+				       true);
+		return;
+	}
+	stat = r.final == MDM_AT_OK ? mdm_at_info_int(r.info, "+CMGR:") : -1;
+	if (p->dbg)
+		fprintf(p->dbg, "[%s] own AT: %s final %d code %d stat %d\n", w->cfg.name, cmd, r.final, r.code, stat);
+	if (stat == 3) {
+		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", "", 1, index, false);
+		return;
+	}
+	if (stat != 2) {
+		snprintf(o.reason, sizeof(o.reason), "stored message: SIM index %d holds no unsent copy (%s)", index,
+			 stat < 0 ? "empty" : "another message");
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, o.reason, "", 0, 0, false);
+		return;
+	}
+	if (strcmp(m2, "SM")) {
+		/* AT+CMSS would send from another memory: not sent, the copy goes, queued again */
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0,
+				       "stored message unsent, but the send memory is not SM", "", 0, index, false);
+		return;
+	}
+	cmss(w, index, 0, &o);
+	if (o.cls == MDM_OK) {
+		snprintf(refs, sizeof(refs), "%d", o.mr);
+		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", refs, 1, index, false);
+		return;
+	}
+	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.reason, "", 0, index, o.unknown);
 }
 
 void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
@@ -358,9 +622,14 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 	char refs[96] = "", reason[128] = "";
 	enum mdm_err_class cls = MDM_OK;
 	unsigned parts_sent = 0, ref8;
-	int code = 0, n;
+	int code = 0, n, stored = 0;
+	bool unknown = false;
 	size_t len = strlen(c->text);
 
+	if (c->location > 0) {
+		send_stored_again(w, c);
+		return;
+	}
 	n = sms_split(c->text, len, &p->split);
 	if (n < 0) {
 		mdm_answer_send(w, c->job, MDM_ERR_PERMANENT, 0,
@@ -407,7 +676,7 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 			m->SMSC.Location = 1; /* let gammu ask the phone */
 		}
 
-		if (!p->own || !send_part_own(w, m, i, &o))
+		if (!p->own || !send_part_own(w, m, i, &o, c->job, n == 1, &stored))
 			send_part_gammu(w, m, i, &o);
 		if (o.cls == MDM_OK) {
 			size_t l = strlen(refs);
@@ -418,9 +687,11 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 		}
 		cls = o.cls;
 		code = o.code;
+		unknown = o.unknown;
 		snprintf(reason, sizeof(reason), "%s", o.reason);
 	}
-	mdm_answer_send(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent);
+	mdm_answer_send_stored(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent, stored,
+			       stored && cls != MDM_OK && unknown);
 }
 
 /* After a connect: linli's own AT+CMGS on libgammu's descriptor when there is one to be had. */
@@ -432,6 +703,7 @@ void mdm_choose_path(struct mdm_worker *w)
 	p->fd = -1;
 	p->own = false;
 	p->own_checked = false;
+	p->store_checked = false;
 	p->cmms_on = false;
 	if (w->cfg.send_gammu) {
 		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (send-path gammu)");
@@ -450,5 +722,6 @@ void mdm_choose_path(struct mdm_worker *w)
 	p->fd = fd;
 	p->own = true;
 	mdm_at_init(&p->at, fd, mdm_on_urc, at_leave, w);
-	snprintf(p->path, sizeof(p->path), "own AT+CMGS on fd %d", fd);
+	snprintf(p->path, sizeof(p->path), "own AT+CMGS on fd %d%s", fd,
+		 w->cfg.store_send && !p->store_refused ? ", store-and-send" : "");
 }

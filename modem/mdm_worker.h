@@ -49,6 +49,8 @@ struct mdm_worker {
 	int64_t call_deadline; /* CLOCK_MONOTONIC ms by which the gammu call under way must end, 0 none */
 	char call_what[32];
 	int64_t hold_until; /* CLOCK_MONOTONIC ms: start no command before, unless the inbox is committed */
+	int64_t stored_job; /* store-and-send: mdm_stored_committed() said this job's index is committed */
+	bool stored_ok;
 
 	/* main thread only */
 	bool busy;

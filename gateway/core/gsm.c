@@ -78,6 +78,8 @@ static bool preempt_for_sos(struct gw *gw, time_t now)
 	return false;
 }
 
+static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now);
+
 /* Give every free, ready modem the most urgent due message. Modems are visited round-robin
  * so that a burst (an SOS fan-out) spreads over all of them. */
 void gw_sched_kick(struct gw *gw)
@@ -99,6 +101,8 @@ void gw_sched_kick(struct gw *gw)
 		int rc;
 
 		if (m->state != MDM_ST_READY || m->job || mdm_is_busy(gw->pool, i))
+			continue;
+		if (resume_stored(gw, m, now))
 			continue;
 		/* A message that failed on this modem waits for another one while another is ready. */
 		if (nready > 1)
@@ -128,6 +132,7 @@ void gw_sched_kick(struct gw *gw)
 		m->job_started = gw_mono();
 		m->job_abandoned = false;
 		m->job_attempts = out.attempts;
+		m->job_resume = false;
 		rr_next = (i + 1) % gw->nmodems;
 	}
 	talloc_free(tmp);
@@ -162,6 +167,20 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 	attempts = m->job_attempts;
 	m->job = 0;
+	if (m->job_resume && !ev->u.send.keep && ev->u.send.cls != MDM_OK) {
+		/* read back after a crash and not found stored: queued again, it may go out twice */
+		db_stat_add(gw->db, "out_possible_dup", 1);
+		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was not found stored on %s: queued again (%s)\n", job,
+		     m->cfg.name, ev->u.send.reason);
+	}
+	m->job_resume = false;
+	if (ev->u.send.keep && !m->job_abandoned) {
+		/* stored on the SIM, outcome unknown: the row stays stored, read back later */
+		m->stored_after = now + 30;
+		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " stays stored on %s (SIM index %d): %s\n", job, m->cfg.name,
+		     ev->u.send.stored, ev->u.send.reason);
+		return;
+	}
 	if (m->job_abandoned) {
 		m->job_abandoned = false;
 		if (ev->u.send.cls == MDM_OK) {
@@ -230,7 +249,77 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	if (rc < 0) {
 		gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 		LOGP(DSMS, LOGL_ERROR, "cannot record the outcome of message %" PRId64 ": %s\n", job, strerror(-rc));
+	} else if (ev->u.send.stored > 0) {
+		/* the outcome is committed: the SIM copy may go */
+		mdm_delete(gw->pool, m->idx, 0, ev->u.send.stored);
 	}
+}
+
+/* Store-and-send: job was written at SIM index stored on m; it is sent once this is committed. */
+static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
+{
+	int rc = -ESRCH;
+
+	if (m->job == ev->u.send.job && !m->job_abandoned)
+		rc = db_sms_out_stored(gw->db, ev->u.send.job, m->cfg.name, ev->u.send.stored);
+	if (rc < 0)
+		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " stored at %d on %s, index not committed (%s): not sent\n",
+		     ev->u.send.job, ev->u.send.stored, m->cfg.name, strerror(-rc));
+	mdm_stored_committed(gw->pool, m->idx, ev->u.send.job, rc == 0);
+}
+
+struct stored_first {
+	int64_t id;
+	int index;
+};
+
+static void stored_first(void *data, int64_t id, int index)
+{
+	struct stored_first *f = data;
+
+	if (!f->id) {
+		f->id = id;
+		f->index = index;
+	}
+}
+
+/* Store-and-send after a crash: a message this modem had stored (still 'sending', with its SIM
+ * index) is read back there before anything new. true when one was handed over. */
+static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now)
+{
+	struct stored_first f = {0, 0};
+	int rc;
+
+	if (m->stored_after > now)
+		return false;
+	rc = db_sms_out_stored_list(gw->db, m->cfg.name, true, stored_first, &f);
+	if (rc <= 0 || !f.id)
+		return false;
+	rc = mdm_send_stored(gw->pool, m->idx, f.id, f.index);
+	if (rc < 0)
+		return false;
+	LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was stored at SIM index %d on %s when linlid stopped: read back\n",
+	     f.id, f.index, m->cfg.name);
+	m->job = f.id;
+	m->job_prio = 0;
+	m->job_started = gw_mono();
+	m->job_abandoned = false;
+	m->job_attempts = 1;
+	m->job_resume = true;
+	return true;
+}
+
+struct stale {
+	struct gw *gw;
+	struct gw_modem *m;
+};
+
+static void stale_copy(void *data, int64_t id, int index)
+{
+	struct stale *s = data;
+
+	(void)id;
+	mdm_delete(s->gw->pool, s->m->idx, 0, index);
 }
 
 /* The pool's send watchdog reset modem m: its send has not been answered for send-timeout. */
@@ -283,6 +372,10 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		if (ev->u.state.model[0])
 			OSMO_STRLCPY_ARRAY(m->model, ev->u.state.model);
 		if (m->state == MDM_ST_READY) {
+			/* store-and-send: copies whose outcome is recorded but whose delete was not confirmed */
+			struct stale sc = {gw, m};
+
+			db_sms_out_stored_list(gw->db, m->cfg.name, false, stale_copy, &sc);
 			m->ready_since = now;
 			m->last_progress = now;
 			sched_kick_later(gw);
@@ -299,7 +392,13 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		mdm_event_free(ev);
 		sched_kick_later(gw);
 		break;
+	case MDM_EV_STORED:
+		send_stored(gw, m, ev);
+		mdm_event_free(ev);
+		break;
 	case MDM_EV_DELETED:
+		if (ev->u.del.rc == 0 || ev->u.del.rc == -ENOENT)
+			db_sms_out_stored_gone(gw->db, m->cfg.name, ev->u.del.location);
 		if (ev->u.del.rc < 0)
 			LOGP(DMDM, LOGL_ERROR,
 			     "modem %s: cannot delete stored message %d:%d (%s); "
@@ -378,7 +477,17 @@ int gw_gsm_init(struct gw *gw)
 int gw_gsm_start(struct gw *gw)
 {
 	struct mdm_cfg cfg[GW_MAX_MODEMS];
+	const char *names[GW_MAX_MODEMS];
+	int n = 0;
 
+	for (unsigned i = 0; i < gw->nmodems; i++)
+		names[i] = gw->modem[i].cfg.name;
+	/* store-and-send: what a modem no longer configured had stored cannot be read back */
+	if (db_sms_out_stored_orphans(gw->db, names, gw->nmodems, &n) == 0 && n)
+		LOGP(DSMS, LOGL_NOTICE,
+		     "%d message(s) stored on a modem no longer configured: queued again (counted in "
+		     "out_possible_dup)\n",
+		     n);
 	for (unsigned i = 0; i < gw->nmodems; i++) {
 		cfg[i] = gw->modem[i].cfg;
 		cfg[i].watchdog_s = gw->cfg.send_timeout_s;

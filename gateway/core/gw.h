@@ -67,6 +67,8 @@ struct gw_modem {
 				* the queue; a late result is only counted */
 	time_t last_progress;  /* last time the modem did real work (sent, read, answered a health poll) */
 	time_t ready_since;
+	time_t stored_after; /* store-and-send: read back stored messages (after a crash) from then on */
+	bool job_resume;     /* the job is such a read-back */
 	struct rate_ctr_group *ctrs;
 };
 

@@ -278,6 +278,14 @@ DEFUN(cfg_modem_cmms, cfg_modem_cmms_cmd, "cmms (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_modem_store_send, cfg_modem_store_send_cmd, "store-and-send (on|off)",
+      "Own AT path: store each one-part message on the SIM (AT+CMGW), commit its index, then send it from\n"
+      "there (AT+CMSS), so that a crash never sends it twice\nYes\nNo (default)\n")
+{
+	((struct gw_modem *)vty->index)->cfg.store_send = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
 #define VTY_MAX_WRITERS 8
 static void (*writers[VTY_MAX_WRITERS])(struct vty *vty);
 static unsigned nwriters;
@@ -334,6 +342,7 @@ static int config_write_modem(struct vty *vty)
 		vty_out(vty, " send-path %s%s", c->send_gammu ? "gammu" : "own", VTY_NEWLINE);
 		vty_out(vty, " prompt-delay-ms %u%s", c->prompt_delay_ms, VTY_NEWLINE);
 		vty_out(vty, " cmms %s%s", c->cmms_off ? "off" : "on", VTY_NEWLINE);
+		vty_out(vty, " store-and-send %s%s", c->store_send ? "on" : "off", VTY_NEWLINE);
 	}
 	return CMD_SUCCESS;
 }
@@ -510,6 +519,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(MODEM_NODE, &cfg_modem_send_path_cmd);
 	install_element(MODEM_NODE, &cfg_modem_prompt_delay_cmd);
 	install_element(MODEM_NODE, &cfg_modem_cmms_cmd);
+	install_element(MODEM_NODE, &cfg_modem_store_send_cmd);
 
 	install_element_ve(&show_modems_cmd);
 	install_element_ve(&show_queue_cmd);

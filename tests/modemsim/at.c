@@ -54,7 +54,9 @@ static struct {
 	char cscs[8]; /* GSM, IRA or UCS2 */
 	unsigned mr;
 
-	/* AT+CMGS */
+	/* AT+CMGS, AT+CMGW (cmgw: the PDU entry stores, does not send), AT+CMSS (cmss: the SIM index sent) */
+	bool cmgw;
+	unsigned cmss;
 	size_t cmgs_len;
 	char pdu_hex[PDU_HEX_MAX];
 	size_t pdu_hexlen;
@@ -209,7 +211,7 @@ void ms_at_inject_clear(void)
 /* Point pt of a send is reached: what was queued for it goes into b, now, whatever the state. */
 static void inject_fire(enum ms_point pt, struct ms_buf *b)
 {
-	static const char *const names[] = {"prompt", "airtime", "ok"};
+	static const char *const names[] = {"prompt", "airtime", "ok", "cmss"};
 	struct inject **pp = &injects;
 
 	while (*pp) {
@@ -483,6 +485,14 @@ static void cmgs_finish_now(void)
 		if (ms_sms_submitted(at.busy_pdu + at.busy_tpdu_off, at.busy_tpdu_len, mr) < 0) {
 			ms.st.cmgs_failed++;
 			final(cms(304));
+		} else if (at.cmss) {
+			ms.st.cmss++;
+			if (ms.sim[at.cmss].used)
+				ms.sim[at.cmss].stat = 3;
+			ms_sms_wire((unsigned)at.busy_tpdu_len, at.busy_pdu, at.busy_tpdu_off + at.busy_tpdu_len);
+			ms_log("CMSS %u sent", at.cmss);
+			info("+CMSS: %u", mr);
+			final(R_OK);
 		} else {
 			ms.st.cmgs++;
 			ms_sms_wire((unsigned)at.cmgs_len, at.busy_pdu, at.busy_tpdu_off + at.busy_tpdu_len);
@@ -493,7 +503,9 @@ static void cmgs_finish_now(void)
 	inject_fire(MS_PT_OK, &at.tx);
 }
 
-/* The PDU after AT+CMGS is complete (Ctrl-Z). */
+static void cmgs_start_air(size_t tpdu_off, size_t tpdu_len);
+
+/* The PDU after AT+CMGS / AT+CMGW is complete (Ctrl-Z). */
 static void cmgs_submit(void)
 {
 	struct pdu_submit sub;
@@ -509,8 +521,36 @@ static void cmgs_submit(void)
 		final(cms(304));
 		return;
 	}
-	at.busy_tpdu_off = (size_t)sca;
-	at.busy_tpdu_len = at.cmgs_len;
+	if (at.cmgw) {
+		unsigned idx = ms_sim_free_index();
+		struct ms_slot *sl;
+
+		if (!idx) {
+			final(cms(322)); /* memory full */
+			return;
+		}
+		sl = &ms.sim[idx];
+		memset(sl, 0, sizeof(*sl));
+		sl->used = true;
+		sl->stat = 2; /* STO UNSENT */
+		memcpy(sl->pdu, at.busy_pdu, (size_t)n);
+		sl->sca_len = (size_t)sca;
+		sl->len = (size_t)n;
+		ms.st.cmgw++;
+		ms_log("CMGW stored at %u", idx);
+		info("+CMGW: %u", idx);
+		final(R_OK);
+		return;
+	}
+	at.cmss = 0;
+	cmgs_start_air((size_t)sca, at.cmgs_len);
+}
+
+/* A send of the PDU in at.busy_pdu (its TPDU at tpdu_off, tpdu_len bytes) begins: fault, air time. */
+static void cmgs_start_air(size_t tpdu_off, size_t tpdu_len)
+{
+	at.busy_tpdu_off = tpdu_off;
+	at.busy_tpdu_len = tpdu_len;
 	at.busy_fail = 0;
 	if (ms.fail_count) {
 		ms.fail_count--;
@@ -544,12 +584,47 @@ static void busy_done(void *data)
 	tx_send();
 }
 
-static enum res cmd_cmgs(const struct args *a)
+/* AT+CMSS=<index>[,<da>[,<toda>]]: send a stored message (27.005 3.5.2); a <da> given replaces the
+ * stored destination only in what a real modem sends, which the emulator does not model: refused. */
+static enum res cmd_cmss(const struct args *a)
 {
+	struct ms_slot *sl;
+	struct pdu_submit sub;
+
+	if (ms.store_refuse)
+		return cms(303);
+	inject_fire(MS_PT_CMSS, &at.resp);
+	if (ms.hang) {
+		ms_log("CMSS swallowed (hang)");
+		return R_NONE;
+	}
+	if (at.cmgf)
+		return cms(302);
+	if (!a->present[0] || a->num[0] < 1 || a->num[0] > (long)ms.sim_size)
+		return cms(321);
+	if (a->present[1])
+		return cms(303);
+	sl = &ms.sim[a->num[0]];
+	if (!sl->used)
+		return cms(321);
+	if (sl->report || pdu_submit_decode(sl->pdu + sl->sca_len, sl->len - sl->sca_len, &sub) < 0)
+		return cms(304); /* not an SMS-SUBMIT */
+	memcpy(at.busy_pdu, sl->pdu, sl->len);
+	at.cmss = (unsigned)a->num[0];
+	at.cmgs_len = sl->len - sl->sca_len;
+	cmgs_start_air(sl->sca_len, sl->len - sl->sca_len);
+	return R_NONE;
+}
+
+static enum res cmd_cmgs(const struct args *a, bool cmgw)
+{
+	if (cmgw && ms.store_refuse)
+		return cms(303);
 	if (at.cmgf)
 		return cms(302);
 	if (!a->present[0] || a->num[0] < 7 || a->num[0] > 164)
 		return cms(304);
+	at.cmgw = cmgw;
 	at.cmgs_len = (size_t)a->num[0];
 	at.pdu_hexlen = 0;
 	at.pdu_overflow = false;
@@ -774,7 +849,19 @@ static enum res ext_cmd(const char *name, enum kind k, const char *argstr)
 			return R_OK;
 		if (k != K_SET)
 			return cms(304);
-		return cmd_cmgs(&a);
+		return cmd_cmgs(&a, false);
+	} else if (IS("+CMGW")) {
+		if (k == K_TEST)
+			return ms.store_refuse ? cms(303) : R_OK;
+		if (k != K_SET)
+			return cms(304);
+		return cmd_cmgs(&a, true);
+	} else if (IS("+CMSS")) {
+		if (k == K_TEST)
+			return ms.store_refuse ? cms(303) : R_OK;
+		if (k != K_SET)
+			return cms(304);
+		return cmd_cmss(&a);
 	} else if (IS("+CMGR")) {
 		if (k != K_SET)
 			return k == K_TEST ? R_OK : cms(321);

@@ -783,7 +783,7 @@ static void command(struct client *c, char *line)
 			ms_buf_add(o, wire.d + wire.off, wire.len - wire.off);
 		ms_buf_add(o, ".\n", 2);
 	} else if (!strcmp(line, "inject")) {
-		static const char *const pts[] = {"prompt", "airtime", "ok"};
+		static const char *const pts[] = {"prompt", "airtime", "ok", "cmss"};
 		char *pt = args, *what = strchr(args, ' '), *text = NULL;
 		int k;
 
@@ -800,7 +800,8 @@ static void command(struct client *c, char *line)
 			;
 		if (k == _MS_PT_NUM || !what ||
 		    (strcmp(what, "release") && strcmp(what, "hang") && (strcmp(what, "line") || !text || !*text))) {
-			ms_buf_printf(o, "err usage: inject prompt|airtime|ok release|hang|line TEXT, inject clear\n");
+			ms_buf_printf(
+				o, "err usage: inject prompt|airtime|ok|cmss release|hang|line TEXT, inject clear\n");
 			return;
 		}
 		if (text)
@@ -826,6 +827,13 @@ static void command(struct client *c, char *line)
 			return;
 		}
 		ms.cmms_refuse = !b;
+		ms_buf_printf(o, "ok\n");
+	} else if (!strcmp(line, "store")) {
+		if (!on_off(args, &b)) {
+			ms_buf_printf(o, "err usage: store on|off\n");
+			return;
+		}
+		ms.store_refuse = !b;
 		ms_buf_printf(o, "ok\n");
 	} else if (!strcmp(line, "noprompt")) {
 		if (!parse_uint(args, 1000000, &v)) {
@@ -922,10 +930,10 @@ static void command(struct client *c, char *line)
 	} else if (!strcmp(line, "stats")) {
 		ms_buf_printf(o,
 			      "ok cmgs=%lu cmgs_failed=%lu delivered=%lu stored=%lu deleted=%lu pending=%u reports=%lu "
-			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu\n",
+			      "at_cmds=%lu injected=%lu early_pdu=%lu cmms=%u cmms_sets=%lu cmgw=%lu cmss=%lu\n",
 			      ms.st.cmgs, ms.st.cmgs_failed, ms.st.delivered, ms.st.stored, ms.st.deleted, ms.npending,
 			      ms.st.reports, ms.st.at_cmds, ms.st.injected, ms.st.early_pdu, ms_at_cmms(),
-			      ms.st.cmms_sets);
+			      ms.st.cmms_sets, ms.st.cmgw, ms.st.cmss);
 	} else if (!strcmp(line, "quit")) {
 		ms_buf_printf(o, "ok bye\n");
 		c->closing = true;

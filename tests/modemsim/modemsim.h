@@ -67,9 +67,10 @@ struct ms_incoming {
 
 struct ms_stats {
 	unsigned long cmgs, cmgs_failed, delivered, stored, deleted, reports, at_cmds;
-	unsigned long injected;	 /* unsolicited lines written at an injection point of a send */
-	unsigned long early_pdu; /* PDU characters the TE wrote before any "> " prompt */
-	unsigned long cmms_sets; /* AT+CMMS=<n> accepted */
+	unsigned long injected;	  /* unsolicited lines written at an injection point of a send */
+	unsigned long early_pdu;  /* PDU characters the TE wrote before any "> " prompt */
+	unsigned long cmms_sets;  /* AT+CMMS=<n> accepted */
+	unsigned long cmgw, cmss; /* AT+CMGW stored, AT+CMSS sent */
 };
 
 /* Points of an AT+CMGS where the control socket can have something happen ("inject"). */
@@ -77,6 +78,7 @@ enum ms_point {
 	MS_PT_PROMPT,  /* right after "> ", before the PDU */
 	MS_PT_AIRTIME, /* after Ctrl-Z, while the air time runs (before the answer when there is none) */
 	MS_PT_OK,      /* right after the final result code */
+	MS_PT_CMSS,    /* an AT+CMSS arrived, before it is carried out (with "hang": it never is) */
 	_MS_PT_NUM,
 };
 
@@ -102,6 +104,7 @@ struct modemsim {
 	bool hang, full, reports;
 	bool urc_hold;	   /* URCs wait (until "urc-hold off" or an injected "release") */
 	bool cmms_refuse;  /* AT+CMMS answers an error ("cmms off") */
+	bool store_refuse; /* AT+CMGW / AT+CMSS answer +CMS ERROR: 303 ("store off") */
 	unsigned noprompt; /* the next N AT+CMGS give no "> " prompt */
 	unsigned report_status;
 	unsigned report_delay_ms;

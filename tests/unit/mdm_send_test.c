@@ -420,6 +420,54 @@ static void test_command(void)
 	run_close(&r);
 }
 
+/* store-and-send: AT+CMGW (prompt, PDU, +CMGW: <index>), AT+CMSS, AT+CMGR with its PDU line */
+static void test_store(void)
+{
+	static const struct step script[] = {
+		{OP_EXPECT, "AT+CMGW=19\r", 0},
+		{OP_SEND, "\r\n> ", 0},
+		{OP_EXPECT, PDU "\x1a", 0},
+		{OP_SEND, "\r\n+CMGW: 17\r\n\r\nOK\r\n", 0},
+		{OP_EXPECT, "AT+CMSS=17\r", 0},
+		{OP_SEND, "\r\n^BOOT:1,0,0,0,75\r\n\r\n+CMSS: 200\r\n\r\nOK\r\n", 0},
+		{OP_EXPECT, "AT+CMGR=17\r", 0},
+		{OP_SEND, "\r\n+CMGR: 3,,19\r\n" PDU "\r\n\r\nOK\r\n", 0},
+		{OP_EXPECT, "AT+CMGW=19\r", 0},
+		{OP_SEND, "\r\n+CMS ERROR: 303\r\n", 0},
+		{OP_END, NULL, 0},
+	};
+	struct mdm_at_result res;
+	struct run r;
+	int rc;
+
+	printf("store and send\n");
+	run_start(&r, script);
+	rc = mdm_at_cmgw(&r.at, TPDU_LEN, PDU, &opts, &res);
+	CHECK(rc == 0 && res.final == MDM_AT_OK && res.mr == 17 && res.prompt,
+	      "  AT+CMGW: prompt, PDU, +CMGW: 17 (rc %d final %d index %d)", rc, res.final, res.mr);
+	rc = mdm_at_command(&r.at, "AT+CMSS=17", 1500, &res);
+	CHECK(rc == 0 && res.final == MDM_AT_OK && mdm_at_info_int(res.info, "+CMSS:") == 200,
+	      "  AT+CMSS=17: +CMSS: 200 (%s)", res.info);
+	CHECK(r.seen.n == 1 && r.seen.u[0].kind == MDM_URC_OTHER, "  the vendor line in its air time is handed on");
+	rc = mdm_at_command(&r.at, "AT+CMGR=17", 1500, &res);
+	CHECK(rc == 0 && res.final == MDM_AT_OK && mdm_at_info_int(res.info, "+CMGR:") == 3,
+	      "  AT+CMGR=17: stat 3 (%s)", res.info);
+	CHECK(r.seen.n == 1, "  its PDU line is not taken for something unsolicited (%u)", r.seen.n);
+	rc = mdm_at_cmgw(&r.at, TPDU_LEN, PDU, &opts, &res);
+	CHECK(rc == 0 && res.final == MDM_AT_CMS && res.code == 303 && !res.prompt && res.mr == -1,
+	      "  a modem without AT+CMGW: +CMS ERROR: 303 before any prompt");
+	run_end(&r);
+	run_close(&r);
+
+	CHECK(mdm_at_info_int("+CMGR: 2,,19", "+CMGR:") == 2, "  +CMGR: 2,,19 is stat 2");
+	CHECK(mdm_at_info_int("+CMGR:0,\"x\",19", "+CMGR:") == 0, "  +CMGR:0 without a blank is stat 0");
+	CHECK(mdm_at_info_int("+CMSS: 12", "+CMSS:") == 12, "  +CMSS: 12");
+	CHECK(mdm_at_info_int("+CMSS: ", "+CMSS:") == -1, "  +CMSS: without a number is none");
+	CHECK(mdm_at_info_int("+CMSS: 12x", "+CMSS:") == -1, "  +CMSS: 12x is none");
+	CHECK(mdm_at_info_int("+CMGS: 12", "+CMSS:") == -1, "  another command's line is none");
+	CHECK(mdm_at_info_int("", "+CMGR:") == -1 && mdm_at_info_int(NULL, "+CMGR:") == -1, "  empty is none");
+}
+
 static void test_big_write(void)
 {
 	static char hex[40001], want[40002];
@@ -484,6 +532,7 @@ int main(void)
 	test_errors();
 	test_timeouts();
 	test_command();
+	test_store();
 	test_big_write();
 	test_leave();
 	free(prev_rx);
