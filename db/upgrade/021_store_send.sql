@@ -1,4 +1,4 @@
--- Step 18: store-and-send (issue 10). With `store-and-send on` a modem's message is first stored on
+-- Step 21: store-and-send (issue 10). With `store-and-send on` a modem's message is first stored on
 -- its SIM (AT+CMGW), the index committed here, then sent from there (AT+CMSS). After a crash a row
 -- still 'sending' with sim_index set is read back on sim_modem (AT+CMGR) rather than queued again:
 -- stat "STO UNSENT" is sent now, "STO SENT" has gone out. Cleared once the copy is deleted (AT+CMGD).
