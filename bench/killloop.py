@@ -176,7 +176,9 @@ class Smstools:
 
 
 def cmgs(modem):
-    return int(modem.stats()["cmgs"])
+    """Sends the modem accepted: AT+CMGS, and AT+CMSS (a send from storage, store-and-send)."""
+    st = modem.stats()
+    return int(st["cmgs"]) + int(st.get("cmss", 0))
 
 
 def loop(tool, n, delays, airtime_ms):
