@@ -89,7 +89,8 @@ void gw_sched_kick(struct gw *gw)
 	unsigned nready = 0;
 	void *tmp;
 
-	if (gw->quitting || !gw->pool)
+	/* the database cannot commit: a claim would not hold (the degraded state's retry kicks again) */
+	if (gw->quitting || !gw->pool || gw->db_degraded)
 		return;
 	for (unsigned i = 0; i < gw->nmodems; i++)
 		nready += gw->modem[i].state == MDM_ST_READY;
@@ -115,7 +116,8 @@ void gw_sched_kick(struct gw *gw)
 			break;
 		if (rc < 0) {
 			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
-			LOGP(DSMS, LOGL_ERROR, "cannot claim from the outbox: %s\n", strerror(-rc));
+			if (!gw_db_fault(gw, rc, "outbox claim"))
+				LOGP(DSMS, LOGL_ERROR, "cannot claim from the outbox: %s\n", strerror(-rc));
 			break;
 		}
 		rc = mdm_send(gw->pool, i, out.id, out.dest, out.text);

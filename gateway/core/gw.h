@@ -98,6 +98,9 @@ struct db_sms_in;
 struct gw_limit;
 struct vty;
 
+/* database faults that make the gateway degraded (dbstate.c) */
+enum { GW_DB_FAULT_NOSPC, GW_DB_FAULT_IO, GW_DB_FAULT_BUSY, _GW_DB_FAULTS };
+
 struct gw {
 	void *ctx;
 	struct gw_config cfg;
@@ -116,7 +119,25 @@ struct gw {
 	/* the message the router is handling right now (gw_route): a reply to its sender goes back
 	 * by the channel it came in on (gw_sms_queue) */
 	const struct db_sms_in *routing;
+	/* the database cannot commit (dbstate.c): no claims, no SIM deletions until a retry works */
+	bool db_degraded;
+	int db_fault_err;      /* -ENOSPC, -EIO or -EBUSY: the last fault */
+	time_t db_fault_since; /* gw_mono() when it started */
+	uint64_t db_fault_count[_GW_DB_FAULTS];
+	struct osmo_timer_list db_retry;
 };
+
+/* ---- the degraded-database state (dbstate.c) ---- */
+/* Index of a database fault (-ENOSPC, -EIO, -EBUSY), -1 for any other error. */
+int gw_db_fault_kind(int err);
+/* Metric label of a fault kind: full, ioerr, busy. */
+const char *gw_db_fault_name(unsigned kind);
+/* A db/ call failed with err: a fault (true) enters the degraded state (logged once, on entry) and
+ * starts the periodic retry; any other error changes nothing (false). */
+bool gw_db_fault(struct gw *gw, int err, const char *what);
+/* A commit worked: leave the degraded state (logged), kick the sends. */
+void gw_db_ok(struct gw *gw);
+void gw_db_stop(struct gw *gw);
 
 /* Gateway-wide counters. */
 enum {

@@ -181,6 +181,14 @@ void gw_http_core_metrics(struct gw *gw, struct gw_metrics *m)
 	}
 	gw_metric_head(m, "linli_db_errors_total", "counter", "Database operations that failed");
 	gw_metric(m, "linli_db_errors_total", "", ctr(gw->ctrs, GW_CTR_DB_ERRORS));
+	gw_metric_head(m, "linli_db_ok", "gauge", "0 while the database cannot commit (sends and SIM deletions held)");
+	gw_metric(m, "linli_db_ok", "", !gw->db_degraded);
+	gw_metric_head(m, "linli_db_faults_total", "counter",
+		       "Failed commits that made the database degraded, by code");
+	for (unsigned k = 0; k < _GW_DB_FAULTS; k++) {
+		snprintf(lab, sizeof(lab), "code=\"%s\"", gw_db_fault_name(k));
+		gw_metric(m, "linli_db_faults_total", lab, gw->db_fault_count[k]);
+	}
 }
 
 char *gw_http_metrics_text(struct gw *gw, void *ctx)

@@ -171,6 +171,7 @@ void gw_inbox_flush(struct gw *gw)
 	rc = db_commit(gw->db);
 	if (rc < 0)
 		goto rollback;
+	gw_db_ok(gw);
 
 	/* alerts queued by the routing take the next send slots, ahead of the SIM deletions; then
 	 * the workers, which held their next command for this commit, may go on */
@@ -196,12 +197,17 @@ rollback:
 	db_rollback(gw->db);
 db_failed:
 	gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
-	LOGP(DSMS, LOGL_ERROR, "cannot commit %u received message(s): %s; kept on the SIM, retrying\n", n,
-	     strerror(-rc));
 	talloc_free(routes);
-	/* put them back in front and try again in a second */
+	/* put them back in front; nothing is deleted from the SIM */
 	llist_splice(&batch, &gw->inbox);
 	gw->inbox_len += n;
+	/* a database fault: logged once on entry, the degraded state's retry flushes again */
+	if (gw_db_fault(gw, rc, "inbox commit")) {
+		LOGP(DSMS, LOGL_DEBUG, "cannot commit %u received message(s): %s; kept on the SIM\n", n, strerror(-rc));
+		return;
+	}
+	LOGP(DSMS, LOGL_ERROR, "cannot commit %u received message(s): %s; kept on the SIM, retrying\n", n,
+	     strerror(-rc));
 	flush_later(gw, 1);
 }
 
@@ -214,7 +220,9 @@ void gw_inbox_push(struct gw *gw, struct mdm_event *ev)
 {
 	llist_add_tail(&ev->list, &gw->inbox);
 	gw->inbox_len++;
-	flush_later(gw, 0);
+	/* while the database cannot commit, the degraded state's retry flushes */
+	if (!gw->db_degraded)
+		flush_later(gw, 0);
 }
 
 int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in)

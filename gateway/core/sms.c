@@ -76,6 +76,7 @@ void gw_sms_stop(struct gw *gw)
 	gw_due_stop();
 	gw_outbox_stop(gw); /* the channels, the modem pool last (registered first) */
 	osmo_timer_del(&gw->flush);
+	gw_db_stop(gw);
 	while (!llist_empty(&gw->inbox)) {
 		struct mdm_event *ev = llist_first_entry(&gw->inbox, struct mdm_event, list);
 

@@ -352,6 +352,17 @@ static uint64_t ctr(const struct gw_modem *m, unsigned i)
 	return rate_ctr_group_get_ctr(m->ctrs, i)->current;
 }
 
+/* the degraded-database state (dbstate.c), under show modems and show queue */
+static void show_db_state(struct vty *vty)
+{
+	if (!vgw->db_degraded) {
+		vty_out(vty, "database: ok%s", VTY_NEWLINE);
+		return;
+	}
+	vty_out(vty, "database: DEGRADED for %lds (%s): SIM deletions and sends held, %u received waiting%s",
+		(long)(gw_mono() - vgw->db_fault_since), strerror(-vgw->db_fault_err), vgw->inbox_len, VTY_NEWLINE);
+}
+
 DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, health, counters\n")
 {
 	time_t now = gw_now();
@@ -385,6 +396,7 @@ DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, 
 	}
 	if (!vgw->nmodems)
 		vty_out(vty, "no modems configured%s", VTY_NEWLINE);
+	show_db_state(vty);
 	return CMD_SUCCESS;
 }
 
@@ -394,6 +406,7 @@ DEFUN(show_queue, show_queue_cmd, "show queue", SHOW_STR "Outgoing queue by stat
 	unsigned busy = 0;
 	int rc = db_sms_out_counts(vgw->db, n);
 
+	show_db_state(vty);
 	if (rc < 0) {
 		vty_out(vty, "%% database error: %s%s", strerror(-rc), VTY_NEWLINE);
 		return CMD_WARNING;
