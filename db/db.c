@@ -609,6 +609,11 @@ static int upgrade(struct db_context *dbc)
 	return rc;
 }
 
+void db_set_busy_timeout(struct db_context *dbc, int ms)
+{
+	sqlite3_busy_timeout(dbc->db, ms);
+}
+
 static int set_pragmas(struct db_context *dbc)
 {
 	sqlite3_stmt *stmt;

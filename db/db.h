@@ -25,6 +25,9 @@ struct db_context;
  * opened or created; -EIO when a step fails (the file stays at the version before it).
  * The context is allocated under talloc ctx; db_close() or freeing ctx closes it. */
 int db_open(void *ctx, const char *path, struct db_context **dbc_out);
+/* How long a statement waits for another connection's lock before it fails with -EBUSY (5 s from
+ * db_open). An event loop sets it short, so that a lock held elsewhere does not stall it. */
+void db_set_busy_timeout(struct db_context *dbc, int ms);
 /* The libosmocore log subsystem db/ logs to (linlid: DDB); DLGLOBAL until set. */
 void db_set_log_category(int ss);
 void db_close(struct db_context *dbc);

@@ -169,6 +169,9 @@ int main(int argc, char **argv)
 		gw_sms_stop(g_gw);
 		goto out_db;
 	}
+	/* From here on the loop must not stall on another process's lock: a statement waits at most
+	 * GW_DB_BUSY_MS, then fails with -EBUSY, and the degraded-database state takes over. */
+	db_set_busy_timeout(g_gw->db, GW_DB_BUSY_MS);
 	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", g_gw->cfg.db_path, g_gw->nmodems);
 
 	while (!quit_signal)

@@ -8,6 +8,7 @@
 
 #include "gateway/core/clock.h"
 #include "gateway/core/due.h"
+#include "gateway/core/gw.h"
 
 #define DUE_MAX_HOOKS 16
 
@@ -58,6 +59,12 @@ static void due_cb(void *data)
 	time_t now = gw_now();
 
 	(void)data;
+	/* the database cannot commit: the hooks' writes would fail (and wait for a lock); its recovery
+	 * kicks them all (gw_due_kick) */
+	if (D.gw->db_degraded) {
+		osmo_timer_schedule(&D.timer, GW_DUE_MAX_WAIT_S, 0);
+		return;
+	}
 	for (unsigned i = 0; i < D.n; i++) {
 		if (D.hook[i].next > now)
 			continue;

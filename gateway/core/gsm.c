@@ -124,7 +124,7 @@ void gw_sched_kick(struct gw *gw)
 		if (rc < 0) {
 			LOGP(DSMS, LOGL_NOTICE, "modem %s refused message %" PRId64 ": %s; back to the queue\n",
 			     m->cfg.name, out.id, strerror(-rc));
-			db_sms_out_retry(gw->db, out.id, now, "modem not ready");
+			gw_out_record(gw, GW_OUT_RETRY, out.id, "modem not ready", now, -1, 0);
 			continue;
 		}
 		LOGP(DSMS, LOGL_INFO, "message %" PRId64 " (prio %d, attempt %d) -> %s on %s\n", out.id, out.prio,
@@ -198,7 +198,7 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	switch (ev->u.send.cls) {
 	case MDM_OK:
 		m->last_progress = now;
-		rc = db_sms_out_sent(gw->db, job, ev->u.send.refs, now);
+		rc = gw_out_record(gw, GW_OUT_SENT, job, ev->u.send.refs, now, (int)m->idx, ev->u.send.stored);
 		mctr_inc(m, GW_MDM_CTR_SENT, 1);
 		mctr_inc(m, GW_MDM_CTR_PARTS, count_refs(ev->u.send.refs));
 		gw_ctr_inc(gw, GW_CTR_OUT_SENT);
@@ -223,12 +223,12 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 			char why[260];
 
 			snprintf(why, sizeof(why), "%s (after %u attempts)", reason, attempts);
-			rc = db_sms_out_fail(gw->db, job, why);
+			rc = gw_out_record(gw, GW_OUT_FAIL, job, why, 0, (int)m->idx, ev->u.send.stored);
 			mctr_inc(m, GW_MDM_CTR_FAILED, 1);
 			gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed for good: %s\n", job, why);
 		} else {
-			rc = db_sms_out_retry(gw->db, job, next, reason);
+			rc = gw_out_record(gw, GW_OUT_RETRY, job, reason, next, (int)m->idx, ev->u.send.stored);
 			mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
 			gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
 			LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " will be retried in %lds: %s\n", job,
@@ -241,19 +241,17 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 
 		m->last_progress = now;
 		snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
-		rc = db_sms_out_fail(gw->db, job, reason);
+		rc = gw_out_record(gw, GW_OUT_FAIL, job, reason, 0, (int)m->idx, ev->u.send.stored);
 		mctr_inc(m, GW_MDM_CTR_FAILED, 1);
 		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed: %s\n", job, reason);
 		break;
 	}
 	}
+	/* recorded (its SIM copy deleted then), or kept until the database commits again */
 	if (rc < 0) {
 		gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 		LOGP(DSMS, LOGL_ERROR, "cannot record the outcome of message %" PRId64 ": %s\n", job, strerror(-rc));
-	} else if (ev->u.send.stored > 0) {
-		/* the outcome is committed: the SIM copy may go */
-		mdm_delete(gw->pool, m->idx, 0, ev->u.send.stored);
 	}
 }
 
@@ -264,9 +262,11 @@ static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_even
 
 	if (m->job == ev->u.send.job && !m->job_abandoned)
 		rc = db_sms_out_stored(gw->db, ev->u.send.job, m->cfg.name, ev->u.send.stored);
-	if (rc < 0)
+	if (rc < 0) {
 		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " stored at %d on %s, index not committed (%s): not sent\n",
 		     ev->u.send.job, ev->u.send.stored, m->cfg.name, strerror(-rc));
+		gw_db_fault(gw, rc, "store-and-send index");
+	}
 	mdm_stored_committed(gw->pool, m->idx, ev->u.send.job, rc == 0);
 }
 
@@ -342,7 +342,7 @@ static void send_stuck(struct gw *gw, struct gw_modem *m, const struct mdm_event
 		return;
 	LOGP(DMDM, LOGL_ERROR, "modem %s still stuck: message %" PRId64 " goes to the other modems\n", m->cfg.name,
 	     m->job);
-	db_sms_out_retry(gw->db, m->job, gw_now(), "modem stopped answering");
+	gw_out_record(gw, GW_OUT_RETRY, m->job, "modem stopped answering", gw_now(), -1, 0);
 	m->job_abandoned = true;
 	mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
 }

@@ -98,6 +98,10 @@ struct db_sms_in;
 struct gw_limit;
 struct vty;
 
+/* How long the running loop's statements wait for a lock held by another process, in ms
+ * (db_set_busy_timeout; db_open's 5 s would stall every timer and the VTY). */
+#define GW_DB_BUSY_MS 1000
+
 /* database faults that make the gateway degraded (dbstate.c) */
 enum { GW_DB_FAULT_NOSPC, GW_DB_FAULT_IO, GW_DB_FAULT_BUSY, _GW_DB_FAULTS };
 
@@ -125,6 +129,9 @@ struct gw {
 	time_t db_fault_since; /* gw_mono() when it started */
 	uint64_t db_fault_count[_GW_DB_FAULTS];
 	struct osmo_timer_list db_retry;
+	/* outgoing messages' outcomes waiting for the database (dbstate.c, gw_out_record) */
+	struct llist_head db_pending;
+	unsigned db_pending_len;
 };
 
 /* ---- the degraded-database state (dbstate.c) ---- */
@@ -137,7 +144,21 @@ const char *gw_db_fault_name(unsigned kind);
 bool gw_db_fault(struct gw *gw, int err, const char *what);
 /* A commit worked: leave the degraded state (logged), kick the sends. */
 void gw_db_ok(struct gw *gw);
+void gw_db_init(struct gw *gw);
 void gw_db_stop(struct gw *gw);
+
+/* The outcome of an outgoing message (any channel), recorded in sms_out. */
+enum gw_out_outcome {
+	GW_OUT_SENT,  /* text: the part references, at: when */
+	GW_OUT_RETRY, /* text: the reason, at: the next try */
+	GW_OUT_FAIL,  /* text: the reason */
+};
+/* Record an outcome. When the database cannot commit, the outcome is kept in memory (in order) and
+ * recorded by the degraded state's retry, so a message sent during a fault is not sent again.
+ * modem >= 0 and stored > 0: the SIM copy at index stored is deleted once the outcome is recorded.
+ * 0: recorded; 1: kept for the retry; <0: another error (not kept). */
+int gw_out_record(struct gw *gw, enum gw_out_outcome kind, int64_t id, const char *text, int64_t at, int modem,
+		  int stored);
 
 /* Gateway-wide counters. */
 enum {

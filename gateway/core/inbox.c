@@ -248,6 +248,7 @@ int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in)
 		db_rollback(gw->db);
 		goto failed;
 	}
+	gw_db_ok(gw);
 	gw_sched_kick(gw); /* what the routing queued */
 	gw_outbox_kick(gw);
 	gw_due_kick();

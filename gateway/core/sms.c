@@ -23,6 +23,7 @@ struct gw *gw_alloc(void *ctx)
 		return NULL;
 	gw->ctx = ctx;
 	INIT_LLIST_HEAD(&gw->inbox);
+	gw_db_init(gw);
 	gw->cfg.db_path = talloc_strdup(gw, "var/linli.db");
 	gw->cfg.part_timeout_s = 120;
 	gw->cfg.send_timeout_s = 60;
@@ -74,9 +75,9 @@ void gw_sms_stop(struct gw *gw)
 {
 	gw->quitting = true;
 	gw_due_stop();
+	gw_db_stop(gw);	    /* the outcomes still waiting, while the pool can delete their SIM copies */
 	gw_outbox_stop(gw); /* the channels, the modem pool last (registered first) */
 	osmo_timer_del(&gw->flush);
-	gw_db_stop(gw);
 	while (!llist_empty(&gw->inbox)) {
 		struct mdm_event *ev = llist_first_entry(&gw->inbox, struct mdm_event, list);
 

@@ -359,8 +359,11 @@ static void show_db_state(struct vty *vty)
 		vty_out(vty, "database: ok%s", VTY_NEWLINE);
 		return;
 	}
-	vty_out(vty, "database: DEGRADED for %lds (%s): SIM deletions and sends held, %u received waiting%s",
-		(long)(gw_mono() - vgw->db_fault_since), strerror(-vgw->db_fault_err), vgw->inbox_len, VTY_NEWLINE);
+	vty_out(vty,
+		"database: DEGRADED for %lds (%s): SIM deletions and sends held, %u received and %u outcome(s) "
+		"waiting%s",
+		(long)(gw_mono() - vgw->db_fault_since), strerror(-vgw->db_fault_err), vgw->inbox_len,
+		vgw->db_pending_len, VTY_NEWLINE);
 }
 
 DEFUN(show_modems, show_modems_cmd, "show modems", SHOW_STR "GSM modems: state, health, counters\n")

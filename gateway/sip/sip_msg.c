@@ -317,7 +317,7 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 	if (transient && attempts < gw->cfg.max_attempts) {
 		time_t delay = gw_outbox_backoff(gw, attempts);
 
-		rc = db_sms_out_retry(gw->db, id, now + (time_t)delay, reason);
+		rc = gw_out_record(gw, GW_OUT_RETRY, id, reason, now + (time_t)delay, -1, 0);
 		gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
 		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lds: %s\n", id, (long)delay,
 		     reason);
@@ -325,7 +325,7 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 		char why[300];
 
 		snprintf(why, sizeof(why), "%s (after %u attempt%s)", reason, attempts, attempts == 1 ? "" : "s");
-		rc = db_sms_out_fail(gw->db, id, why);
+		rc = gw_out_record(gw, GW_OUT_FAIL, id, why, 0, -1, 0);
 		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 		LOGP(DSIP, LOGL_ERROR, "SIP message %" PRId64 " failed: %s\n", id, why);
 	}
@@ -341,7 +341,7 @@ static void fl_requeue_all(const char *why)
 	time_t now = gw_now();
 
 	for (unsigned i = 0; i < S.nfl; i++) {
-		if (db_sms_out_retry(S.gw->db, S.fl[i].id, now, why) == 0)
+		if (gw_out_record(S.gw, GW_OUT_RETRY, S.fl[i].id, why, now, -1, 0) >= 0)
 			LOGP(DSIP, LOGL_NOTICE,
 			     "SIP message %" PRId64 " back in the queue (%s); it may reach its "
 			     "recipient twice\n",
@@ -433,11 +433,12 @@ static void handle_message_in(struct gw *gw, const struct sip_evt *ev)
 	else if (rc == 0)
 		LOGP(DSIP, LOGL_INFO, "SIP MESSAGE from %s stored and routed\n", sender);
 	if (rc < 0) {
+		/* a database fault (full, locked) passes: 503 with Retry-After, the sender tries again */
+		code = gw_db_fault(gw, rc, "SIP MESSAGE") ? 503 : 500;
 		LOGP(DSIP, LOGL_ERROR,
-		     "cannot store the SIP MESSAGE from %s: %s; Kamailio answers 500, the sender "
+		     "cannot store the SIP MESSAGE from %s: %s; Kamailio answers %d, the sender "
 		     "keeps it\n",
-		     sender, strerror(-rc));
-		code = 500;
+		     sender, strerror(-rc), code);
 	}
 	talloc_free(raw);
 	talloc_free(b64);
@@ -464,7 +465,7 @@ static void handle_result(struct gw *gw, const struct sip_evt *ev)
 		char refs[32];
 
 		snprintf(refs, sizeof(refs), "sip %d", ev->code);
-		rc = db_sms_out_sent(gw->db, ev->id, refs, gw_now());
+		rc = gw_out_record(gw, GW_OUT_SENT, ev->id, refs, gw_now(), -1, 0);
 		if (rc < 0) {
 			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 			LOGP(DSIP, LOGL_ERROR, "cannot record SIP message %" PRId64 " as sent: %s\n", ev->id,
@@ -663,7 +664,8 @@ static void send_due(struct gw *gw)
 	time_t now = gw_now();
 	void *tmp;
 
-	if (!S.connected || !S.authed || gw->quitting)
+	/* the database cannot commit: a claim would not hold (its recovery kicks the outbox) */
+	if (!S.connected || !S.authed || gw->quitting || gw->db_degraded)
 		return;
 	tmp = talloc_new(gw);
 	while (S.nfl < SIP_WINDOW && S.connected) {
@@ -674,7 +676,8 @@ static void send_due(struct gw *gw)
 			break;
 		if (rc < 0) {
 			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
-			LOGP(DSIP, LOGL_ERROR, "cannot claim from the SIP outbox: %s\n", strerror(-rc));
+			if (!gw_db_fault(gw, rc, "SIP outbox claim"))
+				LOGP(DSIP, LOGL_ERROR, "cannot claim from the SIP outbox: %s\n", strerror(-rc));
 			break;
 		}
 		S.fl[S.nfl++] =
