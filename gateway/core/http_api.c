@@ -74,11 +74,12 @@ static bool paging(struct gw_http_req *r, struct gw_http_out *o, int *page, int 
 	return true;
 }
 
-/* A database error as the answer: logged by db/, counted, answered 500 (or 503 when busy). */
+/* A database error as the answer: logged by db/, counted, answered 500; 503 for a database that
+ * cannot commit for now (locked, full, I/O error), which also enters the degraded state. */
 static int db_failed(struct gw *gw, struct gw_http_out *o, int rc)
 {
 	gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
-	return gw_http_error(o, rc == -EBUSY ? 503 : 500, "database error: %s", strerror(-rc));
+	return gw_http_error(o, gw_db_fault(gw, rc, "console") ? 503 : 500, "database error: %s", strerror(-rc));
 }
 
 /* ---- session ---- */
