@@ -28,6 +28,22 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out);
 /* How long a statement waits for another connection's lock before it fails with -EBUSY (5 s from
  * db_open). An event loop sets it short, so that a lock held elsewhere does not stall it. */
 void db_set_busy_timeout(struct db_context *dbc, int ms);
+/* ---- backups (db_backup.c) ----
+ * A consistent copy of the open database into dest (which must not exist), while linlid runs:
+ * written beside it, checked, 0600, synced, renamed. *version: the copy's schema version. err gets
+ * a sentence naming the file. -EEXIST: dest exists. */
+int db_backup(struct db_context *dbc, const char *dest, int *version, char *err, size_t errlen);
+/* Check a backup: a sound SQLite file (quick_check), a linli schema not newer than this build
+ * (-EPROTO), the core tables (-EBADMSG otherwise). */
+int db_backup_check(const char *path, int *version, char *err, size_t errlen);
+/* Replace the database at db_path by the backup at src_path (checked first). The current file is
+ * kept as db_path.pre-restore-TIME (its name in kept, "" when there was none). The caller holds the
+ * owner's lock (no linlid on it); the restored file is upgraded by the next db_open. */
+int db_restore(const char *src_path, const char *db_path, char *kept, size_t keptlen, char *err, size_t errlen);
+/* The owner's lock: flock on db_path.lock, held by linlid while it runs (and by a restore), so that
+ * two processes never own one database. -EBUSY: held by another. *fd: keep it open to hold it. */
+int db_lock_owner(void *ctx, const char *db_path, int *fd);
+
 /* The libosmocore log subsystem db/ logs to (linlid: DDB); DLGLOBAL until set. */
 void db_set_log_category(int ss);
 void db_close(struct db_context *dbc);

@@ -11,6 +11,8 @@
  *   linlictl [-d DB] request list|show|assign|close|note|extend|reopen ... requests (报事), see usage()
  *   linlictl [-d DB] points|register|holiday ...  points ledger, registrations by SMS, holiday table
  *   linlictl [-d DB] token create|list|revoke ...  the staff console's tokens (gateway/core/http.h)
+ *   linlictl [-d DB] backup FILE                  a consistent copy while linlid runs (db/db_backup.c)
+ *   linlictl [-d DB] restore FILE                 replace the database by a checked backup (linlid stopped)
  *
  * Exit status: 0 done, 1 failed, 2 wrong usage. */
 
@@ -51,6 +53,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: linlictl [-d DBPATH] COMMAND\n"
 		"  init                          create or upgrade the database, print its version\n"
+		"  backup FILE                   a consistent copy of the database (while linlid runs); FILE must\n"
+		"                                not exist; made 0600\n"
+		"  restore FILE                  check FILE and replace the database by it (linlid stopped); the\n"
+		"                                current one is kept as DB.pre-restore-TIME\n"
 		"  import KIND FILE.csv          KIND: grids, groups, households or phones\n"
 		"  import-all DIR                DIR/{grids,groups,households,phones}.csv, in that order\n"
 		"  send NUMBER TEXT...           queue an SMS, print its id\n"
@@ -125,6 +131,61 @@ static void make_parent(void *ctx, const char *path)
 	if (strcmp(dir, ".") && strcmp(dir, "/") && stat(dir, &st) < 0 && errno == ENOENT)
 		mkdir(dir, 0755);
 	talloc_free(copy);
+}
+
+/* linlictl backup FILE: SQLite's online backup, consistent while linlid runs. */
+static int cmd_backup(struct db_context *dbc, const char *db_path, const char *file)
+{
+	char err[512];
+	int v = 0, rc = db_backup(dbc, file, &v, err, sizeof(err));
+	struct stat st;
+
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: backup of %s failed: %s\n", db_path, err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	printf("%s: backup of %s, schema version %d, %lld bytes\n", file, db_path, v,
+	       stat(file, &st) == 0 ? (long long)st.st_size : -1LL);
+	return 0;
+}
+
+/* linlictl restore FILE: checked, the current database kept, only while no linlid owns it. */
+static int cmd_restore(void *ctx, const char *db_path, const char *file)
+{
+	char err[512], kept[4200];
+	struct db_context *dbc;
+	int fd, v, rc;
+
+	rc = db_backup_check(file, &v, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: not restored: %s\n", err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	rc = db_lock_owner(ctx, db_path, &fd);
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: not restored: %s is in use by a running linlid (%s); stop it first\n",
+			db_path, rc == -EBUSY ? "its lock file is held" : strerror(-rc));
+		return 1;
+	}
+	rc = db_restore(file, db_path, kept, sizeof(kept), err, sizeof(err));
+	if (rc < 0) {
+		close(fd);
+		fprintf(stderr, "linlictl: not restored: %s\n", err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	if (kept[0])
+		printf("%s: the database it replaced is kept as %s\n", db_path, kept);
+	/* an older backup is brought up to this build's schema now, while the lock is held */
+	rc = db_open(ctx, db_path, &dbc);
+	close(fd);
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: %s restored from %s (version %d) but cannot be opened: %s\n", db_path, file,
+			v, strerror(-rc));
+		return 1;
+	}
+	printf("%s: restored from %s (schema version %d, now %d)\n", db_path, file, v, db_version(dbc));
+	db_close(dbc);
+	return 0;
 }
 
 static int cmd_import(void *ctx, struct db_context *dbc, const char *kind_name, const char *file)
@@ -1084,7 +1145,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
 	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
 	    strcmp(cmd, "sip") && strcmp(cmd, "token") && strcmp(cmd, "broadcast") && strcmp(cmd, "optout") &&
-	    strcmp(cmd, "sender")) {
+	    strcmp(cmd, "sender") && strcmp(cmd, "backup") && strcmp(cmd, "restore")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -1099,6 +1160,16 @@ int main(int argc, char **argv)
 		rc = argc == 1 ? cmd_parse_alert(root) : 2;
 		goto out;
 	}
+	if (!strcmp(cmd, "restore")) {
+		rc = argc == 2 ? cmd_restore(root, db_path, argv[1]) : 2;
+		if (rc == 2)
+			usage(stderr);
+		goto out;
+	}
+	if (!strcmp(cmd, "backup") && argc != 2) {
+		usage(stderr);
+		goto out;
+	}
 	make_parent(root, db_path);
 	rc = db_open(root, db_path, &dbc);
 	if (rc < 0) {
@@ -1109,6 +1180,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "init")) {
 		printf("%s: version %d\n", db_path, db_version(dbc));
 		rc = 0;
+	} else if (!strcmp(cmd, "backup")) {
+		rc = cmd_backup(dbc, db_path, argv[1]);
 	} else if (!strcmp(cmd, "import")) {
 		rc = cmd_import(root, dbc, argv[1], argv[2]);
 	} else if (!strcmp(cmd, "import-all")) {

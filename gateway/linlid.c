@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <osmocom/core/application.h>
 #include <osmocom/core/logging.h>
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
 	const char *cfg_file = "etc/linlid.cfg";
 	const char *db_override = NULL;
 	void *root;
-	int rc, c;
+	int rc, c, owner_fd = -1;
 	time_t deadline;
 
 	while ((c = getopt(argc, argv, "c:d:hV")) != -1) {
@@ -125,6 +126,14 @@ int main(int argc, char **argv)
 	}
 	if (db_override)
 		osmo_talloc_replace_string(g_gw, &g_gw->cfg.db_path, db_override);
+
+	/* one linlid per database: a second one would send the same queue twice */
+	rc = db_lock_owner(g_gw, g_gw->cfg.db_path, &owner_fd);
+	if (rc < 0) {
+		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid (or a restore): %s\n", g_gw->cfg.db_path,
+		     rc == -EBUSY ? "its lock file is held" : strerror(-rc));
+		goto out_free;
+	}
 
 	rc = telnet_init_default(root, NULL, GW_VTY_PORT);
 	if (rc < 0) {
@@ -193,6 +202,8 @@ out_db:
 out_telnet:
 	telnet_exit();
 out_free:
+	if (owner_fd >= 0)
+		close(owner_fd);
 	log_fini();
 	talloc_free(root);
 	talloc_free(tall_vty_ctx);
