@@ -67,6 +67,7 @@ struct mdm_event {
 	struct llist_head list; /* osmo_it_q linkage */
 	enum mdm_ev_type type;
 	unsigned modem; /* index in the pool */
+	bool examined;	/* the main loop's mark (false from the worker): seen by gateway/core/emergency.c */
 	union {
 		struct {
 			enum mdm_state state;

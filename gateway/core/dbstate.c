@@ -210,6 +210,7 @@ void gw_db_ok(struct gw *gw)
 void gw_db_init(struct gw *gw)
 {
 	INIT_LLIST_HEAD(&gw->db_pending);
+	INIT_LLIST_HEAD(&gw->emergency);
 	osmo_timer_setup(&gw->db_retry, retry_cb, gw);
 }
 

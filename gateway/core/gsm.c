@@ -89,8 +89,12 @@ void gw_sched_kick(struct gw *gw)
 	unsigned nready = 0;
 	void *tmp;
 
+	if (gw->quitting || !gw->pool)
+		return;
+	/* what must go out without the database first (emergency.c) */
+	gw_emergency_kick(gw);
 	/* the database cannot commit: a claim would not hold (the degraded state's retry kicks again) */
-	if (gw->quitting || !gw->pool || gw->db_degraded)
+	if (gw->db_degraded)
 		return;
 	for (unsigned i = 0; i < gw->nmodems; i++)
 		nready += gw->modem[i].state == MDM_ST_READY;
@@ -169,6 +173,12 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 	attempts = m->job_attempts;
 	m->job = 0;
+	if (job < 0) {
+		/* sent without the database (emergency.c): nothing to record */
+		m->job_abandoned = false;
+		gw_emergency_result(gw, m, ev);
+		return;
+	}
 	if (m->job_resume && !ev->u.send.keep && ev->u.send.cls != MDM_OK) {
 		/* read back after a crash and not found stored: queued again, it may go out twice */
 		db_stat_add(gw->db, "out_possible_dup", 1);
@@ -260,6 +270,11 @@ static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_even
 {
 	int rc = -ESRCH;
 
+	if (ev->u.send.job < 0) {
+		/* an emergency send (emergency.c): no row to hold the index; its copy is deleted after */
+		mdm_stored_committed(gw->pool, m->idx, ev->u.send.job, m->job == ev->u.send.job);
+		return;
+	}
 	if (m->job == ev->u.send.job && !m->job_abandoned)
 		rc = db_sms_out_stored(gw->db, ev->u.send.job, m->cfg.name, ev->u.send.stored);
 	if (rc < 0) {
@@ -342,6 +357,10 @@ static void send_stuck(struct gw *gw, struct gw_modem *m, const struct mdm_event
 		return;
 	LOGP(DMDM, LOGL_ERROR, "modem %s still stuck: message %" PRId64 " goes to the other modems\n", m->cfg.name,
 	     m->job);
+	if (m->job < 0) {
+		gw_emergency_stuck(gw, m);
+		return;
+	}
 	gw_out_record(gw, GW_OUT_RETRY, m->job, "modem stopped answering", gw_now(), -1, 0);
 	m->job_abandoned = true;
 	mctr_inc(m, GW_MDM_CTR_RETRIED, 1);

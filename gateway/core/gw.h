@@ -45,6 +45,11 @@ enum {
 	GW_MDM_CTR_REPORTS,   /* delivery reports recorded */
 };
 
+struct emergency_msg;
+struct gw;
+/* emergency.c: a received message's sender and text, shown while the database cannot commit */
+typedef void (*gw_emergency_fn)(struct gw *gw, const char *sender, const char *text);
+
 struct gw_modem {
 	struct mdm_cfg cfg;
 	unsigned idx;
@@ -67,8 +72,9 @@ struct gw_modem {
 				* the queue; a late result is only counted */
 	time_t last_progress;  /* last time the modem did real work (sent, read, answered a health poll) */
 	time_t ready_since;
-	time_t stored_after; /* store-and-send: read back stored messages (after a crash) from then on */
-	bool job_resume;     /* the job is such a read-back */
+	time_t stored_after;		 /* store-and-send: read back stored messages (after a crash) from then on */
+	bool job_resume;		 /* the job is such a read-back */
+	struct emergency_msg *emergency; /* emergency.c: the job (< 0) is this message, sent without the database */
 	struct rate_ctr_group *ctrs;
 };
 
@@ -132,6 +138,11 @@ struct gw {
 	/* outgoing messages' outcomes waiting for the database (dbstate.c, gw_out_record) */
 	struct llist_head db_pending;
 	unsigned db_pending_len;
+	/* the emergency path (emergency.c): what waits to go out without the database */
+	gw_emergency_fn emergency_fn;
+	struct llist_head emergency;
+	unsigned emergency_len;
+	int64_t emergency_seq; /* its sends' job numbers are -1, -2, ... */
 };
 
 /* ---- the degraded-database state (dbstate.c) ---- */
@@ -146,6 +157,26 @@ bool gw_db_fault(struct gw *gw, int err, const char *what);
 void gw_db_ok(struct gw *gw);
 void gw_db_init(struct gw *gw);
 void gw_db_stop(struct gw *gw);
+
+/* ---- the emergency path while the database cannot commit (emergency.c) ----
+ * A received message that waits for the database is shown once to the feature registered here
+ * (the SOS module): an alarm must not wait for a disk to be freed. What it sends goes through
+ * gw_emergency_send. */
+void gw_emergency_set(struct gw *gw, gw_emergency_fn fn);
+/* Show the waiting received messages not yet seen to the emergency function. */
+void gw_emergency_examine(struct gw *gw);
+/* Send text to number through the first free ready modem, without the database: nothing is
+ * recorded, the log says what went out (a failed try is tried twice more). -ENOSPC when
+ * GW_EMERGENCY_MAX wait already. */
+int gw_emergency_send(struct gw *gw, const char *number, const char *text);
+#define GW_EMERGENCY_MAX 200
+/* Hand waiting emergency messages to free ready modems (gsm.c's scheduler, even when degraded). */
+void gw_emergency_kick(struct gw *gw);
+/* The outcome of an emergency send on modem m (job < 0): logged, tried again or given up. */
+void gw_emergency_result(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev);
+/* The send watchdog gave up modem m's emergency send: to another modem. */
+void gw_emergency_stuck(struct gw *gw, struct gw_modem *m);
+void gw_emergency_stop(struct gw *gw);
 
 /* The outcome of an outgoing message (any channel), recorded in sms_out. */
 enum gw_out_outcome {

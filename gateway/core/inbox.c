@@ -163,6 +163,9 @@ void gw_inbox_flush(struct gw *gw)
 	for (unsigned i = 0; i < nroutes; i++) {
 		gw_ctr_inc(gw, GW_CTR_IN_MESSAGES);
 		rc = gw_route(gw, routes[i]);
+		/* the database failing under the routing (full, I/O): the whole batch waits, routed then */
+		if (rc < 0 && gw_db_fault_kind(rc) >= 0)
+			goto rollback;
 		if (rc < 0)
 			LOGP(DRT, LOGL_ERROR,
 			     "message %" PRId64 " stored but not routed (%s); routed at the next start\n", routes[i],
@@ -204,6 +207,8 @@ db_failed:
 	/* a database fault: logged once on entry, the degraded state's retry flushes again */
 	if (gw_db_fault(gw, rc, "inbox commit")) {
 		LOGP(DSMS, LOGL_DEBUG, "cannot commit %u received message(s): %s; kept on the SIM\n", n, strerror(-rc));
+		/* an SOS among them must not wait for the database (emergency.c) */
+		gw_emergency_examine(gw);
 		return;
 	}
 	LOGP(DSMS, LOGL_ERROR, "cannot commit %u received message(s): %s; kept on the SIM, retrying\n", n,
@@ -220,9 +225,12 @@ void gw_inbox_push(struct gw *gw, struct mdm_event *ev)
 {
 	llist_add_tail(&ev->list, &gw->inbox);
 	gw->inbox_len++;
-	/* while the database cannot commit, the degraded state's retry flushes */
+	/* while the database cannot commit, the degraded state's retry flushes; an SOS goes out
+	 * meanwhile by the emergency path */
 	if (!gw->db_degraded)
 		flush_later(gw, 0);
+	else
+		gw_emergency_examine(gw);
 }
 
 int gw_inbox_add_route(struct gw *gw, const struct db_sms_in *in)

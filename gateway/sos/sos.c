@@ -140,6 +140,7 @@ struct fan {
 	time_t now;
 	int rung;
 	bool update;	  /* a position update to those alerted with the location */
+	bool emergency;	  /* the database cannot commit: straight to the modems, nothing recorded */
 	const char *skip; /* a number not to send to */
 	int sent, rc;
 };
@@ -179,6 +180,11 @@ static void fan_one(void *data, const struct db_sos_contact *c)
 	if (f->update && !c->located)
 		return;
 	fill_text(f, c->located, text, sizeof(text));
+	if (f->emergency) {
+		if (gw_emergency_send(f->gw, c->number, text) == 0)
+			f->sent++;
+		return;
+	}
 	/* the second path: a call as well as the SMS, placed from the tick once this is committed */
 	if (!f->update && !sos_cfg.call_off && calls_available() &&
 	    db_sos_call_attempt_add(f->gw->db, f->inc->id, c->phone_id, c->number, f->rung, f->now) < 0)
@@ -329,6 +335,65 @@ static int on_alarm(struct gw *gw, const struct db_device *dev, const struct db_
 out:
 	talloc_free(tmp);
 	return rc;
+}
+
+/* The database cannot commit (a full disk, a lock held elsewhere): an alarm from a watch must not
+ * wait for it. What is needed is read (reads still work then), the first rung is alerted straight
+ * through the modems (gw_emergency_send: nothing recorded), and the log says so. Once the database
+ * commits, the message is stored and routed as always: the incident is raised and its alerts go
+ * out again through the outbox, so a contact may get this alert twice. A watch that repeats its
+ * alarm is alerted for once per SOS_ACK_WINDOW_S. */
+static void sos_emergency(struct gw *gw, const char *sender, const char *text)
+{
+	static struct {
+		int64_t device;
+		time_t at;
+	} recent[16];
+	static unsigned next_slot;
+	struct db_sos_incident inc;
+	struct db_device dev;
+	struct alert_info a;
+	time_t now = gw_now();
+	struct fan f = {.gw = gw, .dev = &dev, .inc = &inc, .now = now, .emergency = true};
+	int rung;
+
+	if (db_device_get(gw->db, sender, 0, &dev) < 0)
+		return;
+	alert_parse(text, strlen(text), &a);
+	if (!alert_is_alarm(&a) && !(a.kind == ALERT_POSITION && !strcmp(dev.dialect, "generic")))
+		return;
+	for (unsigned i = 0; i < ARRAY_SIZE(recent); i++)
+		if (recent[i].device == dev.id && now - recent[i].at < SOS_ACK_WINDOW_S) {
+			LOGP(DRT, LOGL_NOTICE,
+			     "watch %s: alarm again while the database is degraded; alerted at %lds ago\n", dev.number,
+			     (long)(now - recent[i].at));
+			return;
+		}
+	memset(&inc, 0, sizeof(inc));
+	inc.device_id = dev.id;
+	inc.created = now;
+	OSMO_STRLCPY_ARRAY(inc.kind, alert_kind_name(a.kind == ALERT_POSITION ? ALERT_UNKNOWN : a.kind));
+	inc.raw = (char *)text;
+	inc_from_alert(&inc, &a);
+	rung = db_sos_next_rung(gw->db, dev.id, 0);
+	if (rung < 0) {
+		LOGP(DRT, LOGL_ERROR, "watch %s (%s): SOS while the database is degraded, and nobody to alert (%s)\n",
+		     dev.number, person_of(&dev), strerror(-rung));
+		return;
+	}
+	f.rung = rung;
+	if (db_sos_contacts(gw->db, dev.id, rung, fan_one, &f) < 0 && !f.sent) {
+		LOGP(DRT, LOGL_ERROR, "watch %s (%s): SOS while the database is degraded: cannot read its contacts\n",
+		     dev.number, person_of(&dev));
+		return;
+	}
+	recent[next_slot].device = dev.id;
+	recent[next_slot].at = now;
+	next_slot = (next_slot + 1) % ARRAY_SIZE(recent);
+	LOGP(DRT, LOGL_ERROR,
+	     "watch %s (%s): %s while the database is degraded: step %d alerted directly (%d message(s)); "
+	     "the incident is raised once the database commits\n",
+	     dev.number, person_of(&dev), inc.kind, rung, f.sent);
 }
 
 /* "ok" as a word, "success", "成功": how watches confirm a setting ("Set SOS number OK!",
@@ -895,6 +960,7 @@ int sos_init(struct gw *gw)
 		rc = gw_due_register(gw, "watch-silent", sos_watch_due, NULL);
 	if (rc == 0)
 		rc = gw_ring_add(gw, "watch-call", watch_call);
+	gw_emergency_set(gw, sos_emergency);
 	return rc;
 }
 

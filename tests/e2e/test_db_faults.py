@@ -13,6 +13,7 @@ import time
 import urllib.request
 
 import linli
+import sos_util
 
 RESIDENTS = ["+8613800138001", "+8613800138002", "+8613800138003"]
 
@@ -33,6 +34,11 @@ def main(t):
     rules = os.path.join(linli.ROOT, "routes", "sms.rules")
     gw = linli.Gateway(nmodems=1, http=True,
                        extra_gateway_cfg="rules-file %s\nhelp-interval 0\nhttp-metrics-public" % rules)
+    # a watch with its contacts (tests/e2e/sos_util.py): its SOS during the fault must not wait
+    gw.linlictl("device", "add", sos_util.WATCH, "--household", "1-1-101", "--person", "邹丽", "--dialect", "tk")
+    for num in (sos_util.F1, sos_util.F2):
+        gw.linlictl("bind", "add", sos_util.WATCH, num, "--step", "1")
+        gw.linlictl("bind", "approve", sos_util.WATCH, num)
     fs = os.path.join(gw.dir, "fs")
     mounted = False
     try:
@@ -75,8 +81,16 @@ def main(t):
         t.check((metric(gw, "linli_db_ok") or "").endswith(" 0"), "linli_db_ok is 0: %s" % metric(gw, "linli_db_ok"))
         t.check(int((metric(gw, 'linli_db_faults_total{code="busy"}') or "x 0").split()[-1]) > 0,
                 "linli_db_faults_total counts the busy commits")
+        # an SOS while the database cannot commit: its contacts are alerted at once, straight
+        m.deliver(sos_util.WATCH, sos_util.SOS_TEXT)
+        for num in (sos_util.F1, sos_util.F2):
+            sos_util.wait_texts(gw, num, "SOS求救", 1, 30)
+        t.check(time.time() - held < 30, "the SOS alert reached both contacts during the lock (after %.0f s)" %
+                (time.time() - held))
+        t.check(any(sos_util.LINK in x for x in sos_util.texts_to(gw, sos_util.F1, "SOS求救")),
+                "the direct alert carries the map link")
         st = m.stats()
-        t.check(int(st["deleted"]) == 0 and int(st["stored"]) >= len(RESIDENTS),
+        t.check(int(st["deleted"]) == 0 and int(st["stored"]) >= len(RESIDENTS) + 1,
                 "nothing deleted from the SIM while the database cannot commit (%s)" % st)
         # the loop is not stalled: the VTY answers every few seconds all through the lock
         answered = 0
@@ -93,6 +107,9 @@ def main(t):
         t.check(len(set(rows)) == len(rows) == len(RESIDENTS), "each stored once after the lock: %s" % rows)
         linli.wait_for(lambda: "database commits again" in gw.log_tail(300), 30, "the recovery logged")
         t.check(gw.log_tail(400).count("database cannot commit") == 1, "the fault logged once, not per message")
+        linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sos_incident")[0][0] == 1, 60,
+                       "the SOS incident raised once the database commits")
+        t.check(True, "the incident of the SOS is raised after the lock (its alerts queued again)")
         st, refs = gw.sql("SELECT state, refs FROM sms_out WHERE id=?", (out,))[0]
         t.check(st == "sent", "the send finished during the lock is recorded sent afterwards (%s %s)" % (st, refs))
         for who in RESIDENTS:
