@@ -215,7 +215,7 @@ static int q_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 	}
 	while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
 		if (fn && (!max || n < max))
-			fn(data, q->st);
+			fn(data, (struct db_row *)q->st);
 		n++;
 	}
 	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(q->dbc, rc, q->def->name);
@@ -252,7 +252,7 @@ struct text_out {
 	size_t len;
 };
 
-static void text_row(void *data, sqlite3_stmt *st)
+static void text_row(void *data, struct db_row *st)
 {
 	struct text_out *t = data;
 
@@ -271,9 +271,9 @@ int db_rows(struct db_q *q, db_row_fn fn, void *data)
 	return q_run(q, fn, data, 0);
 }
 
-static void int64_row(void *data, sqlite3_stmt *st)
+static void int64_row(void *data, struct db_row *st)
 {
-	*(int64_t *)data = sqlite3_column_int64(st, 0);
+	*(int64_t *)data = db_col_int64(st, 0);
 }
 
 int db_int64(struct db_q *q, int64_t *val)
@@ -290,7 +290,7 @@ struct collect {
 	bool nomem;
 };
 
-static void collect_row(void *data, sqlite3_stmt *st)
+static void collect_row(void *data, struct db_row *st)
 {
 	struct collect *c = data;
 
@@ -331,10 +331,10 @@ int db_collect(struct db_q *q, void *ctx, size_t size, db_fill_fn fill, void **o
 	return rc < 0 ? rc : (int)c.n;
 }
 
-static void fill_id(void *elem, void *ctx, sqlite3_stmt *st)
+static void fill_id(void *elem, void *ctx, struct db_row *st)
 {
 	(void)ctx;
-	*(int64_t *)elem = sqlite3_column_int64(st, 0);
+	*(int64_t *)elem = db_col_int64(st, 0);
 }
 
 int db_collect_ids(struct db_q *q, void *ctx, int64_t **ids)
@@ -350,7 +350,7 @@ struct line_fill {
 	bool nomem;
 };
 
-static void line_row(void *data, sqlite3_stmt *st)
+static void line_row(void *data, struct db_row *st)
 {
 	struct line_fill *f = data;
 	char **v;
@@ -367,7 +367,7 @@ static void line_row(void *data, sqlite3_stmt *st)
 	(*f->n)++;
 }
 
-char *db_fmt_col0(void *ctx, sqlite3_stmt *st)
+char *db_fmt_col0(void *ctx, struct db_row *st)
 {
 	return talloc_strdup(ctx, db_col_text(st, 0));
 }
@@ -403,21 +403,53 @@ int db_changes(struct db_context *dbc)
 	return sqlite3_changes(dbc->db);
 }
 
-const char *db_col_text(sqlite3_stmt *st, int col)
+/* ---- the columns of a row: on SQLite a struct db_row is the statement itself ---- */
+
+static inline sqlite3_stmt *row_st(struct db_row *r)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
+	return (sqlite3_stmt *)r;
+}
+
+int64_t db_col_int64(struct db_row *r, int col)
+{
+	return sqlite3_column_int64(row_st(r), col);
+}
+
+int db_col_int(struct db_row *r, int col)
+{
+	return sqlite3_column_int(row_st(r), col);
+}
+
+double db_col_double(struct db_row *r, int col)
+{
+	return sqlite3_column_double(row_st(r), col);
+}
+
+bool db_col_null(struct db_row *r, int col)
+{
+	return sqlite3_column_type(row_st(r), col) == SQLITE_NULL;
+}
+
+const char *db_col_text_or_null(struct db_row *r, int col)
+{
+	return (const char *)sqlite3_column_text(row_st(r), col);
+}
+
+const char *db_col_text(struct db_row *r, int col)
+{
+	const char *t = db_col_text_or_null(r, col);
 
 	return t ? t : "";
 }
 
-void db_col_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
+void db_col_copy(struct db_row *r, int col, char *buf, size_t len)
 {
-	osmo_strlcpy(buf, db_col_text(st, col), len);
+	osmo_strlcpy(buf, db_col_text(r, col), len);
 }
 
-char *db_col_dup(void *ctx, sqlite3_stmt *st, int col)
+char *db_col_dup(void *ctx, struct db_row *r, int col)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
+	const char *t = db_col_text_or_null(r, col);
 
 	return t ? talloc_strdup(ctx, t) : NULL;
 }

@@ -63,14 +63,14 @@ static const struct db_stmt_def stmts[] = {
 };
 DB_STMT_TABLE(db_stmts_call, stmts);
 
-static void caller_row(void *data, sqlite3_stmt *st)
+static void caller_row(void *data, struct db_row *st)
 {
 	struct db_call_caller *out = data;
 
 	memset(out, 0, sizeof(*out));
-	out->phone_id = sqlite3_column_int64(st, 0);
-	out->household_id = sqlite3_column_int64(st, 1);
-	out->grp_id = sqlite3_column_int64(st, 2);
+	out->phone_id = db_col_int64(st, 0);
+	out->household_id = db_col_int64(st, 1);
+	out->grp_id = db_col_int64(st, 2);
 	db_col_copy(st, 3, out->number, sizeof(out->number));
 	db_col_copy(st, 4, out->building, sizeof(out->building));
 	db_col_copy(st, 5, out->unit, sizeof(out->unit));
@@ -85,10 +85,10 @@ int db_call_caller_get(struct db_context *dbc, const char *number, struct db_cal
 	return db_row(q, caller_row, out);
 }
 
-static void fill_target(sqlite3_stmt *st, struct db_call_target *t)
+static void fill_target(struct db_row *st, struct db_call_target *t)
 {
-	t->phone_id = sqlite3_column_int64(st, 0);
-	t->household_id = sqlite3_column_int64(st, 1);
+	t->phone_id = db_col_int64(st, 0);
+	t->household_id = db_col_int64(st, 1);
 	db_col_copy(st, 2, t->number, sizeof(t->number));
 }
 
@@ -97,7 +97,7 @@ struct targets {
 	int n, max;
 };
 
-static void target_row(void *data, sqlite3_stmt *st)
+static void target_row(void *data, struct db_row *st)
 {
 	struct targets *t = data;
 
@@ -118,7 +118,7 @@ int db_call_targets(struct db_context *dbc, int64_t grp_id, int64_t except_hh, s
 	return rc < 0 ? rc : t.n;
 }
 
-static void target_one_row(void *data, sqlite3_stmt *st)
+static void target_one_row(void *data, struct db_row *st)
 {
 	fill_target(st, data);
 }
@@ -239,23 +239,23 @@ out:
 
 /* ---- the staff console ---- */
 
-static void call_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void call_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_call *c = elem;
 
 	(void)ctx;
-	c->id = sqlite3_column_int64(st, 0);
+	c->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, c->caller, sizeof(c->caller));
-	c->caller_phone_id = sqlite3_column_int64(st, 2);
-	c->household_id = sqlite3_column_int64(st, 3);
-	c->grp_id = sqlite3_column_int64(st, 4);
+	c->caller_phone_id = db_col_int64(st, 2);
+	c->household_id = db_col_int64(st, 3);
+	c->grp_id = db_col_int64(st, 4);
 	db_col_copy(st, 5, c->sip_call_id, sizeof(c->sip_call_id));
 	db_col_copy(st, 6, c->state, sizeof(c->state));
-	c->started = sqlite3_column_int64(st, 7);
-	c->started_ms = sqlite3_column_int64(st, 8);
-	c->dialed_ms = sqlite3_column_int64(st, 9);
-	c->first_join_at = sqlite3_column_int64(st, 10);
-	c->ended_at = sqlite3_column_int64(st, 11);
+	c->started = db_col_int64(st, 7);
+	c->started_ms = db_col_int64(st, 8);
+	c->dialed_ms = db_col_int64(st, 9);
+	c->first_join_at = db_col_int64(st, 10);
+	c->ended_at = db_col_int64(st, 11);
 	db_col_copy(st, 12, c->end_reason, sizeof(c->end_reason));
 	db_col_copy(st, 13, c->note, sizeof(c->note));
 }
@@ -268,23 +268,23 @@ int db_call_rows(struct db_context *dbc, void *ctx, int limit, struct db_call **
 	return db_collect(q, ctx, sizeof(**out), call_fill, (void **)out);
 }
 
-static void leg_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void leg_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_call_leg *l = elem;
 
 	(void)ctx;
-	l->id = sqlite3_column_int64(st, 0);
-	l->call_id = sqlite3_column_int64(st, 1);
+	l->id = db_col_int64(st, 0);
+	l->call_id = db_col_int64(st, 1);
 	db_col_copy(st, 2, l->kind, sizeof(l->kind));
 	db_col_copy(st, 3, l->number, sizeof(l->number));
-	l->phone_id = sqlite3_column_int64(st, 4);
-	l->household_id = sqlite3_column_int64(st, 5);
-	l->invited_at = sqlite3_column_int64(st, 6);
-	l->answered_at = sqlite3_column_int64(st, 7);
-	l->joined_at = sqlite3_column_int64(st, 8);
-	l->ended_at = sqlite3_column_int64(st, 9);
+	l->phone_id = db_col_int64(st, 4);
+	l->household_id = db_col_int64(st, 5);
+	l->invited_at = db_col_int64(st, 6);
+	l->answered_at = db_col_int64(st, 7);
+	l->joined_at = db_col_int64(st, 8);
+	l->ended_at = db_col_int64(st, 9);
 	db_col_copy(st, 10, l->result, sizeof(l->result));
-	l->sip_status = sqlite3_column_int(st, 11);
+	l->sip_status = db_col_int(st, 11);
 }
 
 int db_call_leg_rows(struct db_context *dbc, void *ctx, int64_t call_id, struct db_call_leg **out)

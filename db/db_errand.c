@@ -85,12 +85,12 @@ struct balance {
 	int n;
 };
 
-static void balance_sum_row(void *data, sqlite3_stmt *st)
+static void balance_sum_row(void *data, struct db_row *st)
 {
 	struct balance *b = data;
 
-	b->sum = sqlite3_column_int64(st, 0);
-	b->n = sqlite3_column_int(st, 1);
+	b->sum = db_col_int64(st, 0);
+	b->n = db_col_int(st, 1);
 }
 
 int db_points_balance(struct db_context *dbc, int64_t phone_id, int64_t *balance)
@@ -110,7 +110,7 @@ struct entries {
 	int n, max;
 };
 
-static void entry_fill_row(void *data, sqlite3_stmt *st)
+static void entry_fill_row(void *data, struct db_row *st)
 {
 	struct entries *e = data;
 	struct db_points_entry *x;
@@ -119,9 +119,9 @@ static void entry_fill_row(void *data, sqlite3_stmt *st)
 		return;
 	x = &e->out[e->n++];
 	memset(x, 0, sizeof(*x));
-	x->delta = (long)sqlite3_column_int64(st, 0);
+	x->delta = (long)db_col_int64(st, 0);
 	db_col_copy(st, 1, x->reason, sizeof(x->reason));
-	x->at = sqlite3_column_int64(st, 2);
+	x->at = db_col_int64(st, 2);
 }
 
 int db_points_last(struct db_context *dbc, int64_t phone_id, struct db_points_entry *out, int n)
@@ -136,14 +136,14 @@ int db_points_last(struct db_context *dbc, int64_t phone_id, struct db_points_en
 	return rc < 0 ? rc : e.n;
 }
 
-static void entry_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void entry_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_points_entry *x = elem;
 
 	(void)ctx;
-	x->delta = (long)sqlite3_column_int64(st, 0);
+	x->delta = (long)db_col_int64(st, 0);
 	db_col_copy(st, 1, x->reason, sizeof(x->reason));
-	x->at = sqlite3_column_int64(st, 2);
+	x->at = db_col_int64(st, 2);
 	db_col_copy(st, 3, x->actor, sizeof(x->actor));
 	db_col_copy(st, 4, x->ref, sizeof(x->ref));
 }
@@ -157,19 +157,19 @@ int db_points_entries(struct db_context *dbc, void *ctx, int64_t phone_id, int n
 	return db_collect(q, ctx, sizeof(**out), entry_fill, (void **)out);
 }
 
-static char *fmt_balance(void *ctx, sqlite3_stmt *st)
+static char *fmt_balance(void *ctx, struct db_row *st)
 {
 	return talloc_asprintf(ctx, "%-16s %-12s %-11s %6" PRId64 " (%d entries)", db_col_text(st, 0),
 			       db_col_text(st, 1)[0] ? db_col_text(st, 1) : "-", db_col_text(st, 2),
-			       (int64_t)sqlite3_column_int64(st, 3), sqlite3_column_int(st, 4));
+			       (int64_t)db_col_int64(st, 3), db_col_int(st, 4));
 }
 
-static char *fmt_entry(void *ctx, sqlite3_stmt *st)
+static char *fmt_entry(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 0), t, sizeof(t));
-	return talloc_asprintf(ctx, "  %s %+6" PRId64 " %s (%s%s%s)", t, (int64_t)sqlite3_column_int64(st, 1),
+	db_fmt_time(db_col_int64(st, 0), t, sizeof(t));
+	return talloc_asprintf(ctx, "  %s %+6" PRId64 " %s (%s%s%s)", t, (int64_t)db_col_int64(st, 1),
 			       db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4)[0] ? ", ref " : "",
 			       db_col_text(st, 4));
 }
@@ -241,19 +241,19 @@ int db_registration_add(struct db_context *dbc, struct db_registration *r)
 	return rc;
 }
 
-static void registration_row(void *data, sqlite3_stmt *st)
+static void registration_row(void *data, struct db_row *st)
 {
 	struct db_registration *out = data;
 
 	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(st, 0);
-	out->phone_id = sqlite3_column_int64(st, 1);
+	out->id = db_col_int64(st, 0);
+	out->phone_id = db_col_int64(st, 1);
 	db_col_copy(st, 2, out->number, sizeof(out->number));
 	db_col_copy(st, 3, out->name, sizeof(out->name));
 	db_col_copy(st, 4, out->address, sizeof(out->address));
-	out->household_id = sqlite3_column_int64(st, 5);
+	out->household_id = db_col_int64(st, 5);
 	db_col_copy(st, 6, out->state, sizeof(out->state));
-	out->created = sqlite3_column_int64(st, 7);
+	out->created = db_col_int64(st, 7);
 }
 
 int db_registration_pending(struct db_context *dbc, const char *number, struct db_registration *out)
@@ -290,11 +290,11 @@ int db_registration_decide(struct db_context *dbc, const struct db_registration 
 	return db_exec_one(q);
 }
 
-static char *fmt_registration(void *ctx, sqlite3_stmt *st)
+static char *fmt_registration(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 0), t, sizeof(t));
+	db_fmt_time(db_col_int64(st, 0), t, sizeof(t));
 	return talloc_asprintf(ctx, "%s %-16s %-8s %-12s %-16s -> %s%s%s", t, db_col_text(st, 1), db_col_text(st, 2),
 			       db_col_text(st, 3), db_col_text(st, 4),
 			       db_col_text(st, 5)[0] ? db_col_text(st, 5) : "no household match",
@@ -309,7 +309,7 @@ int db_registration_list(struct db_context *dbc, bool all, void (*cb)(void *data
 	return db_lines(q, fmt_registration, cb, data);
 }
 
-static void registration_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void registration_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_registration *r = elem;
 
@@ -352,7 +352,7 @@ int db_holiday_remove(struct db_context *dbc, const char *date)
 	return db_exec_one(q);
 }
 
-static char *fmt_holiday(void *ctx, sqlite3_stmt *st)
+static char *fmt_holiday(void *ctx, struct db_row *st)
 {
 	static const char *const dow[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	struct tm tm = {0};
@@ -385,12 +385,12 @@ struct digest {
 	int *open, *overdue;
 };
 
-static void digest_row(void *data, sqlite3_stmt *st)
+static void digest_row(void *data, struct db_row *st)
 {
 	struct digest *d = data;
 
-	*d->open = sqlite3_column_int(st, 0);
-	*d->overdue = sqlite3_column_int(st, 1);
+	*d->open = db_col_int(st, 0);
+	*d->overdue = db_col_int(st, 1);
 }
 
 struct refs {
@@ -398,7 +398,7 @@ struct refs {
 	int n;
 };
 
-static void ref_row(void *data, sqlite3_stmt *st)
+static void ref_row(void *data, struct db_row *st)
 {
 	struct refs *r = data;
 

@@ -64,20 +64,20 @@ struct in_row {
 	struct db_sms_in *out;
 };
 
-static void sms_in_row(void *data, sqlite3_stmt *st)
+static void sms_in_row(void *data, struct db_row *st)
 {
 	struct in_row *r = data;
 	struct db_sms_in *out = r->out;
 
-	out->id = sqlite3_column_int64(st, 0);
+	out->id = db_col_int64(st, 0);
 	out->channel = db_col_dup(r->ctx, st, 1);
 	out->modem = db_col_dup(r->ctx, st, 2);
 	out->sender = db_col_dup(r->ctx, st, 3);
 	out->text = db_col_dup(r->ctx, st, 4);
 	out->raw = db_col_dup(r->ctx, st, 5);
-	out->smsc_ts = sqlite3_column_int64(st, 6);
-	out->recv_ts = sqlite3_column_int64(st, 7);
-	out->flags = (unsigned)sqlite3_column_int64(st, 8);
+	out->smsc_ts = db_col_int64(st, 6);
+	out->recv_ts = db_col_int64(st, 7);
+	out->flags = (unsigned)db_col_int64(st, 8);
 	out->dedup = db_col_dup(r->ctx, st, 9);
 	out->state = db_col_dup(r->ctx, st, 10);
 }
@@ -124,19 +124,19 @@ struct assembly {
 	unsigned expect, total;
 };
 
-static void part_row(void *data, sqlite3_stmt *st)
+static void part_row(void *data, struct db_row *st)
 {
 	struct assembly *a = data;
-	unsigned seq = (unsigned)sqlite3_column_int(st, 0);
-	const char *r = (const char *)sqlite3_column_text(st, 5);
-	int64_t recv_ts = sqlite3_column_int64(st, 7);
+	unsigned seq = (unsigned)db_col_int(st, 0);
+	const char *r = db_col_text_or_null(st, 5);
+	int64_t recv_ts = db_col_int64(st, 7);
 
-	a->total = (unsigned)sqlite3_column_int(st, 1);
+	a->total = (unsigned)db_col_int(st, 1);
 	if (!a->m.sender) {
 		/* the first part present speaks for the message */
 		a->m.modem = db_col_dup(a->ctx, st, 2);
 		a->m.sender = db_col_dup(a->ctx, st, 3);
-		a->m.smsc_ts = sqlite3_column_int64(st, 6);
+		a->m.smsc_ts = db_col_int64(st, 6);
 		a->m.dedup = talloc_asprintf(a->ctx, "%s#msg", db_col_text(st, 9));
 	}
 	for (; a->expect < seq; a->expect++)
@@ -146,7 +146,7 @@ static void part_row(void *data, sqlite3_stmt *st)
 		a->raw = a->raw ? talloc_asprintf_append_buffer(a->raw, "\n%s", r) : talloc_strdup(a->ctx, r);
 	if (recv_ts > a->m.recv_ts)
 		a->m.recv_ts = recv_ts;
-	a->m.flags |= (unsigned)sqlite3_column_int64(st, 8);
+	a->m.flags |= (unsigned)db_col_int64(st, 8);
 	a->expect = seq + 1;
 }
 

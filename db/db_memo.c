@@ -31,7 +31,7 @@ struct worker_row {
 	size_t wlen, nlen;
 };
 
-static void worker_fill(void *data, sqlite3_stmt *st)
+static void worker_fill(void *data, struct db_row *st)
 {
 	struct worker_row *w = data;
 
@@ -69,18 +69,18 @@ struct memo_row {
 	struct db_memo *m;
 };
 
-static void memo_fill(void *data, sqlite3_stmt *st)
+static void memo_fill(void *data, struct db_row *st)
 {
 	struct memo_row *r = data;
 	struct db_memo *m = r->m;
 
-	m->id = sqlite3_column_int64(st, 0);
+	m->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, m->sender, sizeof(m->sender));
-	m->household_id = sqlite3_column_int64(st, 2);
+	m->household_id = db_col_int64(st, 2);
 	db_col_copy(st, 3, m->to_number, sizeof(m->to_number));
 	m->text = db_col_dup(r->ctx, st, 4);
-	m->created = sqlite3_column_int64(st, 5);
-	m->replied_at = sqlite3_column_int64(st, 6);
+	m->created = db_col_int64(st, 5);
+	m->replied_at = db_col_int64(st, 6);
 	db_col_copy(st, 7, m->replied_by, sizeof(m->replied_by));
 }
 
@@ -115,12 +115,12 @@ int db_memo_staff(struct db_context *dbc, void *ctx, char ***numbers)
 	return rc < 0 ? rc : (int)n;
 }
 
-static char *fmt_memo(void *ctx, sqlite3_stmt *st)
+static char *fmt_memo(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 1), t, sizeof(t));
-	return talloc_asprintf(ctx, "#%" PRId64 " %s %s -> %s: %s%s%s", (int64_t)sqlite3_column_int64(st, 0), t,
+	db_fmt_time(db_col_int64(st, 1), t, sizeof(t));
+	return talloc_asprintf(ctx, "#%" PRId64 " %s %s -> %s: %s%s%s", (int64_t)db_col_int64(st, 0), t,
 			       db_col_text(st, 2), db_col_text(st, 3)[0] ? db_col_text(st, 3) : "staff",
 			       db_col_text(st, 4), db_col_text(st, 5)[0] ? " | answered: " : "", db_col_text(st, 5));
 }

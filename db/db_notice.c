@@ -106,11 +106,11 @@ int db_optout_is(struct db_context *dbc, const char *number)
 	return rc < 0 ? rc : n > 0;
 }
 
-static char *fmt_optout(void *ctx, sqlite3_stmt *st)
+static char *fmt_optout(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 0), t, sizeof(t));
+	db_fmt_time(db_col_int64(st, 0), t, sizeof(t));
 	return talloc_asprintf(ctx, "%s %-16s %-12s %s", t, db_col_text(st, 1),
 			       db_col_text(st, 2)[0] ? db_col_text(st, 2) : "-", db_col_text(st, 3));
 }
@@ -127,7 +127,7 @@ struct code_name {
 	bool found;
 };
 
-static void code_name_row(void *data, sqlite3_stmt *st)
+static void code_name_row(void *data, struct db_row *st)
 {
 	struct code_name *c = data;
 
@@ -203,13 +203,13 @@ struct bc_row {
 	bool found;
 };
 
-static void bc_fill(void *data, sqlite3_stmt *st)
+static void bc_fill(void *data, struct db_row *st)
 {
 	struct bc_row *r = data;
 	struct db_broadcast *b = r->b;
 
 	memset(b, 0, sizeof(*b));
-	b->id = sqlite3_column_int64(st, 0);
+	b->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, b->sender, sizeof(b->sender));
 	db_col_copy(st, 2, b->scope.kind, sizeof(b->scope.kind));
 	db_col_copy(st, 3, b->scope.code, sizeof(b->scope.code));
@@ -217,11 +217,11 @@ static void bc_fill(void *data, sqlite3_stmt *st)
 	b->text = db_col_dup(r->ctx, st, 5);
 	db_col_copy(st, 6, b->state, sizeof(b->state));
 	db_col_copy(st, 7, b->code, sizeof(b->code));
-	b->created = sqlite3_column_int64(st, 8);
-	b->send_at = sqlite3_column_int64(st, 9);
-	b->queued_at = sqlite3_column_int64(st, 10);
-	b->done_at = sqlite3_column_int64(st, 11);
-	b->recipients = sqlite3_column_int(st, 12);
+	b->created = db_col_int64(st, 8);
+	b->send_at = db_col_int64(st, 9);
+	b->queued_at = db_col_int64(st, 10);
+	b->done_at = db_col_int64(st, 11);
+	b->recipients = db_col_int(st, 12);
 	r->found = true;
 }
 
@@ -322,17 +322,17 @@ int db_broadcast_tag(struct db_context *dbc, int64_t msg_id, int64_t id)
 	return db_exec_one(q);
 }
 
-static void progress_row(void *data, sqlite3_stmt *st)
+static void progress_row(void *data, struct db_row *st)
 {
 	struct db_broadcast_progress *p = data;
 
-	p->total = sqlite3_column_int(st, 0);
-	p->queued = sqlite3_column_int(st, 1);
-	p->sending = sqlite3_column_int(st, 2);
-	p->sent = sqlite3_column_int(st, 3);
-	p->failed = sqlite3_column_int(st, 4);
-	p->delivered = sqlite3_column_int(st, 5);
-	p->delivery_failed = sqlite3_column_int(st, 6);
+	p->total = db_col_int(st, 0);
+	p->queued = db_col_int(st, 1);
+	p->sending = db_col_int(st, 2);
+	p->sent = db_col_int(st, 3);
+	p->failed = db_col_int(st, 4);
+	p->delivered = db_col_int(st, 5);
+	p->delivery_failed = db_col_int(st, 6);
 }
 
 int db_broadcast_progress(struct db_context *dbc, int64_t id, struct db_broadcast_progress *p)
@@ -352,16 +352,15 @@ int db_broadcast_finished(struct db_context *dbc, void *ctx, int64_t before, int
 	return db_collect_ids(q, ctx, ids);
 }
 
-static char *fmt_broadcast(void *ctx, sqlite3_stmt *st)
+static char *fmt_broadcast(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 1), t, sizeof(t));
+	db_fmt_time(db_col_int64(st, 1), t, sizeof(t));
 	return talloc_asprintf(ctx, "#%" PRId64 " %s %-9s %s %s to %d: sent %d delivered %d failed %d, by %s: %s",
-			       (int64_t)sqlite3_column_int64(st, 0), t, db_col_text(st, 2), db_col_text(st, 3),
-			       db_col_text(st, 4)[0] ? db_col_text(st, 4) : "-", sqlite3_column_int(st, 5),
-			       sqlite3_column_int(st, 6), sqlite3_column_int(st, 7), sqlite3_column_int(st, 8),
-			       db_col_text(st, 9), db_col_text(st, 10));
+			       (int64_t)db_col_int64(st, 0), t, db_col_text(st, 2), db_col_text(st, 3),
+			       db_col_text(st, 4)[0] ? db_col_text(st, 4) : "-", db_col_int(st, 5), db_col_int(st, 6),
+			       db_col_int(st, 7), db_col_int(st, 8), db_col_text(st, 9), db_col_text(st, 10));
 }
 
 int db_broadcast_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)

@@ -118,17 +118,17 @@ struct claim_row {
 	struct db_sms_out *out;
 };
 
-static void claim_row(void *data, sqlite3_stmt *st)
+static void claim_row(void *data, struct db_row *st)
 {
 	struct claim_row *c = data;
 	struct db_sms_out *out = c->out;
 
-	out->id = sqlite3_column_int64(st, 0);
-	out->prio = sqlite3_column_int(st, 1);
+	out->id = db_col_int64(st, 0);
+	out->prio = db_col_int(st, 1);
 	db_col_copy(st, 2, out->dest, sizeof(out->dest));
 	out->text = db_col_dup(c->ctx, st, 3);
-	out->attempts = sqlite3_column_int(st, 4);
-	out->created = sqlite3_column_int64(st, 5);
+	out->attempts = db_col_int(st, 4);
+	out->created = db_col_int64(st, 5);
 	db_col_copy(st, 6, out->last_modem, sizeof(out->last_modem));
 }
 
@@ -271,11 +271,11 @@ struct stored_list {
 	int n;
 };
 
-static void stored_row(void *data, sqlite3_stmt *st)
+static void stored_row(void *data, struct db_row *st)
 {
 	struct stored_list *l = data;
 
-	l->cb(l->data, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+	l->cb(l->data, db_col_int64(st, 0), db_col_int(st, 1));
 	l->n++;
 }
 
@@ -299,16 +299,16 @@ struct orphans {
 	unsigned nids;
 };
 
-static void orphan_row(void *data, sqlite3_stmt *st)
+static void orphan_row(void *data, struct db_row *st)
 {
 	struct orphans *o = data;
-	const char *m = (const char *)sqlite3_column_text(st, 1);
+	const char *m = db_col_text_or_null(st, 1);
 
 	for (unsigned i = 0; i < o->n; i++)
 		if (m && !strcmp(m, o->names[i]))
 			return;
 	if (o->nids < ARRAY_SIZE(o->ids))
-		o->ids[o->nids++] = sqlite3_column_int64(st, 0);
+		o->ids[o->nids++] = db_col_int64(st, 0);
 }
 
 int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued)
@@ -371,16 +371,16 @@ int db_sms_out_report(struct db_context *dbc, const char *modem, unsigned mr, un
 	return db_exec_one(q);
 }
 
-static void queue_stat_row(void *data, sqlite3_stmt *st)
+static void queue_stat_row(void *data, struct db_row *st)
 {
 	struct db_queue_stat *stat = data;
-	int prio = sqlite3_column_int(st, 0);
+	int prio = db_col_int(st, 0);
 
 	if (prio < DB_PRIO_SOS || prio > DB_PRIO_BULK)
 		prio = DB_PRIO_BULK; /* a priority of no name counts with the least urgent */
-	stat[prio].depth += sqlite3_column_int64(st, 1);
-	if (!stat[prio].oldest || sqlite3_column_int64(st, 2) < stat[prio].oldest)
-		stat[prio].oldest = sqlite3_column_int64(st, 2);
+	stat[prio].depth += db_col_int64(st, 1);
+	if (!stat[prio].oldest || db_col_int64(st, 2) < stat[prio].oldest)
+		stat[prio].oldest = db_col_int64(st, 2);
 }
 
 int db_sms_out_queue_stats(struct db_context *dbc, struct db_queue_stat stat[4])
@@ -400,22 +400,22 @@ int db_sms_out_failed_since(struct db_context *dbc, int64_t since, int64_t *n)
 	return db_int64(q, n);
 }
 
-static void out_info_row(void *data, sqlite3_stmt *st)
+static void out_info_row(void *data, struct db_row *st)
 {
 	struct db_sms_out_info *o = data;
 
 	memset(o, 0, sizeof(*o));
-	o->id = sqlite3_column_int64(st, 0);
+	o->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, o->dest, sizeof(o->dest));
 	db_col_copy(st, 2, o->state, sizeof(o->state));
 	db_col_copy(st, 3, o->delivery, sizeof(o->delivery));
-	o->parts = sqlite3_column_int(st, 4);
-	o->attempts = sqlite3_column_int(st, 5);
-	o->prio = sqlite3_column_int(st, 6);
+	o->parts = db_col_int(st, 4);
+	o->attempts = db_col_int(st, 5);
+	o->prio = db_col_int(st, 6);
 	db_col_copy(st, 7, o->error, sizeof(o->error));
-	o->created = sqlite3_column_int64(st, 8);
-	o->sent_at = sqlite3_column_int64(st, 9);
-	o->delivered_at = sqlite3_column_int64(st, 10);
+	o->created = db_col_int64(st, 8);
+	o->sent_at = db_col_int64(st, 9);
+	o->delivered_at = db_col_int64(st, 10);
 }
 
 int db_sms_out_get(struct db_context *dbc, int64_t id, struct db_sms_out_info *out)
@@ -435,17 +435,17 @@ int db_sms_out_set_callback(struct db_context *dbc, int64_t id, const char *url)
 	return db_exec_one(q);
 }
 
-static void callback_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void callback_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_callback *c = elem;
 
 	(void)ctx;
-	c->id = sqlite3_column_int64(st, 0);
+	c->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, c->url, sizeof(c->url));
 	db_col_copy(st, 2, c->event, sizeof(c->event));
 	db_col_copy(st, 3, c->dest, sizeof(c->dest));
 	db_col_copy(st, 4, c->error, sizeof(c->error));
-	c->tries = sqlite3_column_int(st, 5);
+	c->tries = db_col_int(st, 5);
 }
 
 int db_callback_due(struct db_context *dbc, void *ctx, int64_t now, int n, struct db_callback **out)

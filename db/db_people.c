@@ -46,18 +46,18 @@ static const struct db_stmt_def stmts[] = {
 };
 DB_STMT_TABLE(db_stmts_people, stmts);
 
-void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p)
+void db_fill_phone(struct db_row *st, int c, struct db_phone *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(st, c);
-	p->household_id = sqlite3_column_int64(st, c + 1);
+	p->id = db_col_int64(st, c);
+	p->household_id = db_col_int64(st, c + 1);
 	db_col_copy(st, c + 2, p->number, sizeof(p->number));
 	db_col_copy(st, c + 3, p->name, sizeof(p->name));
 	db_col_copy(st, c + 4, p->role, sizeof(p->role));
 	db_col_copy(st, c + 5, p->lang, sizeof(p->lang));
 }
 
-static void phone_row(void *data, sqlite3_stmt *st)
+static void phone_row(void *data, struct db_row *st)
 {
 	if (data)
 		db_fill_phone(st, 0, data);
@@ -79,7 +79,7 @@ int db_phone_get_id(struct db_context *dbc, int64_t id, struct db_phone *out)
 	return db_row(q, phone_row, out);
 }
 
-static void phone_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void phone_fill(void *elem, void *ctx, struct db_row *st)
 {
 	(void)ctx;
 	db_fill_phone(st, 0, elem);
@@ -123,12 +123,12 @@ struct room {
 	char b[32], u[32], r[32];
 };
 
-static void room_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void room_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct room *h = elem;
 
 	(void)ctx;
-	h->id = sqlite3_column_int64(st, 0);
+	h->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, h->b, sizeof(h->b));
 	db_col_copy(st, 2, h->u, sizeof(h->u));
 	db_col_copy(st, 3, h->r, sizeof(h->r));
@@ -157,11 +157,11 @@ struct id_addr {
 	size_t len;
 };
 
-static void id_addr_row(void *data, sqlite3_stmt *st)
+static void id_addr_row(void *data, struct db_row *st)
 {
 	struct id_addr *a = data;
 
-	*a->id = sqlite3_column_int64(st, 0);
+	*a->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, a->addr, a->len);
 }
 
@@ -174,7 +174,7 @@ int db_household_find(struct db_context *dbc, const char *code, int64_t *id, cha
 	return db_row(q, id_addr_row, &a);
 }
 
-static void addr_row(void *data, sqlite3_stmt *st)
+static void addr_row(void *data, struct db_row *st)
 {
 	struct id_addr *a = data;
 
@@ -201,12 +201,12 @@ int db_household_has_name(struct db_context *dbc, int64_t household_id, const ch
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
-static void household_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void household_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_household *h = elem;
 
 	(void)ctx;
-	h->id = sqlite3_column_int64(st, 0);
+	h->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, h->code, sizeof(h->code));
 	db_col_copy(st, 2, h->building, sizeof(h->building));
 	db_col_copy(st, 3, h->unit, sizeof(h->unit));
@@ -215,7 +215,7 @@ static void household_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	db_col_copy(st, 6, h->group, sizeof(h->group));
 }
 
-static void hh_phone_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void hh_phone_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_hh_phone *p = elem;
 
@@ -224,7 +224,7 @@ static void hh_phone_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	db_col_copy(st, 1, p->name, sizeof(p->name));
 	db_col_copy(st, 2, p->role, sizeof(p->role));
 	db_col_copy(st, 3, p->lang, sizeof(p->lang));
-	p->active = sqlite3_column_int(st, 4);
+	p->active = db_col_int(st, 4);
 }
 
 int db_household_list(struct db_context *dbc, void *ctx, const char *q, int offset, int per_page,
@@ -258,7 +258,7 @@ int db_household_list(struct db_context *dbc, void *ctx, const char *q, int offs
 	return n;
 }
 
-static void group_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void group_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_group *g = elem;
 
@@ -266,7 +266,7 @@ static void group_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	db_col_copy(st, 0, g->code, sizeof(g->code));
 	db_col_copy(st, 1, g->name, sizeof(g->name));
 	db_col_copy(st, 2, g->grid, sizeof(g->grid));
-	g->households = sqlite3_column_int64(st, 3);
+	g->households = db_col_int64(st, 3);
 }
 
 int db_group_list(struct db_context *dbc, void *ctx, struct db_group **out)
@@ -274,7 +274,7 @@ int db_group_list(struct db_context *dbc, void *ctx, struct db_group **out)
 	return db_collect(db_q(dbc, DB_STMT_GROUP_LIST), ctx, sizeof(**out), group_fill, (void **)out);
 }
 
-static void hh_phone_row(void *data, sqlite3_stmt *st)
+static void hh_phone_row(void *data, struct db_row *st)
 {
 	struct db_hh_phone dummy;
 

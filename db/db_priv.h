@@ -365,8 +365,12 @@ void db_bind_id(struct db_q *q, const char *name, int64_t val);
 void db_bind_double(struct db_q *q, const char *name, double val);
 void db_bind_null(struct db_q *q, const char *name);
 
+/* One row of a run, read only through the db_col_* accessors below (no engine call outside
+ * db.c, so that another engine can stand behind it: issue 14). Valid inside the row callback. */
+struct db_row;
+
 /* Reading one row inside a run: columns of st only, no other database use. */
-typedef void (*db_row_fn)(void *data, sqlite3_stmt *st);
+typedef void (*db_row_fn)(void *data, struct db_row *st);
 
 /* Run to the end, rows ignored: 0 or -errno. */
 int db_exec(struct db_q *q);
@@ -386,13 +390,13 @@ int db_int64(struct db_q *q, int64_t *val);
 /* Rows into a talloc array under ctx (*out, elements of size bytes, zeroed, each filled by fill
  * with the array as the talloc parent of its strings); the count or -errno. *out is a valid
  * talloc array either way (NULL only when not even an empty one could be allocated). */
-typedef void (*db_fill_fn)(void *elem, void *ctx, sqlite3_stmt *st);
+typedef void (*db_fill_fn)(void *elem, void *ctx, struct db_row *st);
 int db_collect(struct db_q *q, void *ctx, size_t size, db_fill_fn fill, void **out);
 /* Rows as int64 (column 0) into a talloc array under ctx; the count or -errno. */
 int db_collect_ids(struct db_q *q, void *ctx, int64_t **ids);
 /* Rows formatted by fmt (a talloc string under ctx), handed to cb once the run is over, so cb
  * may use the database; the count or -errno (cb not called then). */
-typedef char *(*db_fmt_fn)(void *ctx, sqlite3_stmt *st);
+typedef char *(*db_fmt_fn)(void *ctx, struct db_row *st);
 int db_lines(struct db_q *q, db_fmt_fn fmt, void (*cb)(void *data, const char *line), void *data);
 /* For a listing made of several statements: the rows formatted by fmt appended to *lines (a
  * talloc array under ctx, *n entries, NULL and 0 to start); the count added or -errno. */
@@ -407,16 +411,22 @@ int db_changes(struct db_context *dbc);
 int db_sp_begin(struct db_context *dbc);
 int db_sp_end(struct db_context *dbc, int rc);
 
+/* The columns of a row: integer, double, whether SQL NULL, text or NULL for SQL NULL. */
+int64_t db_col_int64(struct db_row *st, int col);
+int db_col_int(struct db_row *st, int col);
+double db_col_double(struct db_row *st, int col);
+bool db_col_null(struct db_row *st, int col);
+const char *db_col_text_or_null(struct db_row *st, int col);
 /* A text column, "" for SQL NULL. */
-const char *db_col_text(sqlite3_stmt *st, int col);
+const char *db_col_text(struct db_row *st, int col);
 /* Copy a text column into a fixed buffer (truncating, always terminated; NULL -> ""). */
-void db_col_copy(sqlite3_stmt *st, int col, char *buf, size_t len);
+void db_col_copy(struct db_row *st, int col, char *buf, size_t len);
 /* A text column talloc'd under ctx; NULL for SQL NULL. */
-char *db_col_dup(void *ctx, sqlite3_stmt *st, int col);
+char *db_col_dup(void *ctx, struct db_row *st, int col);
 
 /* A phone from the columns id, household_id (0 for NULL), number, name, role, lang starting at
  * column c (db_people.c); a time as "2026-03-05 14:30" local ("-" for 0) (db_request.c). */
-void db_fill_phone(sqlite3_stmt *st, int c, struct db_phone *p);
+void db_fill_phone(struct db_row *st, int c, struct db_phone *p);
 void db_fmt_time(int64_t t, char *buf, size_t len);
 /* A db_fmt_fn: the first column as it is (a list of numbers or names). */
-char *db_fmt_col0(void *ctx, sqlite3_stmt *st);
+char *db_fmt_col0(void *ctx, struct db_row *st);

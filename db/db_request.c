@@ -186,41 +186,41 @@ struct rq_row {
 	struct db_request *r;
 };
 
-static void fill_request(void *ctx, sqlite3_stmt *st, struct db_request *r)
+static void fill_request(void *ctx, struct db_row *st, struct db_request *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
+	r->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, r->ref, sizeof(r->ref));
 	db_col_copy(st, 2, r->kind, sizeof(r->kind));
-	r->reporter_phone_id = sqlite3_column_int64(st, 3);
+	r->reporter_phone_id = db_col_int64(st, 3);
 	db_col_copy(st, 4, r->reporter, sizeof(r->reporter));
 	db_col_copy(st, 5, r->reporter_name, sizeof(r->reporter_name));
 	db_col_copy(st, 6, r->reporter_lang, sizeof(r->reporter_lang));
-	r->household_id = sqlite3_column_int64(st, 7);
+	r->household_id = db_col_int64(st, 7);
 	db_col_copy(st, 8, r->address, sizeof(r->address));
 	r->text = talloc_strdup(ctx, db_col_text(st, 9));
 	db_col_copy(st, 10, r->state, sizeof(r->state));
-	r->flags = (unsigned)sqlite3_column_int64(st, 11);
-	r->deadline = sqlite3_column_int64(st, 12);
-	r->assignee_phone_id = sqlite3_column_int64(st, 13);
+	r->flags = (unsigned)db_col_int64(st, 11);
+	r->deadline = db_col_int64(st, 12);
+	r->assignee_phone_id = db_col_int64(st, 13);
 	db_col_copy(st, 14, r->assignee, sizeof(r->assignee));
 	db_col_copy(st, 15, r->rating, sizeof(r->rating));
-	r->merged_into = sqlite3_column_int64(st, 16);
-	r->created = sqlite3_column_int64(st, 17);
-	r->updated = sqlite3_column_int64(st, 18);
+	r->merged_into = db_col_int64(st, 16);
+	r->created = db_col_int64(st, 17);
+	r->updated = db_col_int64(st, 18);
 	db_col_copy(st, 19, r->source, sizeof(r->source));
 	db_col_copy(st, 20, r->service, sizeof(r->service));
-	r->has_pos = sqlite3_column_type(st, 21) != SQLITE_NULL && sqlite3_column_type(st, 22) != SQLITE_NULL;
-	r->lat = sqlite3_column_double(st, 21);
-	r->lon = sqlite3_column_double(st, 22);
+	r->has_pos = !db_col_null(st, 21) && !db_col_null(st, 22);
+	r->lat = db_col_double(st, 21);
+	r->lon = db_col_double(st, 22);
 	db_col_copy(st, 23, r->place, sizeof(r->place));
 	db_col_copy(st, 24, r->grid, sizeof(r->grid));
 	db_col_copy(st, 25, r->assignee_name, sizeof(r->assignee_name));
 	db_col_copy(st, 26, r->recording, sizeof(r->recording));
-	r->recording_s = (unsigned)sqlite3_column_int64(st, 27);
+	r->recording_s = (unsigned)db_col_int64(st, 27);
 }
 
-static void request_row(void *data, sqlite3_stmt *st)
+static void request_row(void *data, struct db_row *st)
 {
 	struct rq_row *r = data;
 
@@ -288,7 +288,7 @@ struct state_buf {
 	char s[16];
 };
 
-static void state_row(void *data, sqlite3_stmt *st)
+static void state_row(void *data, struct db_row *st)
 {
 	struct state_buf *b = data;
 
@@ -373,7 +373,7 @@ struct refs {
 	int n;
 };
 
-static void ref_row(void *data, sqlite3_stmt *st)
+static void ref_row(void *data, struct db_row *st)
 {
 	struct refs *r = data;
 
@@ -390,7 +390,7 @@ int db_request_open_refs(struct db_context *dbc, void *ctx, int64_t phone_id, ch
 	return db_rows(q, ref_row, &r);
 }
 
-static void place_row(void *data, sqlite3_stmt *st)
+static void place_row(void *data, struct db_row *st)
 {
 	struct db_place *out = data;
 
@@ -442,7 +442,7 @@ static char *flags_str(void *ctx, unsigned flags)
 	return s;
 }
 
-static char *fmt_request(void *ctx, sqlite3_stmt *st)
+static char *fmt_request(void *ctx, struct db_row *st)
 {
 	struct db_request r;
 	char dl[32];
@@ -464,13 +464,13 @@ int db_request_list(struct db_context *dbc, bool open_only, int limit, void (*cb
 	return db_lines(q, fmt_request, cb, data);
 }
 
-static char *fmt_event(void *ctx, sqlite3_stmt *st)
+static char *fmt_event(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 0), t, sizeof(t));
+	db_fmt_time(db_col_int64(st, 0), t, sizeof(t));
 	return talloc_asprintf(ctx, "  %s %s %s -> %s%s%s", t, db_col_text(st, 1), db_col_text(st, 2),
-			       db_col_text(st, 3), sqlite3_column_bytes(st, 4) ? ": " : "", db_col_text(st, 4));
+			       db_col_text(st, 3), db_col_text(st, 4)[0] ? ": " : "", db_col_text(st, 4));
 }
 
 int db_request_show(struct db_context *dbc, const char *ref, void (*cb)(void *data, const char *line), void *data)
@@ -528,7 +528,7 @@ static void filter_bind(struct db_q *q, const struct db_request_filter *f)
 	db_bind_id(q, ":until", f->until);
 }
 
-static void request_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void request_fill(void *elem, void *ctx, struct db_row *st)
 {
 	fill_request(ctx, st, elem);
 }
@@ -555,18 +555,18 @@ int db_request_query(struct db_context *dbc, void *ctx, const struct db_request_
 	return db_collect(q, ctx, sizeof(**out), request_fill, (void **)out);
 }
 
-static void event_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void event_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_request_event *ev = elem;
 
-	ev->at = sqlite3_column_int64(st, 0);
+	ev->at = db_col_int64(st, 0);
 	db_col_copy(st, 1, ev->actor, sizeof(ev->actor));
 	db_col_copy(st, 2, ev->from, sizeof(ev->from));
 	db_col_copy(st, 3, ev->to, sizeof(ev->to));
 	ev->note = db_col_dup(ctx, st, 4);
 }
 
-static void last_change_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void last_change_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_request_event *ev = elem;
 
@@ -590,12 +590,11 @@ struct count_cb {
 	void *data;
 };
 
-static void count_row(void *data, sqlite3_stmt *st)
+static void count_row(void *data, struct db_row *st)
 {
 	struct count_cb *c = data;
 
-	c->cb(c->data, db_col_text(st, 0), db_col_text(st, 1), sqlite3_column_int64(st, 2),
-	      sqlite3_column_int64(st, 3));
+	c->cb(c->data, db_col_text(st, 0), db_col_text(st, 1), db_col_int64(st, 2), db_col_int64(st, 3));
 }
 
 int db_request_open_counts(struct db_context *dbc, int64_t now,
@@ -627,23 +626,23 @@ int db_request_last_change(struct db_context *dbc, void *ctx, int64_t request_id
 
 /* ---- 延期 asked by SMS (upgrade step extension) ---- */
 
-static void fill_extension(void *elem, void *ctx, sqlite3_stmt *st)
+static void fill_extension(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_extension *x = elem;
 
 	memset(x, 0, sizeof(*x));
-	x->id = sqlite3_column_int64(st, 0);
-	x->request_id = sqlite3_column_int64(st, 1);
+	x->id = db_col_int64(st, 0);
+	x->request_id = db_col_int64(st, 1);
 	db_col_copy(st, 2, x->ref, sizeof(x->ref));
 	db_col_copy(st, 3, x->asker, sizeof(x->asker));
 	db_col_copy(st, 4, x->asker_name, sizeof(x->asker_name));
 	db_col_copy(st, 5, x->asker_lang, sizeof(x->asker_lang));
-	x->days = (unsigned)sqlite3_column_int64(st, 6);
+	x->days = (unsigned)db_col_int64(st, 6);
 	x->reason = db_col_dup(ctx, st, 7);
 	db_col_copy(st, 8, x->code, sizeof(x->code));
 	db_col_copy(st, 9, x->state, sizeof(x->state));
-	x->created = sqlite3_column_int64(st, 10);
-	x->expires = sqlite3_column_int64(st, 11);
+	x->created = db_col_int64(st, 10);
+	x->expires = db_col_int64(st, 11);
 }
 
 /* The one row of q into *out: 0, -ENOENT, -errno. */

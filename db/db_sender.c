@@ -35,12 +35,12 @@ struct held {
 	int64_t until;
 };
 
-static void held_row(void *data, sqlite3_stmt *st)
+static void held_row(void *data, struct db_row *st)
 {
 	struct held *h = data;
 
 	h->kind = !strcmp(db_col_text(st, 0), "blocked") ? 1 : 2;
-	h->until = sqlite3_column_int64(st, 1);
+	h->until = db_col_int64(st, 1);
 }
 
 int db_sender_held(struct db_context *dbc, const char *number, int64_t now, int64_t *until)
@@ -111,12 +111,12 @@ int db_sender_exempt(struct db_context *dbc, const char *number)
 	return rc < 0 ? rc : n > 0;
 }
 
-static char *fmt_sender(void *ctx, sqlite3_stmt *st)
+static char *fmt_sender(void *ctx, struct db_row *st)
 {
 	char t[32] = "released";
 
-	if (sqlite3_column_int64(st, 2))
-		db_fmt_time(sqlite3_column_int64(st, 2), t, sizeof(t));
+	if (db_col_int64(st, 2))
+		db_fmt_time(db_col_int64(st, 2), t, sizeof(t));
 	return talloc_asprintf(ctx, "%-16s %-7s until %s (%s) by %s", db_col_text(st, 0), db_col_text(st, 1), t,
 			       db_col_text(st, 3)[0] ? db_col_text(st, 3) : "-", db_col_text(st, 4));
 }

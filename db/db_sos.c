@@ -289,21 +289,21 @@ int db_device_add(struct db_context *dbc, const char *number, const char *imei, 
 	return rc;
 }
 
-static void device_row(void *data, sqlite3_stmt *st)
+static void device_row(void *data, struct db_row *st)
 {
 	struct db_device *out = data;
 
 	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(st, 0);
+	out->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, out->number, sizeof(out->number));
 	db_col_copy(st, 2, out->imei, sizeof(out->imei));
 	db_col_copy(st, 3, out->person, sizeof(out->person));
 	db_col_copy(st, 4, out->dialect, sizeof(out->dialect));
-	out->household_id = sqlite3_column_int64(st, 5);
+	out->household_id = db_col_int64(st, 5);
 	db_col_copy(st, 6, out->household, sizeof(out->household));
 	db_col_copy(st, 7, out->address, sizeof(out->address));
 	db_col_copy(st, 8, out->primary_number, sizeof(out->primary_number));
-	out->programmed_at = sqlite3_column_int64(st, 9);
+	out->programmed_at = db_col_int64(st, 9);
 }
 
 int db_device_get(struct db_context *dbc, const char *number, int64_t id, struct db_device *out)
@@ -320,7 +320,7 @@ int db_device_get(struct db_context *dbc, const char *number, int64_t id, struct
 	return db_row(q, device_row, out);
 }
 
-static char *fmt_device(void *ctx, sqlite3_stmt *st)
+static char *fmt_device(void *ctx, struct db_row *st)
 {
 	struct db_device d;
 
@@ -328,10 +328,10 @@ static char *fmt_device(void *ctx, sqlite3_stmt *st)
 	/* #3 +8613912345678 setracker 邹丽 1-1-101 1幢1单元101 imei=... bindings=2/3 */
 	return talloc_asprintf(ctx, "#%" PRId64 " %s %s %s %s %s%s%s approved=%d pending=%d%s%s%s%s", d.id, d.number,
 			       d.dialect, d.person[0] ? d.person : "-", d.household[0] ? d.household : "-",
-			       d.address[0] ? d.address : "-", d.imei[0] ? " imei=" : "", d.imei,
-			       sqlite3_column_int(st, 10), sqlite3_column_int(st, 11),
-			       d.programmed_at ? " programmed" : "", *db_col_text(st, 12) ? " (watch answered: " : "",
-			       db_col_text(st, 12), *db_col_text(st, 12) ? ")" : "");
+			       d.address[0] ? d.address : "-", d.imei[0] ? " imei=" : "", d.imei, db_col_int(st, 10),
+			       db_col_int(st, 11), d.programmed_at ? " programmed" : "",
+			       *db_col_text(st, 12) ? " (watch answered: " : "", db_col_text(st, 12),
+			       *db_col_text(st, 12) ? ")" : "");
 }
 
 int db_device_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data)
@@ -404,16 +404,16 @@ out:
 	return db_sp_end(dbc, rc);
 }
 
-static void binding_row(void *data, sqlite3_stmt *st)
+static void binding_row(void *data, struct db_row *st)
 {
 	struct db_binding *out = data;
 
 	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(st, 0);
-	out->device_id = sqlite3_column_int64(st, 1);
-	out->phone_id = sqlite3_column_int64(st, 2);
+	out->id = db_col_int64(st, 0);
+	out->device_id = db_col_int64(st, 1);
+	out->phone_id = db_col_int64(st, 2);
 	db_col_copy(st, 3, out->number, sizeof(out->number));
-	out->step = sqlite3_column_int(st, 4);
+	out->step = db_col_int(st, 4);
 	db_col_copy(st, 5, out->state, sizeof(out->state));
 	db_col_copy(st, 6, out->code, sizeof(out->code));
 	db_col_copy(st, 7, out->unbind_code, sizeof(out->unbind_code));
@@ -471,7 +471,7 @@ int db_binding_set_unbind(struct db_context *dbc, int64_t binding_id, const char
 	return db_exec_one(q);
 }
 
-static char *fmt_binding(void *ctx, sqlite3_stmt *st)
+static char *fmt_binding(void *ctx, struct db_row *st)
 {
 	struct db_binding b;
 
@@ -479,9 +479,8 @@ static char *fmt_binding(void *ctx, sqlite3_stmt *st)
 	/* #4 watch +86139... -> +86138... step 1 approved (by +86138..., 2026-11-23 10:00) */
 	return talloc_asprintf(ctx, "#%" PRId64 " watch %s -> %s %s step %d %s%s%s%s%s%s", b.id, b.device_number,
 			       b.number, db_col_text(st, 9), b.step, b.state,
-			       b.unbind_code[0] ? " (unbinding asked)" : "",
-			       sqlite3_column_type(st, 10) != SQLITE_NULL ? " by " : "", db_col_text(st, 10),
-			       sqlite3_column_type(st, 11) != SQLITE_NULL ? " at " : "", db_col_text(st, 11));
+			       b.unbind_code[0] ? " (unbinding asked)" : "", !db_col_null(st, 10) ? " by " : "",
+			       db_col_text(st, 10), !db_col_null(st, 11) ? " at " : "", db_col_text(st, 11));
 }
 
 int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb)(void *data, const char *line),
@@ -495,15 +494,15 @@ int db_binding_list(struct db_context *dbc, const char *device_number, void (*cb
 
 /* ---- contacts and rungs ---- */
 
-static void contact_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void contact_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_contact *c = elem;
 
 	(void)ctx;
-	c->phone_id = sqlite3_column_int64(st, 0);
+	c->phone_id = db_col_int64(st, 0);
 	db_col_copy(st, 1, c->number, sizeof(c->number));
 	db_col_copy(st, 2, c->name, sizeof(c->name));
-	c->located = sqlite3_column_int(st, 3);
+	c->located = db_col_int(st, 3);
 }
 
 /* Rows (phone id, number, name, located) as contacts: all read first, then cb for each (cb may
@@ -545,9 +544,9 @@ int db_sos_contacts(struct db_context *dbc, int64_t device_id, int rung,
 	return contacts(dbc, q, cb, data);
 }
 
-static void min_step_row(void *data, sqlite3_stmt *st)
+static void min_step_row(void *data, struct db_row *st)
 {
-	*(int *)data = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int(st, 0);
+	*(int *)data = db_col_null(st, 0) ? 0 : db_col_int(st, 0);
 }
 
 int db_sos_next_rung(struct db_context *dbc, int64_t device_id, int after)
@@ -593,32 +592,32 @@ struct inc_row {
 	struct db_sos_incident *out;
 };
 
-static void inc_row(void *data, sqlite3_stmt *st)
+static void inc_row(void *data, struct db_row *st)
 {
 	struct inc_row *r = data;
 	struct db_sos_incident *o = r->out;
 
 	memset(o, 0, sizeof(*o));
-	o->id = sqlite3_column_int64(st, 0);
-	o->device_id = sqlite3_column_int64(st, 1);
+	o->id = db_col_int64(st, 0);
+	o->device_id = db_col_int64(st, 1);
 	db_col_copy(st, 2, o->state, sizeof(o->state));
-	o->step = sqlite3_column_int(st, 3);
-	o->round = sqlite3_column_int(st, 4);
-	o->created = sqlite3_column_int64(st, 5);
-	o->next_at = sqlite3_column_int64(st, 6);
-	o->first_alert_at = sqlite3_column_int64(st, 7);
-	o->first_sent_at = sqlite3_column_int64(st, 8);
-	o->acked_at = sqlite3_column_int64(st, 9);
-	o->resolved_at = sqlite3_column_int64(st, 10);
-	o->last_alarm_at = sqlite3_column_int64(st, 11);
+	o->step = db_col_int(st, 3);
+	o->round = db_col_int(st, 4);
+	o->created = db_col_int64(st, 5);
+	o->next_at = db_col_int64(st, 6);
+	o->first_alert_at = db_col_int64(st, 7);
+	o->first_sent_at = db_col_int64(st, 8);
+	o->acked_at = db_col_int64(st, 9);
+	o->resolved_at = db_col_int64(st, 10);
+	o->last_alarm_at = db_col_int64(st, 11);
 	db_col_copy(st, 12, o->acked_by, sizeof(o->acked_by));
-	o->has_pos = sqlite3_column_int(st, 13);
-	o->lat = sqlite3_column_double(st, 14);
-	o->lon = sqlite3_column_double(st, 15);
+	o->has_pos = db_col_int(st, 13);
+	o->lat = db_col_double(st, 14);
+	o->lon = db_col_double(st, 15);
 	db_col_copy(st, 16, o->kind, sizeof(o->kind));
 	db_col_copy(st, 17, o->battery, sizeof(o->battery));
 	db_col_copy(st, 18, o->fix, sizeof(o->fix));
-	o->alarms = sqlite3_column_int(st, 19);
+	o->alarms = db_col_int(st, 19);
 	o->raw = db_col_dup(r->ctx, st, 20);
 }
 
@@ -664,7 +663,7 @@ struct state_buf {
 	char s[16];
 };
 
-static void state_row(void *data, sqlite3_stmt *st)
+static void state_row(void *data, struct db_row *st)
 {
 	struct state_buf *b = data;
 
@@ -747,21 +746,21 @@ int db_sos_fill_first_sent(struct db_context *dbc)
 	return rc < 0 ? rc : db_changes(dbc);
 }
 
-static char *fmt_incident(void *ctx, sqlite3_stmt *st)
+static char *fmt_incident(void *ctx, struct db_row *st)
 {
 	/* #5 2026-11-23 10:32:00 watch +86139... 邹丽 notifying step 1 round 1 sos alarms=2 first-alert=3s ack=- */
 	char ttfa[24] = "-", tta[24] = "-";
 
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-		snprintf(ttfa, sizeof(ttfa), "%llds", (long long)sqlite3_column_int64(st, 9));
-	if (sqlite3_column_type(st, 10) != SQLITE_NULL)
-		snprintf(tta, sizeof(tta), "%llds", (long long)sqlite3_column_int64(st, 10));
-	return talloc_asprintf(
-		ctx, "#%" PRId64 " %s watch %s %s %s step %d round %d %s alarms=%d first-alert=%s ack=%s%s%s",
-		(int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), db_col_text(st, 2),
-		*db_col_text(st, 3) ? db_col_text(st, 3) : "-", db_col_text(st, 4), sqlite3_column_int(st, 5),
-		sqlite3_column_int(st, 6), db_col_text(st, 7), sqlite3_column_int(st, 8), ttfa, tta,
-		*db_col_text(st, 11) ? " by " : "", db_col_text(st, 11));
+	if (!db_col_null(st, 9))
+		snprintf(ttfa, sizeof(ttfa), "%llds", (long long)db_col_int64(st, 9));
+	if (!db_col_null(st, 10))
+		snprintf(tta, sizeof(tta), "%llds", (long long)db_col_int64(st, 10));
+	return talloc_asprintf(ctx,
+			       "#%" PRId64 " %s watch %s %s %s step %d round %d %s alarms=%d first-alert=%s ack=%s%s%s",
+			       (int64_t)db_col_int64(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+			       *db_col_text(st, 3) ? db_col_text(st, 3) : "-", db_col_text(st, 4), db_col_int(st, 5),
+			       db_col_int(st, 6), db_col_text(st, 7), db_col_int(st, 8), ttfa, tta,
+			       *db_col_text(st, 11) ? " by " : "", db_col_text(st, 11));
 }
 
 int db_sos_incident_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)
@@ -772,19 +771,19 @@ int db_sos_incident_list(struct db_context *dbc, int limit, void (*cb)(void *dat
 	return db_lines(q, fmt_incident, cb, data);
 }
 
-static char *fmt_detail(void *ctx, sqlite3_stmt *st)
+static char *fmt_detail(void *ctx, struct db_row *st)
 {
 	return talloc_strdup(ctx, db_col_text(st, 1));
 }
 
-static char *fmt_attempt(void *ctx, sqlite3_stmt *st)
+static char *fmt_attempt(void *ctx, struct db_row *st)
 {
 	/*   attempt #9 10:32:01 step 1 alert +86138... sms #12 sent delivery=delivered [location] (result) */
 	return talloc_asprintf(ctx, "  attempt #%" PRId64 " %s step %d %s %s sms #%" PRId64 " %s delivery=%s%s%s%s%s",
-			       (int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), sqlite3_column_int(st, 2),
-			       db_col_text(st, 3), db_col_text(st, 4), (int64_t)sqlite3_column_int64(st, 5),
-			       db_col_text(st, 6), db_col_text(st, 7), sqlite3_column_int(st, 8) ? " [location]" : "",
-			       *db_col_text(st, 9) ? " (" : "", db_col_text(st, 9), *db_col_text(st, 9) ? ")" : "");
+			       (int64_t)db_col_int64(st, 0), db_col_text(st, 1), db_col_int(st, 2), db_col_text(st, 3),
+			       db_col_text(st, 4), (int64_t)db_col_int64(st, 5), db_col_text(st, 6), db_col_text(st, 7),
+			       db_col_int(st, 8) ? " [location]" : "", *db_col_text(st, 9) ? " (" : "",
+			       db_col_text(st, 9), *db_col_text(st, 9) ? ")" : "");
 }
 
 int db_sos_incident_show(struct db_context *dbc, int64_t id, void (*cb)(void *data, const char *line), void *data)
@@ -853,19 +852,19 @@ int db_sos_call_attempt_add(struct db_context *dbc, int64_t incident_id, int64_t
 	return attempt_insert(dbc, incident_id, phone_id, number, step, "call", "call", false, 0, at);
 }
 
-static void call_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void call_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_call *c = elem;
 
 	(void)ctx;
-	c->attempt_id = sqlite3_column_int64(st, 0);
-	c->incident_id = sqlite3_column_int64(st, 1);
-	c->phone_id = sqlite3_column_int64(st, 2);
+	c->attempt_id = db_col_int64(st, 0);
+	c->incident_id = db_col_int64(st, 1);
+	c->phone_id = db_col_int64(st, 2);
 	db_col_copy(st, 3, c->number, sizeof(c->number));
 	db_col_copy(st, 4, c->watch, sizeof(c->watch));
 	db_col_copy(st, 5, c->building, sizeof(c->building));
 	db_col_copy(st, 6, c->unit, sizeof(c->unit));
-	c->open = sqlite3_column_int(st, 7);
+	c->open = db_col_int(st, 7);
 }
 
 int db_sos_calls_pending(struct db_context *dbc, void *ctx, struct db_sos_call **out)
@@ -887,17 +886,17 @@ int db_sos_alerted(struct db_context *dbc, int64_t incident_id, void (*cb)(void 
 	return contacts(dbc, q, cb, data);
 }
 
-static void failed_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void failed_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_failed *f = elem;
 
-	f->attempt_id = sqlite3_column_int64(st, 0);
-	f->incident_id = sqlite3_column_int64(st, 1);
-	f->phone_id = sqlite3_column_int64(st, 2);
-	f->sms_out_id = sqlite3_column_int64(st, 3);
+	f->attempt_id = db_col_int64(st, 0);
+	f->incident_id = db_col_int64(st, 1);
+	f->phone_id = db_col_int64(st, 2);
+	f->sms_out_id = db_col_int64(st, 3);
 	db_col_copy(st, 4, f->number, sizeof(f->number));
-	f->step = sqlite3_column_int(st, 5);
-	f->location = sqlite3_column_int(st, 6);
+	f->step = db_col_int(st, 5);
+	f->location = db_col_int(st, 6);
 	f->text = db_col_dup(ctx, st, 7);
 	db_col_copy(st, 8, f->modem, sizeof(f->modem));
 }
@@ -932,7 +931,7 @@ bool db_sos_notice_allowed(struct db_context *dbc, int64_t device_id, const char
 
 /* ---- the staff console ---- */
 
-static void inc_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void inc_row_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_incident_row *o = elem;
 	struct inc_row r = {ctx, &o->inc};
@@ -942,7 +941,7 @@ static void inc_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
 	db_col_copy(st, 22, o->wearer, sizeof(o->wearer));
 	db_col_copy(st, 23, o->household, sizeof(o->household));
 	db_col_copy(st, 24, o->address, sizeof(o->address));
-	o->alerts_sent = sqlite3_column_int(st, 25);
+	o->alerts_sent = db_col_int(st, 25);
 }
 
 int db_sos_incident_rows(struct db_context *dbc, void *ctx, bool open_only, int limit, int offset,
@@ -981,22 +980,22 @@ int db_sos_incident_row(struct db_context *dbc, void *ctx, int64_t id, struct db
 	return n < 0 ? n : n == 0 ? -ENOENT : 0;
 }
 
-static void attempt_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void attempt_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_attempt_row *a = elem;
 
 	(void)ctx;
-	a->id = sqlite3_column_int64(st, 0);
-	a->step = sqlite3_column_int(st, 1);
+	a->id = db_col_int64(st, 0);
+	a->step = db_col_int(st, 1);
 	db_col_copy(st, 2, a->kind, sizeof(a->kind));
 	db_col_copy(st, 3, a->channel, sizeof(a->channel));
 	db_col_copy(st, 4, a->number, sizeof(a->number));
 	db_col_copy(st, 5, a->name, sizeof(a->name));
 	db_col_copy(st, 6, a->state, sizeof(a->state));
-	a->location = sqlite3_column_int(st, 7);
-	a->queued_at = sqlite3_column_int64(st, 8);
-	a->sent_at = sqlite3_column_int64(st, 9);
-	a->delivered_at = sqlite3_column_int64(st, 10);
+	a->location = db_col_int(st, 7);
+	a->queued_at = db_col_int64(st, 8);
+	a->sent_at = db_col_int64(st, 9);
+	a->delivered_at = db_col_int64(st, 10);
 	db_col_copy(st, 11, a->error, sizeof(a->error));
 }
 
@@ -1022,12 +1021,12 @@ int db_sos_event_add(struct db_context *dbc, int64_t incident_id, int64_t at, co
 	return db_exec(q);
 }
 
-static void event_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void event_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_event *e = elem;
 
 	(void)ctx;
-	e->at = sqlite3_column_int64(st, 0);
+	e->at = db_col_int64(st, 0);
 	db_col_copy(st, 1, e->actor, sizeof(e->actor));
 	db_col_copy(st, 2, e->from, sizeof(e->from));
 	db_col_copy(st, 3, e->to, sizeof(e->to));
@@ -1042,11 +1041,11 @@ int db_sos_event_rows(struct db_context *dbc, void *ctx, int64_t incident_id, st
 	return db_collect(q, ctx, sizeof(**out), event_fill, (void **)out);
 }
 
-static void alarm_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void alarm_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_sos_alarm *a = elem;
 
-	a->at = sqlite3_column_int64(st, 0);
+	a->at = db_col_int64(st, 0);
 	db_col_copy(st, 1, a->channel, sizeof(a->channel));
 	a->text = db_col_dup(ctx, st, 2);
 }
@@ -1059,13 +1058,13 @@ int db_sos_alarm_rows(struct db_context *dbc, void *ctx, int64_t incident_id, st
 	return db_collect(q, ctx, sizeof(**out), alarm_fill, (void **)out);
 }
 
-static void device_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void device_row_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_device_row *d = elem;
 
 	(void)ctx;
 	device_row(&d->dev, st);
-	d->last_seen_at = sqlite3_column_int64(st, 10);
+	d->last_seen_at = db_col_int64(st, 10);
 	db_col_copy(st, 11, d->battery, sizeof(d->battery));
 }
 
@@ -1074,19 +1073,19 @@ int db_device_rows(struct db_context *dbc, void *ctx, struct db_device_row **out
 	return db_collect(db_q(dbc, DB_STMT_DEVICE_ROWS), ctx, sizeof(**out), device_row_fill, (void **)out);
 }
 
-static void binding_row_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void binding_row_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_binding_row *r = elem;
 
 	(void)ctx;
 	binding_row(&r->b, st);
 	db_col_copy(st, 9, r->name, sizeof(r->name));
-	r->created = sqlite3_column_int64(st, 10);
-	r->approved_at = sqlite3_column_int64(st, 11);
+	r->created = db_col_int64(st, 10);
+	r->approved_at = db_col_int64(st, 11);
 	db_col_copy(st, 12, r->approved_by, sizeof(r->approved_by));
 }
 
-static void binding_row_one(void *data, sqlite3_stmt *st)
+static void binding_row_one(void *data, struct db_row *st)
 {
 	binding_row_fill(data, NULL, st);
 }
@@ -1115,11 +1114,11 @@ struct state_counts {
 	void *data;
 };
 
-static void state_count_row(void *data, sqlite3_stmt *st)
+static void state_count_row(void *data, struct db_row *st)
 {
 	struct state_counts *c = data;
 
-	c->cb(c->data, db_col_text(st, 0), sqlite3_column_int64(st, 1));
+	c->cb(c->data, db_col_text(st, 0), db_col_int64(st, 1));
 }
 
 int db_sos_state_counts(struct db_context *dbc, void (*cb)(void *data, const char *state, int64_t n), void *data)
@@ -1129,14 +1128,14 @@ int db_sos_state_counts(struct db_context *dbc, void (*cb)(void *data, const cha
 	return db_rows(db_q(dbc, DB_STMT_INC_STATE_COUNTS), state_count_row, &c);
 }
 
-static void hist_row(void *data, sqlite3_stmt *st)
+static void hist_row(void *data, struct db_row *st)
 {
 	struct db_sos_hist *h = data;
 
-	h->count = sqlite3_column_int64(st, 0);
-	h->sum = sqlite3_column_double(st, 1);
+	h->count = db_col_int64(st, 0);
+	h->sum = db_col_double(st, 1);
 	for (int i = 0; i < DB_SOS_HIST_NB; i++)
-		h->le[i] = sqlite3_column_int64(st, 2 + i);
+		h->le[i] = db_col_int64(st, 2 + i);
 }
 
 int db_sos_hist(struct db_context *dbc, enum db_sos_hist_kind kind, int64_t since, struct db_sos_hist *out)

@@ -57,12 +57,12 @@ struct stat_entry {
 	int64_t value;
 };
 
-static void stat_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void stat_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct stat_entry *e = elem;
 
 	e->name = talloc_strdup(ctx, db_col_text(st, 0));
-	e->value = sqlite3_column_int64(st, 1);
+	e->value = db_col_int64(st, 1);
 }
 
 int db_stat_foreach(struct db_context *dbc, void (*cb)(void *data, const char *name, int64_t value), void *data)
@@ -104,14 +104,14 @@ struct state_counts {
 	unsigned n;
 };
 
-static void state_count_row(void *data, sqlite3_stmt *st)
+static void state_count_row(void *data, struct db_row *st)
 {
 	struct state_counts *c = data;
 	const char *state = db_col_text(st, 0);
 
 	for (unsigned i = 0; i < c->n; i++)
 		if (!strcmp(state, c->names[i]))
-			c->counts[i] = sqlite3_column_int64(st, 1);
+			c->counts[i] = db_col_int64(st, 1);
 }
 
 int db_sms_out_counts(struct db_context *dbc, int64_t counts[_NUM_DB_OUT])
@@ -174,30 +174,29 @@ static char *one_line(void *ctx, const char *s, size_t max)
 	return r;
 }
 
-static char *fmt_in(void *ctx, sqlite3_stmt *st)
+static char *fmt_in(void *ctx, struct db_row *st)
 {
-	unsigned flags = (unsigned)sqlite3_column_int64(st, 6);
+	unsigned flags = (unsigned)db_col_int64(st, 6);
 	const char *note = db_col_text(st, 8);
 
 	/* #12 2024-05-01 10:00:00 gsm/m1 +8613800138000 new [INCOMPLETE] 报事 ... (note) */
-	return talloc_asprintf(ctx, "#%" PRId64 " %s %s/%s %s %s%s%s %s%s%s%s", (int64_t)sqlite3_column_int64(st, 0),
+	return talloc_asprintf(ctx, "#%" PRId64 " %s %s/%s %s %s%s%s %s%s%s%s", (int64_t)db_col_int64(st, 0),
 			       db_col_text(st, 1), db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4),
 			       db_col_text(st, 5), flags & DB_SMS_IN_INCOMPLETE ? " [INCOMPLETE]" : "",
 			       flags & DB_SMS_IN_BAD_TEXT ? " [BAD_TEXT]" : "", one_line(ctx, db_col_text(st, 7), 160),
 			       *note ? " (" : "", *note ? one_line(ctx, note, 80) : "", *note ? ")" : "");
 }
 
-static char *fmt_out(void *ctx, sqlite3_stmt *st)
+static char *fmt_out(void *ctx, struct db_row *st)
 {
 	const char *refs = db_col_text(st, 8), *err = db_col_text(st, 10);
 
 	/* #7 2024-05-01 10:00:00 p2 gsm +8613800138000 sent x1 m1 refs=12 delivery=pending 已受理... */
 	return talloc_asprintf(ctx, "#%" PRId64 " %s p%d %s %s %s x%d %s%s%s delivery=%s %s%s%s%s",
-			       (int64_t)sqlite3_column_int64(st, 0), db_col_text(st, 1), sqlite3_column_int(st, 2),
-			       db_col_text(st, 3), db_col_text(st, 4), db_col_text(st, 5), sqlite3_column_int(st, 6),
-			       db_col_text(st, 7), *refs ? " refs=" : "", refs, db_col_text(st, 9),
-			       one_line(ctx, db_col_text(st, 11), 160), *err ? " (" : "",
-			       *err ? one_line(ctx, err, 120) : "", *err ? ")" : "");
+			       (int64_t)db_col_int64(st, 0), db_col_text(st, 1), db_col_int(st, 2), db_col_text(st, 3),
+			       db_col_text(st, 4), db_col_text(st, 5), db_col_int(st, 6), db_col_text(st, 7),
+			       *refs ? " refs=" : "", refs, db_col_text(st, 9), one_line(ctx, db_col_text(st, 11), 160),
+			       *err ? " (" : "", *err ? one_line(ctx, err, 120) : "", *err ? ")" : "");
 }
 
 int db_sms_in_list(struct db_context *dbc, int limit, void (*cb)(void *data, const char *line), void *data)

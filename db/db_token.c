@@ -74,23 +74,23 @@ int db_token_add(struct db_context *dbc, const char *token, const char *number, 
 	return rc;
 }
 
-static void token_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void token_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_token *t = elem;
 
 	(void)ctx;
 	memset(t, 0, sizeof(*t));
-	t->id = sqlite3_column_int64(st, 0);
+	t->id = db_col_int64(st, 0);
 	db_col_copy(st, 1, t->number, sizeof(t->number));
 	db_col_copy(st, 2, t->name, sizeof(t->name));
 	db_col_copy(st, 3, t->role, sizeof(t->role));
 	db_col_copy(st, 4, t->label, sizeof(t->label));
-	t->created_at = sqlite3_column_int64(st, 5);
-	t->revoked_at = sqlite3_column_int64(st, 6);
-	t->last_used_at = sqlite3_column_int64(st, 7);
+	t->created_at = db_col_int64(st, 5);
+	t->revoked_at = db_col_int64(st, 6);
+	t->last_used_at = db_col_int64(st, 7);
 }
 
-static void token_row(void *data, sqlite3_stmt *st)
+static void token_row(void *data, struct db_row *st)
 {
 	struct db_token dummy;
 

@@ -34,14 +34,14 @@ static const struct db_stmt_def stmts[] = {
 };
 DB_STMT_TABLE(db_stmts_watch, stmts);
 
-static void silent_fill(void *elem, void *ctx, sqlite3_stmt *st)
+static void silent_fill(void *elem, void *ctx, struct db_row *st)
 {
 	struct db_watch_silent *w = elem;
 
 	(void)ctx;
-	w->device_id = sqlite3_column_int64(st, 0);
+	w->device_id = db_col_int64(st, 0);
 	db_col_copy(st, 1, w->number, sizeof(w->number));
-	w->last_seen = sqlite3_column_int64(st, 2);
+	w->last_seen = db_col_int64(st, 2);
 }
 
 int db_watch_silent(struct db_context *dbc, void *ctx, int64_t since, struct db_watch_silent **out)
@@ -128,14 +128,14 @@ int db_locate_take(struct db_context *dbc, void *ctx, int64_t device_id, int64_t
 	return rc < 0 ? rc : (int)n;
 }
 
-static char *fmt_watch(void *ctx, sqlite3_stmt *st)
+static char *fmt_watch(void *ctx, struct db_row *st)
 {
 	char t[32];
 
-	db_fmt_time(sqlite3_column_int64(st, 3), t, sizeof(t));
+	db_fmt_time(db_col_int64(st, 3), t, sizeof(t));
 	return talloc_asprintf(ctx, "%-16s %-8s %s since %s, told %d", db_col_text(st, 0),
 			       db_col_text(st, 1)[0] ? db_col_text(st, 1) : "-", db_col_text(st, 2), t,
-			       sqlite3_column_int(st, 4));
+			       db_col_int(st, 4));
 }
 
 int db_watch_list(struct db_context *dbc, void (*cb)(void *data, const char *line), void *data)

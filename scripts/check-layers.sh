@@ -7,6 +7,8 @@
 #   gateway/FEATURE/  (sos, request, call, sip) includes its own folder, gateway/core/, db/, modem/, util/:
 #                     features reach each other only through callbacks set in gateway/wire.c
 #   gateway/*.c       (linlid, linlictl, wire) may include anything
+# and, inside db/, that only db/db.c and db/db_backup.c call SQLite (sqlite3_*, SQLITE_*): the
+# other db/*.c read rows through struct db_row and db_col_* (the way to a second engine, issue 14).
 # Prints every forbidden include as FILE:LINE: and exits 1 if there is one.
 cd "$(dirname "$0")/.." || exit 2
 for f in util/*.[ch] modem/*.[ch] db/*.[ch] gateway/*/*.[ch]; do
@@ -28,6 +30,13 @@ for f in util/*.[ch] modem/*.[ch] db/*.[ch] gateway/*/*.[ch]; do
 		done
 		[ $ok = 1 ] && continue
 		echo "$f:${line%%:*}: $dir/ may not include $inc (allowed: $allow)"
+		echo x >>"${TMPDIR:-/tmp}/check-layers.$$"
+	done
+done
+for f in db/*.c; do
+	case "$f" in db/db.c | db/db_backup.c) continue ;; esac
+	grep -n 'sqlite3\|SQLITE_' "$f" | while IFS= read -r line; do
+		echo "$f:${line%%:*}: only db/db.c and db/db_backup.c call SQLite (use struct db_row, db_col_*)"
 		echo x >>"${TMPDIR:-/tmp}/check-layers.$$"
 	done
 done
