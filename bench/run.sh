@@ -33,6 +33,13 @@ if [ -n "$BENCH_ONLY" ]; then
 else
 	results=${BENCH_OUT:-bench/RESULTS.md}
 fi
+# what make fuzz and make soak wrote into the results file, kept when it is written anew
+keep_fuzz=$(python3 bench/results_section.py get "$results" Fuzzing)
+keep_soak=$(python3 bench/results_section.py get "$results" Soak)
+[ -z "$keep_fuzz" ] || keep_fuzz="$keep_fuzz
+"
+[ -z "$keep_soak" ] || keep_soak="$keep_soak
+"
 out=$(mktemp)
 one=$(mktemp)
 failed=""
@@ -212,18 +219,9 @@ t_end=$(date +%s)
 		echo "arithmetic: most of the time goes to one sendto and one recvfrom per packet and the poll loop;"
 		echo "\`_delivered\` checks that the peers got every packet the mixer owed them."
 	fi
-	# the last `make fuzz` (tests/fuzz/run.sh), when one ran in this tree
-	if [ -f build/fuzz/RESULTS.txt ]; then
-		echo
-		echo "## Fuzzing (the last \`make fuzz\` in this tree)"
-		echo
-		echo "Runs per target (libFuzzer's executed units), coverage (cov: edges, ft: features) and"
-		echo "crashes, from build/fuzz/RESULTS.txt:"
-		echo
-		echo "\`\`\`"
-		cat build/fuzz/RESULTS.txt
-		echo "\`\`\`"
-	fi
+	# the sections `make fuzz` and `make soak` wrote (tests/fuzz/run.sh, tests/soak/soak.py): kept
+	printf '%s' "$keep_fuzz"
+	printf '%s' "$keep_soak"
 } >"$results"
 rm -f "$out" "$one" "$mix"
 echo "wrote $results"

@@ -48,4 +48,13 @@ done
 	printf '%s' "$rows"
 } >"$out"
 cat "$out"
+# the Fuzzing section of bench/RESULTS.md (kept by make bench)
+{
+	echo "Runs per target (libFuzzer's executed units), coverage (cov: edges, ft: features), corpus"
+	echo "size and crashes, from $out (tests/fuzz/run.sh):"
+	echo
+	echo '```'
+	cat "$out"
+	echo '```'
+} | python3 bench/results_section.py set bench/RESULTS.md "Fuzzing (the last \`make fuzz\` in this tree)"
 exit $failed
