@@ -524,7 +524,7 @@ static int write_file_private(struct cmd_element *self, struct vty *vty, int arg
 	const char *path = argc > 0 ? argv[0] : host.config;
 	char sav[PATH_MAX];
 
-	if (!path)
+	if (rc != CMD_SUCCESS || !path) /* nothing written: no file of the operator's is touched */
 		return rc;
 	snprintf(sav, sizeof(sav), "%s.sav", path);
 	if (chmod(path, 0600) < 0 && errno != ENOENT) {
