@@ -12,7 +12,9 @@
  *   LF
  *   body                         the rest, any bytes (none when empty)
  *
- * A CR before an LF is dropped. Before the split, these names are replaced anywhere in the input
+ * A CR before an LF is dropped. An input may hold up to 8 requests, one after the other on the
+ * same database (a close, then a reopen), each ended by a line "~~~" (so no body holds one).
+ * Before the split, these names are replaced anywhere in the input
  * by what a fuzzer cannot guess: $STAFF, $OPER, $READER (the tokens of roles staff, operator and
  * readonly: "Authorization: Bearer $STAFF", "?api_key=$READER"), $SID and $CSRF (the staff
  * token's page session: "Cookie: linli_session=$SID", "X-CSRF-Token: $CSRF"), $R1 $R2 $R3 (the
@@ -22,7 +24,7 @@
  * Every input starts from the same database (a fresh copy of the one made at the first input)
  * and the same clock (2026-01-01 10:00 +08, a working day); SMS the handlers send are queued in
  * the database, never sent. With HTTP_FUZZ_TRACE set in the environment, each answer's status and
- * the start of its body go to stderr (to see how deep a seed gets). */
+ * its body go to stderr (to see how deep a seed gets). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,10 +46,13 @@
 #include "gateway/request/request_priv.h"
 #include "gateway/wire.h"
 #include "tests/fuzz/fuzz.h"
+#include "util/utf8.h"
 
 #define NOW	     1767232800 /* 2026-01-01 10:00 +08 */
 #define STAFF_NUMBER "+8613900139101"
 #define MAX_KV	     32
+#define MAX_REQUESTS 8
+#define SEPARATOR    "\n~~~\n" /* between two requests of one input */
 #define TEMPLATE_MAX (16 * 1024 * 1024)
 #define INPUT_MAX    (GW_HTTP_BODY_MAX + 4096)
 
@@ -333,25 +338,14 @@ static void query_decode(char *s)
 	s[MHD_http_unescape(s)] = '\0';
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One request of [buf, buf + len) (modified in place). */
+static void one_request(void *ctx, char *buf, size_t len)
 {
 	struct gw_http_kv args[MAX_KV], hdrs[MAX_KV], cookies[MAX_KV];
 	struct gw_http_raw in = {.args = args, .headers = hdrs, .cookies = cookies};
 	struct gw_http_out o = {0};
-	char *buf, *p, *end, *line, *sp, *q;
+	char *p = buf, *end = buf + len, *line, *sp, *q;
 	bool nul = false;
-	size_t len;
-	void *ctx;
-
-	if (size > INPUT_MAX)
-		return 0;
-	if (!F.gw)
-		setup();
-	reset_db();
-	ctx = talloc_named_const(F.ctx, 0, "input");
-	buf = expand(ctx, data, size, &len);
-	p = buf;
-	end = buf + len;
 
 	/* the request line: libmicrohttpd answers 400 itself to one without a method and a target, or
 	 * with a NUL in it */
@@ -424,8 +418,66 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!o.set || o.status < 200 || o.status > 599 || (o.len && !o.body))
 		abort();
 	if (getenv("HTTP_FUZZ_TRACE"))
-		fprintf(stderr, "%u %s %s: %.160s\n", o.status, in.method, in.path, o.body ? o.body : "");
+		fprintf(stderr, "%u %s %s: %s\n", o.status, in.method, in.path, o.body ? o.body : "");
 out:
+	talloc_free(o.ctx);
+}
+
+static void must_be_utf8(const char *what, const char *s)
+{
+	if (s && utf8_validate(s, strlen(s), NULL) < 0) {
+		fprintf(stderr, "http_fuzz: %s is not UTF-8: %s\n", what, s);
+		abort();
+	}
+}
+
+/* What the handlers stored must be text the console can show again: the history of the three
+ * requests (actors, notes) valid UTF-8. */
+static void check_stored(void *ctx)
+{
+	for (int i = 0; i < 3; i++) {
+		struct db_request_event *ev;
+		struct db_request r;
+		int n;
+
+		if (db_request_get(F.gw->db, ctx, F.refs[i], 0, &r) < 0)
+			continue;
+		must_be_utf8("a request's text", r.text);
+		n = db_request_events(F.gw->db, ctx, r.id, &ev);
+		for (int k = 0; k < n; k++) {
+			must_be_utf8("an event's actor", ev[k].actor);
+			must_be_utf8("an event's note", ev[k].note);
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf, *p, *end;
+	size_t len;
+	void *ctx;
+
+	if (size > INPUT_MAX)
+		return 0;
+	if (!F.gw)
+		setup();
+	reset_db();
+	ctx = talloc_named_const(F.ctx, 0, "input");
+	buf = expand(ctx, data, size, &len);
+	end = buf + len;
+	/* the requests, one after the other on the same database, split at the SEPARATOR lines */
+	p = buf;
+	for (unsigned n = 0; p <= end && n < MAX_REQUESTS; n++) {
+		char *sep = memmem(p, end - p, SEPARATOR, strlen(SEPARATOR));
+		char *stop = sep ? sep : end;
+
+		one_request(ctx, p, stop - p);
+		if (!sep)
+			break;
+		p = sep + strlen(SEPARATOR);
+	}
+	if (db_written())
+		check_stored(ctx);
 	talloc_free(ctx);
 	return 0;
 }
