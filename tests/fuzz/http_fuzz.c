@@ -21,10 +21,12 @@
  * refs of the three requests). The path and the query's names and values are percent-decoded as
  * libmicrohttpd does (MHD_http_unescape; '+' is a space in the query).
  *
- * Every input starts from the same database (a fresh copy of the one made at the first input)
- * and the same clock (2026-01-01 10:00 +08, a working day); SMS the handlers send are queued in
- * the database, never sent. With HTTP_FUZZ_TRACE set in the environment, each answer's status and
- * its body go to stderr (to see how deep a seed gets). */
+ * The target aborts on a request left without an answer, on a 500 (the database is healthy
+ * here), and on request history stored as text that is not UTF-8. Every input starts from the
+ * same database (a fresh copy of the one made at the first input) and the same clock (2026-01-01
+ * 10:00 +08, a working day); SMS the handlers send are queued in the database, never sent. With
+ * HTTP_FUZZ_TRACE set in the environment, each answer's status and its body go to stderr (to see
+ * how deep a seed gets). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -417,6 +419,12 @@ static void one_request(void *ctx, char *buf, size_t len)
 	/* every request gets exactly one answer, of a real status, with a body of its length */
 	if (!o.set || o.status < 200 || o.status > 599 || (o.len && !o.body))
 		abort();
+	/* the database is healthy and memory plenty: a 500 is a handler's mistake (a JSON answer that
+	 * could not be made, an error it did not expect) */
+	if (o.status == 500) {
+		fprintf(stderr, "http_fuzz: 500 for %s %s: %s\n", in.method, in.path, o.body ? o.body : "");
+		abort();
+	}
 	if (getenv("HTTP_FUZZ_TRACE"))
 		fprintf(stderr, "%u %s %s: %s\n", o.status, in.method, in.path, o.body ? o.body : "");
 out:
