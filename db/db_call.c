@@ -60,6 +60,11 @@ static const struct db_stmt_def stmts[] = {
 			      " coalesce(ended_at, 0), coalesce(result, ''), coalesce(sip_status, 0) FROM call_leg"
 			      " WHERE call_id = :id ORDER BY id"),
 	DB_SQL(CALL_ACTIVE, "SELECT count(*) FROM call WHERE state != 'released'"),
+	/* the calls of a process that died: no leg of theirs is up any more */
+	DB_SQL(CALL_CLOSE_STALE, "UPDATE call SET state = 'released', ended_at = :now, end_reason = :reason,"
+				 " note = coalesce(note, :note) WHERE state != 'released' OR ended_at IS NULL"),
+	DB_SQL(CALL_LEG_CLOSE_STALE, "UPDATE call_leg SET ended_at = :now, result = coalesce(result, :reason)"
+				     " WHERE ended_at IS NULL"),
 };
 DB_STMT_TABLE(db_stmts_call, stmts);
 
@@ -301,4 +306,28 @@ int db_call_active(struct db_context *dbc)
 	int rc = db_int64(db_q(dbc, DB_STMT_CALL_ACTIVE), &n);
 
 	return rc < 0 ? rc : (int)n;
+}
+
+int db_call_close_stale(struct db_context *dbc, int64_t now, const char *reason, const char *note)
+{
+	struct db_q *q;
+	int rc, n;
+
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	q = db_q(dbc, DB_STMT_CALL_CLOSE_STALE);
+	db_bind_int(q, ":now", now);
+	db_bind_text(q, ":reason", reason);
+	db_bind_text(q, ":note", note);
+	rc = db_exec(q);
+	n = rc < 0 ? rc : db_changes(dbc);
+	if (rc == 0) {
+		q = db_q(dbc, DB_STMT_CALL_LEG_CLOSE_STALE);
+		db_bind_int(q, ":now", now);
+		db_bind_text(q, ":reason", reason);
+		rc = db_exec(q);
+	}
+	rc = db_sp_end(dbc, rc);
+	return rc < 0 ? rc : n;
 }

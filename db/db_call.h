@@ -71,3 +71,8 @@ int db_call_rows(struct db_context *dbc, void *ctx, int limit, struct db_call **
 int db_call_leg_rows(struct db_context *dbc, void *ctx, int64_t call_id, struct db_call_leg **out);
 /* Calls not released yet. */
 int db_call_active(struct db_context *dbc);
+/* At start: every call not released (and every leg not ended) belonged to a process that died,
+ * since calls live only as long as their process: released, ended at now, with reason as the
+ * call's end_reason and the legs' result where they had none, note where the call had none.
+ * How many calls, or -errno. */
+int db_call_close_stale(struct db_context *dbc, int64_t now, const char *reason, const char *note);

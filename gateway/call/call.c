@@ -816,6 +816,12 @@ int call_start(struct gw *gw)
 {
 	int rc;
 
+	/* a call lives as long as its process: rows still open are those of one that was killed */
+	rc = db_call_close_stale(gw->db, gw_now(), "gateway_restart", "linlid stopped without ending it");
+	if (rc < 0)
+		LOGP(DCALL, LOGL_ERROR, "group call: cannot close the calls of the last run: %s\n", strerror(-rc));
+	else if (rc > 0)
+		LOGP(DCALL, LOGL_NOTICE, "group call: %d call(s) of the last run closed (gateway_restart)\n", rc);
 	if (!g_call_cfg.sip_addr)
 		return 0;
 	g_call.gw = gw;

@@ -36,7 +36,8 @@ struct call_cfg {
 };
 extern struct call_cfg g_call_cfg;
 
-/* Start the user agent when sip-bind is configured (0 when it is not); -errno on failure. */
+/* Close the call rows a killed linlid left open (end_reason gateway_restart), then start the
+ * user agent when sip-bind is configured (0 when it is not); -errno on failure. */
 int call_start(struct gw *gw);
 /* End every call (BYE/CANCEL, recorded as 'shutdown') and stop the user agent. */
 void call_stop(struct gw *gw);

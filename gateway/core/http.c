@@ -67,6 +67,7 @@ struct conn_req {
 	unsigned nform;
 	char **form_key, **form_val;
 	struct gw_http_session *session; /* the caller came by this cookie */
+	const struct gw_http_raw *raw;	 /* without a connection (gw_http_handle_raw) */
 };
 
 /* ---- routes ---- */
@@ -288,6 +289,22 @@ void gw_http_add_header(struct gw_http_out *o, const char *name, const char *val
 
 /* ---- arguments, headers ---- */
 
+/* A value of the request (argument, header, cookie): libmicrohttpd's, or gw_http_handle_raw's. */
+static const char *conn_value(const struct conn_req *c, enum MHD_ValueKind kind, const char *name)
+{
+	const struct gw_http_kv *kv;
+	unsigned n;
+
+	if (c->conn)
+		return MHD_lookup_connection_value(c->conn, kind, name);
+	kv = kind == MHD_HEADER_KIND ? c->raw->headers : kind == MHD_COOKIE_KIND ? c->raw->cookies : c->raw->args;
+	n = kind == MHD_HEADER_KIND ? c->raw->nheaders : kind == MHD_COOKIE_KIND ? c->raw->ncookies : c->raw->nargs;
+	for (unsigned i = 0; i < n; i++)
+		if (kind == MHD_HEADER_KIND ? !strcasecmp(kv[i].key, name) : !strcmp(kv[i].key, name))
+			return kv[i].value;
+	return NULL;
+}
+
 void gw_http_session_close(const struct gw_http_req *r)
 {
 	struct conn_req *c = r->priv;
@@ -298,7 +315,7 @@ void gw_http_session_close(const struct gw_http_req *r)
 const char *gw_http_arg(const struct gw_http_req *r, const char *name)
 {
 	struct conn_req *c = r->priv;
-	const char *v = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *v = conn_value(c, MHD_GET_ARGUMENT_KIND, name);
 
 	if (v)
 		return v;
@@ -312,7 +329,7 @@ const char *gw_http_header(const struct gw_http_req *r, const char *name)
 {
 	struct conn_req *c = r->priv;
 
-	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+	return conn_value(c, MHD_HEADER_KIND, name);
 }
 
 /* '+' is a space in a form, then %XX (MHD's own decoder). */
@@ -476,7 +493,7 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 		return;
 	}
 
-	ct = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, "Content-Type");
+	ct = conn_value(c, MHD_HEADER_KIND, "Content-Type");
 	snprintf(ctype, sizeof(ctype), "%.*s", ct ? (int)strcspn(ct, "; ") : 0, ct ? ct : "");
 	for (char *p = ctype; *p; p++)
 		*p = *p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
@@ -499,7 +516,10 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	{
 		bool ok = true;
 
-		MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, args_utf8, &ok);
+		if (c->conn)
+			MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, args_utf8, &ok);
+		for (unsigned i = 0; !c->conn && i < c->raw->nargs; i++)
+			ok = ok && valid_utf8(c->raw->args[i].key) && valid_utf8(c->raw->args[i].value);
 		for (unsigned i = 0; i < c->nform; i++)
 			ok = ok && valid_utf8(c->form_key[i]) && valid_utf8(c->form_val[i]);
 		if (!ok) {
@@ -509,8 +529,7 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	}
 
 	status = gw_http_authenticate(gw, gw_http_header(&r, "Authorization"), gw_http_arg(&r, "api_key"),
-				      MHD_lookup_connection_value(c->conn, MHD_COOKIE_KIND, GW_HTTP_COOKIE), &staff,
-				      &c->session, &why);
+				      conn_value(c, MHD_COOKIE_KIND, GW_HTTP_COOKIE), &staff, &c->session, &why);
 	if (status) {
 		gw_http_error(o, status, "%s", why);
 		if (status == 401)
@@ -641,6 +660,32 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+void gw_http_handle_raw(struct gw *gw, const struct gw_http_raw *in, struct gw_http_out *o)
+{
+	struct conn_req *c = talloc_zero(o->ctx, struct conn_req);
+	struct gw_http_staff who = {0};
+
+	if (!c) {
+		gw_http_error(o, 500, "out of memory");
+		return;
+	}
+	c->raw = in;
+	/* as access_cb collects it: no body when nothing came, none kept past the limit */
+	if (in->body && in->len > GW_HTTP_BODY_MAX) {
+		c->too_large = true;
+	} else if (in->body && in->len) {
+		c->body = talloc_size(c, in->len + 1);
+		if (!c->body) {
+			gw_http_error(o, 500, "out of memory");
+			return;
+		}
+		memcpy(c->body, in->body, in->len);
+		c->body[in->len] = '\0';
+		c->len = in->len;
+	}
+	handle(gw, c, in->method, in->path, o, &who);
+}
+
 /* ---- the daemon on the osmocom loop ---- */
 
 static void mhd_schedule(void)
@@ -685,21 +730,12 @@ static bool is_loopback(const struct in_addr *a)
 	return (ntohl(a->s_addr) >> 24) == 127;
 }
 
-int gw_http_start(struct gw *gw)
+int gw_http_prepare(struct gw *gw)
 {
 	static bool api_added;
-	const union MHD_DaemonInfo *info;
-	struct sockaddr_in sa = {.sin_family = AF_INET};
 	int rc;
 
-	if (!gw_http_cfg.bind)
-		return 0;
 	H.gw = gw;
-	if (inet_pton(AF_INET, gw_http_cfg.bind, &sa.sin_addr) != 1) {
-		LOGP(DGW, LOGL_FATAL, "http-bind %s: not an IPv4 address\n", gw_http_cfg.bind);
-		return -EINVAL;
-	}
-	sa.sin_port = htons(gw_http_cfg.port);
 	if (!api_added) {
 		rc = gw_http_api_init();
 		if (rc < 0) {
@@ -714,6 +750,25 @@ int gw_http_start(struct gw *gw)
 		     gw_http_cfg.root ? gw_http_cfg.root : "www", strerror(errno));
 		H.root[0] = '\0';
 	}
+	return 0;
+}
+
+int gw_http_start(struct gw *gw)
+{
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int rc;
+
+	if (!gw_http_cfg.bind)
+		return 0;
+	if (inet_pton(AF_INET, gw_http_cfg.bind, &sa.sin_addr) != 1) {
+		LOGP(DGW, LOGL_FATAL, "http-bind %s: not an IPv4 address\n", gw_http_cfg.bind);
+		return -EINVAL;
+	}
+	sa.sin_port = htons(gw_http_cfg.port);
+	rc = gw_http_prepare(gw);
+	if (rc < 0)
+		return rc;
 	H.d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, gw_http_cfg.port, NULL, NULL, access_cb, NULL,
 			       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 			       MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_CONNECTION_LIMIT,

@@ -108,16 +108,32 @@ static struct gw_http_session *session_find(const char *id)
 
 /* ---- authentication ---- */
 
+/* The bytes of s's longest prefix of at most max bytes that ends on a whole UTF-8 character. */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static void staff_from_token(struct gw_http_staff *st, const struct db_token *t)
 {
+	const char *name = t->name[0] ? t->name : t->number;
 	int role = gw_role_parse(t->role);
 
 	memset(st, 0, sizeof(*st));
 	st->token_id = t->id;
 	OSMO_STRLCPY_ARRAY(st->number, t->number);
-	OSMO_STRLCPY_ARRAY(st->name, t->name[0] ? t->name : t->number);
+	/* cut on a character: a name cut inside one made the actor of every event row they wrote
+	 * invalid UTF-8, and the JSON of those rows (and of /api/v1/me) could not be made */
+	snprintf(st->name, sizeof(st->name), "%.*s", utf8_prefix(name, sizeof(st->name) - 1), name);
 	st->role = role < 0 ? GW_ROLE_PUBLIC : role;
-	snprintf(st->actor, sizeof(st->actor), "web:%.60s (%.31s)", st->name, st->number);
+	snprintf(st->actor, sizeof(st->actor), "web:%.*s (%.31s)", utf8_prefix(st->name, 60), st->name, st->number);
 }
 
 void gw_http_session_end(struct gw_http_session *s)

@@ -1,4 +1,4 @@
-/* Inside the HTTP server only (gateway/core/http*.c and tests/unit/http_test.c): the pieces of
+/* Inside the HTTP server only (gateway/core/http*.c, tests/unit/http_test.c, tests/fuzz/http_fuzz.c): the pieces of
  * http.c that the core's endpoints (http_api.c), the metrics (http_metrics.c) and the unit test
  * share. Features use gateway/core/http.h. */
 #pragma once
@@ -39,6 +39,28 @@ void gw_http_reset(void);
 bool gw_http_allowed(enum gw_role role, enum gw_role min_role);
 
 #define GW_HTTP_COOKIE "linli_session"
+
+/* ---- http.c without a socket (tests/fuzz/http_fuzz.c) ---- */
+struct gw_http_kv {
+	const char *key, *value;
+};
+/* A request as libmicrohttpd hands it over, parsed: the path percent-decoded without its query,
+ * the query's arguments decoded, the headers (names case-insensitive), the Cookie header's
+ * cookies, and the body of len bytes (NULL: none). */
+struct gw_http_raw {
+	const char *method, *path;
+	const struct gw_http_kv *args, *headers, *cookies;
+	unsigned nargs, nheaders, ncookies;
+	const char *body;
+	size_t len;
+};
+/* What gw_http_start does before it listens: the core's routes added (once) and http-root
+ * resolved. 0, -errno. */
+int gw_http_prepare(struct gw *gw);
+/* in through what every request of a connection goes through (size, UTF-8, authentication,
+ * CSRF, role, JSON) and its route's handler; the answer in *o, whose ctx (a talloc context) the
+ * caller sets and frees. */
+void gw_http_handle_raw(struct gw *gw, const struct gw_http_raw *in, struct gw_http_out *o);
 
 /* ---- http_auth.c ---- */
 struct gw_http_session;

@@ -1,14 +1,18 @@
 /* linlid's VTY: the `gateway` and `modem NAME` config nodes, and the show commands. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include <osmocom/core/logging.h>
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/talloc.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/vty/command.h>
 #include <osmocom/vty/misc.h>
+#include <osmocom/vty/vector.h>
 #include <osmocom/vty/vty.h>
 
 #include "db/db.h"
@@ -502,6 +506,57 @@ DEFUN(modem_reset, modem_reset_cmd, "modem NAME reset", "GSM modem\nName\nDrop t
 	return CMD_SUCCESS;
 }
 
+/* ---- `write file` keeps the file private ---- */
+
+/* libosmovty's table of nodes and their commands, and its host (the config file's name): exported
+ * by it, declared in no header. */
+extern vector cmdvec;
+extern struct host host;
+
+static int (*write_file_lib)(struct cmd_element *self, struct vty *vty, int argc, const char *argv[]);
+
+/* libosmovty's `write file [PATH]` (also `write`, `write memory`), then the file and its .sav made
+ * 0600: it chmods what it wrote to 0644 whatever the umask, and the file holds the VTY's passwords
+ * (issue 13). Until the chmod here, a few instructions later, the new file is 0644. */
+static int write_file_private(struct cmd_element *self, struct vty *vty, int argc, const char *argv[])
+{
+	int rc = write_file_lib(self, vty, argc, argv);
+	const char *path = argc > 0 ? argv[0] : host.config;
+	char sav[PATH_MAX];
+
+	if (rc != CMD_SUCCESS || !path) /* nothing written: no file of the operator's is touched */
+		return rc;
+	snprintf(sav, sizeof(sav), "%s.sav", path);
+	if (chmod(path, 0600) < 0 && errno != ENOENT) {
+		LOGP(DGW, LOGL_ERROR, "write file: cannot make %s 0600: %s\n", path, strerror(errno));
+		vty_out(vty, "%% cannot make %s private (0600): %s%s", path, strerror(errno), VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	if (chmod(sav, 0600) < 0 && errno != ENOENT)
+		LOGP(DGW, LOGL_ERROR, "write file: cannot make %s 0600: %s\n", sav, strerror(errno));
+	return rc;
+}
+
+/* Every node's write commands share libosmovty's three elements: wrap their function once. */
+static void write_file_wrap(void)
+{
+	struct cmd_node *cn = vector_active(cmdvec) > ENABLE_NODE ? vector_slot(cmdvec, ENABLE_NODE) : NULL;
+
+	for (unsigned i = 0; cn && !write_file_lib && i < vector_active(cn->cmd_vector); i++) {
+		struct cmd_element *c = vector_slot(cn->cmd_vector, i);
+
+		if (c && c->string && !strncmp(c->string, "write file", 10))
+			write_file_lib = c->func;
+	}
+	OSMO_ASSERT(write_file_lib); /* libosmovty always has it: vty_init() comes first */
+	for (unsigned i = 0; i < vector_active(cn->cmd_vector); i++) {
+		struct cmd_element *c = vector_slot(cn->cmd_vector, i);
+
+		if (c && c->func == write_file_lib)
+			c->func = write_file_private;
+	}
+}
+
 /* Install the config nodes and commands; called before the config file is read. */
 void gw_vty_init(struct gw *gw)
 {
@@ -545,4 +600,5 @@ void gw_vty_init(struct gw *gw)
 	install_element(ENABLE_NODE, &sms_send_cmd);
 	install_element(ENABLE_NODE, &modem_reset_cmd);
 	install_element(ENABLE_NODE, &rules_reload_cmd);
+	write_file_wrap();
 }

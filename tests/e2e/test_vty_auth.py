@@ -1,8 +1,10 @@
 """The VTY asks for its password (issue 13, hole 4): without it nothing runs, not even `show`;
 with it the operator works as before; `enable` asks again. CTRL, which has no login, sends
 nothing unless `ctrl-send on`, and moves no clock without `test-clock on`."""
+import os
 import random
 import socket
+import stat
 import struct
 
 import linli
@@ -17,6 +19,25 @@ def main(t):
         t.check("m1" in out, "the right password: show modems works (%s)" % out.strip()[:80])
         out = gw.vty(["configure terminal", "gateway", "help-interval 30", "end", "show running-config"])
         t.check("help-interval 30" in out, "and configuration works")
+
+        # `write file` writes the passwords: the file (and its .sav) must not be world-readable,
+        # though libosmovty makes what it writes 0644 and the one written here was 0644 too
+        os.chmod(gw.cfg, 0o644)
+        out = gw.vty("write file")
+        modes = {}
+        for p in (gw.cfg, gw.cfg + ".sav"):
+            try:
+                modes[p] = stat.S_IMODE(os.stat(p).st_mode)
+            except OSError as e:
+                modes[p] = str(e)
+        with open(gw.cfg) as f:
+            written = f.read()
+        t.check("help-interval 30" in written and "password pw-e2e-7f3a" in written,
+                "write file wrote the running config with its password (%s)" % out.strip()[:80])
+        t.check(all(isinstance(m, int) and m & 0o077 == 0 for m in modes.values()),
+                "after write file the config and its .sav are 0600, no group or world bits (%s)" %
+                ", ".join("%s %s" % (os.path.basename(p), oct(m) if isinstance(m, int) else m)
+                          for p, m in modes.items()))
         gw.vty(["configure terminal", "gateway", "ctrl-send off", "end"])
         try:
             gw.send("+8613800138001", "hello")

@@ -11,6 +11,11 @@ residents' phones keep texting while it is down (the SIMs hold their messages). 
 - the SOS alarm alerted every approved step-1 contact, escalated to step 2 when nobody answered,
   and never reached the pending binding.
 
+A second loop, run_group_call, kills linlid while a 6995 group call rings (real Kamailio, sipp as
+the caller and as two neighbours' phones that ring and never answer): after each restart the call
+of the killed process is closed (released, end_reason gateway_restart, every leg ended), none is
+left active, and at the end a new group call rings the neighbours and is ended by linlid.
+
 Used by tests/e2e/test_kill_loop.py (a few kills, in make test) and tests/soak/soak.py (many, in
 make soak). The seed is printed so that a failing run can be repeated (KILL_SEED)."""
 import os
@@ -21,7 +26,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import kamailio  # noqa: E402
 import linli  # noqa: E402
+from sipp_util import Sipp  # noqa: E402
 from sos_util import F1, F2, F3, LINK, NEIGHBOURS, PENDING, PRIMARY, SOS_TEXT, WATCH, gateway  # noqa: E402
 
 RESIDENTS = [PRIMARY] + NEIGHBOURS
@@ -198,3 +205,134 @@ def run(t, kills=4, seed=None, min_up=2.0, max_up=7.0, airtime_ms=100, settle=30
     finally:
         load.stop()
         gw.close()
+
+
+# ---- kills during a group call ----
+
+CALLER = "+8613800138001"                       # 1-1-101, group W1-1 of the sample community
+RINGING = ["+8613800138002", "+8613800138003"]  # two neighbours whose phones ring, never answered
+RING_S = 6
+
+
+class GroupCallRig:
+    """linlid with its SIP user agent behind Kamailio, and the phones of one group call."""
+
+    def __init__(self):
+        self.ua_port = kamailio.free_udp_port()
+        self.kport = kamailio.free_udp_port()
+        self.caller_port = kamailio.free_udp_port()
+        rtp_lo = 20000 + (os.getpid() % 200) * 100
+        cfg = ("sip-bind 127.0.0.1 %d\nsip-proxy 127.0.0.1 %d\nshort-code 6995\ncall-ring-timeout %d\n"
+               "call-join-timeout 3\nrtp-ports %d %d\nprompts-dir %s\n"
+               % (self.ua_port, self.kport, RING_S, rtp_lo, rtp_lo + 98, os.path.join(linli.BUILD, "prompts")))
+        self.gw = linli.Gateway(nmodems=1, extra_gateway_cfg=cfg)
+        self.subs = {n: "pw" + n[-4:] for n in RINGING}
+        self.kam = kamailio.start(self.gw.db, "127.0.0.1", port=self.kport, linli_ua="127.0.0.1:%d" % self.ua_port,
+                                  trunks=["127.0.0.1:%d" % self.caller_port], subscribers=self.subs,
+                                  workdir=self.gw.dir)
+        self.sipps = []
+        self.n = 0
+
+    def start(self):
+        self.gw.start()
+        self.wait_ua()
+
+    def wait_ua(self):
+        # each start logs it once: count the lines, so a restart waits for its own
+        want = self.starts = getattr(self, "starts", 0) + 1
+        linli.wait_for(lambda: self.gw.log_tail(100000).count("user agent listening") >= want, 60,
+                       "linlid's SIP user agent")
+
+    def phones(self):
+        """The ringing neighbours' phones, registered anew (the last ones died with their call)."""
+        out = []
+        for num in RINGING:
+            self.n += 1
+            port = kamailio.free_udp_port()
+            s = Sipp(self.gw.dir, "nb%d" % self.n, "neighbour_noanswer.xml", port, keys={"rtp_port": 4000})
+            self.sipps.append(s)
+            reg = Sipp(self.gw.dir, "reg%d" % self.n, "register.xml", kamailio.free_udp_port(),
+                       "127.0.0.1:%d" % self.kport, keys={"user": num, "contact_port": port},
+                       extra=["-au", num, "-ap", self.subs[num]])
+            rc = reg.wait(30)
+            reg.stop()
+            if rc != 0:
+                raise AssertionError("%s's phone did not register (sipp %s): %s" % (num, rc, reg.errors()))
+            out.append(s)
+        return out
+
+    def call(self, scenario="caller.xml", extra=("-d", "60000")):
+        self.n += 1
+        c = Sipp(self.gw.dir, "caller%d" % self.n, scenario, self.caller_port, "127.0.0.1:%d" % self.kport,
+                 keys={"caller": CALLER, "rtp_port": 4002}, extra=["-s", "6995"] + list(extra))
+        self.sipps.append(c)
+        return c
+
+    def open_calls(self):
+        return self.gw.sql("SELECT id, state FROM call WHERE state != 'released' OR ended_at IS NULL")
+
+    def close(self):
+        for s in self.sipps:
+            s.stop()
+        self.kam.stop()
+        self.gw.close()
+
+
+def run_group_call(t, kills=2, seed=None):
+    """kills times: a group call rings two neighbours, linlid is killed at a random moment of the
+    ringing and started again; the killed call must be closed at the restart. Then a new call."""
+    seed = int(os.environ.get("KILL_SEED", seed if seed is not None else random.randrange(1 << 30)))
+    rnd = random.Random(seed)
+    print("group call kill loop: %d kills, seed %d (KILL_SEED=%d repeats it)" % (kills, seed, seed))
+    rig = GroupCallRig()
+    gw = rig.gw
+    figures = {"call_kills": kills, "call_seed": seed}
+    try:
+        rig.start()
+        for k in range(kills):
+            phones = rig.phones()
+            caller = rig.call()
+            linli.wait_for(lambda: all(p.remote_rtp_port(4000) for p in phones), 30,
+                           "linlid's INVITE ringing both neighbours")
+            live = rig.open_calls()
+            t.check(len(live) == 1 and live[0][1] == "ringing", "kill %d: the group call is ringing (%s)" %
+                    (k + 1, live))
+            time.sleep(rnd.uniform(0, RING_S - 2))
+            gw.kill9()
+            print("group call kill %d: call %s killed while ringing" % (k + 1, live))
+            for s in phones + [caller]:
+                s.stop()  # their dialogs died with linlid; they would wait for their own time-out
+            gw.start(wait_ready=False)
+            rig.wait_ua()
+            t.check(not rig.open_calls(), "after restart %d no call is left active (%s)" % (k + 1, rig.open_calls()))
+            if live:
+                row = gw.sql("SELECT state, end_reason, ended_at IS NOT NULL FROM call WHERE id = ?", (live[0][0],))
+                t.check(row == [("released", "gateway_restart", 1)],
+                        "the killed call was closed at the restart as gateway_restart (%s)" % row)
+                legs = gw.sql("SELECT kind, result FROM call_leg WHERE call_id = ? AND ended_at IS NULL",
+                              (live[0][0],))
+                t.check(not legs, "and every leg of it ended (%s)" % legs)
+
+        # ---- after the kills: a new group call rings the neighbours, nobody answers, linlid ends it ----
+        phones = rig.phones()
+        caller = rig.call("caller_hungup.xml", ())
+        for num, p in zip(RINGING, phones):
+            rc = p.wait(60)
+            t.check(rc == 0, "after the kills a new call rang %s, then CANCEL (sipp %s) %s" % (num, rc, p.errors()))
+        rc = caller.wait(90)
+        t.check(rc == 0, "and linlid released the caller at the end (sipp %s) %s" % (rc, caller.errors()))
+        last = gw.sql("SELECT state, end_reason FROM call ORDER BY id DESC LIMIT 1")
+        t.check(last and last[0][0] == "released" and last[0][1] not in ("gateway_restart", "error"),
+                "the new call recorded as released normally (%s)" % last)
+        t.check(not rig.open_calls(), "no call left active at the end")
+        figures["calls_closed_at_restart"] = gw.sql("SELECT count(*) FROM call WHERE end_reason = "
+                                                    "'gateway_restart'")[0][0]
+        t.check(figures["calls_closed_at_restart"] == kills, "one closed call per kill (%d)" %
+                figures["calls_closed_at_restart"])
+        t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM at the end")
+        return figures
+    finally:
+        if t.failures:
+            print("---- kamailio log, last lines ----")
+            print(rig.kam.log_tail(30))
+        rig.close()

@@ -1,5 +1,6 @@
 """make soak: the kill -9 loop with many kills (SOAK_KILLS, default 30), then the same mixed load
-for SOAK_MIN minutes (default 30) without kills, on the normal build (not the sanitizer one, whose
+for SOAK_MIN minutes (default 30) without kills, then the group call's kill loop (SOAK_CALL_KILLS,
+default 10: linlid killed while a 6995 call rings, the call closed at each restart), on the normal build (not the sanitizer one, whose
 quarantine grows memory by design). Checks what tests/soak/killloop.py checks, and that linlid's
 file descriptors and threads end where they started and its memory grows by less than
 SOAK_RSS_GROWTH (default 25%) over the steady phase. Writes build/soak/RESULTS.txt and the
@@ -46,6 +47,7 @@ def main(t):
     steady = int(float(os.environ.get("SOAK_MIN", "30")) * 60)
     growth = float(os.environ.get("SOAK_RSS_GROWTH", "0.25"))
     fig = killloop.run(t, kills=kills, steady_s=steady, settle=900)
+    fig.update(killloop.run_group_call(t, kills=int(os.environ.get("SOAK_CALL_KILLS", "10")), seed=fig["seed"]))
     if steady:
         t.check(fig["steady_fds_end"] <= fig["steady_fds_start"] + 2,
                 "file descriptors do not grow (%d -> %d)" % (fig["steady_fds_start"], fig["steady_fds_end"]))
