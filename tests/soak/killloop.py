@@ -187,7 +187,11 @@ def run(t, kills=4, seed=None, min_up=2.0, max_up=7.0, airtime_ms=100, settle=30
             first = proc_stats(gw)
             n0 = len(load.reports) + len(load.outs)
             print("steady load for %d s: at the start %s" % (steady_s, first))
+            extra = Steady(t, gw, rnd)
+            extra.start()
             time.sleep(steady_s)
+            extra.stop()
+            figures.update(extra.verify(settle))
             last = proc_stats(gw)
             print("steady load: at the end %s, %d messages later" % (last, len(load.reports) + len(load.outs) - n0))
             figures.update(("steady_%s_start" % k, v) for k, v in first.items())
@@ -205,6 +209,98 @@ def run(t, kills=4, seed=None, min_up=2.0, max_up=7.0, airtime_ms=100, settle=30
     finally:
         load.stop()
         gw.close()
+
+
+# ---- the steady phase's extras (make soak): errands, modem faults, a group call every minute ----
+
+class Steady:
+    """Beside the Load of the steady phase: a resident's 跑腿 every ~20 s, a burst of CMS 500 on a
+    modem every ~2 min (retried, nothing may fail for it), and a group call every minute on a
+    second linlid behind Kamailio (GroupCallRig: two neighbours ring, nobody answers, the caller
+    hangs up), each of which must end released normally."""
+
+    def __init__(self, t, gw, rnd, errand_s=20, fault_s=120, call_s=60):
+        self.t, self.gw, self.rnd = t, gw, rnd
+        self.errand_s, self.fault_s, self.call_s = errand_s, fault_s, call_s
+        self.errands, self.faults, self.calls, self.call_errors, self.errors = [], 0, 0, [], []
+        self._stop = threading.Event()
+        self._ths = [threading.Thread(target=f, daemon=True) for f in (self._errands, self._faults, self._calls)]
+        self.rig = None
+
+    def _errands(self):
+        i = 0
+        while not self._stop.wait(self.errand_s):
+            who = RESIDENTS[i % len(RESIDENTS)]
+            text = "跑腿 soakerrand %05d 帮忙取快递" % i
+            try:
+                self.gw.modems[i % len(self.gw.modems)].deliver(who, text)
+                self.errands.append((who, text))
+            except Exception as e:
+                self.errors.append(str(e)[:200])
+            i += 1
+
+    def _faults(self):
+        while not self._stop.wait(self.fault_s):
+            m = self.rnd.choice(self.gw.modems)
+            try:
+                m.ctl("fail 500 3")
+                self.faults += 1
+            except Exception as e:
+                self.errors.append(str(e)[:200])
+
+    def _calls(self):
+        try:
+            self.rig = GroupCallRig()
+            self.rig.start()
+        except Exception as e:
+            self.call_errors.append("set-up: %s" % str(e)[:300])
+            return
+        while not self._stop.wait(self.call_s):
+            try:
+                phones = self.rig.phones()
+                caller = self.rig.call("caller_hungup.xml", ())
+                rcs = [p.wait(60) for p in phones] + [caller.wait(90)]
+                for p in phones + [caller]:
+                    p.stop()
+                last = self.rig.gw.sql("SELECT state, end_reason FROM call ORDER BY id DESC LIMIT 1")
+                self.calls += 1
+                if any(rcs) or not last or last[0][0] != "released" or last[0][1] in ("gateway_restart", "error"):
+                    self.call_errors.append("call %d: sipp %s, %s" % (self.calls, rcs, last))
+            except Exception as e:
+                self.call_errors.append(str(e)[:300])
+
+    def start(self):
+        for th in self._ths:
+            th.start()
+
+    def stop(self):
+        self._stop.set()
+        for th in self._ths:
+            th.join(180)
+
+    def verify(self, settle):
+        t, gw = self.t, self.gw
+        try:
+            t.check(not self.errors, "the steady extras ran without errors (%s)" % self.errors[:3])
+            t.check(self.calls > 0 and not self.call_errors, "%d group calls in the steady phase, each released "
+                    "normally (%s)" % (self.calls, self.call_errors[:3]))
+            t.check(not self.rig or not self.rig.open_calls(), "no group call left active")
+            linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sms_in WHERE text LIKE '%soakerrand%'")[0][0]
+                           >= len(self.errands), settle, "every errand stored", 0.5)
+            stored = gw.sql("SELECT text, count(*) FROM sms_in WHERE text LIKE '%soakerrand%' GROUP BY text")
+            t.check(len(stored) == len(self.errands) and all(n == 1 for _, n in stored),
+                    "every 跑腿 stored once (%d texts, %d stored)" % (len(self.errands), len(stored)))
+            rows = gw.sql("SELECT text, count(*) FROM request WHERE kind = 'errand' AND text LIKE '%soakerrand%' "
+                          "GROUP BY text")
+            t.check(len(rows) == len(self.errands) and all(n == 1 for _, n in rows),
+                    "one errand per 跑腿 (%d errands for %d texts)" % (len(rows), len(self.errands)))
+            failed = gw.sql("SELECT count(*) FROM sms_out WHERE state = 'failed'")[0][0]
+            t.check(failed == 0, "the CMS 500 bursts (%d) failed no message (%d failed)" % (self.faults, failed))
+            return {"steady_errands": len(self.errands), "steady_faults": self.faults, "steady_calls": self.calls,
+                    "steady_call_errors": len(self.call_errors)}
+        finally:
+            if self.rig:
+                self.rig.close()
 
 
 # ---- kills during a group call ----

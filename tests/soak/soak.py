@@ -1,5 +1,6 @@
 """make soak: the kill -9 loop with many kills (SOAK_KILLS, default 30), then the same mixed load
-for SOAK_MIN minutes (default 30) without kills, then the group call's kill loop (SOAK_CALL_KILLS,
+for SOAK_MIN minutes (default 30) without kills, with a 跑腿 every 20 s, a burst of CMS 500 every
+2 min and a 6995 group call every minute on a second linlid behind Kamailio (killloop.Steady), then the group call's kill loop (SOAK_CALL_KILLS,
 default 10: linlid killed while a 6995 call rings, the call closed at each restart), on the normal build (not the sanitizer one, whose
 quarantine grows memory by design). Checks what tests/soak/killloop.py checks, and that linlid's
 file descriptors and threads end where they started and its memory grows by less than
@@ -12,6 +13,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import killloop  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import results_section  # noqa: E402
 import linli  # noqa: E402
 
 ROOT = linli.ROOT
@@ -26,20 +29,14 @@ def write_results(fig, checks_failed):
     text = "\n".join(lines) + "\n"
     with open(os.path.join(ROOT, "build", "soak", "RESULTS.txt"), "w") as f:
         f.write(text)
-    # the Soak section of bench/RESULTS.md, replaced in place (bench/run.sh keeps it)
-    path = os.path.join(ROOT, "bench", "RESULTS.md")
-    old = open(path).read() if os.path.exists(path) else "# linli benchmark results\n"
-    head, sep, rest = old.partition("\n## Soak")
-    tail = ""
-    if sep:
-        nxt = rest.find("\n## ")
-        tail = rest[nxt:] if nxt >= 0 else ""
-    section = ("\n## Soak (the last `make soak` in this tree)\n\nThe kill -9 loop and a steady mixed load "
-               "(tests/soak/soak.py), from build/soak/RESULTS.txt: `lost_*`, `dup_in` must be 0, `dup_out` at "
-               "most `dup_counted` (the crash window); `steady_*` are linlid's resident memory, descriptors, "
-               "threads and the database's size at the start and end of the steady phase.\n\n```\n" + text + "```\n")
-    with open(path, "w") as f:
-        f.write(head.rstrip("\n") + "\n" + section + tail)
+    # the Soak section of bench/RESULTS.md, replaced in place (make bench keeps it)
+    results_section.set_section(
+        os.path.join(ROOT, "bench", "RESULTS.md"), "Soak (the last `make soak` in this tree)",
+        "The kill -9 loop and a steady mixed load (tests/soak/soak.py), from build/soak/RESULTS.txt: `lost_*`, "
+        "`dup_in` must be 0, `dup_out` at most `dup_counted` (the crash window); `steady_*` are linlid's resident "
+        "memory, descriptors, threads and the database's size at the start and end of the steady phase, and "
+        "the errands, CMS 500 bursts and group calls run during it; `call_*` the group call's kill loop.\n\n```\n"
+        + text + "```\n")
 
 
 def main(t):
