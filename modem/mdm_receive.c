@@ -240,6 +240,16 @@ void mdm_emit_message(struct mdm_worker *w, const GSM_SMSMessage *m, int locatio
 	struct mdm_event *ev;
 	struct sms_concat c;
 
+	if (m->PDU != SMS_Deliver && m->PDU != SMS_Status_Report) {
+		/* gammu handed back a message it did not decode (no PDU type: a garbled answer to
+		 * AT+CMGR/+CMGL). Not taken for an empty SMS from nobody, which would delete the real
+		 * one: it stays on the SIM and the poll reads it again. */
+		if (w->p->dbg)
+			fprintf(w->p->dbg, "[%s] undecoded message at %d (PDU type %d) left for the poll\n",
+				w->cfg.name, location, (int)m->PDU);
+		free(raw);
+		return;
+	}
 	if (m->PDU == SMS_Status_Report) {
 		free(raw);
 		emit_report(w, m, location);
