@@ -126,8 +126,15 @@ def main(t):
             for (text,) in gw.sql("SELECT text FROM sms_in WHERE channel='gsm'"):
                 got[text] = got.get(text, 0) + 1
             return got
-        linli.wait_for(lambda: all(x in stored() for x in inbound), 120, "every inbound SMS stored", 0.5)
+        try:
+            linli.wait_for(lambda: all(x in stored() for x in inbound), 120, "every inbound SMS stored", 0.5)
+        except AssertionError:
+            pass
         got = stored()
+        missing = [x for x in inbound if x not in got]
+        t.check(not missing, "every inbound SMS stored (%d missing: %s; SIMs: %s)" %
+                (len(missing), missing[:8], ["%s: %d slots, %s pending" % (m.name, len(m.ctl_list("storage")),
+                                                                         m.stats()["pending"]) for m in gw.modems]))
         twice = [x for x in inbound if got.get(x, 0) != 1]
         print("inbound: %d delivered, %d stored" % (len(inbound), sum(got.get(x, 0) for x in inbound)))
         t.check(not twice, "every inbound SMS stored once (%s)" % twice[:5])
