@@ -395,6 +395,10 @@ bool mdm_do_delete(struct mdm_worker *w, struct mdm_cmd *c)
 	}
 	if (mdm_check_lost(w, e, "deleting SMS"))
 		return false;
+	/* The delete may have been carried out all the same (a garbled answer), and a new message
+	 * stored there since: the location is read again by the next poll (a copy already stored is
+	 * then recognised and deleted again) rather than skipped as handed over. */
+	handed_del(p, c->location);
 	mdm_answer_delete(w, c->folder, c->location, e == ERR_INVALIDLOCATION ? -ENOENT : -EIO);
 	return true;
 }
