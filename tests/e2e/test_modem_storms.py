@@ -139,6 +139,15 @@ def main(t):
         print("inbound: %d delivered, %d stored" % (len(inbound), sum(got.get(x, 0) for x in inbound)))
         t.check(not twice, "every inbound SMS stored once (%s)" % twice[:5])
 
+        # what was stored in the database is deleted from the SIMs, also where a delete got a
+        # garbled answer: no SIM slowly fills with copies
+        try:
+            linli.wait_for(lambda: all(not m.ctl_list("storage") for m in gw.modems), 60, "the SIMs emptied", 0.5)
+        except AssertionError:
+            pass
+        left = dict((m.name, len(m.ctl_list("storage"))) for m in gw.modems)
+        t.check(not any(left.values()), "the SIMs are empty at the end (%s)" % left)
+
         # ---- linlid answers, no modem stuck
         gw.wait_modems_ready(timeout=60)
         t.check("modem m3" in gw.vty("show modems"), "the VTY answers")
