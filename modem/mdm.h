@@ -113,6 +113,7 @@ struct mdm_event {
 			int signal_pct; /* -1 unknown */
 			int rssi_dbm;	/* 0 unknown */
 			bool registered;
+			bool no_service; /* the modem said it is not registered (searching, none, denied) */
 			char network[64];
 			char sim[32]; /* "ready", "pin", "absent", ... */
 			unsigned sim_used, sim_size;

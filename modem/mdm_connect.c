@@ -103,6 +103,8 @@ void mdm_health(struct mdm_worker *w)
 	mdm_call_end(w);
 	if (e == ERR_NONE) {
 		ev->u.health.registered = ni.State == GSM_HomeNetwork || ni.State == GSM_RoamingNetwork;
+		ev->u.health.no_service = ni.State == GSM_NoNetwork || ni.State == GSM_RequestingNetwork ||
+					  ni.State == GSM_RegistrationDenied;
 		mdm_gu_to_utf8(ni.NetworkName, sizeof(ni.NetworkName), ev->u.health.network,
 			       sizeof(ev->u.health.network));
 		if (!ev->u.health.network[0])

@@ -224,3 +224,23 @@ const char *mdm_err_class_name(enum mdm_err_class cls)
 	}
 	return "?";
 }
+
+bool mdm_err_no_service(const char *reason)
+{
+	bool cms;
+	char *end;
+	long v;
+
+	if (!reason)
+		return false;
+	if (!strncmp(reason, "+CMS ERROR:", 11))
+		cms = true;
+	else if (!strncmp(reason, "+CME ERROR:", 11))
+		cms = false;
+	else
+		return false;
+	v = strtol(reason + 11, &end, 10);
+	if (end == reason + 11)
+		return false;
+	return cms ? v == 331 : v == 30 || v == 32;
+}

@@ -24,3 +24,7 @@ enum mdm_err_class mdm_classify_cme(int code, char *reason, size_t len);
 int mdm_parse_cm_error(const char *line, bool *is_cms);
 
 const char *mdm_err_class_name(enum mdm_err_class cls);
+
+/* true when a send's reason ("+CMS ERROR: 331 (...)", as the pool words it) says the modem has no
+ * network service: CMS 331, CME 30 (no network service), CME 32 (emergency calls only). */
+bool mdm_err_no_service(const char *reason);

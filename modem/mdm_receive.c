@@ -240,6 +240,16 @@ void mdm_emit_message(struct mdm_worker *w, const GSM_SMSMessage *m, int locatio
 	struct mdm_event *ev;
 	struct sms_concat c;
 
+	if (m->PDU != SMS_Deliver && m->PDU != SMS_Status_Report) {
+		/* gammu handed back a message it did not decode (no PDU type: a garbled answer to
+		 * AT+CMGR/+CMGL). Not taken for an empty SMS from nobody, which would delete the real
+		 * one: it stays on the SIM and the poll reads it again. */
+		if (w->p->dbg)
+			fprintf(w->p->dbg, "[%s] undecoded message at %d (PDU type %d) left for the poll\n",
+				w->cfg.name, location, (int)m->PDU);
+		free(raw);
+		return;
+	}
 	if (m->PDU == SMS_Status_Report) {
 		free(raw);
 		emit_report(w, m, location);
@@ -385,6 +395,10 @@ bool mdm_do_delete(struct mdm_worker *w, struct mdm_cmd *c)
 	}
 	if (mdm_check_lost(w, e, "deleting SMS"))
 		return false;
+	/* The delete may have been carried out all the same (a garbled answer), and a new message
+	 * stored there since: the location is read again by the next poll (a copy already stored is
+	 * then recognised and deleted again) rather than skipped as handed over. */
+	handed_del(p, c->location);
 	mdm_answer_delete(w, c->folder, c->location, e == ERR_INVALIDLOCATION ? -ENOENT : -EIO);
 	return true;
 }

@@ -18,6 +18,7 @@
 
 #include "db/db.h"
 #include "gateway/core/due.h"
+#include "modem/mdm_errors.h"
 #include "gateway/core/gsm.h"
 #include "gateway/core/gw.h"
 #include "gateway/core/inbox.h"
@@ -97,7 +98,7 @@ void gw_sched_kick(struct gw *gw)
 	if (gw->db_degraded)
 		return;
 	for (unsigned i = 0; i < gw->nmodems; i++)
-		nready += gw->modem[i].state == MDM_ST_READY;
+		nready += gw->modem[i].state == MDM_ST_READY && !gw->modem[i].health.no_service;
 	tmp = talloc_new(gw);
 	for (unsigned k = 0; k < gw->nmodems; k++) {
 		unsigned i = (rr_next + k) % gw->nmodems;
@@ -106,6 +107,9 @@ void gw_sched_kick(struct gw *gw)
 		int rc;
 
 		if (m->state != MDM_ST_READY || m->job || mdm_is_busy(gw->pool, i))
+			continue;
+		/* not registered: it would only refuse (+CMS ERROR: 331), an attempt lost each time */
+		if (m->health.no_service)
 			continue;
 		if (resume_stored(gw, m, now))
 			continue;
@@ -221,6 +225,12 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 		time_t next = now;
 
 		snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
+		if (mdm_err_no_service(ev->u.send.reason) && !m->health.no_service) {
+			/* until its health poll finds it registered again */
+			m->health.no_service = true;
+			LOGP(DMDM, LOGL_NOTICE, "modem %s has no network service: it is given no messages\n",
+			     m->cfg.name);
+		}
 		if (ev->u.send.cls == MDM_ERR_MODEM) {
 			/* not the message's fault: straight back to the queue for another modem */
 			m->last_progress = 0;
@@ -430,6 +440,13 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 	case MDM_EV_HEALTH:
 		m->health.signal_pct = ev->u.health.signal_pct;
 		m->health.registered = ev->u.health.registered;
+		if (m->health.no_service != ev->u.health.no_service)
+			LOGP(DMDM, LOGL_NOTICE, "modem %s: %s\n", m->cfg.name,
+			     ev->u.health.no_service ? "not registered: it is given no messages"
+						     : "registered again: it sends again");
+		m->health.no_service = ev->u.health.no_service;
+		if (!m->health.no_service)
+			sched_kick_later(gw);
 		OSMO_STRLCPY_ARRAY(m->health.network, ev->u.health.network);
 		OSMO_STRLCPY_ARRAY(m->health.sim, ev->u.health.sim);
 		m->health.sim_used = ev->u.health.sim_used;

@@ -58,6 +58,7 @@ struct gw_modem {
 	struct {
 		int signal_pct;
 		bool registered;
+		bool no_service; /* not registered (its health poll, or a send refused so): given nothing */
 		char network[64];
 		char sim[32];
 		unsigned sim_used, sim_size;

@@ -64,6 +64,7 @@ static struct {
 	uint8_t busy_pdu[PDU_MAX];
 	size_t busy_tpdu_off, busy_tpdu_len;
 	unsigned busy_fail;
+	bool busy_cme; /* busy_fail is a +CME code (storm.c) */
 	unsigned busy_gen;
 
 	struct ms_buf urc;  /* framed URCs waiting for an idle moment */
@@ -477,7 +478,7 @@ static void cmgs_finish_now(void)
 	/* the answer for the PDU in at.busy_pdu: error fault, or message reference */
 	if (at.busy_fail) {
 		ms.st.cmgs_failed++;
-		final(cms((int)at.busy_fail));
+		final(at.busy_cme ? cme((int)at.busy_fail) : cms((int)at.busy_fail));
 	} else {
 		unsigned mr = at.mr;
 
@@ -556,6 +557,9 @@ static void cmgs_start_air(size_t tpdu_off, size_t tpdu_len)
 		ms.fail_count--;
 		at.busy_fail = ms.fail_code;
 	}
+	at.busy_cme = false;
+	if (!at.busy_fail)
+		ms_storm_send_fault(&at.busy_fail, &at.busy_cme);
 	inject_fire(MS_PT_AIRTIME, &at.tx);
 	if (ms.hang)
 		return; /* a hang injected here: the answer never comes */
@@ -725,9 +729,9 @@ static enum res ext_cmd(const char *name, enum kind k, const char *argstr)
 			*n = (unsigned)a.num[0];
 		} else if (k == K_READ) {
 			if (*n == 2)
-				info("%s: 2,%d,\"1A2B\",\"3C4D\"", g ? "+CGREG" : "+CREG", at.cfun ? 1 : 0);
+				info("%s: 2,%u,\"1A2B\",\"3C4D\"", g ? "+CGREG" : "+CREG", ms_storm_creg(at.cfun));
 			else
-				info("%s: %u,%d", g ? "+CGREG" : "+CREG", *n, at.cfun ? 1 : 0);
+				info("%s: %u,%u", g ? "+CGREG" : "+CREG", *n, ms_storm_creg(at.cfun));
 		}
 	} else if (IS("+COPS")) {
 		if (k == K_TEST) {
@@ -1088,6 +1092,8 @@ static void line_done(void)
 		return; /* not a command: a modem ignores it */
 	ms.st.at_cmds++;
 	ms_log("cmd %s", p);
+	if (ms_storm_line(&at.tx))
+		return;
 	at.executing = true;
 	execute(p + 2);
 	at.executing = false;

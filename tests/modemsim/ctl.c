@@ -937,6 +937,8 @@ static void command(struct client *c, char *line)
 	} else if (!strcmp(line, "quit")) {
 		ms_buf_printf(o, "ok bye\n");
 		c->closing = true;
+	} else if (ms_storm_command(line, args, o)) {
+		/* storm.c's */
 	} else if (!*line) {
 		ms_buf_printf(o, "err empty command\n");
 	} else {

@@ -168,3 +168,17 @@ void ms_sms_wire(unsigned cmgs_len, const uint8_t *pdu, size_t len);
 /* Control connections. */
 int ms_ctl_listen(const char *path);
 void ms_ctl_accept(int lfd);
+
+/* ---- storm.c: registration, +CME errors to sends, garbage, a SIM full of read messages ---- */
+
+/* The +CREG <stat> to report (0 when the radio is off). */
+unsigned ms_storm_creg(unsigned cfun);
+
+/* A send begins (no "fail" due): true when it is to fail, with the +CMS (or, is_cme, +CME) code. */
+bool ms_storm_send_fault(unsigned *code, bool *is_cme);
+
+/* An AT command line arrived: garbage written to tx if due; true when the command is then dropped. */
+bool ms_storm_line(struct ms_buf *tx);
+
+/* Control commands creg, cme, garbage, simfill, storm; false when cmd is none of them. */
+bool ms_storm_command(const char *cmd, char *args, struct ms_buf *o);

@@ -114,12 +114,40 @@ static void test_reason_buffer(void)
 	CHECK(strcmp(mdm_err_class_name(MDM_OK), "ok") == 0, "%s", "strcmp(mdm_err_class_name(MDM_OK), \"ok\") == 0");
 }
 
+/* mdm_err_no_service(): a send refused for want of network, as the pool words the reason */
+static void test_no_service(void)
+{
+	static const struct {
+		const char *reason;
+		bool want;
+	} cases[] = {
+		{"+CMS ERROR: 331 (no network service)", true},
+		{"+CMS ERROR:331", true},
+		{"+CME ERROR: 30 (no network service)", true},
+		{"+CME ERROR: 32 (network not allowed - emergency calls only)", true},
+		{"+CMS ERROR: 30 (unknown subscriber)", false},
+		{"+CME ERROR: 331", false},
+		{"+CMS ERROR: 332 (network timeout)", false},
+		{"+CMS ERROR: 3310", false},
+		{"+CMS ERROR: (no code)", false},
+		{"m1: +CMS ERROR: 331", false},
+		{"no \"> \" prompt for part 1", false},
+		{"", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(mdm_err_no_service(cases[i].reason) == cases[i].want, "no service %s: %s", cases[i].reason,
+		      cases[i].want ? "yes" : "no");
+	CHECK(!mdm_err_no_service(NULL), "%s", "no service NULL: no");
+}
+
 int main(void)
 {
 	check_table("CMS", cms_expect, sizeof(cms_expect) / sizeof(cms_expect[0]), mdm_classify_cms);
 	check_table("CME", cme_expect, sizeof(cme_expect) / sizeof(cme_expect[0]), mdm_classify_cme);
 	test_parse();
 	test_reason_buffer();
+	test_no_service();
 	printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
 	return failures ? 1 : 0;
 }
