@@ -197,18 +197,21 @@ int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason);
 
 /* At start-up: every "sending" row (the crash window between AT+CMGS and its commit) goes back
  * to "queued"; *n is how many, and the stat "out_possible_dup" grows by it. Rows stored on a SIM
- * (store-and-send: sim_index set) stay "sending" for db_sms_out_stored_list. */
+ * (store-and-send: copies in sms_out_copy) stay "sending" for db_sms_out_stored_list. */
 int db_sms_out_recover(struct db_context *dbc, int *n);
 
-/* Store-and-send: message id, "sending", was stored at SIM index on modem (AT+CMGW); committed
- * before it is sent from there. It stays recorded with the outcome until the copy is deleted
- * (db_sms_out_stored_gone). -ENOENT when not sending. */
-int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index);
-/* The rows with a copy on modem's SIM: sending, those left "sending" by a crash (to read back);
- * otherwise those whose outcome is recorded but whose copy was not deleted yet. cb for each;
- * returns how many. */
+/* Store-and-send: the n parts of message id, "sending", were stored at the SIM indexes index[]
+ * (part k + 1 at index[k]) on modem (AT+CMGW); committed before any is sent from there. They stay
+ * recorded with the outcome until each copy is deleted (db_sms_out_stored_gone). -ENOENT when
+ * not sending. */
+int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, const int *index, unsigned n);
+/* The copies on modem's SIM, one cb a part, by message and part: sending, those of rows left
+ * "sending" by a crash (to read back); otherwise those whose outcome is recorded but whose copy was
+ * not deleted yet. Returns how many. */
 int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
-			   void (*cb)(void *data, int64_t id, int index), void *data);
+			   void (*cb)(void *data, int64_t id, int part, int index), void *data);
+/* 1 when a message refers to a copy at SIM index on modem, 0 when none does, -errno. */
+int db_sms_out_copy_known(struct db_context *dbc, const char *modem, int index);
 /* At start-up: "sending" rows stored on a modem that is not among names (n of them; the modem is
  * no longer configured) go back to "queued", counted in "out_possible_dup" (at most 64 a call). */
 int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, unsigned n, int *requeued);

@@ -34,21 +34,28 @@ static const struct db_stmt_def stmts[] = {
 	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
 	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
 			     " AND state IN ('queued', 'sending')"),
-	/* rows stored on a SIM (store-and-send) stay 'sending': they are read back on their modem */
+	/* rows with copies on a SIM (store-and-send) stay 'sending': they are read back on their modem */
 	DB_SQL(SMS_OUT_RECOVER, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
-				" modem = NULL WHERE state = 'sending' AND sim_index IS NULL"),
-	DB_SQL(SMS_OUT_STORED, "UPDATE sms_out SET sim_modem = :modem, sim_index = :index"
-			       " WHERE id = :id AND state = 'sending'"),
+				" modem = NULL WHERE state = 'sending'"
+				" AND NOT EXISTS (SELECT 1 FROM sms_out_copy c WHERE c.out_id = sms_out.id)"),
+	DB_SQL(SMS_OUT_IS_SENDING, "SELECT 1 FROM sms_out WHERE id = :id AND state = 'sending'"),
+	/* an index the SIM gives again is free there: a copy recorded at it is gone */
+	DB_SQL(SMS_OUT_STORED, "INSERT OR REPLACE INTO sms_out_copy (modem, sim_index, out_id, part)"
+			       " VALUES (:modem, :index, :id, :part)"),
 	/* sending: the rows to read back; not sending: copies whose delete was not confirmed */
 	DB_SQL(SMS_OUT_STORED_LIST,
-	       "SELECT id, sim_index FROM sms_out WHERE sim_modem = :modem AND sim_index IS NOT NULL"
-	       " AND (state = 'sending') = :sending ORDER BY id"),
-	DB_SQL(SMS_OUT_STORED_ALL, "SELECT id, sim_modem FROM sms_out WHERE sim_index IS NOT NULL"
-				   " AND state = 'sending'"),
+	       "SELECT c.out_id, c.part, c.sim_index FROM sms_out_copy c JOIN sms_out o ON o.id = c.out_id"
+	       " WHERE c.modem = :modem AND (o.state = 'sending') = :sending ORDER BY c.out_id, c.part"),
+	DB_SQL(SMS_OUT_COPY_KNOWN, "SELECT 1 FROM sms_out_copy WHERE modem = :modem AND sim_index = :index"),
+	DB_SQL(SMS_OUT_STORED_ALL, "SELECT DISTINCT o.id, c.modem FROM sms_out_copy c JOIN sms_out o ON o.id = c.out_id"
+				   " WHERE o.state = 'sending'"),
 	DB_SQL(SMS_OUT_RECOVER_ONE, "UPDATE sms_out SET state = 'queued', last_modem = coalesce(modem, last_modem),"
 				    " modem = NULL WHERE id = :id AND state = 'sending'"),
-	DB_SQL(SMS_OUT_STORED_GONE, "UPDATE sms_out SET sim_modem = NULL, sim_index = NULL WHERE sim_modem = :modem"
-				    " AND sim_index = :index AND state != 'sending'"),
+	/* copies on a modem no longer configured: nobody can read or delete them */
+	DB_SQL(SMS_OUT_COPIES_FORGET, "DELETE FROM sms_out_copy WHERE out_id = :id"),
+	DB_SQL(SMS_OUT_STORED_GONE, "DELETE FROM sms_out_copy WHERE modem = :modem AND sim_index = :index"
+				    " AND NOT EXISTS (SELECT 1 FROM sms_out o WHERE o.id = out_id"
+				    " AND o.state = 'sending')"),
 	DB_SQL(SMS_OUT_REPORT_FIND, "SELECT id FROM sms_out WHERE state = 'sent' AND modem = :modem"
 				    " AND (',' || refs || ',') LIKE :pattern ORDER BY sent_at DESC, id DESC LIMIT 1"),
 	/* 'failed' is final; a later 'pending' report (another part) does not undo 'delivered' */
@@ -252,21 +259,36 @@ int db_sms_out_recover(struct db_context *dbc, int *n)
 	return rc;
 }
 
-int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, int index)
+int db_sms_out_stored(struct db_context *dbc, int64_t id, const char *modem, const int *index, unsigned n)
 {
 	struct db_q *q;
+	int64_t one;
+	int rc;
 
-	if (!modem || !*modem || index < 0)
+	if (!modem || !*modem || !index || !n)
 		return -EINVAL;
-	q = db_q(dbc, DB_STMT_SMS_OUT_STORED);
+	for (unsigned k = 0; k < n; k++)
+		if (index[k] <= 0)
+			return -EINVAL;
+	rc = db_sp_begin(dbc);
+	if (rc < 0)
+		return rc;
+	q = db_q(dbc, DB_STMT_SMS_OUT_IS_SENDING);
 	db_bind_int(q, ":id", id);
-	db_bind_text(q, ":modem", modem);
-	db_bind_int(q, ":index", index);
-	return db_exec_one(q);
+	rc = db_int64(q, &one);
+	for (unsigned k = 0; k < n && rc == 0; k++) {
+		q = db_q(dbc, DB_STMT_SMS_OUT_STORED);
+		db_bind_text(q, ":modem", modem);
+		db_bind_int(q, ":index", index[k]);
+		db_bind_int(q, ":id", id);
+		db_bind_int(q, ":part", k + 1);
+		rc = db_exec(q);
+	}
+	return db_sp_end(dbc, rc);
 }
 
 struct stored_list {
-	void (*cb)(void *data, int64_t id, int index);
+	void (*cb)(void *data, int64_t id, int part, int index);
 	void *data;
 	int n;
 };
@@ -275,12 +297,12 @@ static void stored_row(void *data, struct db_row *st)
 {
 	struct stored_list *l = data;
 
-	l->cb(l->data, db_col_int64(st, 0), db_col_int(st, 1));
+	l->cb(l->data, db_col_int64(st, 0), db_col_int(st, 1), db_col_int(st, 2));
 	l->n++;
 }
 
 int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sending,
-			   void (*cb)(void *data, int64_t id, int index), void *data)
+			   void (*cb)(void *data, int64_t id, int part, int index), void *data)
 {
 	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_STORED_LIST);
 	struct stored_list l = {cb, data, 0};
@@ -290,6 +312,18 @@ int db_sms_out_stored_list(struct db_context *dbc, const char *modem, bool sendi
 	db_bind_int(q, ":sending", sending);
 	rc = db_rows(q, stored_row, &l);
 	return rc < 0 ? rc : l.n;
+}
+
+int db_sms_out_copy_known(struct db_context *dbc, const char *modem, int index)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_COPY_KNOWN);
+	int64_t one;
+	int rc;
+
+	db_bind_text(q, ":modem", modem);
+	db_bind_int(q, ":index", index);
+	rc = db_int64(q, &one);
+	return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
 }
 
 struct orphans {
@@ -333,6 +367,11 @@ int db_sms_out_stored_orphans(struct db_context *dbc, const char *const *names, 
 		rc = db_exec(q);
 		if (rc == 0)
 			done += db_changes(dbc);
+		if (rc == 0) {
+			q = db_q(dbc, DB_STMT_SMS_OUT_COPIES_FORGET);
+			db_bind_int(q, ":id", o.ids[i]);
+			rc = db_exec(q);
+		}
 	}
 	if (rc == 0 && done)
 		rc = db_stat_add(dbc, "out_possible_dup", done);

@@ -14,6 +14,16 @@
 
 struct mdm_pool;
 
+/* Store-and-send takes messages of up to this many parts (a SIM holds 20 to 50 messages); longer
+ * ones go with AT+CMGS. */
+#define MDM_STORE_PARTS 8
+
+/* Store-and-send: the SIM indexes of one message's copies, in part order (index[k]: part k + 1). */
+struct mdm_copies {
+	unsigned n;
+	int index[MDM_STORE_PARTS];
+};
+
 struct mdm_cfg {
 	char name[32];
 	char device[256];	  /* /dev/ttyUSB0, /dev/pts/N, or the command for connection "proxyat" */
@@ -26,7 +36,7 @@ struct mdm_cfg {
 	bool send_gammu;	  /* send through GSM_SendSMS even where linli's own AT+CMGS could run */
 	unsigned prompt_delay_ms; /* own AT+CMGS: pause between the "> " prompt and the PDU (default 0) */
 	bool cmms_off;		  /* own AT+CMGS: never send AT+CMMS=2 (keep the relay link open) */
-	bool store_send;	  /* own path: AT+CMGW, MDM_EV_STORED, AT+CMSS (one-part messages) */
+	bool store_send;	  /* own path: AT+CMGW, MDM_EV_STORED, AT+CMSS (up to MDM_STORE_PARTS parts) */
 	unsigned watchdog_s;	  /* a send unanswered this long resets the modem (MDM_EV_SEND_RESET); twice
 				   * as long, MDM_EV_SEND_STUCK. 0: no send watchdog */
 };
@@ -48,12 +58,16 @@ enum mdm_ev_type {
 	MDM_EV_RING,	    /* u.ring: incoming call */
 	MDM_EV_SEND_RESET,  /* u.watchdog: the send has not been answered for watchdog_s; the pool
 			     * reset the modem (mdm_reset) right after this event */
-	MDM_EV_STORED,	    /* u.send (job, stored): store-and-send wrote the message at SIM index
-			     * stored; the worker sends it only after mdm_stored_committed() */
+	MDM_EV_STORED,	    /* u.send (job, stored): store-and-send wrote every part of the message
+			     * on the SIM (stored: their indexes); the worker sends them only after
+			     * mdm_stored_committed() */
 	MDM_EV_SEND_STUCK,  /* u.watchdog: still no answer after twice watchdog_s, even after the reset.
 			     * The job is the caller's again (e.g. to queue it for another modem); the
 			     * modem stays busy until its MDM_EV_SEND_RESULT, which may still come: if
 			     * that says MDM_OK, the message may have gone out twice */
+	MDM_EV_SIM_OUT,	    /* u.sim_out: store-and-send, once a connection: the SIM indexes of the
+			     * outgoing messages stored there (27.005 <stat> 2 "STO UNSENT", 3 "STO
+			     * SENT"); those no message refers to are the caller's to delete */
 };
 
 enum mdm_err_class {
@@ -91,12 +105,13 @@ struct mdm_event {
 			enum mdm_err_class cls;
 			int code; /* CMS/CME error number, or 0 */
 			char reason[128];
-			char refs[96];	     /* message references of the parts, "12,13" */
-			unsigned parts_sent; /* parts accepted before an error */
-			int stored;	     /* store-and-send: the SIM index of the message, 0 none; delete it
-					      * (mdm_delete(idx, 0, stored)) once the outcome is committed */
-			bool keep;	     /* store-and-send: outcome unknown (the modem went away before it
-					      * could tell): keep the row stored and read it back later */
+			char refs[96];		  /* message references of the parts, "12,13" */
+			unsigned parts_sent;	  /* parts accepted before an error */
+			struct mdm_copies stored; /* store-and-send: the SIM indexes of its parts (n 0:
+						   * none); delete them (mdm_delete(idx, 0, index))
+						   * once the outcome is committed */
+			bool keep;		  /* store-and-send: outcome unknown (the modem went away before it
+						   * could tell): keep the row stored and read it back later */
 		} send;
 		struct {
 			int folder, location;
@@ -125,6 +140,10 @@ struct mdm_event {
 			int64_t job;
 			unsigned waited_s; /* since mdm_send() handed it over */
 		} watchdog;
+		struct {
+			unsigned n;
+			int *index; /* malloc'd, n of them */
+		} sim_out;
 	} u;
 };
 
@@ -147,14 +166,16 @@ const char *mdm_name(const struct mdm_pool *pool, unsigned idx);
  * -ENODEV if it is not READY. */
 int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text);
 
-/* Store-and-send after a crash: the message job was stored at SIM index on modem idx before
- * linlid stopped. The worker reads it back (AT+CMGR): "STO UNSENT" is sent now (AT+CMSS), "STO
- * SENT" is answered MDM_OK with refs "" (reference unknown), an empty index MDM_ERR_MODEM (not
- * stored: queue it again). Otherwise as mdm_send(). */
-int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, int index);
+/* Store-and-send after a crash: the parts of message job were stored at the SIM indexes c on modem
+ * idx before linlid stopped. The worker reads each back (AT+CMGR): a part "STO UNSENT" is sent now
+ * (AT+CMSS), one "STO SENT" went out (its reference is not known: refs has only those sent now).
+ * When a part is not there (an empty index, a received message there) the message was not all
+ * stored: MDM_ERR_MODEM (queue it again), stored then holds only the copies that are ours.
+ * Otherwise as mdm_send(). */
+int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, const struct mdm_copies *c);
 
-/* The main thread committed the SIM index of MDM_EV_STORED for job (ok) or could not (then the
- * worker deletes the stored copy and answers the send MDM_ERR_TRANSIENT without sending it). */
+/* The main thread committed the SIM indexes of MDM_EV_STORED for job (ok) or could not (then the
+ * worker deletes the stored copies and answers the send MDM_ERR_MODEM without sending it). */
 void mdm_stored_committed(struct mdm_pool *pool, unsigned idx, int64_t job, bool ok);
 
 /* Delete a stored message after it was committed; answered by MDM_EV_DELETED. */

@@ -291,12 +291,13 @@ static void push_cmd(struct mdm_worker *w, struct mdm_cmd *c)
 	mdm_worker_wake(w);
 }
 
-static int send_cmd(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text, int index)
+static int send_cmd(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text,
+		    const struct mdm_copies *copies)
 {
 	struct mdm_worker *w;
 	struct mdm_cmd *c;
 
-	if (!pool || idx >= pool->n || !dest || !text || (!dest[0] && !index))
+	if (!pool || idx >= pool->n || !dest || !text || (!dest[0] && !copies))
 		return -EINVAL;
 	w = &pool->w[idx];
 	if (strlen(dest) >= sizeof(c->dest))
@@ -317,7 +318,8 @@ static int send_cmd(struct mdm_pool *pool, unsigned idx, int64_t job, const char
 	}
 	c->type = MDM_CMD_SEND;
 	c->job = job;
-	c->location = index;
+	if (copies)
+		c->copies = *copies;
 	snprintf(c->dest, sizeof(c->dest), "%s", dest);
 	w->busy = true;
 	w->send_job = job;
@@ -330,14 +332,17 @@ static int send_cmd(struct mdm_pool *pool, unsigned idx, int64_t job, const char
 
 int mdm_send(struct mdm_pool *pool, unsigned idx, int64_t job, const char *dest, const char *text)
 {
-	return send_cmd(pool, idx, job, dest, text, 0);
+	return send_cmd(pool, idx, job, dest, text, NULL);
 }
 
-int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, int index)
+int mdm_send_stored(struct mdm_pool *pool, unsigned idx, int64_t job, const struct mdm_copies *c)
 {
-	if (index <= 0)
+	if (!c || !c->n || c->n > MDM_STORE_PARTS)
 		return -EINVAL;
-	return send_cmd(pool, idx, job, "", "", index);
+	for (unsigned k = 0; k < c->n; k++)
+		if (c->index[k] <= 0)
+			return -EINVAL;
+	return send_cmd(pool, idx, job, "", "", c);
 }
 
 void mdm_stored_committed(struct mdm_pool *pool, unsigned idx, int64_t job, bool ok)
@@ -468,6 +473,8 @@ void mdm_event_free(struct mdm_event *ev)
 		free(ev->u.sms.text);
 		free(ev->u.sms.raw);
 	}
+	if (ev->type == MDM_EV_SIM_OUT)
+		free(ev->u.sim_out.index);
 	free(ev);
 }
 

@@ -38,9 +38,11 @@ enum ev {
 
 struct wait {
 	bool want_prompt;
-	bool finals;		 /* false: an answer is not awaited, a stray final code is dropped */
-	char info_prefix[24];	 /* "+CMGS:": the command's information line */
-	struct mdm_at_result *r; /* may be NULL when finals is false */
+	bool finals;				    /* false: an answer is not awaited, a stray final code is dropped */
+	char info_prefix[24];			    /* "+CMGS:": the command's information line */
+	struct mdm_at_result *r;		    /* may be NULL when finals is false */
+	void (*each)(const char *line, void *data); /* mdm_at_list: every information line */
+	void *each_data;
 };
 
 static int64_t now_ms(void)
@@ -235,6 +237,8 @@ static bool take_line(struct mdm_at *at, struct wait *w, char *line)
 	if (w->finals && w->r && w->info_prefix[0] && !strncmp(line, w->info_prefix, strlen(w->info_prefix))) {
 		if (!w->r->info[0])
 			scpy(w->r->info, sizeof(w->r->info), line);
+		if (w->each)
+			w->each(line, w->each_data);
 		return false;
 	}
 	if (!w->finals) {
@@ -464,8 +468,14 @@ int mdm_at_recover(struct mdm_at *at, unsigned timeout_ms)
 
 int mdm_at_command(struct mdm_at *at, const char *cmd, unsigned timeout_ms, struct mdm_at_result *r)
 {
+	return mdm_at_list(at, cmd, timeout_ms, NULL, NULL, r);
+}
+
+int mdm_at_list(struct mdm_at *at, const char *cmd, unsigned timeout_ms, void (*each)(const char *line, void *data),
+		void *data, struct mdm_at_result *r)
+{
 	char buf[128];
-	struct wait w = {.finals = true, .r = r};
+	struct wait w = {.finals = true, .r = r, .each = each, .each_data = data};
 	size_t k = 0;
 	const char *p;
 	int rc;

@@ -105,6 +105,11 @@ int mdm_at_info_int(const char *info, const char *prefix);
  * -ETIMEDOUT, -EIO, -ECANCELED as above. */
 int mdm_at_command(struct mdm_at *at, const char *cmd, unsigned timeout_ms, struct mdm_at_result *r);
 
+/* The same, and each gets every information line of the answer that starts with the command's
+ * "+NAME:" (AT+CMGL=2: each "+CMGL: <index>,<stat>,..."; the PDU lines under them are not given). */
+int mdm_at_list(struct mdm_at *at, const char *cmd, unsigned timeout_ms, void (*each)(const char *line, void *data),
+		void *data, struct mdm_at_result *r);
+
 /* Get a modem out of whatever it was doing: ESC (leaves PDU entry), then AT, to see it answers.
  * 0 when AT was answered OK within timeout_ms, -ETIMEDOUT, -EIO, -ECANCELED. */
 int mdm_at_recover(struct mdm_at *at, unsigned timeout_ms);

@@ -62,16 +62,17 @@ void mdm_on_send_status(GSM_StateMachine *sm, int status, int mr, void *data)
 void mdm_answer_send(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
 		     const char *refs, unsigned parts_sent)
 {
-	mdm_answer_send_stored(w, job, cls, code, reason, refs, parts_sent, 0, false);
+	mdm_answer_send_stored(w, job, cls, code, reason, refs, parts_sent, NULL, false);
 }
 
 void mdm_answer_send_stored(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
-			    const char *refs, unsigned parts_sent, int stored, bool keep)
+			    const char *refs, unsigned parts_sent, const struct mdm_copies *stored, bool keep)
 {
 	struct mdm_event *ev = mdm_ev_new(w, MDM_EV_SEND_RESULT);
 
-	ev->u.send.stored = stored;
-	ev->u.send.keep = keep;
+	if (stored)
+		ev->u.send.stored = *stored;
+	ev->u.send.keep = keep && stored && stored->n;
 	ev->u.send.job = job;
 	ev->u.send.cls = cls;
 	ev->u.send.code = code;
@@ -390,7 +391,7 @@ static void cmgd(struct mdm_worker *w, int index)
 		fprintf(p->dbg, "[%s] own AT: %s failed (rc %d final %d)\n", w->cfg.name, cmd, rc, r.final);
 }
 
-/* Wait until the main thread committed (or could not commit) the SIM index of job. */
+/* Wait until the main thread committed (or could not commit) the SIM indexes of job. */
 static bool wait_stored(struct mdm_worker *w, int64_t job)
 {
 	int64_t deadline = mdm_now_ms() + 10000;
@@ -421,11 +422,106 @@ static void store_refused(struct mdm_worker *w, const char *what)
 	mdm_set_state(w, MDM_ST_READY, reason);
 }
 
-/* Store-and-send of a one-part message: AT+CMGW, MDM_EV_STORED and its commit, AT+CMSS. false:
- * not sent this way (the modem refused AT+CMGW: the caller goes on with AT+CMGS). *stored: the SIM
- * index of the copy to delete once the outcome is committed. */
-static bool send_part_stored(struct mdm_worker *w, int64_t job, const char *hex, unsigned tpdu_len, int i,
-			     struct part_out *o, int *stored)
+/* The copies go (never sent, or the modem would not send them): nothing refers to them. */
+static void cmgd_all(struct mdm_worker *w, struct mdm_copies *cp)
+{
+	for (unsigned k = 0; k < cp->n && !w->p->lost; k++)
+		cmgd(w, cp->index[k]);
+	cp->n = 0;
+}
+
+/* Read in "SM", where store-and-send writes its copies and sends them from, for the commands
+ * until sm_end(); m1 keeps the read memory libgammu had chosen, m2 is the write/send memory.
+ * 0, or -1 when AT+CPMS? is not answered as it should be. */
+static int sm_begin(struct mdm_worker *w, char *m1, char *m2, size_t n)
+{
+	struct mdm_at_result r;
+
+	if (cpms_mems(w, m1, m2, n) < 0)
+		return -1;
+	if (strcmp(m1, "SM"))
+		mdm_at_command(&w->p->at, "AT+CPMS=\"SM\"", 5000, &r);
+	return 0;
+}
+
+/* Give libgammu back the read memory it had chosen. */
+static void sm_end(struct mdm_worker *w, const char *m1)
+{
+	struct mdm_at_result r;
+	char back[32];
+
+	if (!strcmp(m1, "SM") || w->p->lost)
+		return;
+	snprintf(back, sizeof(back), "AT+CPMS=\"%s\"", m1);
+	mdm_at_command(&w->p->at, back, 5000, &r);
+}
+
+struct sim_list {
+	int index[256];
+	unsigned n;
+};
+
+static void cmgl_line(const char *line, void *data)
+{
+	struct sim_list *l = data;
+	int v = mdm_at_info_int(line, "+CMGL:");
+
+	if (v > 0 && l->n < sizeof(l->index) / sizeof(l->index[0]))
+		l->index[l->n++] = v;
+}
+
+/* Once a connection, before its first store-and-send: the outgoing messages stored on the SIM
+ * (AT+CMGL=2 and =3 in PDU mode, 27.005 <stat> "STO UNSENT" and "STO SENT"; received messages,
+ * <stat> 0 and 1, are never asked for) go to the main thread (MDM_EV_SIM_OUT), which deletes
+ * those no message refers to: copies a crash left between AT+CMGW and the commit of their index.
+ * A list cut short by an error only deletes less. */
+static void list_copies(struct mdm_worker *w)
+{
+	struct mdm_wpriv *p = w->p;
+	struct sim_list l = {.n = 0};
+	struct mdm_at_result r;
+	struct mdm_event *ev;
+	char m1[8], m2[8];
+
+	p->copies_listed = true;
+	if (sm_begin(w, m1, m2, sizeof(m1)) < 0)
+		return;
+	for (int stat = 2; stat <= 3 && !p->lost; stat++) {
+		char cmd[32];
+		int rc;
+
+		snprintf(cmd, sizeof(cmd), "AT+CMGL=%d", stat);
+		rc = mdm_at_list(&p->at, cmd, 10000, cmgl_line, &l, &r);
+		if (rc == -EIO)
+			mdm_go_lost(w, "own AT exchange (AT+CMGL)", ERR_DEVICEREADERROR);
+		if (p->dbg)
+			fprintf(p->dbg, "[%s] own AT: %s rc %d final %d, %u stored outgoing so far\n", w->cfg.name, cmd,
+				rc, r.final, l.n);
+	}
+	sm_end(w, m1);
+	if (!l.n)
+		return;
+	ev = mdm_ev_new(w, MDM_EV_SIM_OUT);
+	ev->u.sim_out.index = malloc(l.n * sizeof(int));
+	if (!ev->u.sim_out.index) {
+		mdm_event_free(ev);
+		return;
+	}
+	memcpy(ev->u.sim_out.index, l.index, l.n * sizeof(int));
+	ev->u.sim_out.n = l.n;
+	mdm_pool_emit(w->pool, ev);
+}
+
+enum store_rc {
+	PART_STORED,
+	PART_REFUSED, /* the modem does not store (or not in SM): store-and-send is off for it now */
+	PART_FULL,    /* no room on the SIM (+CMS ERROR: 322, +CME ERROR: 20) */
+	PART_FAILED,  /* o says why */
+};
+
+/* AT+CMGW of one part (27.005 3.5.3): *index is its SIM index. */
+static enum store_rc store_part(struct mdm_worker *w, const char *hex, unsigned tpdu_len, int i, struct part_out *o,
+				int *index)
 {
 	struct mdm_wpriv *p = w->p;
 	struct mdm_cmgs_opts opts = {
@@ -433,7 +529,6 @@ static bool send_part_stored(struct mdm_worker *w, int64_t job, const char *hex,
 		.final_timeout_ms = 10000,
 	};
 	struct mdm_at_result r;
-	struct mdm_event *ev;
 	char m1[8], m2[8];
 	int rc;
 
@@ -442,63 +537,227 @@ static bool send_part_stored(struct mdm_worker *w, int64_t job, const char *hex,
 		 * it must be written and sent there too */
 		if (cpms_mems(w, m1, m2, sizeof(m1)) < 0 || strcmp(m2, "SM")) {
 			store_refused(w, "write memory (AT+CPMS mem2) is not SM");
-			return false;
+			return PART_REFUSED;
 		}
 		p->store_checked = true;
 	}
 	rc = mdm_at_cmgw(&p->at, tpdu_len, hex, &opts, &r);
 	if (p->dbg)
-		fprintf(p->dbg, "[%s] own AT: AT+CMGW=%u rc %d final %d code %d index %d\n", w->cfg.name, tpdu_len, rc,
-			r.final, r.code, r.mr);
+		fprintf(p->dbg, "[%s] own AT: AT+CMGW=%u (part %d) rc %d final %d code %d index %d\n", w->cfg.name,
+			tpdu_len, i + 1, rc, r.final, r.code, r.mr);
 	if (rc == 0 && r.final == MDM_AT_OK && r.mr > 0) {
-		*stored = r.mr;
-	} else if (rc == 0 && (r.final == MDM_AT_ERROR || (r.final == MDM_AT_CMS && (r.code == 302 || r.code == 303)) ||
-			       (r.final == MDM_AT_CME && (r.code == 3 || r.code == 4)))) {
+		*index = r.mr;
+		return PART_STORED;
+	}
+	if (rc == 0 && (r.final == MDM_AT_ERROR || (r.final == MDM_AT_CMS && (r.code == 302 || r.code == 303)) ||
+			(r.final == MDM_AT_CME && (r.code == 3 || r.code == 4)))) {
 		store_refused(w, "AT+CMGW");
-		return false;
-	} else if (rc == 0 && r.final == MDM_AT_OK) {
+		return PART_REFUSED;
+	}
+	if (rc == 0 && r.final == MDM_AT_OK) {
 		store_refused(w, "no +CMGW index");
+		return PART_REFUSED;
+	}
+	if (rc == 0 && ((r.final == MDM_AT_CMS && r.code == 322) || (r.final == MDM_AT_CME && r.code == 20)))
+		return PART_FULL;
+	/* not stored (a fault): as an AT+CMGS that failed the same way */
+	map_result(w, rc, &r, i, "+CMGW", o);
+	if (o->cls == MDM_OK) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "part %d: AT+CMGW without an index", i + 1);
+	}
+	return PART_FAILED;
+}
+
+static void add_ref(char *refs, size_t n, int mr)
+{
+	size_t l = strlen(refs);
+
+	snprintf(refs + l, n - l, "%s%d", l ? "," : "", mr);
+}
+
+/* Pacing before part i goes out: false when stop, reset or loss ended the wait (o says so). */
+static bool pace(struct mdm_worker *w, int i, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+
+	if (w->cfg.pace_ms && !idle_until(w, p->last_send_start + w->cfg.pace_ms)) {
+		o->cls = MDM_ERR_MODEM;
+		snprintf(o->reason, sizeof(o->reason), "%.100s (part %d)",
+			 p->lost ? p->lost_reason : "modem reset or stopping", i + 1);
 		return false;
-	} else {
-		/* not stored (full SIM, a fault): as an AT+CMGS that failed the same way */
-		map_result(w, rc, &r, i, "+CMGW", o);
-		if (o->cls == MDM_OK) {
-			o->cls = MDM_ERR_MODEM;
-			snprintf(o->reason, sizeof(o->reason), "part %d: AT+CMGW without an index", i + 1);
+	}
+	p->last_send_start = mdm_now_ms();
+	return true;
+}
+
+/* Send the stored copies cp of a message from the SIM, part by part (AT+CMSS), skipping the parts
+ * done[k] says went out already; into o and refs. *went: how many parts went out now. */
+static void cmss_parts(struct mdm_worker *w, const struct mdm_copies *cp, const bool *done, struct part_out *o,
+		       char *refs, size_t refs_len, unsigned *went)
+{
+	for (unsigned k = 0; k < cp->n; k++) {
+		if (done && done[k])
+			continue;
+		memset(o, 0, sizeof(*o));
+		o->mr = -1;
+		if (!pace(w, (int)k, o)) {
+			o->unknown = true; /* read back: the parts sent so far are not sent again */
+			return;
 		}
+		cmss(w, cp->index[k], (int)k, o);
+		if (o->cls != MDM_OK)
+			return;
+		add_ref(refs, refs_len, o->mr);
+		(*went)++;
+	}
+}
+
+/* Part i of message c (p->split: n parts, concatenation reference ref8) into p->out. */
+static void build_part(struct mdm_worker *w, const struct mdm_cmd *c, int i, int n, unsigned ref8)
+{
+	struct mdm_wpriv *p = w->p;
+	const struct sms_split_part *part = &p->split.part[i];
+	GSM_SMSMessage *m = &p->out;
+	int units;
+
+	GSM_SetDefaultSMSData(m);
+	m->PDU = w->cfg.reports ? SMS_Status_Report : SMS_Submit; /* gammu's way to set TP-SRR */
+	m->Class = -1;
+	m->Coding = p->split.coding == SMS_CODING_GSM7 ? SMS_Coding_Default_No_Compression
+						       : SMS_Coding_Unicode_No_Compression;
+	utf8_to_gu(c->text + part->off, part->len, m->Text, sizeof(m->Text), &units);
+	m->Length = units;
+	EncodeUnicode(m->Number, c->dest, strlen(c->dest));
+	if (n > 1) {
+		m->UDH.Type = UDH_ConcatenatedMessages;
+		m->UDH.ID8bit = (int)ref8;
+		m->UDH.ID16bit = -1;
+		m->UDH.PartNumber = i + 1;
+		m->UDH.AllParts = n;
+		GSM_EncodeUDHHeader(GSM_GetGlobalDebug(), &m->UDH);
+	} else {
+		m->UDH.Type = UDH_NoUDH;
+	}
+	if (p->have_smsc) {
+		m->SMSC = p->smsc;
+		m->SMSC.Location = 0;
+	} else {
+		m->SMSC.Location = 1; /* let gammu ask the phone */
+	}
+}
+
+/* p->out encoded for AT+CMGS / AT+CMGW; false with o saying why. */
+static bool encode_part(struct mdm_worker *w, int i, char *hex, size_t hexmax, unsigned *tpdu_len, struct part_out *o)
+{
+	GSM_Error e;
+
+	mdm_call_begin(w, 15, "encode");
+	e = encode_submit(w->p, &w->p->out, hex, hexmax, tpdu_len);
+	mdm_call_end(w);
+	if (e == ERR_NONE)
 		return true;
+	o->cls = mdm_is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
+	snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
+	mdm_check_lost(w, e, "encoding (SMSC)");
+	return false;
+}
+
+/* Before an own exchange: what came meanwhile goes to libgammu, and the connection is checked
+ * (own_ready). 1 ready, 0 not this way (GSM_SendSMS instead), -1 the modem is lost (o says so). */
+static int own_begin(struct mdm_worker *w, struct part_out *o)
+{
+	struct mdm_wpriv *p = w->p;
+
+	drain_into_gammu(w);
+	if (!p->lost && own_ready(w))
+		return 1;
+	if (!p->lost)
+		return 0;
+	o->cls = MDM_ERR_MODEM;
+	snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
+	return -1;
+}
+
+/* Store-and-send of a message of n parts (27.005 3.5.3, 3.5.2): every part is written to the SIM
+ * (AT+CMGW), their indexes committed (MDM_EV_STORED, mdm_stored_committed), then each is sent from
+ * there (AT+CMSS); the copies are deleted once the outcome is committed. A crash anywhere leaves
+ * either no committed copy (queued again: nothing went out) or copies read back part by part
+ * (send_stored_again), so no part goes out twice. A part refused after others went out keeps the
+ * message stored (read back later, the rest sent then) unless the refusal is permanent. false: not
+ * sent this way, nothing went out and no copy is left (the modem refused AT+CMGW, or AT+CMSS for
+ * the first part, or the SIM has no room for every part): the caller sends with AT+CMGS. */
+static bool send_stored_parts(struct mdm_worker *w, struct mdm_cmd *c, int n, unsigned ref8)
+{
+	struct mdm_wpriv *p = w->p;
+	struct mdm_copies cp = {.n = 0};
+	struct part_out o = {.cls = MDM_OK, .mr = -1};
+	char refs[96] = "";
+	unsigned went = 0;
+	struct mdm_event *ev;
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		char hex[2 * 400 + 1];
+		unsigned tpdu_len = 0;
+		enum store_rc src;
+
+		build_part(w, c, i, n, ref8);
+		if (!encode_part(w, i, hex, sizeof(hex), &tpdu_len, &o))
+			goto failed;
+		rc = own_begin(w, &o);
+		if (rc == 0) {
+			cmgd_all(w, &cp);
+			return false;
+		}
+		if (rc < 0)
+			goto failed;
+		if (!p->copies_listed)
+			list_copies(w);
+		src = store_part(w, hex, tpdu_len, i, &o, &cp.index[cp.n]);
+		if (src == PART_STORED) {
+			cp.n++;
+			continue;
+		}
+		if (src != PART_FAILED)
+			cmgd_all(w, &cp);
+		if (src == PART_FULL && p->dbg)
+			fprintf(p->dbg, "[%s] own AT: no room on the SIM for %d part(s): AT+CMGS\n", w->cfg.name, n);
+		if (src != PART_FAILED)
+			return false;
+		goto failed;
 	}
 
 	ev = mdm_ev_new(w, MDM_EV_STORED);
-	ev->u.send.job = job;
-	ev->u.send.stored = *stored;
+	ev->u.send.job = c->job;
+	ev->u.send.stored = cp;
 	mdm_pool_emit(w->pool, ev);
-	if (!wait_stored(w, job)) {
-		/* never sent: the copy goes, the message is the main thread's to queue again */
-		if (!p->lost)
-			cmgd(w, *stored);
-		*stored = 0;
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "stored at %d, but its index was not committed: not sent", r.mr);
-		return true;
+	if (!wait_stored(w, c->job)) {
+		/* never sent: the copies go (or are found unreferenced at the next connect), the message
+		 * is the main thread's to queue again */
+		o.cls = MDM_ERR_MODEM;
+		snprintf(o.reason, sizeof(o.reason), "stored, but the SIM indexes were not committed: not sent");
+		goto failed;
 	}
-	cmss(w, *stored, i, o);
-	if (o->cls == MDM_ERR_PERMANENT && (o->code == 302 || o->code == 303)) {
-		/* stores but will not send from storage: this one goes with AT+CMGS, the copy goes */
-		cmgd(w, *stored);
-		*stored = 0;
+	cmss_parts(w, &cp, NULL, &o, refs, sizeof(refs), &went);
+	if (!went && o.cls == MDM_ERR_PERMANENT && (o.code == 302 || o.code == 303)) {
+		/* stores but will not send from storage: this one goes with AT+CMGS, the copies go */
+		cmgd_all(w, &cp);
 		store_refused(w, "AT+CMSS");
-		memset(o, 0, sizeof(*o));
-		o->mr = -1;
 		return false;
 	}
+	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.cls == MDM_OK ? "" : o.reason, refs, went, &cp,
+			       o.cls != MDM_OK && (o.unknown || (went && o.cls != MDM_ERR_PERMANENT)));
+	return true;
+failed:
+	cmgd_all(w, &cp);
+	mdm_answer_send(w, c->job, o.cls, o.code, o.reason, "", 0);
 	return true;
 }
 
 /* One part through linli's own AT+CMGS on libgammu's descriptor. false: not sent this way (the
  * caller sends it with GSM_SendSMS). */
-static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct part_out *o, int64_t job,
-			  bool one_part, int *stored)
+static bool send_part_own(struct mdm_worker *w, int i, struct part_out *o)
 {
 	struct mdm_wpriv *p = w->p;
 	struct mdm_cmgs_opts opts = {
@@ -508,33 +767,13 @@ static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct
 	struct mdm_at_result r;
 	char hex[2 * 400 + 1];
 	unsigned tpdu_len = 0;
-	GSM_Error e;
 	int rc;
 
-	mdm_call_begin(w, 15, "encode");
-	e = encode_submit(p, m, hex, sizeof(hex), &tpdu_len);
-	mdm_call_end(w);
-	if (e != ERR_NONE) {
-		o->cls = mdm_is_modem_error(e) ? MDM_ERR_MODEM : MDM_ERR_TRANSIENT;
-		snprintf(o->reason, sizeof(o->reason), "part %d: %s", i + 1, GSM_ErrorName(e));
-		mdm_check_lost(w, e, "encoding (SMSC)");
+	if (!encode_part(w, i, hex, sizeof(hex), &tpdu_len, o))
 		return true;
-	}
-	drain_into_gammu(w);
-	if (p->lost) {
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
-		return true;
-	}
-	if (!own_ready(w)) {
-		if (!p->lost)
-			return false;
-		o->cls = MDM_ERR_MODEM;
-		snprintf(o->reason, sizeof(o->reason), "%s", p->lost_reason);
-		return true;
-	}
-	if (w->cfg.store_send && one_part && !p->store_refused && send_part_stored(w, job, hex, tpdu_len, i, o, stored))
-		return true;
+	rc = own_begin(w, o);
+	if (rc <= 0)
+		return rc < 0;
 	if (p->dbg)
 		fprintf(p->dbg, "[%s] own AT: AT+CMGS=%u %s\n", w->cfg.name, tpdu_len, hex);
 	rc = mdm_at_cmgs(&p->at, tpdu_len, hex, &opts, &r);
@@ -545,74 +784,85 @@ static bool send_part_own(struct mdm_worker *w, GSM_SMSMessage *m, int i, struct
 	return true;
 }
 
-/* After a crash: the message c->job was stored at SIM index c->location before linlid stopped.
- * AT+CMGR tells what became of it (27.005 <stat>): 2 "STO UNSENT" goes out now, 3 "STO SENT" went
- * out (its reference is not known), anything else (an empty index, a received message there) was
- * not stored. */
+/* After a crash: the parts of message c->job were stored at the SIM indexes c->copies before linlid
+ * stopped. AT+CMGR tells what became of each (27.005 <stat>): 2 "STO UNSENT" goes out now, 3 "STO
+ * SENT" went out (its reference is not known); anything else (an empty index, a received message
+ * there) means the message was not all stored: queued again, only the copies that are ours go. */
 static void send_stored_again(struct mdm_worker *w, struct mdm_cmd *c)
 {
 	struct mdm_wpriv *p = w->p;
+	const struct mdm_copies *cp = &c->copies;
+	struct mdm_copies ours = {.n = 0};
 	struct part_out o = {.cls = MDM_OK, .mr = -1};
 	struct mdm_at_result r;
-	char cmd[32], refs[16], m1[8], m2[8];
-	int index = c->location, rc, stat;
+	bool done[MDM_STORE_PARTS];
+	char refs[96] = "", m1[8], m2[8];
+	unsigned unsent = 0, went = 0, k;
+	int stat[MDM_STORE_PARTS], rc = 0, missing = 0;
 
 	if (!p->own) {
 		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0,
-				       "stored message: no own AT exchange to read it back", "", 0, 0, true);
+				       "stored message: no own AT exchange to read it back", "", 0, cp, true);
 		return;
 	}
 	drain_into_gammu(w);
-	if (cpms_mems(w, m1, m2, sizeof(m1)) < 0) {
-		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CPMS?", "", 0, 0,
+	if (!p->copies_listed)
+		list_copies(w);
+	if (p->lost || sm_begin(w, m1, m2, sizeof(m1)) < 0) {
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CPMS?", "", 0, cp,
 				       true);
 		return;
 	}
-	/* the copy is in "SM": read it there, then give libgammu back the read memory it had chosen */
-	if (strcmp(m1, "SM"))
-		mdm_at_command(&p->at, "AT+CPMS=\"SM\"", 5000, &r);
-	snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", index);
-	rc = mdm_at_command(&p->at, cmd, 5000, &r);
-	if (rc == -EIO)
-		mdm_go_lost(w, "own AT exchange (AT+CMGR)", ERR_DEVICEREADERROR);
-	if (rc != -EIO && strcmp(m1, "SM")) {
-		struct mdm_at_result r2;
-		char back[32];
+	for (k = 0; k < cp->n && rc >= 0; k++) {
+		char cmd[32];
 
-		snprintf(back, sizeof(back), "AT+CPMS=\"%s\"", m1);
-		mdm_at_command(&p->at, back, 5000, &r2);
+		snprintf(cmd, sizeof(cmd), "AT+CMGR=%d", cp->index[k]);
+		rc = mdm_at_command(&p->at, cmd, 5000, &r);
+		if (rc == -EIO)
+			mdm_go_lost(w, "own AT exchange (AT+CMGR)", ERR_DEVICEREADERROR);
+		stat[k] = rc == 0 && r.final == MDM_AT_OK ? mdm_at_info_int(r.info, "+CMGR:") : -1;
+		if (p->dbg)
+			fprintf(p->dbg, "[%s] own AT: %s rc %d final %d code %d stat %d\n", w->cfg.name, cmd, rc,
+				r.final, r.code, stat[k]);
 	}
+	sm_end(w, m1);
 	if (rc < 0) {
-		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CMGR", "", 0, 0,
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, "stored message: no answer to AT+CMGR", "", 0, cp,
 				       true);
 		return;
 	}
-	stat = r.final == MDM_AT_OK ? mdm_at_info_int(r.info, "+CMGR:") : -1;
-	if (p->dbg)
-		fprintf(p->dbg, "[%s] own AT: %s final %d code %d stat %d\n", w->cfg.name, cmd, r.final, r.code, stat);
-	if (stat == 3) {
-		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", "", 1, index, false);
+	for (k = 0; k < cp->n; k++) {
+		done[k] = stat[k] == 3;
+		if (stat[k] == 2 || stat[k] == 3)
+			ours.index[ours.n++] = cp->index[k];
+		unsent += stat[k] == 2;
+		if (stat[k] != 2 && stat[k] != 3 && !missing)
+			missing = (int)k + 1;
+	}
+	if (missing) {
+		snprintf(o.reason, sizeof(o.reason), "stored message: SIM index %d (part %d) holds no copy of it (%s)",
+			 cp->index[missing - 1], missing, stat[missing - 1] < 0 ? "empty" : "another message");
+		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, o.reason, "", 0, &ours, false);
 		return;
 	}
-	if (stat != 2) {
-		snprintf(o.reason, sizeof(o.reason), "stored message: SIM index %d holds no unsent copy (%s)", index,
-			 stat < 0 ? "empty" : "another message");
-		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0, o.reason, "", 0, 0, false);
+	if (!unsent) {
+		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", "", cp->n, &ours, false);
 		return;
 	}
 	if (strcmp(m2, "SM")) {
-		/* AT+CMSS would send from another memory: not sent, the copy goes, queued again */
+		/* AT+CMSS would send from another memory: not sent, the copies go, queued again */
 		mdm_answer_send_stored(w, c->job, MDM_ERR_MODEM, 0,
-				       "stored message unsent, but the send memory is not SM", "", 0, index, false);
+				       "stored message unsent, but the send memory is not SM", "", 0, &ours, false);
 		return;
 	}
-	cmss(w, index, 0, &o);
+	cmss_parts(w, cp, done, &o, refs, sizeof(refs), &went);
 	if (o.cls == MDM_OK) {
-		snprintf(refs, sizeof(refs), "%d", o.mr);
-		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", refs, 1, index, false);
+		mdm_answer_send_stored(w, c->job, MDM_OK, 0, "", refs, cp->n, &ours, false);
 		return;
 	}
-	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.reason, "", 0, index, o.unknown);
+	mdm_answer_send_stored(w, c->job, o.cls, o.code, o.reason, refs, cp->n - unsent + went, &ours,
+			       o.unknown || (unsent < cp->n && o.cls != MDM_ERR_PERMANENT) ||
+				       (went && o.cls != MDM_ERR_PERMANENT));
 }
 
 void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
@@ -622,11 +872,10 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 	char refs[96] = "", reason[128] = "";
 	enum mdm_err_class cls = MDM_OK;
 	unsigned parts_sent = 0, ref8;
-	int code = 0, n, stored = 0;
-	bool unknown = false;
+	int code = 0, n;
 	size_t len = strlen(c->text);
 
-	if (c->location > 0) {
+	if (c->copies.n) {
 		send_stored_again(w, c);
 		return;
 	}
@@ -638,60 +887,31 @@ void mdm_do_send(struct mdm_worker *w, struct mdm_cmd *c)
 		return;
 	}
 	ref8 = (p->concat_ref++) & 0xff;
+	if (p->own && w->cfg.store_send && !p->store_refused && n <= MDM_STORE_PARTS &&
+	    send_stored_parts(w, c, n, ref8))
+		return;
 
 	for (int i = 0; i < n && cls == MDM_OK; i++) {
-		const struct sms_split_part *part = &p->split.part[i];
 		struct part_out o = {.cls = MDM_OK, .mr = -1};
-		int units;
 
-		if (w->cfg.pace_ms && !idle_until(w, p->last_send_start + w->cfg.pace_ms)) {
-			cls = MDM_ERR_MODEM;
-			snprintf(reason, sizeof(reason), "%s", p->lost ? p->lost_reason : "modem reset or stopping");
+		if (!pace(w, i, &o)) {
+			cls = o.cls;
+			snprintf(reason, sizeof(reason), "%s", o.reason);
 			break;
 		}
-		p->last_send_start = mdm_now_ms();
-
-		GSM_SetDefaultSMSData(m);
-		m->PDU = w->cfg.reports ? SMS_Status_Report : SMS_Submit; /* gammu's way to set TP-SRR */
-		m->Class = -1;
-		m->Coding = p->split.coding == SMS_CODING_GSM7 ? SMS_Coding_Default_No_Compression
-							       : SMS_Coding_Unicode_No_Compression;
-		utf8_to_gu(c->text + part->off, part->len, m->Text, sizeof(m->Text), &units);
-		m->Length = units;
-		EncodeUnicode(m->Number, c->dest, strlen(c->dest));
-		if (n > 1) {
-			m->UDH.Type = UDH_ConcatenatedMessages;
-			m->UDH.ID8bit = (int)ref8;
-			m->UDH.ID16bit = -1;
-			m->UDH.PartNumber = i + 1;
-			m->UDH.AllParts = n;
-			GSM_EncodeUDHHeader(GSM_GetGlobalDebug(), &m->UDH);
-		} else {
-			m->UDH.Type = UDH_NoUDH;
-		}
-		if (p->have_smsc) {
-			m->SMSC = p->smsc;
-			m->SMSC.Location = 0;
-		} else {
-			m->SMSC.Location = 1; /* let gammu ask the phone */
-		}
-
-		if (!p->own || !send_part_own(w, m, i, &o, c->job, n == 1, &stored))
+		build_part(w, c, i, n, ref8);
+		if (!p->own || !send_part_own(w, i, &o))
 			send_part_gammu(w, m, i, &o);
 		if (o.cls == MDM_OK) {
-			size_t l = strlen(refs);
-
-			snprintf(refs + l, sizeof(refs) - l, "%s%d", l ? "," : "", o.mr);
+			add_ref(refs, sizeof(refs), o.mr);
 			parts_sent++;
 			continue;
 		}
 		cls = o.cls;
 		code = o.code;
-		unknown = o.unknown;
 		snprintf(reason, sizeof(reason), "%s", o.reason);
 	}
-	mdm_answer_send_stored(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent, stored,
-			       stored && cls != MDM_OK && unknown);
+	mdm_answer_send(w, c->job, cls, code, cls == MDM_OK ? "" : reason, refs, parts_sent);
 }
 
 /* After a connect: linli's own AT+CMGS on libgammu's descriptor when there is one to be had. */
@@ -704,6 +924,7 @@ void mdm_choose_path(struct mdm_worker *w)
 	p->own = false;
 	p->own_checked = false;
 	p->store_checked = false;
+	p->copies_listed = false;
 	p->cmms_on = false;
 	if (w->cfg.send_gammu) {
 		snprintf(p->path, sizeof(p->path), "GSM_SendSMS (send-path gammu)");

@@ -28,6 +28,7 @@ struct mdm_cmd {
 	char dest[32];
 	char *text;
 	int folder, location;
+	struct mdm_copies copies; /* MDM_CMD_SEND after a crash (mdm_send_stored): the parts' SIM copies */
 };
 
 struct mdm_worker {

@@ -80,6 +80,7 @@ struct mdm_wpriv {
 	bool cmms_refused;  /* the modem answered an error to AT+CMMS: never again (worker lifetime) */
 	bool store_refused; /* the modem refused AT+CMGW/AT+CMSS: AT+CMGS from now on (worker lifetime) */
 	bool store_checked; /* AT+CPMS? said this connection writes and sends from "SM" */
+	bool copies_listed; /* the SIM's stored outgoing messages were listed (MDM_EV_SIM_OUT) */
 	char path[96];	    /* how this connection sends, for the state reason */
 	struct mdm_at at;
 	char model[GSM_MAX_MODEL_LENGTH + GSM_MAX_MANUFACTURER_LENGTH + 2];
@@ -193,10 +194,10 @@ void mdm_on_send_status(GSM_StateMachine *sm, int status, int mr, void *data);
 /* Answer a send: MDM_EV_SEND_RESULT for job (reason and refs may be NULL: empty). */
 void mdm_answer_send(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
 		     const char *refs, unsigned parts_sent);
-/* The same for a store-and-send job: stored is the SIM index to delete once committed (0 none),
- * keep says the outcome is unknown (the row stays stored, read back later). */
+/* The same for a store-and-send job: stored are the SIM copies to delete once committed (NULL
+ * none), keep says the outcome is unknown (the row stays stored, read back later). */
 void mdm_answer_send_stored(struct mdm_worker *w, int64_t job, enum mdm_err_class cls, int code, const char *reason,
-			    const char *refs, unsigned parts_sent, int stored, bool keep);
+			    const char *refs, unsigned parts_sent, const struct mdm_copies *stored, bool keep);
 /* After a connect: choose how this connection sends (p->own, p->fd, p->path): linli's own AT+CMGS
  * on libgammu's descriptor when there is one to be had, GSM_SendSMS otherwise. */
 void mdm_choose_path(struct mdm_worker *w);

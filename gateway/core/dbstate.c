@@ -29,8 +29,8 @@ struct pending_outcome {
 	enum gw_out_outcome kind;
 	int64_t id;
 	int64_t at; /* sent: when; retry: the next try */
-	int modem;  /* >= 0: delete SIM index stored on this modem once recorded */
-	int stored;
+	int modem;  /* >= 0: delete the SIM copies stored on this modem once recorded */
+	struct mdm_copies stored;
 	char text[]; /* sent: the part references; retry, fail: the reason */
 };
 
@@ -47,15 +47,15 @@ static int write_outcome(struct gw *gw, enum gw_out_outcome kind, int64_t id, co
 	return -EINVAL;
 }
 
-static void outcome_done(struct gw *gw, int modem, int stored)
+static void outcome_done(struct gw *gw, int modem, const struct mdm_copies *stored)
 {
-	/* the outcome is committed: the SIM copy may go */
-	if (modem >= 0 && stored > 0 && gw->pool)
-		mdm_delete(gw->pool, (unsigned)modem, 0, stored);
+	/* the outcome is committed: the SIM copies may go */
+	for (unsigned k = 0; modem >= 0 && stored && gw->pool && k < stored->n; k++)
+		mdm_delete(gw->pool, (unsigned)modem, 0, stored->index[k]);
 }
 
 int gw_out_record(struct gw *gw, enum gw_out_outcome kind, int64_t id, const char *text, int64_t at, int modem,
-		  int stored)
+		  const struct mdm_copies *stored)
 {
 	struct pending_outcome *p;
 	int rc;
@@ -78,7 +78,10 @@ int gw_out_record(struct gw *gw, enum gw_out_outcome kind, int64_t id, const cha
 	p->id = id;
 	p->at = at;
 	p->modem = modem;
-	p->stored = stored;
+	if (stored)
+		p->stored = *stored;
+	else
+		p->stored.n = 0;
 	memcpy(p->text, text, strlen(text) + 1);
 	llist_add_tail(&p->list, &gw->db_pending);
 	gw->db_pending_len++;
@@ -101,7 +104,7 @@ static int replay_outcomes(struct gw *gw)
 			LOGP(DSMS, LOGL_ERROR, "cannot record the outcome of message %" PRId64 ": %s\n", p->id,
 			     strerror(-rc));
 		else
-			outcome_done(gw, p->modem, p->stored);
+			outcome_done(gw, p->modem, &p->stored);
 		llist_del(&p->list);
 		gw->db_pending_len--;
 		talloc_free(p);

@@ -117,8 +117,8 @@ void gw_emergency_result(struct gw *gw, struct gw_modem *m, const struct mdm_eve
 	struct emergency_msg *e = m->emergency;
 
 	m->emergency = NULL;
-	if (ev->u.send.stored > 0)
-		mdm_delete(gw->pool, m->idx, 0, ev->u.send.stored); /* its SIM copy: nothing refers to it */
+	for (unsigned k = 0; k < ev->u.send.stored.n; k++)
+		mdm_delete(gw->pool, m->idx, 0, ev->u.send.stored.index[k]); /* nothing refers to its copies */
 	if (!e) {
 		LOGP(DSMS, LOGL_NOTICE, "emergency: late answer from %s (%s), after it was given to another modem\n",
 		     m->cfg.name, ev->u.send.cls == MDM_OK ? "sent" : ev->u.send.reason);

@@ -201,8 +201,8 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	if (ev->u.send.keep && !m->job_abandoned) {
 		/* stored on the SIM, outcome unknown: the row stays stored, read back later */
 		m->stored_after = now + 30;
-		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " stays stored on %s (SIM index %d): %s\n", job, m->cfg.name,
-		     ev->u.send.stored, ev->u.send.reason);
+		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " stays stored on %s (SIM index %d, %u part(s)): %s\n", job,
+		     m->cfg.name, ev->u.send.stored.index[0], ev->u.send.stored.n, ev->u.send.reason);
 		return;
 	}
 	if (m->job_abandoned) {
@@ -220,7 +220,7 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	switch (ev->u.send.cls) {
 	case MDM_OK:
 		m->last_progress = now;
-		rc = gw_out_record(gw, GW_OUT_SENT, job, ev->u.send.refs, now, (int)m->idx, ev->u.send.stored);
+		rc = gw_out_record(gw, GW_OUT_SENT, job, ev->u.send.refs, now, (int)m->idx, &ev->u.send.stored);
 		mctr_inc(m, GW_MDM_CTR_SENT, 1);
 		mctr_inc(m, GW_MDM_CTR_PARTS, count_refs(ev->u.send.refs));
 		gw_ctr_inc(gw, GW_CTR_OUT_SENT);
@@ -251,12 +251,12 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 			char why[260];
 
 			snprintf(why, sizeof(why), "%s (after %u attempts)", reason, attempts);
-			rc = gw_out_record(gw, GW_OUT_FAIL, job, why, 0, (int)m->idx, ev->u.send.stored);
+			rc = gw_out_record(gw, GW_OUT_FAIL, job, why, 0, (int)m->idx, &ev->u.send.stored);
 			mctr_inc(m, GW_MDM_CTR_FAILED, 1);
 			gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 			LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed for good: %s\n", job, why);
 		} else {
-			rc = gw_out_record(gw, GW_OUT_RETRY, job, reason, next, (int)m->idx, ev->u.send.stored);
+			rc = gw_out_record(gw, GW_OUT_RETRY, job, reason, next, (int)m->idx, &ev->u.send.stored);
 			mctr_inc(m, GW_MDM_CTR_RETRIED, 1);
 			gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
 			LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " will be retried in %lds: %s\n", job,
@@ -269,7 +269,7 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 
 		m->last_progress = now;
 		snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
-		rc = gw_out_record(gw, GW_OUT_FAIL, job, reason, 0, (int)m->idx, ev->u.send.stored);
+		rc = gw_out_record(gw, GW_OUT_FAIL, job, reason, 0, (int)m->idx, &ev->u.send.stored);
 		mctr_inc(m, GW_MDM_CTR_FAILED, 1);
 		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed: %s\n", job, reason);
@@ -283,7 +283,7 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 }
 
-/* Store-and-send: job was written at SIM index stored on m; it is sent once this is committed. */
+/* Store-and-send: job's parts were written at the SIM indexes stored on m; sent once committed. */
 static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
 {
 	int rc = -ESRCH;
@@ -294,10 +294,12 @@ static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_even
 		return;
 	}
 	if (m->job == ev->u.send.job && !m->job_abandoned)
-		rc = db_sms_out_stored(gw->db, ev->u.send.job, m->cfg.name, ev->u.send.stored);
+		rc = db_sms_out_stored(gw->db, ev->u.send.job, m->cfg.name, ev->u.send.stored.index,
+				       ev->u.send.stored.n);
 	if (rc < 0) {
-		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " stored at %d on %s, index not committed (%s): not sent\n",
-		     ev->u.send.job, ev->u.send.stored, m->cfg.name, strerror(-rc));
+		LOGP(DSMS, LOGL_ERROR,
+		     "message %" PRId64 " stored at %d (%u part(s)) on %s, indexes not committed (%s): not sent\n",
+		     ev->u.send.job, ev->u.send.stored.index[0], ev->u.send.stored.n, m->cfg.name, strerror(-rc));
 		gw_db_fault(gw, rc, "store-and-send index");
 	}
 	mdm_stored_committed(gw->pool, m->idx, ev->u.send.job, rc == 0);
@@ -305,24 +307,31 @@ static void send_stored(struct gw *gw, struct gw_modem *m, const struct mdm_even
 
 struct stored_first {
 	int64_t id;
-	int index;
+	struct mdm_copies copies;
+	bool bad; /* its parts are not 1..n, or more than a send takes */
 };
 
-static void stored_first(void *data, int64_t id, int index)
+/* The copies of the first message listed (by message, then part). */
+static void stored_first(void *data, int64_t id, int part, int index)
 {
 	struct stored_first *f = data;
 
-	if (!f->id) {
+	if (!f->id)
 		f->id = id;
-		f->index = index;
+	if (f->id != id)
+		return;
+	if (f->copies.n >= MDM_STORE_PARTS || part != (int)f->copies.n + 1) {
+		f->bad = true;
+		return;
 	}
+	f->copies.index[f->copies.n++] = index;
 }
 
 /* Store-and-send after a crash: a message this modem had stored (still 'sending', with its SIM
  * index) is read back there before anything new. true when one was handed over. */
 static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now)
 {
-	struct stored_first f = {0, 0};
+	struct stored_first f = {.id = 0};
 	int rc;
 
 	if (m->stored_after > now)
@@ -330,11 +339,21 @@ static bool resume_stored(struct gw *gw, struct gw_modem *m, time_t now)
 	rc = db_sms_out_stored_list(gw->db, m->cfg.name, true, stored_first, &f);
 	if (rc <= 0 || !f.id)
 		return false;
-	rc = mdm_send_stored(gw->pool, m->idx, f.id, f.index);
+	if (f.bad) {
+		/* not what this linlid stores: not read back (the copies go once it is recorded) */
+		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " has copies on %s that are not parts 1..%u: queued again\n",
+		     f.id, m->cfg.name, f.copies.n);
+		db_stat_add(gw->db, "out_possible_dup", 1);
+		gw_out_record(gw, GW_OUT_RETRY, f.id, "stored copies unreadable: sent again", now, (int)m->idx,
+			      &f.copies);
+		return false;
+	}
+	rc = mdm_send_stored(gw->pool, m->idx, f.id, &f.copies);
 	if (rc < 0)
 		return false;
-	LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " was stored at SIM index %d on %s when linlid stopped: read back\n",
-	     f.id, f.index, m->cfg.name);
+	LOGP(DSMS, LOGL_NOTICE,
+	     "message %" PRId64 " was stored at SIM index %d (%u part(s)) on %s when linlid stopped: read back\n", f.id,
+	     f.copies.index[0], f.copies.n, m->cfg.name);
 	m->job = f.id;
 	m->job_prio = 0;
 	m->job_started = gw_mono();
@@ -349,12 +368,39 @@ struct stale {
 	struct gw_modem *m;
 };
 
-static void stale_copy(void *data, int64_t id, int index)
+static void stale_copy(void *data, int64_t id, int part, int index)
 {
 	struct stale *s = data;
 
 	(void)id;
+	(void)part;
 	mdm_delete(s->gw->pool, s->m->idx, 0, index);
+}
+
+/* Store-and-send, once a connection: the outgoing messages stored on m's SIM. Those no message
+ * refers to were left by a crash between AT+CMGW and the commit of their indexes (nothing was sent
+ * from them): they go. Nothing is deleted while the database cannot say. */
+static void sim_out(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
+{
+	unsigned gone = 0;
+
+	for (unsigned k = 0; k < ev->u.sim_out.n; k++) {
+		int rc = db_sms_out_copy_known(gw->db, m->cfg.name, ev->u.sim_out.index[k]);
+
+		if (rc < 0) {
+			LOGP(DSMS, LOGL_ERROR,
+			     "modem %s: cannot tell which stored outgoing messages are known (%s): kept\n", m->cfg.name,
+			     strerror(-rc));
+			return;
+		}
+		if (rc == 0 && mdm_delete(gw->pool, m->idx, 0, ev->u.sim_out.index[k]) == 0)
+			gone++;
+	}
+	if (gone)
+		LOGP(DSMS, LOGL_NOTICE,
+		     "modem %s: %u stored outgoing message(s) on the SIM that no message refers to (left by a crash "
+		     "before their index was committed, never sent): deleted\n",
+		     m->cfg.name, gone);
 }
 
 /* The pool's send watchdog reset modem m: its send has not been answered for send-timeout. */
@@ -433,6 +479,10 @@ static void mdm_event(struct mdm_pool *pool, struct mdm_event *ev, void *data)
 		break;
 	case MDM_EV_STORED:
 		send_stored(gw, m, ev);
+		mdm_event_free(ev);
+		break;
+	case MDM_EV_SIM_OUT:
+		sim_out(gw, m, ev);
 		mdm_event_free(ev);
 		break;
 	case MDM_EV_DELETED:

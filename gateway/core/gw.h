@@ -187,10 +187,10 @@ enum gw_out_outcome {
 };
 /* Record an outcome. When the database cannot commit, the outcome is kept in memory (in order) and
  * recorded by the degraded state's retry, so a message sent during a fault is not sent again.
- * modem >= 0 and stored > 0: the SIM copy at index stored is deleted once the outcome is recorded.
+ * modem >= 0 and stored (may be NULL): its SIM copies are deleted once the outcome is recorded.
  * 0: recorded; 1: kept for the retry; <0: another error (not kept). */
 int gw_out_record(struct gw *gw, enum gw_out_outcome kind, int64_t id, const char *text, int64_t at, int modem,
-		  int stored);
+		  const struct mdm_copies *stored);
 
 /* Gateway-wide counters. */
 enum {

@@ -317,7 +317,7 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 	if (transient && attempts < gw->cfg.max_attempts) {
 		time_t delay = gw_outbox_backoff(gw, attempts);
 
-		rc = gw_out_record(gw, GW_OUT_RETRY, id, reason, now + (time_t)delay, -1, 0);
+		rc = gw_out_record(gw, GW_OUT_RETRY, id, reason, now + (time_t)delay, -1, NULL);
 		gw_ctr_inc(gw, GW_CTR_OUT_RETRIED);
 		LOGP(DSIP, LOGL_NOTICE, "SIP message %" PRId64 " will be retried in %lds: %s\n", id, (long)delay,
 		     reason);
@@ -325,7 +325,7 @@ static void out_failed(struct gw *gw, int64_t id, unsigned attempts, bool transi
 		char why[300];
 
 		snprintf(why, sizeof(why), "%s (after %u attempt%s)", reason, attempts, attempts == 1 ? "" : "s");
-		rc = gw_out_record(gw, GW_OUT_FAIL, id, why, 0, -1, 0);
+		rc = gw_out_record(gw, GW_OUT_FAIL, id, why, 0, -1, NULL);
 		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
 		LOGP(DSIP, LOGL_ERROR, "SIP message %" PRId64 " failed: %s\n", id, why);
 	}
@@ -341,7 +341,7 @@ static void fl_requeue_all(const char *why)
 	time_t now = gw_now();
 
 	for (unsigned i = 0; i < S.nfl; i++) {
-		if (gw_out_record(S.gw, GW_OUT_RETRY, S.fl[i].id, why, now, -1, 0) >= 0)
+		if (gw_out_record(S.gw, GW_OUT_RETRY, S.fl[i].id, why, now, -1, NULL) >= 0)
 			LOGP(DSIP, LOGL_NOTICE,
 			     "SIP message %" PRId64 " back in the queue (%s); it may reach its "
 			     "recipient twice\n",
@@ -465,7 +465,7 @@ static void handle_result(struct gw *gw, const struct sip_evt *ev)
 		char refs[32];
 
 		snprintf(refs, sizeof(refs), "sip %d", ev->code);
-		rc = gw_out_record(gw, GW_OUT_SENT, ev->id, refs, gw_now(), -1, 0);
+		rc = gw_out_record(gw, GW_OUT_SENT, ev->id, refs, gw_now(), -1, NULL);
 		if (rc < 0) {
 			gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 			LOGP(DSIP, LOGL_ERROR, "cannot record SIP message %" PRId64 " as sent: %s\n", ev->id,

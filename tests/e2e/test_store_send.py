@@ -6,8 +6,12 @@ message went over the air exactly once, counted from what the emulated modem sen
   read back as "STO UNSENT", sent after the restart;
 - during the air time of AT+CMSS: read back as "STO SENT", marked sent (reference unknown);
 - right after +CMSS: the outcome was committed or is read back as "STO SENT".
-A row stored on a modem no longer configured is queued again and counted; a queue of messages with
-kills at random points (LINLI_SEED) goes out once each. A modem that refuses AT+CMGW falls back to
+A message of several parts is stored part by part, all indexes committed before the first AT+CMSS;
+killed between its parts it is read back part by part and only the parts "STO UNSENT" go out. An
+outgoing message on the SIM that no message refers to (a crash between AT+CMGW and the commit of
+its index) is deleted before the next store-and-send; received messages there are read as always.
+A row stored on a modem no longer configured is queued again and counted; a queue of messages (one in
+three of two parts) with kills at random points (LINLI_SEED) goes out once each, part by part. A modem that refuses AT+CMGW falls back to
 AT+CMGS and still delivers; the flag shows in the configuration and the send path in `show modems`."""
 import os
 import random
@@ -26,7 +30,34 @@ def over_air(m, text):
 
 
 def row(gw, mid):
-    return gw.sql("SELECT state, coalesce(refs, ''), sim_index, sim_modem FROM sms_out WHERE id = ?", (mid,))[0]
+    """state, refs, the first part's SIM index and its modem (None when no copy is recorded)"""
+    return gw.sql("SELECT state, coalesce(refs, ''),"
+                  " (SELECT sim_index FROM sms_out_copy WHERE out_id = o.id ORDER BY part LIMIT 1),"
+                  " (SELECT modem FROM sms_out_copy WHERE out_id = o.id ORDER BY part LIMIT 1)"
+                  " FROM sms_out o WHERE id = ?", (mid,))[0]
+
+
+def copies(gw, mid):
+    return gw.sql("SELECT count(*) FROM sms_out_copy WHERE out_id = ?", (mid,))[0][0]
+
+
+def parts_to(m, dest):
+    """The part numbers the modem sent to dest, in the order sent (1 for a message of one part)."""
+    out = []
+    for r in m.ctl_list("sentparts"):
+        f = r.split("\t")
+        if f[1] == dest:
+            out.append(int(f[3].split("/")[1]))
+    return out
+
+
+def submit_tpdu(dest, text):
+    """An SMS-SUBMIT TPDU (23.040 9.2.2.2, UCS-2) to dest, as hex: what a phone keeps as a draft."""
+    digits = dest.lstrip("+")
+    sem = "".join(digits[i + 1] + digits[i] if i + 1 < len(digits) else "F" + digits[i]
+                  for i in range(0, len(digits), 2))
+    ud = text.encode("utf-16-be")
+    return "0100%02X91%s0008%02X%s" % (len(digits), sem, len(ud), ud.hex().upper())
 
 
 def wait_state(gw, mid, state, timeout=90):
@@ -95,6 +126,61 @@ def main(t):
         refs = [row(gw, mid)[1] for mid in ids]
         t.check(all(r.isdigit() for r in refs), "each has its +CMSS reference (%s)" % refs)
         linli.wait_for(lambda: storage_empty(m), 60, "the SIM copies deleted", 0.1)
+
+        # a message of three parts, no crash: each part stored, all committed, each sent from storage
+        st0 = m.stats()
+        long3 = "三段" * 75
+        mid = gw.send(DEST % 50, long3)
+        wait_state(gw, mid, "sent")
+        st = m.stats()
+        t.check(int(st["cmgw"]) - int(st0["cmgw"]) == 3 and int(st["cmss"]) - int(st0["cmss"]) == 3 and
+                int(st["cmgs"]) == 0,
+                "three parts: each stored and sent from storage (cmgw +%d cmss +%d cmgs %s)" %
+                (int(st["cmgw"]) - int(st0["cmgw"]), int(st["cmss"]) - int(st0["cmss"]), st["cmgs"]))
+        p = parts_to(m, DEST % 50)
+        t.check(p == [1, 2, 3], "three parts: each over the air once, in order (%s)" % p)
+        r = row(gw, mid)
+        t.check(len(r[1].split(",")) == 3, "three parts: a reference for each (%r)" % r[1])
+        linli.wait_for(lambda: storage_empty(m) and copies(gw, mid) == 0, 60, "three parts: the copies deleted",
+                       0.1)
+
+        # three parts, killed while the second is on the air: read back part by part
+        m.ctl("airtime 1500")
+        mid = gw.send(DEST % 51, long3)
+        linli.wait_for(lambda: len(parts_to(m, DEST % 51)) == 1, 60, "the first part sent", 0.02)
+        t.check(copies(gw, mid) == 3, "all three copies were committed before the first went out")
+        time.sleep(0.3)
+        gw.kill9()
+        time.sleep(1.6)
+        st = stored_out(m)
+        t.check(sorted(st) == ["2", "3", "3"],
+                "killed during the second part: two STO SENT, one STO UNSENT (%s)" % st)
+        gw.start()
+        wait_state(gw, mid, "sent")
+        p = parts_to(m, DEST % 51)
+        t.check(p == [1, 2, 3], "killed between parts: each part over the air once (%s)" % p)
+        r = row(gw, mid)
+        t.check(r[1].isdigit(), "killed between parts: the part sent after the restart has its reference (%r)" % r[1])
+        linli.wait_for(lambda: storage_empty(m) and copies(gw, mid) == 0, 60, "killed between parts: copies deleted",
+                       0.1)
+        m.ctl("airtime 0")
+
+        # outgoing messages on the SIM no message refers to: deleted before the next store-and-send;
+        # a received message there is read as always
+        gw.kill9()
+        orphans = [m.ctl("storeout 2 " + submit_tpdu(DEST % 60, "孤儿 unsent")),
+                   m.ctl("storeout 3 " + submit_tpdu(DEST % 61, "孤儿 sent"))]
+        t.check(all(o.startswith("ok ") for o in orphans), "two outgoing messages put on the SIM (%s)" % orphans)
+        m.ctl("deliver +8613800000077 收到的 kept")
+        gw.start()
+        linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sms_in WHERE text = '收到的 kept'")[0][0] == 1, 60,
+                       "the received message read", 0.1)
+        mid = gw.send(DEST % 62, "after orphans")
+        wait_state(gw, mid, "sent")
+        linli.wait_for(lambda: storage_empty(m), 60, "the unreferenced outgoing copies deleted", 0.1)
+        t.check(over_air(m, "孤儿 unsent") == 0 and over_air(m, "孤儿 sent") == 0,
+                "the unreferenced copies were not sent")
+        t.check("no message refers to" in gw.log_tail(400), "the log says unreferenced copies were deleted")
 
         # 1. after the index was committed, before AT+CMSS was carried out
         def arm1():
@@ -168,7 +254,7 @@ def main(t):
         # kills at random points of a queue of messages
         m.ctl("airtime 300")
         rnd = random.Random(os.environ.get("LINLI_SEED", "store-send"))
-        texts = ["loop %02d" % i for i in range(N_LOOP)]
+        texts = ["loop %02d" % i + (" two parts" * 20 if i % 3 == 0 else "") for i in range(N_LOOP)]
         ids = [gw.send(DEST % (200 + i), x) for i, x in enumerate(texts)]
         kills = 0
         while kills < K_LOOP and gw.sql("SELECT count(*) FROM sms_out WHERE state != 'sent' AND id IN (%s)" %
@@ -180,9 +266,10 @@ def main(t):
             gw.wait_modems_ready(["m9"])
         for mid in ids:
             wait_state(gw, mid, "sent")
-        counts = [over_air(m, x) for x in texts]
-        t.check(kills > 0 and counts == [1] * N_LOOP,
-                "%d kills at random points: every message over the air exactly once (%s)" % (kills, counts))
+        got = [parts_to(m, DEST % (200 + i)) for i in range(N_LOOP)]
+        want = [[1, 2] if i % 3 == 0 else [1] for i in range(N_LOOP)]
+        t.check(kills > 0 and got == want,
+                "%d kills at random points: every part over the air exactly once (%s)" % (kills, got))
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
 
         # a modem without AT+CMGW: AT+CMGS, still delivered

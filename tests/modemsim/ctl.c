@@ -690,6 +690,41 @@ static void cmd_deliverpdu(char *args, struct ms_buf *o)
 		ms_buf_printf(o, "ok pending\n");
 }
 
+/* storeout STAT HEX: an outgoing message (an SMS-SUBMIT TPDU) stored with <stat> 2 or 3, as a phone
+ * or an earlier AT+CMGW left it. */
+static void cmd_storeout(char *args, struct ms_buf *o)
+{
+	char *hex = strchr(args, ' ');
+	struct pdu_submit sub;
+	struct ms_slot *sl;
+	unsigned idx;
+	int n;
+
+	if (!hex || (strncmp(args, "2 ", 2) && strncmp(args, "3 ", 2))) {
+		ms_buf_printf(o, "err usage: storeout 2|3 HEX\n");
+		return;
+	}
+	hex++;
+	idx = ms_sim_free_index();
+	if (!idx) {
+		ms_buf_printf(o, "err SIM full\n");
+		return;
+	}
+	sl = &ms.sim[idx];
+	memset(sl, 0, sizeof(*sl));
+	sl->pdu[0] = 0; /* no SMSC address */
+	n = pdu_from_hex(hex, strlen(hex), sl->pdu + 1, sizeof(sl->pdu) - 1);
+	if (n <= 0 || pdu_submit_decode(sl->pdu + 1, (size_t)n, &sub) < 0) {
+		ms_buf_printf(o, "err not an SMS-SUBMIT TPDU\n");
+		return;
+	}
+	sl->used = true;
+	sl->stat = (unsigned)(args[0] - '0');
+	sl->sca_len = 1;
+	sl->len = (size_t)n + 1;
+	ms_buf_printf(o, "ok %u\n", idx);
+}
+
 static void list_storage(struct ms_buf *b)
 {
 	unsigned i;
@@ -772,6 +807,8 @@ static void command(struct client *c, char *line)
 		cmd_deliver(args, o);
 	} else if (!strcmp(line, "deliverpdu")) {
 		cmd_deliverpdu(args, o);
+	} else if (!strcmp(line, "storeout")) {
+		cmd_storeout(args, o);
 	} else if (!strcmp(line, "sent")) {
 		list_sent(o);
 		ms_buf_add(o, ".\n", 2);
