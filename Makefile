@@ -9,7 +9,7 @@
 
 BUILD ?= build
 .DEFAULT_GOAL := all
-PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 talloc spandsp sofia-sip-ua-glib glib-2.0 jansson libmicrohttpd gnutls
+PKGS := libosmocore libosmovty libosmoctrl gammu sqlite3 libpq talloc spandsp sofia-sip-ua-glib glib-2.0 jansson libmicrohttpd gnutls
 
 # Warnings in their own variable so `make CFLAGS=...` cannot drop them.
 WARN := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -23,10 +23,14 @@ LIBS := $(PKG_LIBS) -lpthread -lm
 
 # ---- db: SQL embedded into the binary (schema.sql + numbered upgrade steps) ----
 SQL_FILES := db/schema.sql $(sort $(wildcard db/upgrade/*.sql))
-GEN_SRC := $(BUILD)/gen/db_sql.c
+PG_SQL_FILES := $(sort $(wildcard db/pg/*.sql))
+GEN_SRC := $(BUILD)/gen/db_sql.c $(BUILD)/gen/db_pg_sql.c
 $(BUILD)/gen/db_sql.c: $(SQL_FILES) scripts/sql2c.sh
 	@mkdir -p $(dir $@)
 	sh scripts/sql2c.sh $(SQL_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/db_pg_sql.c: $(PG_SQL_FILES) scripts/sql2c.sh
+	@mkdir -p $(dir $@)
+	sh scripts/sql2c.sh -n db_pg_sql $(PG_SQL_FILES) > $@.tmp && mv $@.tmp $@
 
 # ---- one library per layer (scripts/check-layers.sh keeps the includes to these layers) ----
 # Listed so that each comes before the layers it uses (the link order of static libraries):

@@ -1,5 +1,6 @@
 /* The community database on SQLite: open and upgrade, the statement table, transactions, and
- * the mapping of SQLite codes to -errno (db_priv.h says how a statement is run).
+ * the mapping of SQLite codes to -errno (db_priv.h says how a statement is run). A database given
+ * as a postgresql:// URL is PostgreSQL's: the same statements, run by db_pg.c.
  *
  * Modelled on osmo-hlr's src/db.c: every statement is prepared once at open into an array
  * indexed by enum db_stmt, bound by name, reset after use; the schema version lives in
@@ -17,6 +18,7 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/utils.h>
 
+#include "db/db_engine.h"
 #include "db/db_priv.h"
 #include "db/db_sql.h"
 
@@ -119,7 +121,7 @@ struct db_q *db_q(struct db_context *dbc, enum db_stmt id)
 
 	OSMO_ASSERT(id < _NUM_DB_STMT);
 	q = &dbc->q[id];
-	OSMO_ASSERT(q->st);
+	OSMO_ASSERT(q->st || q->pg);
 	/* a statement taken again before its run ended: a db/ function re-entered itself */
 	if (q->active) {
 		LOGDB(LOGL_FATAL, "db: statement %s taken while in use\n", q->def->name);
@@ -133,7 +135,7 @@ struct db_q *db_q(struct db_context *dbc, enum db_stmt id)
 
 static int param_index(struct db_q *q, const char *name)
 {
-	int i = sqlite3_bind_parameter_index(q->st, name);
+	int i = q->pg ? db_pg_param_index(q, name) : sqlite3_bind_parameter_index(q->st, name);
 
 	/* a wrong name is a bug in db/, found by any test that runs the statement */
 	if (i <= 0) {
@@ -157,6 +159,8 @@ void db_bind_text(struct db_q *q, const char *name, const char *text)
 {
 	int i = param_index(q, name);
 
+	if (q->pg)
+		return db_pg_bind_text(q, i, text);
 	bind_rc(q, name, text ? sqlite3_bind_text(q->st, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(q->st, i));
 }
 
@@ -164,6 +168,8 @@ void db_bind_int(struct db_q *q, const char *name, int64_t val)
 {
 	int i = param_index(q, name);
 
+	if (q->pg)
+		return db_pg_bind_int(q, i, val);
 	bind_rc(q, name, sqlite3_bind_int64(q->st, i, val));
 }
 
@@ -171,6 +177,8 @@ void db_bind_id(struct db_q *q, const char *name, int64_t val)
 {
 	int i = param_index(q, name);
 
+	if (q->pg)
+		return val ? db_pg_bind_int(q, i, val) : db_pg_bind_text(q, i, NULL);
 	bind_rc(q, name, val ? sqlite3_bind_int64(q->st, i, val) : sqlite3_bind_null(q->st, i));
 }
 
@@ -178,6 +186,8 @@ void db_bind_double(struct db_q *q, const char *name, double val)
 {
 	int i = param_index(q, name);
 
+	if (q->pg)
+		return db_pg_bind_double(q, i, val);
 	bind_rc(q, name, sqlite3_bind_double(q->st, i, val));
 }
 
@@ -185,37 +195,58 @@ void db_bind_null(struct db_q *q, const char *name)
 {
 	int i = param_index(q, name);
 
+	if (q->pg)
+		return db_pg_bind_text(q, i, NULL);
 	bind_rc(q, name, sqlite3_bind_null(q->st, i));
 }
 
 static void q_end(struct db_q *q)
 {
-	sqlite3_reset(q->st);
-	sqlite3_clear_bindings(q->st);
+	if (q->pg) {
+		db_pg_clear(q);
+	} else {
+		sqlite3_reset(q->st);
+		sqlite3_clear_bindings(q->st);
+	}
 	q->active = false;
+}
+
+static int param_count(struct db_q *q)
+{
+	return q->pg ? db_pg_param_count(q) : sqlite3_bind_parameter_count(q->st);
+}
+
+static const char *param_name(struct db_q *q, int i)
+{
+	return q->pg ? db_pg_param_name(q, i) : sqlite3_bind_parameter_name(q->st, i);
 }
 
 /* Step q to its end, fn for up to max rows (0: every row); the number of rows or -errno. */
 static int q_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 {
+	struct db_row r = {.st = q->st};
 	unsigned n = 0;
 	int rc;
 
 	OSMO_ASSERT(q->active);
 	if ((q->bound & q->need) != q->need) {
-		for (int i = 1; i <= sqlite3_bind_parameter_count(q->st); i++)
+		for (int i = 1; i <= param_count(q); i++)
 			if ((q->need & (1ull << (i - 1))) && !(q->bound & (1ull << (i - 1))))
 				LOGDB(LOGL_FATAL, "db: statement %s run with %s unbound\n", q->def->name,
-				      sqlite3_bind_parameter_name(q->st, i));
+				      param_name(q, i));
 		OSMO_ASSERT(0);
 	}
 	if (q->err) {
 		rc = q->err;
 		goto out;
 	}
+	if (q->pg) {
+		rc = db_pg_run(q, fn, data, max);
+		goto out;
+	}
 	while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
 		if (fn && (!max || n < max))
-			fn(data, (struct db_row *)q->st);
+			fn(data, &r);
 		n++;
 	}
 	rc = rc == SQLITE_DONE ? (int)n : db_map_rc(q->dbc, rc, q->def->name);
@@ -237,7 +268,7 @@ int db_exec_one(struct db_q *q)
 
 	if (rc < 0)
 		return rc;
-	return sqlite3_changes(q->dbc->db) ? 0 : -ENOENT;
+	return db_changes(q->dbc) ? 0 : -ENOENT;
 }
 
 int db_row(struct db_q *q, db_row_fn fn, void *data)
@@ -395,44 +426,39 @@ int db_lines(struct db_q *q, db_fmt_fn fmt, void (*cb)(void *data, const char *l
 
 int64_t db_last_id(struct db_context *dbc)
 {
-	return sqlite3_last_insert_rowid(dbc->db);
+	return dbc->pg ? db_pg_last_id(dbc) : sqlite3_last_insert_rowid(dbc->db);
 }
 
 int db_changes(struct db_context *dbc)
 {
-	return sqlite3_changes(dbc->db);
+	return dbc->pg ? db_pg_changes(dbc) : sqlite3_changes(dbc->db);
 }
 
-/* ---- the columns of a row: on SQLite a struct db_row is the statement itself ---- */
-
-static inline sqlite3_stmt *row_st(struct db_row *r)
-{
-	return (sqlite3_stmt *)r;
-}
+/* ---- the columns of a row: SQLite's statement, or a PostgreSQL result's row (db_engine.h) ---- */
 
 int64_t db_col_int64(struct db_row *r, int col)
 {
-	return sqlite3_column_int64(row_st(r), col);
+	return r->res ? db_pg_col_int64(r, col) : sqlite3_column_int64(r->st, col);
 }
 
 int db_col_int(struct db_row *r, int col)
 {
-	return sqlite3_column_int(row_st(r), col);
+	return r->res ? (int)db_pg_col_int64(r, col) : sqlite3_column_int(r->st, col);
 }
 
 double db_col_double(struct db_row *r, int col)
 {
-	return sqlite3_column_double(row_st(r), col);
+	return r->res ? db_pg_col_double(r, col) : sqlite3_column_double(r->st, col);
 }
 
 bool db_col_null(struct db_row *r, int col)
 {
-	return sqlite3_column_type(row_st(r), col) == SQLITE_NULL;
+	return r->res ? db_pg_col_null(r, col) : sqlite3_column_type(r->st, col) == SQLITE_NULL;
 }
 
 const char *db_col_text_or_null(struct db_row *r, int col)
 {
-	return (const char *)sqlite3_column_text(row_st(r), col);
+	return r->res ? db_pg_col_text(r, col) : (const char *)sqlite3_column_text(r->st, col);
 }
 
 const char *db_col_text(struct db_row *r, int col)
@@ -463,6 +489,11 @@ static int run(struct db_context *dbc, enum db_stmt id)
 
 int db_begin(struct db_context *dbc)
 {
+	/* PostgreSQL only warns about a BEGIN inside a transaction: refused here, as SQLite does */
+	if (dbc->pg && db_pg_in_transaction(dbc)) {
+		LOGDB(LOGL_ERROR, "db %s: begin: a transaction is open already\n", dbc->path);
+		return -EINVAL;
+	}
 	return run(dbc, DB_STMT_BEGIN);
 }
 
@@ -478,13 +509,15 @@ int db_rollback(struct db_context *dbc)
 
 int db_sp_begin(struct db_context *dbc)
 {
-	return run(dbc, DB_STMT_SAVEPOINT);
+	return dbc->pg ? db_pg_sp_begin(dbc) : run(dbc, DB_STMT_SAVEPOINT);
 }
 
 int db_sp_end(struct db_context *dbc, int rc)
 {
 	int rc2;
 
+	if (dbc->pg)
+		return db_pg_sp_end(dbc, rc);
 	if (rc < 0)
 		run(dbc, DB_STMT_ROLLBACK_TO);
 	rc2 = run(dbc, DB_STMT_RELEASE);
@@ -643,6 +676,8 @@ static int upgrade(struct db_context *dbc)
 
 void db_set_busy_timeout(struct db_context *dbc, int ms)
 {
+	if (dbc->pg)
+		return db_pg_busy_timeout(dbc, ms);
 	sqlite3_busy_timeout(dbc->db, ms);
 }
 
@@ -682,9 +717,21 @@ static int prepare(struct db_context *dbc, const struct db_stmt_def *def)
 	OSMO_ASSERT(def->id < _NUM_DB_STMT);
 	q = &dbc->q[def->id];
 	/* an id defined twice is a bug in the tables */
-	if (q->st) {
+	if (q->st || q->pg) {
 		LOGDB(LOGL_FATAL, "db: statement %s defined twice\n", def->name);
 		OSMO_ASSERT(0);
+	}
+	if (dbc->pg) {
+		rc = db_pg_prepare(dbc, q, def);
+		if (rc < 0)
+			return rc;
+		q->dbc = dbc;
+		q->def = def;
+		n = db_pg_param_count(q);
+		OSMO_ASSERT(n <= 64);
+		for (int i = 1; i <= n; i++)
+			q->need |= 1ull << (i - 1);
+		return 0;
 	}
 	rc = sqlite3_prepare_v3(dbc->db, def->sql, -1, SQLITE_PREPARE_PERSISTENT, &q->st, NULL);
 	if (rc != SQLITE_OK) {
@@ -705,18 +752,23 @@ static int prepare(struct db_context *dbc, const struct db_stmt_def *def)
 	return 0;
 }
 
+/* Every statement of the tables, each failure logged (all of them, not only the first). */
 static int prepare_all(struct db_context *dbc)
 {
+	int first = 0;
+
 	for (unsigned t = 0; t < ARRAY_SIZE(stmt_tables); t++) {
 		for (unsigned i = 0; i < stmt_tables[t]->n; i++) {
 			int rc = prepare(dbc, &stmt_tables[t]->defs[i]);
 
-			if (rc < 0)
-				return rc;
+			if (rc < 0 && !first)
+				first = rc;
 		}
 	}
+	if (first)
+		return first;
 	for (unsigned i = 0; i < _NUM_DB_STMT; i++) {
-		if (!dbc->q[i].st) {
+		if (!dbc->q[i].st && !dbc->q[i].pg) {
 			LOGDB(LOGL_FATAL, "db: statement %u has no SQL in any table\n", i);
 			OSMO_ASSERT(0);
 		}
@@ -726,6 +778,7 @@ static int prepare_all(struct db_context *dbc)
 
 static int db_destructor(struct db_context *dbc)
 {
+	db_pg_close(dbc);
 	for (unsigned i = 0; i < _NUM_DB_STMT; i++)
 		sqlite3_finalize(dbc->q[i].st);
 	if (dbc->db) {
@@ -751,8 +804,17 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 	dbc = talloc_zero(ctx, struct db_context);
 	if (!dbc)
 		return -ENOMEM;
-	dbc->path = talloc_strdup(dbc, path);
+	dbc->path = db_path_shown(dbc, path);
 	talloc_set_destructor(dbc, db_destructor);
+	if (db_pg_url(path)) {
+		rc = db_pg_open(dbc, path);
+		if (rc == 0)
+			rc = prepare_all(dbc);
+		if (rc < 0)
+			goto fail;
+		*dbc_out = dbc;
+		return 0;
+	}
 
 	rc = sqlite3_open_v2(path, &dbc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -784,6 +846,29 @@ fail:
 	return rc;
 }
 
+bool db_is_url(const char *path)
+{
+	return db_pg_url(path);
+}
+
+char *db_path_shown(void *ctx, const char *path)
+{
+	const char *at, *colon, *start;
+
+	if (!db_pg_url(path) || !(at = strchr(path, '@')))
+		return talloc_strdup(ctx, path);
+	start = strstr(path, "://") + 3;
+	colon = memchr(start, ':', (size_t)(at - start));
+	if (!colon)
+		return talloc_strdup(ctx, path);
+	return talloc_asprintf(ctx, "%.*s:***%s", (int)(colon - path), path, at);
+}
+
+int db_own(struct db_context *dbc)
+{
+	return dbc->pg ? db_pg_own(dbc) : 0;
+}
+
 void db_close(struct db_context *dbc)
 {
 	talloc_free(dbc);
@@ -810,6 +895,11 @@ int db_explain(struct db_context *dbc, const char *stmt_name, void (*cb)(void *d
 			def = dbc->q[i].def;
 	if (!def)
 		return -ENOENT;
+	if (dbc->pg) {
+		struct db_q *q = &dbc->q[def->id];
+
+		return db_pg_explain(q, cb, data);
+	}
 	/* a one-off: diagnosis only, never on a path that serves a message */
 	sql = talloc_asprintf(dbc, "EXPLAIN QUERY PLAN %s", def->sql);
 	rc = sqlite3_prepare_v2(dbc->db, sql, -1, &stmt, NULL);

@@ -25,6 +25,15 @@ struct db_context;
  * opened or created; -EIO when a step fails (the file stays at the version before it).
  * The context is allocated under talloc ctx; db_close() or freeing ctx closes it. */
 int db_open(void *ctx, const char *path, struct db_context **dbc_out);
+/* path names a PostgreSQL database (postgresql://USER[:PASSWORD]@HOST[:PORT]/NAME[?...], libpq's
+ * URI) rather than an SQLite file: db_open runs db/pg/ and the same statements there (issue 14). */
+bool db_is_url(const char *path);
+/* path as it may be shown in a log: a URL's password as "***" (talloc'd under ctx). */
+char *db_path_shown(void *ctx, const char *path);
+/* linlid owns the database while it runs: on SQLite the owner's lock file (db_lock_owner) does it;
+ * on PostgreSQL a session advisory lock, -EBUSY when another linlid holds it. Until outgoing
+ * messages are claimed safely across boxes (issue 14), one linlid per PostgreSQL database. */
+int db_own(struct db_context *dbc);
 /* How long a statement waits for another connection's lock before it fails with -EBUSY (5 s from
  * db_open). An event loop sets it short, so that a lock held elsewhere does not stall it. */
 void db_set_busy_timeout(struct db_context *dbc, int ms);
@@ -41,7 +50,8 @@ int db_backup_check(const char *path, int *version, char *err, size_t errlen);
  * owner's lock (no linlid on it); the restored file is upgraded by the next db_open. */
 int db_restore(const char *src_path, const char *db_path, char *kept, size_t keptlen, char *err, size_t errlen);
 /* The owner's lock: flock on db_path.lock, held by linlid while it runs (and by a restore), so that
- * two processes never own one database. -EBUSY: held by another. *fd: keep it open to hold it. */
+ * two processes never own one database. -EBUSY: held by another. *fd: keep it open to hold it.
+ * A PostgreSQL URL has no lock file (0, *fd -1): db_own does it there. */
 int db_lock_owner(void *ctx, const char *db_path, int *fd);
 
 /* The libosmocore log subsystem db/ logs to (linlid: DDB); DLGLOBAL until set. */

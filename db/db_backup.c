@@ -194,6 +194,11 @@ int db_backup(struct db_context *dbc, const char *dest, int *version, char *err,
 
 	if (err && errlen)
 		err[0] = '\0';
+	if (dbc->pg) {
+		set_err(err, errlen, "%s%s",
+			"the database is PostgreSQL's: ", "back it up with pg_dump (see the README)");
+		return -ENOTSUP;
+	}
 	if (stat(dest, &st) == 0) {
 		set_err(err, errlen, "%s: %s", dest, "exists already; a backup never overwrites a file");
 		return -EEXIST;
@@ -210,6 +215,11 @@ int db_backup_check(const char *path, int *version, char *err, size_t errlen)
 
 int db_restore(const char *src_path, const char *db_path, char *kept, size_t keptlen, char *err, size_t errlen)
 {
+	if (db_is_url(db_path)) {
+		set_err(err, errlen, "%s%s",
+			"the database is PostgreSQL's: ", "restore it with pg_restore (see the README)");
+		return -ENOTSUP;
+	}
 	sqlite3 *src = NULL, *cur = NULL;
 	struct stat st;
 	int rc, v, vcur;
@@ -279,10 +289,13 @@ int db_restore(const char *src_path, const char *db_path, char *kept, size_t kep
 
 int db_lock_owner(void *ctx, const char *db_path, int *fd_out)
 {
-	char *path = talloc_asprintf(ctx, "%s.lock", db_path);
+	char *path;
 	int fd, rc = 0;
 
 	*fd_out = -1;
+	if (db_is_url(db_path))
+		return 0;
+	path = talloc_asprintf(ctx, "%s.lock", db_path);
 	if (!path)
 		return -ENOMEM;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);

@@ -44,12 +44,13 @@ static const struct db_stmt_def stmts[] = {
 				"result = :result, sip_status = :status WHERE id = :id"),
 	DB_SQL(CALL_LIST, "SELECT " CALL_LINE " FROM call c ORDER BY c.id DESC LIMIT :limit"),
 	DB_SQL(CALL_SHOW, "SELECT " CALL_LINE " FROM call c WHERE c.id = :id"),
-	DB_SQL(CALL_LEGS, "SELECT printf('  leg %d %-11s %-16s invited %s answered %s joined %s ended %s "
-			  "result %s sip %s', id, kind, number, coalesce(time(invited_at, 'unixepoch'), '-'), "
-			  "coalesce(time(answered_at, 'unixepoch'), '-'), "
-			  "coalesce(time(joined_at, 'unixepoch'), '-'), coalesce(time(ended_at, 'unixepoch'), '-'), "
-			  "coalesce(result, '-'), coalesce(sip_status, '-')) FROM call_leg WHERE call_id = :id "
-			  "ORDER BY id"),
+	DB_SQL(CALL_LEGS,
+	       "SELECT printf('  leg %d %-11s %-16s invited %s answered %s joined %s ended %s "
+	       "result %s sip %s', id, kind, number, coalesce(time(invited_at, 'unixepoch'), '-'), "
+	       "coalesce(time(answered_at, 'unixepoch'), '-'), "
+	       "coalesce(time(joined_at, 'unixepoch'), '-'), coalesce(time(ended_at, 'unixepoch'), '-'), "
+	       "coalesce(result, '-'), coalesce(CAST(sip_status AS TEXT), '-')) FROM call_leg WHERE call_id = :id "
+	       "ORDER BY id"),
 	/* the staff console */
 	DB_SQL(CALL_ROWS, "SELECT id, caller, coalesce(caller_phone_id, 0), coalesce(household_id, 0),"
 			  " coalesce(grp_id, 0), coalesce(sip_call_id, ''), state, started, started_ms,"

@@ -39,10 +39,11 @@ static const struct db_stmt_def stmts[] = {
 				 " WHERE household_id = :hh ORDER BY id"),
 	DB_SQL(GROUP_LIST, "SELECT g.code, g.name, gd.code, (SELECT count(*) FROM household h WHERE h.grp_id = g.id)"
 			   " FROM grp g JOIN grid gd ON gd.id = g.grid_id ORDER BY g.code"),
-	DB_SQL(PHONE_UPDATE, "UPDATE phone SET name = coalesce(:name, name), role = coalesce(:role, role),"
-			     " lang = coalesce(:lang, lang),"
-			     " state = CASE :active WHEN 1 THEN 'active' WHEN 0 THEN 'pending' ELSE state END"
-			     " WHERE number = :number RETURNING number, name, role, lang, state = 'active'"),
+	DB_SQL(PHONE_UPDATE,
+	       "UPDATE phone SET name = coalesce(:name, name), role = coalesce(:role, role),"
+	       " lang = coalesce(:lang, lang),"
+	       " state = CASE WHEN :active = 1 THEN 'active' WHEN :active = 0 THEN 'pending' ELSE state END"
+	       " WHERE number = :number RETURNING number, name, role, lang, state = 'active'"),
 };
 DB_STMT_TABLE(db_stmts_people, stmts);
 

@@ -338,14 +338,16 @@ struct db_q {
 	struct db_context *dbc;
 	const struct db_stmt_def *def;
 	sqlite3_stmt *st;
-	uint64_t need;	/* parameter indexes (bit i-1) that must be bound */
-	uint64_t bound; /* those bound since db_q() */
-	int err;	/* the first bind error (-errno), returned by the run */
-	bool active;	/* between db_q() and the end of its run */
+	struct db_pg_q *pg; /* PostgreSQL (db_pg.c): its prepared statement, instead of st */
+	uint64_t need;	    /* parameter indexes (bit i-1) that must be bound */
+	uint64_t bound;	    /* those bound since db_q() */
+	int err;	    /* the first bind error (-errno), returned by the run */
+	bool active;	    /* between db_q() and the end of its run */
 };
 
 struct db_context {
 	sqlite3 *db;
+	struct db_pg *pg; /* a postgresql:// database (db_pg.c): db is NULL then */
 	char *path;
 	struct db_q q[_NUM_DB_STMT];
 };

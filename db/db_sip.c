@@ -17,7 +17,7 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SIP_ACCOUNT_DEL, "DELETE FROM subscriber WHERE username = :user"),
 	DB_SQL(SIP_PEER_FIND, "SELECT 1 FROM address WHERE grp = :grp AND ip_addr = :ip AND port = :port"),
 	DB_SQL(SIP_PEER_ADD, "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (:grp, :ip, 32, :port,"
-			     " CASE :grp WHEN 1 THEN 'trunk' ELSE 'linli' END)"),
+			     " CASE WHEN :grp = 1 THEN 'trunk' ELSE 'linli' END)"),
 	DB_SQL(SIP_PEER_DEL, "DELETE FROM address WHERE grp = :grp AND ip_addr = :ip AND port = :port"),
 	DB_SQL(SIP_PEER_LIST, "SELECT CASE grp WHEN 1 THEN 'trunk' WHEN 2 THEN 'ua' ELSE 'group ' || grp"
 			      " END || ' ' || ip_addr || ':' || port FROM address ORDER BY grp, id"),

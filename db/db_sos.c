@@ -80,7 +80,7 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(BINDING_PUT,
 	       "INSERT INTO binding (device_id, phone_id, step, state, code, code_at, created, approved_at,"
 	       " approved_by) VALUES (:dev, :phone, :step, :state, :code, CASE WHEN :code IS NULL THEN NULL"
-	       " ELSE :now END, :now, :approved_at, :by)"
+	       " ELSE CAST(:now AS INTEGER) END, :now, :approved_at, :by)"
 	       " ON CONFLICT (device_id, phone_id) DO UPDATE SET step = excluded.step, state = excluded.state,"
 	       " code = excluded.code, code_at = excluded.code_at, approved_at = excluded.approved_at,"
 	       " approved_by = excluded.approved_by, unbind_code = NULL, unbind_code_at = NULL, unbind_by = NULL"
@@ -201,7 +201,7 @@ static const struct db_stmt_def stmts[] = {
 	       " ELSE o.state END, a.location, coalesce(o.created, a.at), coalesce(o.sent_at, 0),"
 	       " coalesce(o.delivered_at, 0), CASE WHEN a.channel != 'sms' THEN '' WHEN o.id IS NULL"
 	       " THEN 'not queued' WHEN o.delivery = 'failed' THEN 'delivery failed (status '"
-	       " || coalesce(o.report_status, '-') || ')' ELSE coalesce(o.error, '') END"
+	       " || coalesce(CAST(o.report_status AS TEXT), '-') || ')' ELSE coalesce(o.error, '') END"
 	       " FROM sos_attempt a LEFT JOIN sms_out o ON o.id = a.sms_out_id LEFT JOIN phone p ON p.id = a.phone_id"
 	       " WHERE a.incident_id = :id ORDER BY a.id"),
 	DB_SQL(EVENT_ADD, "INSERT INTO sos_event (incident_id, at, actor, from_state, to_state, note)"

@@ -11,7 +11,7 @@
 
 static const struct db_stmt_def stmts[] = {
 	DB_SQL(STAT_ADD, "INSERT INTO stat (name, value) VALUES (:name, :delta)"
-			 " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"),
+			 " ON CONFLICT (name) DO UPDATE SET value = stat.value + excluded.value"),
 	DB_SQL(STAT_GET, "SELECT value FROM stat WHERE name = :name"),
 	DB_SQL(STAT_ALL, "SELECT name, value FROM stat ORDER BY name"),
 	DB_SQL(SETTING_SET, "INSERT INTO setting (name, value) VALUES (:name, :value)"

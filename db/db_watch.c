@@ -11,11 +11,11 @@
 #include "db/db_priv.h"
 
 static const struct db_stmt_def stmts[] = {
-	DB_SQL(WATCH_SILENT, "SELECT d.id, d.number, coalesce((SELECT max(m.recv_ts) FROM sms_in m "
-			     "WHERE m.sender = d.number), d.created) AS seen FROM device d "
+	DB_SQL(WATCH_SILENT, "SELECT id, number, seen FROM (SELECT d.id, d.number, coalesce((SELECT max(m.recv_ts) "
+			     "FROM sms_in m WHERE m.sender = d.number), d.created) AS seen FROM device d "
 			     "WHERE EXISTS (SELECT 1 FROM binding b WHERE b.device_id = d.id AND b.state = 'approved') "
 			     "AND NOT EXISTS (SELECT 1 FROM device_supervision s WHERE s.device_id = d.id "
-			     "AND s.kind = 'silent' AND s.closed_at IS NULL) AND seen < :since ORDER BY d.id"),
+			     "AND s.kind = 'silent' AND s.closed_at IS NULL)) w WHERE seen < :since ORDER BY id"),
 	DB_SQL(WATCH_OPEN, "INSERT INTO device_supervision (device_id, kind, last_seen_at, opened_at, told) "
 			   "VALUES (:dev, :kind, :seen, :now, :told)"),
 	DB_SQL(WATCH_CLOSE, "UPDATE device_supervision SET closed_at = :now WHERE device_id = :dev "

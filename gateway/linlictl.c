@@ -141,7 +141,8 @@ static int cmd_backup(struct db_context *dbc, const char *db_path, const char *f
 	struct stat st;
 
 	if (rc < 0) {
-		fprintf(stderr, "linlictl: backup of %s failed: %s\n", db_path, err[0] ? err : strerror(-rc));
+		fprintf(stderr, "linlictl: backup of %s failed: %s\n", db_path_shown(dbc, db_path),
+			err[0] ? err : strerror(-rc));
 		return 1;
 	}
 	printf("%s: backup of %s, schema version %d, %lld bytes\n", file, db_path, v,
@@ -1170,10 +1171,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	make_parent(root, db_path);
+	if (!db_is_url(db_path))
+		make_parent(root, db_path);
 	rc = db_open(root, db_path, &dbc);
 	if (rc < 0) {
-		fprintf(stderr, "linlictl: cannot open the database %s: %s\n", db_path, strerror(-rc));
+		fprintf(stderr, "linlictl: cannot open the database %s: %s\n", db_path_shown(root, db_path),
+			strerror(-rc));
 		rc = 1;
 		goto out;
 	}

@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 	/* one linlid per database: a second one would send the same queue twice */
 	rc = db_lock_owner(g_gw, g_gw->cfg.db_path, &owner_fd);
 	if (rc < 0) {
-		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid (or a restore): %s\n", g_gw->cfg.db_path,
-		     rc == -EBUSY ? "its lock file is held" : strerror(-rc));
+		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid (or a restore): %s\n",
+		     db_path_shown(g_gw, g_gw->cfg.db_path), rc == -EBUSY ? "its lock file is held" : strerror(-rc));
 		goto out_free;
 	}
 
@@ -143,8 +143,15 @@ int main(int argc, char **argv)
 
 	rc = db_open(g_gw, g_gw->cfg.db_path, &g_gw->db);
 	if (rc < 0) {
-		LOGP(DGW, LOGL_FATAL, "cannot open database %s: %s\n", g_gw->cfg.db_path, strerror(-rc));
+		LOGP(DGW, LOGL_FATAL, "cannot open database %s: %s\n", db_path_shown(g_gw, g_gw->cfg.db_path),
+		     strerror(-rc));
 		goto out_telnet;
+	}
+	rc = db_own(g_gw->db);
+	if (rc < 0) {
+		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid: %s\n",
+		     db_path_shown(g_gw, g_gw->cfg.db_path), strerror(-rc));
+		goto out_db;
 	}
 
 	rc = gw_ctrl_init(g_gw);
@@ -181,7 +188,8 @@ int main(int argc, char **argv)
 	/* From here on the loop must not stall on another process's lock: a statement waits at most
 	 * GW_DB_BUSY_MS, then fails with -EBUSY, and the degraded-database state takes over. */
 	db_set_busy_timeout(g_gw->db, GW_DB_BUSY_MS);
-	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", g_gw->cfg.db_path, g_gw->nmodems);
+	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", db_path_shown(g_gw, g_gw->cfg.db_path),
+	     g_gw->nmodems);
 
 	while (!quit_signal)
 		osmo_select_main_ctx(0);

@@ -8,7 +8,8 @@
 #                     features reach each other only through callbacks set in gateway/wire.c
 #   gateway/*.c       (linlid, linlictl, wire) may include anything
 # and, inside db/, that only db/db.c and db/db_backup.c call SQLite (sqlite3_*, SQLITE_*): the
-# other db/*.c read rows through struct db_row and db_col_* (the way to a second engine, issue 14).
+# other db/*.c read rows through struct db_row and db_col_* (the way to a second engine, issue 14),
+# and that only db/db_pg.c calls libpq (PostgreSQL: nothing outside it knows the engine).
 # Prints every forbidden include as FILE:LINE: and exits 1 if there is one.
 cd "$(dirname "$0")/.." || exit 2
 for f in util/*.[ch] modem/*.[ch] db/*.[ch] gateway/*/*.[ch]; do
@@ -37,6 +38,14 @@ for f in db/*.c; do
 	case "$f" in db/db.c | db/db_backup.c) continue ;; esac
 	grep -n 'sqlite3\|SQLITE_' "$f" | while IFS= read -r line; do
 		echo "$f:${line%%:*}: only db/db.c and db/db_backup.c call SQLite (use struct db_row, db_col_*)"
+		echo x >>"${TMPDIR:-/tmp}/check-layers.$$"
+	done
+done
+for f in util/*.[ch] modem/*.[ch] db/*.[ch] gateway/*.[ch] gateway/*/*.[ch]; do
+	[ -f "$f" ] || continue
+	[ "$f" = db/db_pg.c ] && continue
+	grep -n 'libpq-fe\.h\|\bPQ[a-z][A-Za-z]*(\|PGconn\|PGresult' "$f" | while IFS= read -r line; do
+		echo "$f:${line%%:*}: only db/db_pg.c calls libpq"
 		echo x >>"${TMPDIR:-/tmp}/check-layers.$$"
 	done
 done

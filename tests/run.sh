@@ -45,6 +45,34 @@ for t in "$BUILD"/unit/*_test; do
 	[ -n "$only" ] && ! echo "$n" | grep -qE "$only" && continue
 	run_one "$n" "$t"
 done
+# The database's unit tests again on PostgreSQL (issue 14): each on a fresh database of a
+# throw-away cluster of this run (tests/pg/cluster.sh: a temporary folder, a loopback port),
+# stopped once they ran. tests/e2e/test_pg.py runs linlid there end to end.
+PG_UNITS="db_test csv_test call_test http_test notice_test request_extend_test request_http_test \
+request_rules_test sos_db_test sos_rules_test"
+pg_units=""
+for n in $PG_UNITS; do
+	[ -x "$BUILD/unit/$n" ] || continue
+	[ -n "$only" ] && ! echo "${n}_pg" | grep -qE "$only" && continue
+	pg_units="$pg_units $n"
+done
+if [ -n "$pg_units" ]; then
+	pgdir=$(mktemp -d /tmp/linli-pg-XXXXXX)
+	chmod 755 "$pgdir"
+	pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	if pgurl=$(sh tests/pg/cluster.sh start "$pgdir/c" "$pgport" 2>"$logdir/pg_cluster.err"); then
+		for n in $pg_units; do
+			LINLI_TEST_PG="${pgurl%/*}/postgres" run_one "${n}_pg" "$BUILD/unit/$n"
+		done
+		sh tests/pg/cluster.sh stop "$pgdir/c"
+	else
+		fail=$((fail + 1))
+		failed="$failed pg_cluster"
+		echo "FAIL pg_cluster (no PostgreSQL cluster for the _pg tests)"
+		sed 's/^/    /' "$logdir/pg_cluster.err"
+	fi
+	rm -rf "$pgdir"
+fi
 for t in tests/e2e/test_*.py; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .py)

@@ -5,6 +5,7 @@ harness starts its own processes and stops only those, by PID.
 Used by tests/e2e/test_*.py and bench/*.py.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,41 @@ EVAPI_SECRET = os.urandom(16).hex()
 # exits, and the test waits in vain). Each port is handed out once per test process.
 PORT_LO, PORT_HI = 10000, 16383
 _handed = set()
+
+
+def pg_sql(url, q, args=()):
+    """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
+    quoted literals; integers come back as int, NULL as None, the rest as str."""
+    parts = q.split("?")
+    if len(parts) != len(args) + 1:
+        raise AssertionError("pg_sql: %d placeholders, %d args" % (len(parts) - 1, len(args)))
+    text = parts[0]
+    for a, p in zip(args, parts[1:]):
+        if a is None:
+            lit = "NULL"
+        elif isinstance(a, (int, float)):
+            lit = repr(a)
+        else:
+            lit = "'" + str(a).replace("'", "''") + "'"
+        text += lit + p
+    r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
+                        "-P", "null=\x1d", "-c", text], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("psql %r: %s" % (text, r.stderr.strip()))
+    out = []
+    for rec in r.stdout.rstrip("\n").split("\x1e"):
+        if rec == "" and not out:
+            continue
+        row = []
+        for f in rec.split("\x1f"):
+            if f == "\x1d":
+                row.append(None)
+            elif re.fullmatch(r"-?\d+", f):
+                row.append(int(f))
+            else:
+                row.append(f)
+        out.append(tuple(row))
+    return [r for r in out if r != ("",)]
 
 
 def free_port(udp=False, tcp=True, ip="127.0.0.1"):
@@ -248,13 +284,14 @@ class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
     def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False,
-                 vty_password=None, http=False, http_root=None):
+                 vty_password=None, http=False, http_root=None, db=None):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
         self.log_path = os.path.join(self.dir, "linlid.log")
         self.proc = None
         self.modems = []
         ALL_GATEWAYS.append(self)
-        self.db = os.path.join(self.dir, "linli.db")
+        # db: a postgresql:// URL (tests/pg/cluster.sh) instead of an SQLite file
+        self.db = db or os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
         self.ctrl_port = free_port()
         # http: the staff console on 127.0.0.1:http_port (gateway/core/http.h)
@@ -326,6 +363,8 @@ class Gateway:
         return dict((k, int(v)) for k, v in (kv.split("=") for kv in self.ctrl.get("queue").split(",")))
 
     def sql(self, q, args=()):
+        if self.db.startswith("postgresql://"):
+            return pg_sql(self.db, q, args)
         c = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=30)
         try:
             return c.execute(q, args).fetchall()

@@ -335,7 +335,7 @@ static void test_sample(void *ctx)
 	int fd, rc = 0;
 
 	printf("-- etc/sample\n");
-	if (test_tmp_path(path, sizeof(path), "csv-sample") < 0 || db_open(ctx, path, &dbc) < 0) {
+	if (test_tmp_db(path, sizeof(path), "csv-sample") < 0 || db_open(ctx, path, &dbc) < 0) {
 		CHECK(0, "open %s", path);
 		return;
 	}
@@ -366,6 +366,7 @@ static void test_sample(void *ctx)
 			FILE *f;
 
 			unlink(path);
+			test_tmp_db(path, sizeof(path), "csv-sample"); /* a fresh one (PostgreSQL: a new database) */
 			cmd = talloc_asprintf(ctx, "%s/linlictl -d %s import-all %s >/dev/null 2>&1", build, path,
 					      sample_dir());
 			rc = system(cmd);
@@ -412,7 +413,7 @@ int main(void)
 
 	test_reader(root);
 
-	if (test_tmp_path(path, sizeof(path), "csv-test") == 0 && db_open(root, path, &dbc) == 0) {
+	if (test_tmp_db(path, sizeof(path), "csv-test") == 0 && db_open(root, path, &dbc) == 0) {
 		test_import(dbc);
 		db_close(dbc);
 	} else {

@@ -249,8 +249,11 @@ static void test_claim_scale(struct db_context *dbc, void *ctx)
 	}
 	db_commit(dbc);
 	CHECK(db_explain(dbc, "sms_out_claim", plan_cb, plan) == 0, "plan: %s", plan);
-	CHECK(strstr(plan, "INDEX sms_out_queue") && !strstr(plan, "TEMP B-TREE") && !strstr(plan, "SCAN sms_out "),
-	      "the claim walks the sms_out_queue index, no sort");
+	/* SQLite's plan; PostgreSQL chooses by its statistics (bench/ measures the claim there) */
+	if (!getenv("LINLI_TEST_PG"))
+		CHECK(strstr(plan, "INDEX sms_out_queue") && !strstr(plan, "TEMP B-TREE") &&
+			      !strstr(plan, "SCAN sms_out "),
+		      "the claim walks the sms_out_queue index, no sort");
 	/* all not due: each claim must look at the index only */
 	t0 = now_s();
 	for (int i = 0; i < 100; i++) {
@@ -641,7 +644,7 @@ int main(void)
 
 	test_number_norm();
 
-	if (test_tmp_path(path, sizeof(path), "db-test") < 0) {
+	if (test_tmp_db(path, sizeof(path), "db-test") < 0) {
 		perror("mkstemp");
 		return 1;
 	}

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <string.h>
 #include <osmocom/core/application.h>
 #include <osmocom/core/logging.h>
 
@@ -36,6 +38,37 @@ static inline void test_logging(void *ctx)
 	log_set_use_color(osmo_stderr_target, 0);
 }
 
+/* With LINLI_TEST_PG set (tests/run.sh: a throw-away PostgreSQL cluster, the URL of its
+ * maintenance database), a fresh empty database there instead of a file: its URL. */
+static inline int test_tmp_pg(char *buf, size_t len, const char *base)
+{
+	static unsigned n;
+	char sql[64];
+	const char *slash = strrchr(base, '/');
+	PGconn *c = PQconnectdb(base);
+	PGresult *res;
+	bool ok;
+
+	if (!slash || PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "LINLI_TEST_PG %s: %s", base, PQerrorMessage(c));
+		PQfinish(c);
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "CREATE DATABASE t%u_%u", (unsigned)getpid(), ++n);
+	res = PQexec(c, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	if (!ok || (size_t)snprintf(buf, len, "%.*s/t%u_%u", (int)(slash - base), base, (unsigned)getpid(), n) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /* A fresh name /tmp/linli-NAME-XXXXXX for a file that does not exist yet (e.g. a database for
  * db_open to create); 0, or -1 with errno set. */
 static inline int test_tmp_path(char *buf, size_t len, const char *name)
@@ -51,6 +84,14 @@ static inline int test_tmp_path(char *buf, size_t len, const char *name)
 	return unlink(buf);
 }
 
+/* Where a test's new database goes: test_tmp_path, or test_tmp_pg with LINLI_TEST_PG. */
+static inline int test_tmp_db(char *buf, size_t len, const char *name)
+{
+	if (getenv("LINLI_TEST_PG") && *getenv("LINLI_TEST_PG"))
+		return test_tmp_pg(buf, len, getenv("LINLI_TEST_PG"));
+	return test_tmp_path(buf, len, name);
+}
+
 /* A new database at a fresh /tmp path (path, len >= 64) with the sample community (etc/sample)
  * imported, for tests run from the project's root: 0, or -errno. */
 static inline int test_sample_db(void *ctx, const char *name, char *path, size_t len, struct db_context **dbc)
@@ -58,7 +99,7 @@ static inline int test_sample_db(void *ctx, const char *name, char *path, size_t
 	unsigned nimp;
 	int rc;
 
-	if (test_tmp_path(path, len, name) < 0)
+	if (test_tmp_db(path, len, name) < 0)
 		return -EIO;
 	rc = db_open(ctx, path, dbc);
 	for (int k = 0; rc == 0 && k < _NUM_DB_IMPORT; k++) {
