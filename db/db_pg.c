@@ -63,6 +63,14 @@ static const struct {
 	const char *sql;
 } pg_sql[] = {
 	{"USER_VERSION", "SELECT version FROM linli_schema"},
+	/* two boxes on one database never take the same message: the row is locked by the claim,
+	 * another claim skips it (and a row another box just took is no longer 'queued') */
+	{"SMS_OUT_CLAIM",
+	 "UPDATE sms_out SET state = 'sending', modem = :modem, attempts = attempts + 1"
+	 " WHERE state = 'queued' AND id = (SELECT id FROM sms_out WHERE state = 'queued' AND channel = :channel"
+	 " AND next_try <= :now AND (:avoid = '' OR last_modem IS NULL OR last_modem != :avoid)"
+	 " ORDER BY prio, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	 " RETURNING id, prio, dest, text, attempts, created, coalesce(last_modem, '')"},
 	/* printf('%.6f,%.6f', lat, lon) */
 	{"INC_SHOW_DETAIL",
 	 "SELECT 1, format('position %s, battery %s, fix %s, next step %s', CASE WHEN lat IS NULL OR lon IS NULL"

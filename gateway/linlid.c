@@ -147,13 +147,6 @@ int main(int argc, char **argv)
 		     strerror(-rc));
 		goto out_telnet;
 	}
-	rc = db_own(g_gw->db);
-	if (rc < 0) {
-		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid: %s\n",
-		     db_path_shown(g_gw, g_gw->cfg.db_path), strerror(-rc));
-		goto out_db;
-	}
-
 	rc = gw_ctrl_init(g_gw);
 	if (rc < 0)
 		goto out_db;
@@ -163,6 +156,32 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, signal_handler);
 	signal(SIGPIPE, SIG_IGN);
 	osmo_init_ignore_signals();
+
+	rc = db_own(g_gw->db);
+	if (rc == -EBUSY && g_gw->cfg.standby) {
+		/* active/standby on PostgreSQL: the VTY and CTRL answer meanwhile; nothing is sent or read
+		 * from the modems until the owner's session ends (it stopped, died, or lost the server) */
+		LOGP(DGW, LOGL_NOTICE, "standby: database %s is owned by another linlid; taking over when it stops\n",
+		     db_path_shown(g_gw, g_gw->cfg.db_path));
+		for (unsigned k = 1; !quit_signal && rc == -EBUSY; k++) {
+			osmo_select_main_ctx(1);
+			usleep(50 * 1000);
+			if (k % 10 == 0)
+				rc = db_own(g_gw->db);
+		}
+		if (quit_signal) {
+			LOGP(DGW, LOGL_NOTICE, "stopped while standing by\n");
+			rc = 0;
+			goto out_db;
+		}
+		if (rc == 0)
+			LOGP(DGW, LOGL_NOTICE, "standby: the owner stopped; taking over\n");
+	}
+	if (rc < 0) {
+		LOGP(DGW, LOGL_FATAL, "database %s is in use by another linlid: %s\n",
+		     db_path_shown(g_gw, g_gw->cfg.db_path), strerror(-rc));
+		goto out_db;
+	}
 
 	sos_start(g_gw);
 	rc = gw_sms_start(g_gw);

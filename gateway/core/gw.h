@@ -97,6 +97,7 @@ struct gw_config {
 	char *community_number; /* the gateway's own number (watches are programmed to alert it) */
 	bool test_clock;	/* accept CTRL SET clock-offset (end-to-end tests only) */
 	bool ctrl_send;		/* accept CTRL SET sms-send (CTRL has no login) */
+	bool standby;		/* PostgreSQL: wait while another linlid owns the database, then take over */
 	char *rules_file;	/* keyword rules and reply templates (routes/sms.rules) */
 };
 

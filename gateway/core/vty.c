@@ -146,6 +146,14 @@ DEFUN(cfg_ctrl_send, cfg_ctrl_send_cmd, "ctrl-send (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_standby, cfg_standby_cmd, "standby (on|off)",
+      "On a PostgreSQL database another linlid owns: wait, and take over when it stops (active/standby)\n"
+      "Wait and take over\nExit with an error (the default)\n")
+{
+	vgw->cfg.standby = !strcmp(argv[0], "on");
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_test_clock, cfg_test_clock_cmd, "test-clock (on|off)",
       "Let CTRL SET clock-offset move linlid's clock (end-to-end tests only)\nYes\nNo\n")
 {
@@ -322,6 +330,8 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " ctrl-send %s%s", vgw->cfg.ctrl_send ? "on" : "off", VTY_NEWLINE);
 	if (vgw->cfg.community_number)
 		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
+	if (vgw->cfg.standby)
+		vty_out(vty, " standby on%s", VTY_NEWLINE);
 	if (vgw->cfg.test_clock)
 		vty_out(vty, " test-clock on%s", VTY_NEWLINE);
 	if (vgw->cfg.rules_file)
@@ -577,6 +587,7 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_community_number_cmd);
 	install_element(GW_NODE, &cfg_test_clock_cmd);
 	install_element(GW_NODE, &cfg_ctrl_send_cmd);
+	install_element(GW_NODE, &cfg_standby_cmd);
 	install_element(GW_NODE, &cfg_rules_file_cmd);
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);

@@ -5,7 +5,9 @@ a resident's 报事 gets its reference, the grid worker the dispatch, 签收 mov
 credits points (the ledger's trigger refuses a change); 400 outgoing messages with linlid killed
 with SIGKILL midway all go out (duplicates only in the counted window); a second linlid on the
 same database is refused; the password of the URL never shows in the log; `linlictl backup` says
-to use pg_dump."""
+to use pg_dump. Then two boxes on one database (active/standby, `standby on`), an emulated modem
+each: 2,000 messages queued, the active one killed with SIGKILL midway: the standby takes over and
+every message goes out exactly once (duplicates only in the counted window)."""
 import os
 import re
 import shutil
@@ -17,8 +19,59 @@ import linli
 R1 = "+8613800138001"   # 邹丽, 1幢1单元101 (grid W1)
 W1 = "+8613900139001"   # 杜军, grid worker of W1
 N_OUT = 400
+N_BOXES = 2000
 CLUSTER = os.path.join(linli.ROOT, "tests", "pg", "cluster.sh")
 RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
+
+
+def count_sent(modems, prefix):
+    seen = {}
+    for m in modems:
+        for dest, _, text in m.sent():
+            k = re.search(prefix + r" (\d{4})", text)
+            if k:
+                seen[k.group(1)] = seen.get(k.group(1), 0) + 1
+    return seen
+
+
+def two_boxes(t, d, port):
+    r = subprocess.run(["sh", CLUSTER, "createdb", os.path.join(d, "c"), str(port), "boxes"], capture_output=True,
+                       text=True, timeout=120)
+    url = r.stdout.strip()
+    a = b = None
+    try:
+        a = linli.Gateway(nmodems=1, airtime_ms=20, db=url, extra_gateway_cfg="standby on")
+        b = linli.Gateway(nmodems=1, airtime_ms=20, db=url, extra_gateway_cfg="standby on", sample=False)
+        a.start()
+        b.start(wait_ready=False)
+        linli.wait_for(lambda: "standby: database" in b.log_tail(50), 30, "box b standing by")
+        for i in range(N_BOXES):
+            a.send("+86139%08d" % (i % 13), "two boxes %04d" % i)
+        linli.wait_for(lambda: a.queue()["sent"] >= N_BOXES // 4, 300, "a quarter sent by box a", 0.2)
+        a.kill9()
+        sending = a.sql("SELECT count(*) FROM sms_out WHERE state = 'sending'")[0][0]
+        by_a = sum(count_sent(a.modems, "two boxes").values())
+        linli.wait_for(lambda: "taking over" in b.log_tail(200), 60, "box b takes over")
+        b.wait_modems_ready()
+        linli.wait_for(lambda: b.sql("SELECT count(*) FROM sms_out WHERE state = 'sent'")[0][0] >= N_BOXES, 600,
+                       "every message sent after the takeover", 0.5)
+        seen = count_sent(a.modems + b.modems, "two boxes")
+        by_b = sum(count_sent(b.modems, "two boxes").values())
+        missing = [i for i in range(N_BOXES) if "%04d" % i not in seen]
+        extra = sum(n - 1 for n in seen.values())
+        counted = b.sql("SELECT coalesce(sum(value), 0) FROM stat WHERE name IN ('out_possible_dup', 'out_late_dup')")
+        counted = counted[0][0]
+        print("box a sent %d, box b %d after the takeover; %d sending at the kill" % (by_a, by_b, sending))
+        t.check(by_a > 0 and by_b > 0, "both boxes sent (a %d before the kill, b %d after)" % (by_a, by_b))
+        t.check(not missing, "two boxes: no message lost (missing %s)" % missing[:10])
+        t.check(extra <= counted <= sending + 1, "two boxes: duplicates (%d) only in the counted window (%d counted, "
+                "%d sending at the kill)" % (extra, counted, sending))
+        t.check(b.stop() == 0, "box b exits 0 on SIGTERM")
+    finally:
+        if a:
+            a.close()
+        if b:
+            b.close()
 
 
 def main(t):
@@ -101,6 +154,10 @@ def main(t):
             log = f.read()
         t.check("s3cret-word" not in log and "linli:***@127.0.0.1" in log,
                 "the URL's password is not in the log")
+        gw.close()
+        gw2.close()
+        gw = gw2 = None
+        two_boxes(t, d, port)
     finally:
         if gw:
             gw.close()
