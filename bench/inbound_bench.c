@@ -19,6 +19,7 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/talloc.h>
 
+#include "bench/bench_db.h"
 #include "db/db.h"
 #include "gateway/core/gw.h"
 #include "gateway/core/inbox.h"
@@ -30,17 +31,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void rm_db(const char *path)
-{
-	char p[300];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
 }
 
 static struct mdm_event *fake_sms(unsigned i)
@@ -70,7 +60,7 @@ static double bench_pipeline(void *ctx, const char *path, unsigned n, unsigned b
 	double t0, t1;
 	int rc;
 
-	rm_db(path);
+	bench_fresh_db(path);
 	gw->ctx = gw;
 	INIT_LLIST_HEAD(&gw->inbox);
 	gw->nmodems = 1;
@@ -120,7 +110,7 @@ static double bench_sqlite(void *ctx, const char *path, unsigned n, unsigned bat
 	double t0, t1;
 	char key[64];
 
-	rm_db(path);
+	bench_fresh_db(path);
 	if (db_open(ctx, path, &db) < 0)
 		exit(1);
 	t0 = now_s();
@@ -162,7 +152,14 @@ int main(int argc, char **argv)
 	printf("sqlite_100_per_tx %.0f msg/s\n", bench_sqlite(ctx, path, n, 100));
 	printf("pipeline_batch_100 %.0f msg/s\n", bench_pipeline(ctx, path, n, 100));
 	printf("pipeline_batch_512 %.0f msg/s\n", bench_pipeline(ctx, path, n, 512));
-	rm_db(path);
+	bench_fresh_db(path);
+	if (bench_pg_path(path, sizeof(path), "bench_inbound")) {
+		/* the same on PostgreSQL (issue 14), a loopback server of this run */
+		printf("pg_one_per_tx %.0f msg/s (PostgreSQL)\n", bench_sqlite(ctx, path, n / 10, 1));
+		printf("pg_100_per_tx %.0f msg/s (PostgreSQL)\n", bench_sqlite(ctx, path, n, 100));
+		printf("pg_pipeline_batch_100 %.0f msg/s (PostgreSQL)\n", bench_pipeline(ctx, path, n, 100));
+		bench_fresh_db(path);
+	}
 	talloc_free(ctx);
 	return 0;
 }

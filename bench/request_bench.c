@@ -23,6 +23,7 @@
 #include <osmocom/core/rate_ctr.h>
 #include <osmocom/core/talloc.h>
 
+#include "bench/bench_db.h"
 #include "db/db.h"
 #include "db/import.h"
 #include "gateway/core/gw.h"
@@ -38,17 +39,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void rm_db(const char *path)
-{
-	char p[300];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
 }
 
 /* Message i: a report from one of the sample households, each text different (no merging). */
@@ -85,7 +75,7 @@ static int open_sample(void *ctx, const char *path, struct db_context **dbc)
 	unsigned n;
 	int rc;
 
-	rm_db(path);
+	bench_fresh_db(path);
 	rc = db_open(ctx, path, dbc);
 	if (rc < 0)
 		return rc;
@@ -219,7 +209,16 @@ int main(int argc, char **argv)
 	printf("request_inbox_ref_%u_per_tx %.0f msg/s\n", BATCH, ref);
 	printf("request_created %.0f requests/s (report committed, reference and dispatch queued)\n", req);
 	printf("request_vs_inbox %.3f of the bare inbox commit\n", req / ref);
-	rm_db(path);
+	bench_fresh_db(path);
+	if (bench_pg_path(path, sizeof(path), "bench_request")) {
+		/* the same on PostgreSQL (issue 14), a loopback server of this run */
+		double pref = bench_inbox(ctx, path, n), preq = bench_requests(ctx, path, n);
+
+		printf("pg_request_inbox_ref_%u_per_tx %.0f msg/s (PostgreSQL)\n", BATCH, pref);
+		printf("pg_request_created %.0f requests/s (PostgreSQL)\n", preq);
+		printf("pg_vs_sqlite_request_created %.3f of SQLite's requests/s\n", preq / req);
+		bench_fresh_db(path);
+	}
 	talloc_free(ctx);
 	return 0;
 }

@@ -77,7 +77,22 @@ ratio() {
 	fi
 }
 
+# PostgreSQL next to SQLite in the same run (issue 14): request_bench and inbound_bench run again on
+# a throw-away cluster (tests/pg/cluster.sh, a loopback port), stopped when this script ends
+pgdir=""
+if only inbound || only request; then
+	pgdir=$(mktemp -d /tmp/linli-bench-pg-XXXXXX)
+	chmod 755 "$pgdir"
+	trap 'sh tests/pg/cluster.sh stop "$pgdir/c" >/dev/null 2>&1; rm -rf "$pgdir"' EXIT
+	pgport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	if pgurl=$(sh tests/pg/cluster.sh start "$pgdir/c" "$pgport"); then
+		export LINLI_BENCH_PG="${pgurl%/*}/postgres"
+	else
+		echo "bench: no PostgreSQL cluster: the pg_ rows are left out" >&2
+	fi
+fi
 only inbound && step "$B/bench/inbound_bench" "$INBOUND_N"
+ratio pg_vs_sqlite_pipeline_batch_100 pg_pipeline_batch_100 pipeline_batch_100 "PostgreSQL/SQLite inbound pipeline msg/s"
 # requests (报事) created end to end, zero air time, against the bare inbox commit of the same messages
 only request && step "$B/bench/request_bench" "$REQUEST_N"
 only inbound && step python3 bench/modem_bench.py inbound 2000

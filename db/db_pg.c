@@ -631,6 +631,55 @@ void db_pg_clear(struct db_q *q)
 	memset(q->pg->val, 0, sizeof(q->pg->val));
 }
 
+/* A write inside a transaction under its own savepoint, in one round trip: SAVEPOINT, the
+ * statement and RELEASE sent as one pipeline (libpq's pipeline mode). When the statement fails
+ * the RELEASE is skipped by the server: the savepoint is rolled back to, so the transaction goes
+ * on as SQLite's would after a refused row. The statement's result, or NULL. */
+static PGresult *run_guarded(struct db_context *dbc, struct db_pg_q *pq)
+{
+	PGconn *c = dbc->pg->conn;
+	PGresult *res = NULL, *r;
+	bool ok, failed;
+
+	if (!PQenterPipelineMode(c)) {
+		/* not available: three round trips */
+		if (exec(dbc, "SAVEPOINT db_stmt", "savepoint") < 0)
+			return NULL;
+		res = PQexecPrepared(c, pq->name, (int)pq->nparams, pq->val, NULL, NULL, 0);
+		failed = !res || (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK);
+		if (failed)
+			exec(dbc, "ROLLBACK TO db_stmt", "rollback to savepoint");
+		exec(dbc, "RELEASE db_stmt", "release savepoint");
+		return res;
+	}
+	ok = PQsendQueryParams(c, "SAVEPOINT db_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+	     PQsendQueryPrepared(c, pq->name, (int)pq->nparams, pq->val, NULL, NULL, 0) &&
+	     PQsendQueryParams(c, "RELEASE db_stmt", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(c);
+	/* each of the three: its result, then NULL; then the sync */
+	for (int k = 0; ok && k < 3; k++) {
+		while ((r = PQgetResult(c))) {
+			if (k == 1 && !res)
+				res = r;
+			else
+				PQclear(r);
+		}
+	}
+	while ((r = PQgetResult(c))) {
+		ExecStatusType s = PQresultStatus(r);
+
+		PQclear(r);
+		if (s == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	PQexitPipelineMode(c);
+	failed = !res || (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK);
+	if (failed && PQtransactionStatus(c) == PQTRANS_INERROR) {
+		exec(dbc, "ROLLBACK TO db_stmt", "rollback to savepoint");
+		exec(dbc, "RELEASE db_stmt", "release savepoint");
+	}
+	return res;
+}
+
 int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 {
 	struct db_context *dbc = q->dbc;
@@ -640,9 +689,10 @@ int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 	PGresult *res;
 	int rc, n = 0;
 
-	if (guard && exec(dbc, "SAVEPOINT db_stmt", "savepoint") < 0)
-		return -EIO;
-	res = PQexecPrepared(pg->conn, pq->name, (int)pq->nparams, pq->val, NULL, NULL, 0);
+	if (guard)
+		res = run_guarded(dbc, pq);
+	else
+		res = PQexecPrepared(pg->conn, pq->name, (int)pq->nparams, pq->val, NULL, NULL, 0);
 	rc = res_errno(dbc, res, q->def->name);
 	if (rc == 0) {
 		const char *cmd = PQcmdStatus(res);
@@ -662,11 +712,6 @@ int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 		}
 	}
 	PQclear(res);
-	if (guard) {
-		if (rc < 0)
-			exec(dbc, "ROLLBACK TO db_stmt", "rollback to savepoint");
-		exec(dbc, "RELEASE db_stmt", "release savepoint");
-	}
 	return rc < 0 ? rc : n;
 }
 

@@ -4,6 +4,7 @@ harness starts its own processes and stops only those, by PID.
 
 Used by tests/e2e/test_*.py and bench/*.py.
 """
+import json
 import os
 import re
 import shutil
@@ -31,10 +32,22 @@ PORT_LO, PORT_HI = 10000, 16383
 _handed = set()
 
 
+_pg_dbs = [0]
+
+
+def pg_fresh_db(base):
+    """A new empty database on the cluster of base (a URL ending in /postgres): its URL."""
+    _pg_dbs[0] += 1
+    name = "e%d_%d" % (os.getpid(), _pg_dbs[0])
+    pg_sql(base, "CREATE DATABASE %s" % name)
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
 def pg_sql(url, q, args=()):
     """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
-    quoted literals; integers come back as int, NULL as None, the rest as str."""
-    parts = q.split("?")
+    quoted literals; each row comes back through row_to_json, so numbers are int or float, text
+    str, NULL None and booleans 1 or 0, as SQLite's would be."""
+    parts = q.strip().rstrip(";").split("?")
     if len(parts) != len(args) + 1:
         raise AssertionError("pg_sql: %d placeholders, %d args" % (len(parts) - 1, len(args)))
     text = parts[0]
@@ -46,24 +59,19 @@ def pg_sql(url, q, args=()):
         else:
             lit = "'" + str(a).replace("'", "''") + "'"
         text += lit + p
-    r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-F", "\x1f", "-R", "\x1e",
-                        "-P", "null=\x1d", "-c", text], capture_output=True, text=True, timeout=60)
+    select = re.match(r"\s*(SELECT|WITH)\b", text, re.I)
+    if select:
+        text = "SELECT row_to_json(linli_row)::text FROM (%s) linli_row" % text
+    r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-c", text], capture_output=True, text=True,
+                       timeout=60)
     if r.returncode != 0:
         raise AssertionError("psql %r: %s" % (text, r.stderr.strip()))
-    out = []
-    for rec in r.stdout.rstrip("\n").split("\x1e"):
-        if rec == "" and not out:
-            continue
-        row = []
-        for f in rec.split("\x1f"):
-            if f == "\x1d":
-                row.append(None)
-            elif re.fullmatch(r"-?\d+", f):
-                row.append(int(f))
-            else:
-                row.append(f)
-        out.append(tuple(row))
-    return [r for r in out if r != ("",)]
+    if not select:
+        return []
+
+    def values(pairs):
+        return tuple(int(v) if isinstance(v, bool) else v for _, v in pairs)
+    return [json.loads(line, object_pairs_hook=values) for line in r.stdout.splitlines() if line]
 
 
 def free_port(udp=False, tcp=True, ip="127.0.0.1"):
@@ -290,7 +298,10 @@ class Gateway:
         self.proc = None
         self.modems = []
         ALL_GATEWAYS.append(self)
-        # db: a postgresql:// URL (tests/pg/cluster.sh) instead of an SQLite file
+        # db: a postgresql:// URL (tests/pg/cluster.sh) instead of an SQLite file; LINLI_E2E_PG (the
+        # URL of a cluster's maintenance database): every gateway on a fresh database there
+        if not db and os.environ.get("LINLI_E2E_PG"):
+            db = pg_fresh_db(os.environ["LINLI_E2E_PG"])
         self.db = db or os.path.join(self.dir, "linli.db")
         self.vty_port = free_port()
         self.ctrl_port = free_port()

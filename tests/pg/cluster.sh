@@ -21,6 +21,11 @@ as_owner() {
 }
 cmd=$1
 dir=$2
+case "$dir" in
+/*) ;;
+*) dir=$PWD/$dir ;;
+esac
+cd / # the cluster's user may not enter the caller's folder
 case "$cmd" in
 start)
 	port=$3
