@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from linli import EVAPI_SECRET, ROOT, free_port, wait_for
+from linli import EVAPI_SECRET, ROOT, free_port, pg_sql, wait_for
 
 # LINLI_KAMAILIO_CFG: another config, e.g. an older one to show that a test catches its hole
 CFG = os.environ.get("LINLI_KAMAILIO_CFG") or os.path.join(ROOT, "routes", "kamailio.cfg")
@@ -42,6 +42,8 @@ def _split(peer):
 def provision(db_path, trunks=(), ua_peers=(), subscribers=None):
     """Write peers (address table) and SIP accounts (subscriber table) into the database.
     linlid may be running: its WAL file and a busy timeout make this safe."""
+    if db_path.startswith("postgresql://"):
+        return provision_pg(db_path, trunks, ua_peers, subscribers)
     c = sqlite3.connect(db_path, timeout=30)
     try:
         with c:
@@ -59,10 +61,24 @@ def provision(db_path, trunks=(), ua_peers=(), subscribers=None):
         c.close()
 
 
+def provision_pg(url, trunks, ua_peers, subscribers):
+    """provision() on a PostgreSQL database (linli.pg_sql)."""
+    for grp, peers in ((1, trunks), (2, ua_peers)):
+        for p in peers:
+            ip, port = _split(p)
+            if not pg_sql(url, "SELECT 1 FROM address WHERE grp = ? AND ip_addr = ? AND port = ?", (grp, ip, port)):
+                pg_sql(url, "INSERT INTO address (grp, ip_addr, mask, port, tag) VALUES (?, ?, 32, ?, ?)",
+                       (grp, ip, port, "trunk" if grp == 1 else "linli"))
+    for user, password in (subscribers or {}).items():
+        pg_sql(url, "INSERT INTO subscriber (username, domain, password) VALUES (?, '', ?) ON CONFLICT"
+               " (username, domain) DO UPDATE SET password = excluded.password", (user, password))
+
+
 class Kamailio:
     def __init__(self, db_path, listen_ip="127.0.0.1", port=None, evapi_port=None, linli_ua="127.0.0.1:5070",
                  trunk="", short_code="6995", voice_code="6996", defines=None, workdir=None, evapi_secret=EVAPI_SECRET):
-        self.db = os.path.abspath(db_path)
+        pg = db_path.startswith("postgresql://")
+        self.db = db_path if pg else os.path.abspath(db_path)
         self.ip = listen_ip
         self.port = port or free_udp_port(listen_ip)
         self.evapi_port = evapi_port or free_port()
@@ -75,13 +91,16 @@ class Kamailio:
         self.pidfile = os.path.join(self.rundir, "kamailio.pid")
         args = [KAMAILIO, "-f", CFG, "-DD", "-E", "-m", "64", "-M", "8",
                 "-Y", self.rundir, "-P", self.pidfile,
-                "--substdef=!DBFILE!%s!g" % self.db,
+                "--substdef=!DBFILE!%s!g" % ("/nonexistent" if pg else self.db),
                 "-A", "SIP_IP=%s" % listen_ip, "-A", "SIP_PORT=%d" % self.port,
                 "-A", 'EVAPI_BIND="127.0.0.1:%d"' % self.evapi_port,
                 "-A", 'LINLI_UA="%s"' % linli_ua,
                 "-A", 'TRUNK="%s"' % trunk,
                 "-A", 'SHORT_CODE="%s"' % short_code,
                 "-A", 'VOICE_CODE="%s"' % voice_code]
+        if pg:
+            # db_postgres takes postgres://; the same database as linlid's
+            args += ["-A", "WITH_PGSQL", "--substdef=!PGURL!postgres://%s!g" % self.db.split("://", 1)[1]]
         for k, v in (defines or {}).items():
             args += ["-A", "%s=%s" % (k, v)]
         self.args = args

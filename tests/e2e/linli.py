@@ -382,6 +382,18 @@ class Gateway:
         finally:
             c.close()
 
+    def sql_write(self, q, args=()):
+        """Change the database as another process would (SQLite: a second connection with a busy
+        timeout; PostgreSQL: psql)."""
+        if self.db.startswith("postgresql://"):
+            return pg_sql(self.db, q, args)
+        c = sqlite3.connect(self.db, timeout=30)
+        try:
+            with c:
+                return c.execute(q, args).fetchall()
+        finally:
+            c.close()
+
     def vty(self, command, password=None):
         """Run one command on the telnet VTY (in enable mode) and return its output; with a VTY
         password configured, log in with password (default: the configured one)."""
