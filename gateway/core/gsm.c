@@ -88,7 +88,6 @@ void gw_sched_kick(struct gw *gw)
 	static bool preempting;
 	time_t now = gw_now();
 	unsigned nready = 0;
-	bool skip_no_service;
 	void *tmp;
 
 	if (gw->quitting || !gw->pool)
@@ -100,13 +99,6 @@ void gw_sched_kick(struct gw *gw)
 		return;
 	for (unsigned i = 0; i < gw->nmodems; i++)
 		nready += gw->modem[i].state == MDM_ST_READY && !gw->modem[i].health.no_service;
-	/* every ready modem reads as not registered: try them anyway (a modem whose +CREG reads wrong,
-	 * or registered on a network its +CREG does not show, must not stop every send; a refusal
-	 * costs an attempt and says why) */
-	skip_no_service = nready > 0;
-	if (!nready)
-		for (unsigned i = 0; i < gw->nmodems; i++)
-			nready += gw->modem[i].state == MDM_ST_READY;
 	tmp = talloc_new(gw);
 	for (unsigned k = 0; k < gw->nmodems; k++) {
 		unsigned i = (rr_next + k) % gw->nmodems;
@@ -117,7 +109,7 @@ void gw_sched_kick(struct gw *gw)
 		if (m->state != MDM_ST_READY || m->job || mdm_is_busy(gw->pool, i))
 			continue;
 		/* not registered: it would only refuse (+CMS ERROR: 331), an attempt lost each time */
-		if (m->health.no_service && skip_no_service)
+		if (m->health.no_service)
 			continue;
 		if (resume_stored(gw, m, now))
 			continue;
