@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <talloc.h>
@@ -44,6 +45,11 @@ struct db_pg {
 	int changes;
 	unsigned sp_depth;
 	bool sp_tx[SP_DEPTH_MAX]; /* this level began the transaction (BEGIN), not a savepoint */
+	bool tx_open;		  /* a transaction was begun on this connection and not ended */
+	bool owner;		  /* db_own: this session holds the owner's advisory lock */
+	bool fenced;		  /* the lock was lost while cut off and another linlid took it */
+	bool renew;		  /* a new session whose statements are not all prepared yet */
+	int64_t retry_ms;	  /* no reconnect before (monotonic ms) */
 };
 
 struct db_pg_q {
@@ -53,8 +59,9 @@ struct db_pg_q {
 	char *pname[PG_PARAMS_MAX];
 	const char *val[PG_PARAMS_MAX];
 	char num[PG_PARAMS_MAX][32];
-	bool returns_id; /* " RETURNING id" added: the id is db_last_id, no row is handed on */
-	bool write;	 /* INSERT, UPDATE, DELETE: under a savepoint inside a transaction */
+	Oid types[PG_PARAMS_MAX]; /* the parameter types given to PQprepare (0: PostgreSQL's choice) */
+	bool returns_id;	  /* " RETURNING id" added: the id is db_last_id, no row is handed on */
+	bool write;		  /* INSERT, UPDATE, DELETE: under a savepoint inside a transaction */
 };
 
 /* Statements whose SQLite text does not translate: the same statement for PostgreSQL. */
@@ -549,12 +556,13 @@ static int tr_statement(struct db_context *dbc, struct db_pg_q *pq, const struct
 int db_pg_prepare(struct db_context *dbc, struct db_q *q, const struct db_stmt_def *def)
 {
 	struct db_pg_q *pq = talloc_zero(dbc, struct db_pg_q);
-	Oid types[PG_PARAMS_MAX] = {0};
+	Oid *types;
 	PGresult *res;
 	int rc;
 
 	if (!pq)
 		return -ENOMEM;
+	types = pq->types;
 	snprintf(pq->name, sizeof(pq->name), "s%u", (unsigned)def->id);
 	rc = tr_statement(dbc, pq, def);
 	if (rc < 0) {
@@ -680,20 +688,97 @@ static PGresult *run_guarded(struct db_context *dbc, struct db_pg_q *pq)
 	return res;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int session_setup(struct db_context *dbc);
+
+/* The connection, usable for the next statement: after the server restarted or the network cut it,
+ * a new session (at most every 2 s), its statements prepared again and, for the owning linlid, the
+ * owner's lock taken again. Never inside a transaction begun on the lost session: its statements
+ * fail (-EIO) until the caller ends it, so that nothing of it is committed in pieces. */
+static int usable(struct db_context *dbc)
+{
+	struct db_pg *pg = dbc->pg;
+	int64_t got = 0;
+	int rc;
+
+	if (pg->fenced)
+		return -EIO;
+	if (PQstatus(pg->conn) == CONNECTION_OK && !pg->renew)
+		return 0;
+	if (pg->tx_open || mono_ms() < pg->retry_ms)
+		return -EIO;
+	pg->retry_ms = mono_ms() + 2000;
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		PQreset(pg->conn);
+		if (PQstatus(pg->conn) != CONNECTION_OK) {
+			LOGDB(LOGL_ERROR, "db %s: connection lost, reconnecting: %s", dbc->path,
+			      PQerrorMessage(pg->conn));
+			return -EIO;
+		}
+		pg->renew = true;
+	}
+	pg->sp_depth = 0;
+	rc = exec(dbc, "DEALLOCATE ALL", "deallocate");
+	if (rc == 0)
+		rc = session_setup(dbc);
+	for (unsigned i = 0; rc == 0 && i < _NUM_DB_STMT; i++) {
+		struct db_pg_q *pq = dbc->q[i].pg;
+		PGresult *res;
+
+		if (!pq)
+			continue;
+		res = PQprepare(pg->conn, pq->name, pq->sql, (int)pq->nparams, pq->types);
+		rc = res_errno(dbc, res, dbc->q[i].def->name);
+		PQclear(res);
+	}
+	if (rc == 0 && pg->owner) {
+		rc = exec_int(dbc, "SELECT pg_try_advisory_lock(7305415)::int", &got);
+		if (rc == 0 && !got) {
+			pg->fenced = true;
+			LOGDB(LOGL_ERROR,
+			      "db %s: reconnected, but another linlid owns the database now (it took over while "
+			      "this one was cut off): this one records nothing more; stop it\n",
+			      dbc->path);
+			return -EIO;
+		}
+	}
+	if (rc < 0)
+		return rc; /* prepared again at the next attempt (a statement prepared twice: 42P05) */
+	pg->renew = false;
+	LOGDB(LOGL_NOTICE, "db %s: reconnected, statements prepared again\n", dbc->path);
+	return 0;
+}
+
 int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 {
 	struct db_context *dbc = q->dbc;
 	struct db_pg *pg = dbc->pg;
 	struct db_pg_q *pq = q->pg;
-	bool guard = pq->write && PQtransactionStatus(pg->conn) == PQTRANS_INTRANS;
+	const char *name = q->def->name;
+	bool guard;
 	PGresult *res;
 	int rc, n = 0;
 
+	if (!strcmp(name, "COMMIT") || !strcmp(name, "ROLLBACK"))
+		pg->tx_open = false; /* ended, whatever comes of it */
+	rc = usable(dbc);
+	if (rc < 0)
+		return rc;
+	guard = pq->write && PQtransactionStatus(pg->conn) == PQTRANS_INTRANS;
 	if (guard)
 		res = run_guarded(dbc, pq);
 	else
 		res = PQexecPrepared(pg->conn, pq->name, (int)pq->nparams, pq->val, NULL, NULL, 0);
 	rc = res_errno(dbc, res, q->def->name);
+	if (rc == 0 && !strcmp(name, "BEGIN"))
+		pg->tx_open = true;
 	if (rc == 0) {
 		const char *cmd = PQcmdStatus(res);
 
@@ -777,9 +862,15 @@ int db_pg_sp_begin(struct db_context *dbc)
 
 	if (pg->sp_depth == SP_DEPTH_MAX)
 		return -E2BIG;
+	rc = usable(dbc);
+	if (rc < 0)
+		return rc;
+	tx = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
 	rc = exec(dbc, tx ? "BEGIN" : "SAVEPOINT db_sp", tx ? "begin" : "savepoint");
 	if (rc < 0)
 		return rc;
+	if (tx)
+		pg->tx_open = true;
 	pg->sp_tx[pg->sp_depth++] = tx;
 	return 0;
 }
@@ -792,6 +883,7 @@ int db_pg_sp_end(struct db_context *dbc, int rc)
 	if (!pg->sp_depth)
 		return rc < 0 ? rc : -EINVAL;
 	if (pg->sp_tx[--pg->sp_depth]) {
+		pg->tx_open = false;
 		rc2 = exec(dbc, rc < 0 ? "ROLLBACK" : "COMMIT", rc < 0 ? "rollback" : "commit");
 	} else {
 		if (rc < 0)
@@ -803,7 +895,10 @@ int db_pg_sp_end(struct db_context *dbc, int rc)
 
 bool db_pg_in_transaction(struct db_context *dbc)
 {
-	return PQtransactionStatus(dbc->pg->conn) != PQTRANS_IDLE;
+	struct db_pg *pg = dbc->pg;
+
+	/* a lost connection's status is "unknown": what counts then is whether one was begun */
+	return pg->tx_open || (PQstatus(pg->conn) == CONNECTION_OK && PQtransactionStatus(pg->conn) != PQTRANS_IDLE);
 }
 
 void db_pg_busy_timeout(struct db_context *dbc, int ms)
@@ -921,6 +1016,24 @@ static void notice(void *arg, const char *msg)
 	(void)msg; /* NOTICEs of the baseline (setval, IF EXISTS) are not worth a log line */
 }
 
+static int session_setup(struct db_context *dbc)
+{
+	struct db_pg *pg = dbc->pg;
+	int rc;
+
+	/* times are shown in the box's local time, as SQLite's 'localtime' does */
+	rc = exec(dbc, "SET client_min_messages = warning", "session");
+	if (rc == 0 && getenv("TZ") && *getenv("TZ")) {
+		const char *vals[1] = {getenv("TZ")};
+		PGresult *res = PQexecParams(pg->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, vals, NULL,
+					     NULL, 0);
+
+		rc = res_errno(dbc, res, "time zone");
+		PQclear(res);
+	}
+	return rc;
+}
+
 static int pg_destructor(struct db_pg *pg)
 {
 	if (pg->conn)
@@ -931,8 +1044,12 @@ static int pg_destructor(struct db_pg *pg)
 int db_pg_own(struct db_context *dbc)
 {
 	int64_t got = 0;
-	int rc = exec_int(dbc, "SELECT pg_try_advisory_lock(7305415)::int", &got);
+	int rc = usable(dbc);
 
+	if (rc == 0)
+		rc = exec_int(dbc, "SELECT pg_try_advisory_lock(7305415)::int", &got);
+	if (rc == 0 && got)
+		dbc->pg->owner = true;
 	return rc < 0 ? rc : got ? 0 : -EBUSY;
 }
 
@@ -952,16 +1069,7 @@ int db_pg_open(struct db_context *dbc, const char *url)
 		return -ECONNREFUSED;
 	}
 	PQsetNoticeProcessor(pg->conn, notice, NULL);
-	/* times are shown in the box's local time, as SQLite's 'localtime' does */
-	rc = exec(dbc, "SET client_min_messages = warning", "session");
-	if (rc == 0 && getenv("TZ") && *getenv("TZ")) {
-		const char *vals[1] = {getenv("TZ")};
-		PGresult *res = PQexecParams(pg->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, vals, NULL,
-					     NULL, 0);
-
-		rc = res_errno(dbc, res, "time zone");
-		PQclear(res);
-	}
+	rc = session_setup(dbc);
 	if (rc == 0)
 		rc = upgrade(dbc);
 	if (rc == 0)

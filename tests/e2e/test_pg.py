@@ -124,6 +124,19 @@ def main(t):
         t.check(p.returncode != 0 and "in use by another linlid" in p.stderr + p.stdout,
                 "a second linlid on the same database is refused (rc %d)" % p.returncode)
 
+        # the server restarts under a running linlid: it is degraded meanwhile, then reconnects and
+        # a message that came during the restart is stored and answered
+        subprocess.run(["sh", CLUSTER, "stop", os.path.join(d, "c")], check=True, timeout=120)
+        gw.modems[0].deliver(R1, "查询 " + ref)
+        linli.wait_for(lambda: "degraded" in gw.log_tail(200) or "connection lost" in gw.log_tail(200), 60,
+                       "linlid notices the server is gone")
+        r = subprocess.run(["sh", CLUSTER, "start", os.path.join(d, "c"), str(port)], capture_output=True, text=True,
+                           timeout=180)
+        t.check(r.returncode == 0, "the server started again")
+        got = sms.wait(R1, ref, timeout=90)
+        t.check(ref in got, "after the restart linlid reconnected and answered the 查询 sent meanwhile: %s" % got)
+        t.check("reconnected, statements prepared again" in gw.log_tail(400), "the log says it reconnected")
+
         r = gw.linlictl("backup", os.path.join(d, "copy.db"), check=False)
         t.check(r.returncode != 0 and "pg_dump" in r.stderr, "linlictl backup points to pg_dump (%s)" %
                 r.stderr.strip())
