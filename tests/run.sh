@@ -53,7 +53,8 @@ done
 PG_UNITS="db_test csv_test call_test http_test notice_test request_extend_test request_http_test \
 request_rules_test sos_db_test sos_rules_test"
 PG_E2E="test_request test_sos test_sos_escalation test_sos_crash test_crash test_outbound test_inbound \
-test_extend test_memo test_open311 test_http_sos test_watch_silent test_locate test_flood test_sip_message"
+test_extend test_memo test_open311 test_http test_http_sos test_watch_silent test_locate test_flood test_sip_message \
+test_group_call"
 pg_units=""
 for n in $PG_UNITS; do
 	[ -x "$BUILD/unit/$n" ] || continue

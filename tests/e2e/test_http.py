@@ -89,8 +89,8 @@ def main(t):
         oper = token(gw, OPERATOR, "operator")
         reader = token(gw, READER, "readonly")
         revoked = token(gw, "+8613900139001", "staff")
-        t.check("token" not in gw.sql("SELECT group_concat(token_hash) FROM staff_token")[0][0] and
-                staff not in gw.sql("SELECT group_concat(token_hash) FROM staff_token")[0][0],
+        hashes = ",".join(r[0] for r in gw.sql("SELECT token_hash FROM staff_token"))
+        t.check("token" not in hashes and staff not in hashes,
                 "only hashes of the tokens are stored")
         r = gw.linlictl("token", "create", "+8613712345678", check=False)
         t.check(r.returncode == 1 and "not an active phone" in r.stderr, "no token for a number the database lacks")
