@@ -55,17 +55,17 @@ request_rules_test sos_db_test sos_rules_test"
 PG_E2E="test_request test_sos test_sos_escalation test_sos_crash test_crash test_outbound test_inbound \
 test_extend test_memo test_open311 test_http test_http_sos test_watch_silent test_locate test_flood test_sip_message \
 test_group_call"
+# pg_selected TEST FILE: TEST runs again as TEST_pg (its FILE exists, LINLI_TESTS lets it)
+pg_selected() {
+	[ -e "$2" ] && { [ -z "$only" ] || echo "${1}_pg" | grep -qE "$only"; }
+}
 pg_units=""
 for n in $PG_UNITS; do
-	[ -x "$BUILD/unit/$n" ] || continue
-	[ -n "$only" ] && ! echo "${n}_pg" | grep -qE "$only" && continue
-	pg_units="$pg_units $n"
+	pg_selected "$n" "$BUILD/unit/$n" && pg_units="$pg_units $n"
 done
 pg_e2e=""
 for n in $PG_E2E; do
-	[ -f "tests/e2e/$n.py" ] || continue
-	[ -n "$only" ] && ! echo "${n}_pg" | grep -qE "$only" && continue
-	pg_e2e="$pg_e2e $n"
+	pg_selected "$n" "tests/e2e/$n.py" && pg_e2e="$pg_e2e $n"
 done
 pgurl=""
 pgdir=""
