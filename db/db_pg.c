@@ -857,7 +857,7 @@ const char *db_pg_col_text(struct db_row *r, int col)
 int db_pg_sp_begin(struct db_context *dbc)
 {
 	struct db_pg *pg = dbc->pg;
-	bool tx = PQtransactionStatus(pg->conn) == PQTRANS_IDLE;
+	bool tx;
 	int rc;
 
 	if (pg->sp_depth == SP_DEPTH_MAX)
