@@ -790,7 +790,24 @@ static int db_destructor(struct db_context *dbc)
 	return 0;
 }
 
+bool db_community_valid(const char *code)
+{
+	size_t n = code ? strlen(code) : 0;
+
+	if (n < 1 || n > DB_COMMUNITY_MAX)
+		return false;
+	for (const char *c = code; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+			return false;
+	return true;
+}
+
 int db_open(void *ctx, const char *path, struct db_context **dbc_out)
+{
+	return db_open_community(ctx, path, NULL, dbc_out);
+}
+
+int db_open_community(void *ctx, const char *path, const char *community, struct db_context **dbc_out)
 {
 	struct db_context *dbc;
 	struct stat st;
@@ -798,6 +815,10 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 	int rc;
 
 	*dbc_out = NULL;
+	if (community && *community && !db_community_valid(community)) {
+		LOGDB(LOGL_ERROR, "community \"%s\": 1 to %d of a-z, 0-9 and _\n", community, DB_COMMUNITY_MAX);
+		return -EINVAL;
+	}
 	rc = check_sql_files();
 	if (rc < 0)
 		return rc;
@@ -805,9 +826,11 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out)
 	if (!dbc)
 		return -ENOMEM;
 	dbc->path = db_path_shown(dbc, path);
+	if (community && *community && db_pg_url(path))
+		dbc->path = talloc_asprintf_append(dbc->path, " (community %s)", community);
 	talloc_set_destructor(dbc, db_destructor);
 	if (db_pg_url(path)) {
-		rc = db_pg_open(dbc, path);
+		rc = db_pg_open(dbc, path, community);
 		if (rc == 0)
 			rc = prepare_all(dbc);
 		if (rc < 0)
@@ -864,9 +887,14 @@ char *db_path_shown(void *ctx, const char *path)
 	return talloc_asprintf(ctx, "%.*s:***%s", (int)(colon - path), path, at);
 }
 
-int db_own(struct db_context *dbc)
+int db_own(struct db_context *dbc, int lease_s)
 {
-	return dbc->pg ? db_pg_own(dbc) : 0;
+	return dbc->pg ? db_pg_own(dbc, lease_s > 0 ? lease_s : DB_LEASE_S) : 0;
+}
+
+int db_own_renew(struct db_context *dbc)
+{
+	return dbc->pg ? db_pg_own_renew(dbc) : 0;
 }
 
 void db_close(struct db_context *dbc)

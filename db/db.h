@@ -30,10 +30,25 @@ int db_open(void *ctx, const char *path, struct db_context **dbc_out);
 bool db_is_url(const char *path);
 /* path as it may be shown in a log: a URL's password as "***" (talloc'd under ctx). */
 char *db_path_shown(void *ctx, const char *path);
-/* linlid owns the database while it runs: on SQLite the owner's lock file (db_lock_owner) does it;
- * on PostgreSQL a session advisory lock, -EBUSY when another linlid holds it. Until outgoing
- * messages are claimed safely across boxes (issue 14), one linlid per PostgreSQL database. */
-int db_own(struct db_context *dbc);
+/* db_open for one community of a district's PostgreSQL database (`community CODE`): its rows live in
+ * the schema linli_CODE (created on first use, listed in public.linli_community), so that the box
+ * reads and writes its own community only and its references are numbered on their own. On SQLite
+ * the file is the community: the code changes nothing there. -EINVAL: not 1 to DB_COMMUNITY_MAX of
+ * a-z, 0-9 and _. */
+#define DB_COMMUNITY_MAX 32
+int db_open_community(void *ctx, const char *path, const char *community, struct db_context **dbc_out);
+bool db_community_valid(const char *code);
+/* linlid owns the database (its community, on PostgreSQL) while it runs: on SQLite the owner's lock
+ * file (db_lock_owner) does it; on PostgreSQL a session advisory lock and a lease of lease_s seconds
+ * (0: DB_LEASE_S) on the server's clock, in linli_owner. -EBUSY when another linlid holds it; when
+ * that owner's lease has run out (its box froze or was cut off while the server kept its session),
+ * its session is ended and the next db_own takes over. */
+#define DB_LEASE_S 30
+int db_own(struct db_context *dbc, int lease_s);
+/* Renew the lease (every lease/3 seconds). -EPERM: another linlid took over while this one was cut
+ * off or frozen; it must stop, as nothing it does is recorded any more. -EIO: the server is out of
+ * reach now (the lease may run out). 0 on SQLite. */
+int db_own_renew(struct db_context *dbc);
 /* How long a statement waits for another connection's lock before it fails with -EBUSY (5 s from
  * db_open). An event loop sets it short, so that a lock held elsewhere does not stall it. */
 void db_set_busy_timeout(struct db_context *dbc, int ms);

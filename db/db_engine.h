@@ -23,9 +23,10 @@ bool db_pg_url(const char *path);
 
 /* Connect to url (dbc->path: the same, as shown in logs), create or upgrade the schema (db/pg/),
  * find the tables whose INSERTs return their id. 0 or -errno (logged, with the server's message). */
-int db_pg_open(struct db_context *dbc, const char *url);
+int db_pg_open(struct db_context *dbc, const char *url, const char *community);
 /* db_own: the session advisory lock of the owning linlid; -EBUSY when another session has it. */
-int db_pg_own(struct db_context *dbc);
+int db_pg_own(struct db_context *dbc, int lease_s);
+int db_pg_own_renew(struct db_context *dbc);
 void db_pg_close(struct db_context *dbc);
 
 /* Prepare def (translated to PostgreSQL's dialect: db_pg.c says how) into q. 0 or -errno. */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <talloc.h>
@@ -50,7 +51,13 @@ struct db_pg {
 	bool fenced;		  /* the lock was lost while cut off and another linlid took it */
 	bool renew;		  /* a new session whose statements are not all prepared yet */
 	int64_t retry_ms;	  /* no reconnect before (monotonic ms) */
+	char schema[48];	  /* "linli_CODE" for `community CODE`, "" for the role's default schema */
+	int lease_ms;		  /* the owner's lease (linli_owner): renewed by db_own_renew */
 };
+
+/* The owner's lock is per schema, so that each community's box owns its own; the two-key form,
+ * keyed on the schema's oid. */
+#define OWNER_LOCK_SQL "SELECT pg_try_advisory_lock(7305415, current_schema()::regnamespace::oid::int)::int"
 
 struct db_pg_q {
 	char name[16];
@@ -697,6 +704,7 @@ static int64_t mono_ms(void)
 }
 
 static int session_setup(struct db_context *dbc);
+static int lease_take(struct db_context *dbc);
 
 /* The connection, usable for the next statement: after the server restarted or the network cut it,
  * a new session (at most every 2 s), its statements prepared again and, for the owning linlid, the
@@ -739,15 +747,17 @@ static int usable(struct db_context *dbc)
 		PQclear(res);
 	}
 	if (rc == 0 && pg->owner) {
-		rc = exec_int(dbc, "SELECT pg_try_advisory_lock(7305415)::int", &got);
+		rc = exec_int(dbc, OWNER_LOCK_SQL, &got);
 		if (rc == 0 && !got) {
 			pg->fenced = true;
 			LOGDB(LOGL_ERROR,
 			      "db %s: reconnected, but another linlid owns the database now (it took over while "
-			      "this one was cut off): this one records nothing more; stop it\n",
+			      "this one was cut off): this one records nothing more\n",
 			      dbc->path);
 			return -EIO;
 		}
+		if (rc == 0)
+			rc = lease_take(dbc); /* the new session's pid */
 	}
 	if (rc < 0)
 		return rc; /* prepared again at the next attempt (a statement prepared twice: 42P05) */
@@ -934,7 +944,10 @@ int db_pg_explain(struct db_q *q, void (*cb)(void *data, const char *line), void
 static int schema_version(struct db_context *dbc, int64_t *v)
 {
 	int64_t exists = 0;
-	int rc = exec_int(dbc, "SELECT count(*) FROM pg_tables WHERE tablename = 'linli_schema'", &exists);
+	int rc = exec_int(dbc,
+			  "SELECT count(*) FROM pg_tables WHERE tablename = 'linli_schema'"
+			  " AND schemaname = current_schema()",
+			  &exists);
 
 	if (rc < 0)
 		return rc;
@@ -943,6 +956,24 @@ static int schema_version(struct db_context *dbc, int64_t *v)
 		return 0;
 	}
 	return exec_int(dbc, "SELECT version FROM linli_schema", v);
+}
+
+/* `community CODE`: the community's own schema (its tables, its numbering: references are unique per
+ * community), created on first use and listed in public.linli_community for the street office. */
+static int community_schema(struct db_context *dbc)
+{
+	struct db_pg *pg = dbc->pg;
+	char *sql = talloc_asprintf(dbc,
+				    "CREATE SCHEMA IF NOT EXISTS %s;"
+				    " CREATE TABLE IF NOT EXISTS public.linli_community (code text PRIMARY KEY,"
+				    " schema_name text NOT NULL UNIQUE, created timestamptz NOT NULL DEFAULT now());"
+				    " INSERT INTO public.linli_community (code, schema_name) VALUES ('%s', '%s')"
+				    " ON CONFLICT (code) DO NOTHING",
+				    pg->schema, pg->schema + 6, pg->schema);
+	int rc = sql ? exec(dbc, sql, "community schema") : -ENOMEM;
+
+	talloc_free(sql);
+	return rc;
 }
 
 /* db/pg/: a baseline (the first file) and the steps after it. Under an advisory lock, so that
@@ -957,6 +988,8 @@ static int upgrade(struct db_context *dbc)
 	if (rc < 0)
 		return rc;
 	rc = exec(dbc, "SELECT pg_advisory_xact_lock(7305414)", "upgrade lock");
+	if (rc == 0 && *dbc->pg->schema)
+		rc = community_schema(dbc);
 	if (rc == 0)
 		rc = schema_version(dbc, &v);
 	for (unsigned i = 0; rc == 0 && i < db_pg_sql_nfiles; i++) {
@@ -987,6 +1020,14 @@ static int upgrade(struct db_context *dbc)
 		      v > latest ? ": refusing to open a newer database" : ": no PostgreSQL step for it yet");
 		rc = -EPROTO;
 	}
+	/* the owner's lease: this engine's own bookkeeping (SQLite has the lock file), so outside the
+	 * numbered versions */
+	if (rc == 0)
+		rc = exec(dbc,
+			  "CREATE TABLE IF NOT EXISTS linli_owner (one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+			  " box text NOT NULL, pid integer NOT NULL, since timestamptz NOT NULL,"
+			  " lease_until timestamptz NOT NULL)",
+			  "owner table");
 	if (rc == 0)
 		return exec(dbc, "COMMIT", "commit upgrade");
 	exec(dbc, "ROLLBACK", "rollback upgrade");
@@ -1023,6 +1064,13 @@ static int session_setup(struct db_context *dbc)
 
 	/* times are shown in the box's local time, as SQLite's 'localtime' does */
 	rc = exec(dbc, "SET client_min_messages = warning", "session");
+	if (rc == 0 && *pg->schema) {
+		/* every statement finds the community's tables (the schema is created by upgrade) */
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "SET search_path TO %s", pg->schema);
+		rc = exec(dbc, sql, "community schema");
+	}
 	if (rc == 0 && getenv("TZ") && *getenv("TZ")) {
 		const char *vals[1] = {getenv("TZ")};
 		PGresult *res = PQexecParams(pg->conn, "SELECT set_config('TimeZone', $1, false)", 1, NULL, vals, NULL,
@@ -1041,19 +1089,87 @@ static int pg_destructor(struct db_pg *pg)
 	return 0;
 }
 
-int db_pg_own(struct db_context *dbc)
+/* The owner's row: this session, its box, a lease the server's clock measures (so the boxes' clocks
+ * do not matter). */
+static int lease_take(struct db_context *dbc)
 {
+	char box[128], host[64] = "", sql[512];
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(box, sizeof(box), "%s pid %d", host, (int)getpid());
+	for (char *c = box; *c; c++)
+		if (*c == '\'' || *c == '\\')
+			*c = '_';
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO linli_owner (one, box, pid, since, lease_until) VALUES (true, '%s', pg_backend_pid(),"
+		 " now(), clock_timestamp() + %d * interval '1 millisecond') ON CONFLICT (one) DO UPDATE SET"
+		 " box = excluded.box, pid = excluded.pid, since = excluded.since, lease_until = excluded.lease_until",
+		 box, dbc->pg->lease_ms);
+	return exec(dbc, sql, "owner's lease");
+}
+
+/* The owner's lock is busy: when the owner's lease ran out (its box stopped renewing: frozen, cut
+ * off, its power gone, while the server still keeps its session), that session is ended, so that
+ * its lock comes free and the waiting box takes over; the lost box finds itself fenced if it comes
+ * back (usable). */
+static void lease_expired(struct db_context *dbc)
+{
+	PGresult *res = PQexec(dbc->pg->conn, "SELECT pid, box, pg_terminate_backend(pid) FROM linli_owner"
+					      " WHERE lease_until < clock_timestamp() AND pid != pg_backend_pid()");
+
+	if (res_errno(dbc, res, "owner's lease") == 0 && PQntuples(res) == 1)
+		LOGDB(LOGL_NOTICE,
+		      "db %s: the owner's lease ran out (%s, server pid %s): its session %s; taking over\n", dbc->path,
+		      PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
+		      !strcmp(PQgetvalue(res, 0, 2), "t") ? "is ended" : "cannot be ended (no right to)");
+	PQclear(res);
+}
+
+int db_pg_own(struct db_context *dbc, int lease_s)
+{
+	struct db_pg *pg = dbc->pg;
 	int64_t got = 0;
 	int rc = usable(dbc);
 
+	pg->lease_ms = lease_s * 1000;
 	if (rc == 0)
-		rc = exec_int(dbc, "SELECT pg_try_advisory_lock(7305415)::int", &got);
-	if (rc == 0 && got)
-		dbc->pg->owner = true;
+		rc = exec_int(dbc, OWNER_LOCK_SQL, &got);
+	if (rc == 0 && !got)
+		lease_expired(dbc);
+	if (rc == 0 && got) {
+		rc = lease_take(dbc);
+		if (rc == 0)
+			pg->owner = true;
+		else
+			exec(dbc, "SELECT pg_advisory_unlock_all()", "owner's lock");
+	}
 	return rc < 0 ? rc : got ? 0 : -EBUSY;
 }
 
-int db_pg_open(struct db_context *dbc, const char *url)
+int db_pg_own_renew(struct db_context *dbc)
+{
+	struct db_pg *pg = dbc->pg;
+	char sql[160];
+	int rc;
+
+	if (!pg->owner)
+		return 0;
+	if (pg->tx_open)
+		return 0; /* renewed next time: a transaction may not be cut by it */
+	rc = usable(dbc);
+	if (pg->fenced)
+		return -EPERM;
+	if (rc < 0)
+		return rc;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE linli_owner SET lease_until = clock_timestamp() + %d * interval '1 millisecond'"
+		 " WHERE pid = pg_backend_pid()",
+		 pg->lease_ms);
+	rc = exec(dbc, sql, "owner's lease");
+	return rc;
+}
+
+int db_pg_open(struct db_context *dbc, const char *url, const char *community)
 {
 	struct db_pg *pg = talloc_zero(dbc, struct db_pg);
 	int rc;
@@ -1062,6 +1178,8 @@ int db_pg_open(struct db_context *dbc, const char *url)
 		return -ENOMEM;
 	talloc_set_destructor(pg, pg_destructor);
 	dbc->pg = pg;
+	if (community && *community)
+		snprintf(pg->schema, sizeof(pg->schema), "linli_%s", community);
 	pg->conn = PQconnectdb(url);
 	if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
 		LOGDB(LOGL_ERROR, "db %s: cannot connect: %s", dbc->path,

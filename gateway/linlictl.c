@@ -51,7 +51,8 @@ static const struct log_info linlictl_log_info = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: linlictl [-d DBPATH] COMMAND\n"
+		"usage: linlictl [-d DBPATH|URL] [-C COMMUNITY] COMMAND\n"
+		"  -C COMMUNITY                  on a district's PostgreSQL database: that community's rows\n"
 		"  init                          create or upgrade the database, print its version\n"
 		"  backup FILE                   a consistent copy of the database (while linlid runs); FILE must\n"
 		"                                not exist; made 0600\n"
@@ -1109,7 +1110,7 @@ static int cmd_holiday(void *ctx, struct db_context *dbc, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	void *root = talloc_named_const(NULL, 0, "linlictl");
-	const char *db_path = "var/linli.db";
+	const char *db_path = "var/linli.db", *community = NULL;
 	struct db_context *dbc = NULL;
 	const char *cmd;
 	int opt, rc = 2;
@@ -1120,10 +1121,13 @@ int main(int argc, char **argv)
 	log_set_use_color(osmo_stderr_target, 0);
 	log_set_category_filter(osmo_stderr_target, DLGLOBAL, 1, LOGL_NOTICE);
 
-	while ((opt = getopt(argc, argv, "+d:h")) != -1) {
+	while ((opt = getopt(argc, argv, "+d:C:h")) != -1) {
 		switch (opt) {
 		case 'd':
 			db_path = optarg;
+			break;
+		case 'C':
+			community = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1173,7 +1177,7 @@ int main(int argc, char **argv)
 	}
 	if (!db_is_url(db_path))
 		make_parent(root, db_path);
-	rc = db_open(root, db_path, &dbc);
+	rc = db_open_community(root, db_path, community, &dbc);
 	if (rc < 0) {
 		fprintf(stderr, "linlictl: cannot open the database %s: %s\n", db_path_shown(root, db_path),
 			strerror(-rc));

@@ -15,6 +15,7 @@
 #include <osmocom/core/logging.h>
 #include <osmocom/core/select.h>
 #include <osmocom/core/talloc.h>
+#include <osmocom/core/timer.h>
 #include <osmocom/core/utils.h>
 #include <osmocom/ctrl/control_if.h>
 #include <osmocom/vty/logging.h>
@@ -40,6 +41,30 @@ static struct vty_app_info vty_info = {
 };
 
 static volatile sig_atomic_t quit_signal;
+static bool fenced; /* another linlid took the database over: stop, with an error */
+static struct osmo_timer_list lease_timer;
+
+/* The owner's lease on PostgreSQL (db_own), renewed at a third of its length */
+static void lease_cb(void *data)
+{
+	struct gw *gw = data;
+	unsigned lease = gw->cfg.lease_s ? gw->cfg.lease_s : DB_LEASE_S;
+	int rc = db_own_renew(gw->db);
+
+	if (rc == -EPERM) {
+		LOGP(DGW, LOGL_FATAL,
+		     "another linlid owns database %s now (its standby took over while this one was frozen or cut "
+		     "off): stopping\n",
+		     db_path_shown(gw, gw->cfg.db_path));
+		fenced = true;
+		quit_signal++;
+		return;
+	}
+	if (rc < 0)
+		LOGP(DGW, LOGL_ERROR, "cannot renew the owner's lease (%u s) on %s: %s\n", lease,
+		     db_path_shown(gw, gw->cfg.db_path), strerror(-rc));
+	osmo_timer_schedule(&lease_timer, lease / 3, (lease % 3) * 333333);
+}
 
 static void signal_handler(int signo)
 {
@@ -141,7 +166,7 @@ int main(int argc, char **argv)
 		goto out_free;
 	}
 
-	rc = db_open(g_gw, g_gw->cfg.db_path, &g_gw->db);
+	rc = db_open_community(g_gw, g_gw->cfg.db_path, g_gw->cfg.community, &g_gw->db);
 	if (rc < 0) {
 		LOGP(DGW, LOGL_FATAL, "cannot open database %s: %s\n", db_path_shown(g_gw, g_gw->cfg.db_path),
 		     strerror(-rc));
@@ -157,7 +182,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	osmo_init_ignore_signals();
 
-	rc = db_own(g_gw->db);
+	rc = db_own(g_gw->db, (int)g_gw->cfg.lease_s);
 	if (rc == -EBUSY && g_gw->cfg.standby) {
 		/* active/standby on PostgreSQL: the VTY and CTRL answer meanwhile; nothing is sent or read
 		 * from the modems until the owner's session ends (it stopped, died, or lost the server) */
@@ -167,7 +192,7 @@ int main(int argc, char **argv)
 			osmo_select_main_ctx(1);
 			usleep(50 * 1000);
 			if (k % 10 == 0)
-				rc = db_own(g_gw->db);
+				rc = db_own(g_gw->db, (int)g_gw->cfg.lease_s);
 		}
 		if (quit_signal) {
 			LOGP(DGW, LOGL_NOTICE, "stopped while standing by\n");
@@ -182,6 +207,9 @@ int main(int argc, char **argv)
 		     db_path_shown(g_gw, g_gw->cfg.db_path), strerror(-rc));
 		goto out_db;
 	}
+
+	osmo_timer_setup(&lease_timer, lease_cb, g_gw);
+	lease_cb(g_gw);
 
 	sos_start(g_gw);
 	rc = gw_sms_start(g_gw);
@@ -207,8 +235,8 @@ int main(int argc, char **argv)
 	/* From here on the loop must not stall on another process's lock: a statement waits at most
 	 * GW_DB_BUSY_MS, then fails with -EBUSY, and the degraded-database state takes over. */
 	db_set_busy_timeout(g_gw->db, GW_DB_BUSY_MS);
-	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s, %u modem(s)\n", db_path_shown(g_gw, g_gw->cfg.db_path),
-	     g_gw->nmodems);
+	LOGP(DGW, LOGL_NOTICE, "linlid running: database %s%s%s, %u modem(s)\n", db_path_shown(g_gw, g_gw->cfg.db_path),
+	     g_gw->cfg.community ? ", community " : "", g_gw->cfg.community ? g_gw->cfg.community : "", g_gw->nmodems);
 
 	while (!quit_signal)
 		osmo_select_main_ctx(0);
@@ -219,12 +247,15 @@ int main(int argc, char **argv)
 	gw_http_stop();
 	call_stop(g_gw); /* BYE/CANCEL every call leg, record it, stop the user agent */
 	deadline = gw_now() + g_gw->cfg.send_timeout_s + 5;
-	while (!gw_sms_idle(g_gw) && gw_now() < deadline && quit_signal < 3)
+	/* fenced: nothing of it could be recorded; the new owner sends those again (counted) */
+	while (!fenced && !gw_sms_idle(g_gw) && gw_now() < deadline && quit_signal < 3)
 		osmo_select_main_ctx(0);
 	gw_sms_stop(g_gw);
-	rc = 0;
-	LOGP(DGW, LOGL_NOTICE, "stopped cleanly\n");
+	rc = fenced ? -EPERM : 0;
+	if (!fenced)
+		LOGP(DGW, LOGL_NOTICE, "stopped cleanly\n");
 out_db:
+	osmo_timer_del(&lease_timer);
 	db_close(g_gw->db);
 out_telnet:
 	telnet_exit();

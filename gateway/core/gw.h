@@ -98,6 +98,8 @@ struct gw_config {
 	bool test_clock;	/* accept CTRL SET clock-offset (end-to-end tests only) */
 	bool ctrl_send;		/* accept CTRL SET sms-send (CTRL has no login) */
 	bool standby;		/* PostgreSQL: wait while another linlid owns the database, then take over */
+	unsigned lease_s;	/* PostgreSQL: the owner's lease (db_own); a standby takes over after it */
+	char *community;	/* PostgreSQL: this box's community in a district's database (db_open_community) */
 	char *rules_file;	/* keyword rules and reply templates (routes/sms.rules) */
 };
 

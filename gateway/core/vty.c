@@ -154,6 +154,26 @@ DEFUN(cfg_standby, cfg_standby_cmd, "standby (on|off)",
 	return CMD_SUCCESS;
 }
 
+DEFUN(cfg_lease, cfg_lease_cmd, "lease <3-3600>",
+      "On PostgreSQL: the owner's lease; a standby ends a silent owner's session after it and takes over\n"
+      "Seconds (30 by default)\n")
+{
+	vgw->cfg.lease_s = (unsigned)atoi(argv[0]);
+	return CMD_SUCCESS;
+}
+
+DEFUN(cfg_community, cfg_community_cmd, "community CODE",
+      "On a district's PostgreSQL database: the community this box serves (its own schema, linli_CODE)\n"
+      "1 to 32 of a-z, 0-9 and _\n")
+{
+	if (!db_community_valid(argv[0])) {
+		vty_out(vty, "%% community %s: 1 to %d of a-z, 0-9 and _%s", argv[0], DB_COMMUNITY_MAX, VTY_NEWLINE);
+		return CMD_WARNING;
+	}
+	osmo_talloc_replace_string(vgw, &vgw->cfg.community, argv[0]);
+	return CMD_SUCCESS;
+}
+
 DEFUN(cfg_test_clock, cfg_test_clock_cmd, "test-clock (on|off)",
       "Let CTRL SET clock-offset move linlid's clock (end-to-end tests only)\nYes\nNo\n")
 {
@@ -330,8 +350,12 @@ static int config_write_gw(struct vty *vty)
 	vty_out(vty, " ctrl-send %s%s", vgw->cfg.ctrl_send ? "on" : "off", VTY_NEWLINE);
 	if (vgw->cfg.community_number)
 		vty_out(vty, " community-number %s%s", vgw->cfg.community_number, VTY_NEWLINE);
+	if (vgw->cfg.community)
+		vty_out(vty, " community %s%s", vgw->cfg.community, VTY_NEWLINE);
 	if (vgw->cfg.standby)
 		vty_out(vty, " standby on%s", VTY_NEWLINE);
+	if (vgw->cfg.lease_s)
+		vty_out(vty, " lease %u%s", vgw->cfg.lease_s, VTY_NEWLINE);
 	if (vgw->cfg.test_clock)
 		vty_out(vty, " test-clock on%s", VTY_NEWLINE);
 	if (vgw->cfg.rules_file)
@@ -588,6 +612,8 @@ void gw_vty_init(struct gw *gw)
 	install_element(GW_NODE, &cfg_test_clock_cmd);
 	install_element(GW_NODE, &cfg_ctrl_send_cmd);
 	install_element(GW_NODE, &cfg_standby_cmd);
+	install_element(GW_NODE, &cfg_lease_cmd);
+	install_element(GW_NODE, &cfg_community_cmd);
 	install_element(GW_NODE, &cfg_rules_file_cmd);
 
 	install_element(CONFIG_NODE, &cfg_modem_cmd);

@@ -43,10 +43,11 @@ def pg_fresh_db(base):
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-def pg_sql(url, q, args=()):
+def pg_sql(url, q, args=(), community=None):
     """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
     quoted literals; each row comes back through row_to_json, so numbers are int or float, text
-    str, NULL None and booleans 1 or 0, as SQLite's would be."""
+    str, NULL None and booleans 1 or 0, as SQLite's would be. community: in that community's
+    schema (linli_CODE, `community CODE`)."""
     parts = q.strip().rstrip(";").split("?")
     if len(parts) != len(args) + 1:
         raise AssertionError("pg_sql: %d placeholders, %d args" % (len(parts) - 1, len(args)))
@@ -62,8 +63,9 @@ def pg_sql(url, q, args=()):
     select = re.match(r"\s*(SELECT|WITH)\b", text, re.I)
     if select:
         text = "SELECT row_to_json(linli_row)::text FROM (%s) linli_row" % text
+    env = dict(os.environ, PGOPTIONS="-c search_path=linli_%s" % community) if community else None
     r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-c", text], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, env=env)
     if r.returncode != 0:
         raise AssertionError("psql %r: %s" % (text, r.stderr.strip()))
     if not select:
@@ -292,8 +294,10 @@ class Gateway:
     """A linlid with n emulated modems in a temporary folder."""
 
     def __init__(self, nmodems=1, airtime_ms=0, sample=True, extra_gateway_cfg="", modem_cfg="", at_log=False,
-                 vty_password=None, http=False, http_root=None, db=None):
+                 vty_password=None, http=False, http_root=None, db=None, community=None):
         self.dir = tempfile.mkdtemp(prefix="linli-e2e-")
+        # community: this box's community in a district's PostgreSQL database (`community CODE`)
+        self.community = community
         self.log_path = os.path.join(self.dir, "linlid.log")
         self.proc = None
         self.modems = []
@@ -320,6 +324,8 @@ class Gateway:
                " logging print extended-timestamp 1", " logging level set-all notice",
                "line vty", " bind 127.0.0.1 %d" % self.vty_port] + ([" login"] if vty_password else []) + [
                "gateway", " database %s" % self.db, " ctrl-bind 127.0.0.1 %d" % self.ctrl_port, " ctrl-send on"]
+        if community:
+            cfg.append(" community %s" % community)
         if self.http_port:
             cfg.append(" http-bind 127.0.0.1 %d" % self.http_port)
             cfg.append(" http-root %s" % (http_root or os.path.join(ROOT, "www")))
@@ -336,7 +342,8 @@ class Gateway:
         self.ctrl = None
 
     def linlictl(self, *args, check=True):
-        r = subprocess.run([os.path.join(BUILD, "linlictl"), "-d", self.db] + list(args),
+        r = subprocess.run([os.path.join(BUILD, "linlictl"), "-d", self.db] +
+                           (["-C", self.community] if self.community else []) + list(args),
                            capture_output=True, text=True, timeout=120)
         if check and r.returncode != 0:
             raise AssertionError("linlictl %s failed (%d): %s %s" % (args, r.returncode, r.stdout, r.stderr))
@@ -375,7 +382,7 @@ class Gateway:
 
     def sql(self, q, args=()):
         if self.db.startswith("postgresql://"):
-            return pg_sql(self.db, q, args)
+            return pg_sql(self.db, q, args, self.community)
         c = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=30)
         try:
             return c.execute(q, args).fetchall()
@@ -386,7 +393,7 @@ class Gateway:
         """Change the database as another process would (SQLite: a second connection with a busy
         timeout; PostgreSQL: psql)."""
         if self.db.startswith("postgresql://"):
-            return pg_sql(self.db, q, args)
+            return pg_sql(self.db, q, args, self.community)
         c = sqlite3.connect(self.db, timeout=30)
         try:
             with c:
