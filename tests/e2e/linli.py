@@ -76,6 +76,42 @@ def pg_sql(url, q, args=(), community=None):
     return [json.loads(line, object_pairs_hook=values) for line in r.stdout.splitlines() if line]
 
 
+PG_CLUSTER = os.path.join(ROOT, "tests", "pg", "cluster.sh")
+
+
+class PgCluster:
+    """A throw-away PostgreSQL cluster of the test's own (tests/pg/cluster.sh): a temporary folder,
+    a free loopback port; .url is its database "linli". Stopped and removed on leaving the with."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="linli-pg-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        r = subprocess.run(["sh", PG_CLUSTER, "start", os.path.join(self.dir, "c"), str(self.port)],
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise AssertionError("cannot start the PostgreSQL cluster: %s" % r.stderr)
+        self.url = r.stdout.strip()
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["sh", PG_CLUSTER, "stop", os.path.join(self.dir, "c")], timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+def count_sent(modems, prefix):
+    """How often each numbered message "PREFIX NNNN" went over the air, over these modems."""
+    seen = {}
+    for m in modems:
+        for _, _, text in m.sent():
+            k = re.search(prefix + r" (\d{4})", text)
+            if k:
+                seen[k.group(1)] = seen.get(k.group(1), 0) + 1
+    return seen
+
+
 def free_port(udp=False, tcp=True, ip="127.0.0.1"):
     """A port free on ip for TCP (and UDP with udp=True; for UDP alone: tcp=False), not handed
     out before by this process."""

@@ -8,10 +8,7 @@ once the lease has run out and takes over; every queued message goes out (duplic
 counted window); the frozen box, let go again, finds itself fenced and stops with an error."""
 import os
 import re
-import shutil
 import signal
-import subprocess
-import tempfile
 import time
 
 import linli
@@ -19,7 +16,6 @@ import linli
 R1 = "+8613800138001"   # 邹丽, 1幢1单元101 (grid W1)
 N_OUT = 300
 LEASE = 3
-CLUSTER = os.path.join(linli.ROOT, "tests", "pg", "cluster.sh")
 RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
 CFG = "rules-file %s\nhelp-interval 0" % RULES
 
@@ -80,12 +76,7 @@ def frozen_owner(t, url):
         rc = a.proc.wait(60)
         t.check(rc != 0 and "another linlid owns" in a.log_tail(100),
                 "box a, let go again, finds itself fenced and stops with an error (rc %s)" % rc)
-        seen = {}
-        for m in a.modems + b.modems:
-            for _, _, text in m.sent():
-                k = re.search(r"frozen box (\d{4})", text)
-                if k:
-                    seen[k.group(1)] = seen.get(k.group(1), 0) + 1
+        seen = linli.count_sent(a.modems + b.modems, "frozen box")
         missing = [i for i in range(N_OUT) if "%04d" % i not in seen]
         extra = sum(n - 1 for n in seen.values())
         counted = b.sql("SELECT coalesce(sum(value), 0) FROM stat WHERE name IN ('out_possible_dup', 'out_late_dup')")
@@ -100,20 +91,9 @@ def frozen_owner(t, url):
 
 
 def main(t):
-    d = tempfile.mkdtemp(prefix="linli-district-")
-    os.chmod(d, 0o755)
-    port = linli.free_port()
-    r = subprocess.run(["sh", CLUSTER, "start", os.path.join(d, "c"), str(port)], capture_output=True, text=True,
-                       timeout=180)
-    if r.returncode != 0:
-        raise AssertionError("cannot start the PostgreSQL cluster: %s" % r.stderr)
-    try:
-        url = r.stdout.strip()
-        two_communities(t, url)
-        frozen_owner(t, url)
-    finally:
-        subprocess.run(["sh", CLUSTER, "stop", os.path.join(d, "c")], timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
+    with linli.PgCluster() as pc:
+        two_communities(t, pc.url)
+        frozen_owner(t, pc.url)
 
 
 linli.run(main)

@@ -10,9 +10,7 @@ each: 2,000 messages queued, the active one killed with SIGKILL midway: the stan
 every message goes out exactly once (duplicates only in the counted window)."""
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 
 import linli
 
@@ -20,18 +18,8 @@ R1 = "+8613800138001"   # 邹丽, 1幢1单元101 (grid W1)
 W1 = "+8613900139001"   # 杜军, grid worker of W1
 N_OUT = 400
 N_BOXES = 2000
-CLUSTER = os.path.join(linli.ROOT, "tests", "pg", "cluster.sh")
+CLUSTER = linli.PG_CLUSTER
 RULES = os.path.join(linli.ROOT, "routes", "sms.rules")
-
-
-def count_sent(modems, prefix):
-    seen = {}
-    for m in modems:
-        for dest, _, text in m.sent():
-            k = re.search(prefix + r" (\d{4})", text)
-            if k:
-                seen[k.group(1)] = seen.get(k.group(1), 0) + 1
-    return seen
 
 
 def two_boxes(t, d, port):
@@ -50,13 +38,13 @@ def two_boxes(t, d, port):
         linli.wait_for(lambda: a.queue()["sent"] >= N_BOXES // 4, 300, "a quarter sent by box a", 0.2)
         a.kill9()
         sending = a.sql("SELECT count(*) FROM sms_out WHERE state = 'sending'")[0][0]
-        by_a = sum(count_sent(a.modems, "two boxes").values())
+        by_a = sum(linli.count_sent(a.modems, "two boxes").values())
         linli.wait_for(lambda: "taking over" in b.log_tail(200), 60, "box b takes over")
         b.wait_modems_ready()
         linli.wait_for(lambda: b.sql("SELECT count(*) FROM sms_out WHERE state = 'sent'")[0][0] >= N_BOXES, 600,
                        "every message sent after the takeover", 0.5)
-        seen = count_sent(a.modems + b.modems, "two boxes")
-        by_b = sum(count_sent(b.modems, "two boxes").values())
+        seen = linli.count_sent(a.modems + b.modems, "two boxes")
+        by_b = sum(linli.count_sent(b.modems, "two boxes").values())
         missing = [i for i in range(N_BOXES) if "%04d" % i not in seen]
         extra = sum(n - 1 for n in seen.values())
         counted = b.sql("SELECT coalesce(sum(value), 0) FROM stat WHERE name IN ('out_possible_dup', 'out_late_dup')")
@@ -75,13 +63,11 @@ def two_boxes(t, d, port):
 
 
 def main(t):
-    d = tempfile.mkdtemp(prefix="linli-pg-")
-    os.chmod(d, 0o755)
-    port = linli.free_port()
-    r = subprocess.run(["sh", CLUSTER, "start", os.path.join(d, "c"), str(port)], capture_output=True, text=True,
-                       timeout=180)
-    if r.returncode != 0:
-        raise AssertionError("cannot start the PostgreSQL cluster: %s" % r.stderr)
+    with linli.PgCluster() as pc:
+        run_all(t, pc.dir, pc.port)
+
+
+def run_all(t, d, port):
     # trust authentication on loopback: the password is not checked, only kept out of the log
     url = "postgresql://linli:s3cret-word@127.0.0.1:%d/linli" % port
     gw = gw2 = None
@@ -150,11 +136,7 @@ def main(t):
         gw.start()
         linli.wait_for(lambda: gw.sql("SELECT count(*) FROM sms_out WHERE text LIKE 'pg crash %' AND state = 'sent'")
                        [0][0] >= N_OUT, 300, "all sent after the restart", 0.5)
-        seen = {}
-        for dest, _, text in sms.sent():
-            k = re.search(r"pg crash (\d{4})", text)
-            if k:
-                seen[k.group(1)] = seen.get(k.group(1), 0) + 1
+        seen = linli.count_sent(gw.modems, "pg crash")
         missing = [i for i in range(N_OUT) if "%04d" % i not in seen]
         extra = sum(n - 1 for n in seen.values())
         counted = gw.sql("SELECT coalesce(sum(value), 0) FROM stat WHERE name IN ('out_possible_dup', 'out_late_dup')")
@@ -176,8 +158,6 @@ def main(t):
             gw.close()
         if gw2:
             gw2.close()
-        subprocess.run(["sh", CLUSTER, "stop", os.path.join(d, "c")], timeout=120)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 linli.run(main)
