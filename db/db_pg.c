@@ -1093,19 +1093,23 @@ static int pg_destructor(struct db_pg *pg)
  * do not matter). */
 static int lease_take(struct db_context *dbc)
 {
-	char box[128], host[64] = "", sql[512];
+	char box[128], host[64] = "", ms[16];
+	const char *vals[2] = {box, ms};
+	PGresult *res;
+	int rc;
 
 	gethostname(host, sizeof(host) - 1);
 	snprintf(box, sizeof(box), "%s pid %d", host, (int)getpid());
-	for (char *c = box; *c; c++)
-		if (*c == '\'' || *c == '\\')
-			*c = '_';
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO linli_owner (one, box, pid, since, lease_until) VALUES (true, '%s', pg_backend_pid(),"
-		 " now(), clock_timestamp() + %d * interval '1 millisecond') ON CONFLICT (one) DO UPDATE SET"
-		 " box = excluded.box, pid = excluded.pid, since = excluded.since, lease_until = excluded.lease_until",
-		 box, dbc->pg->lease_ms);
-	return exec(dbc, sql, "owner's lease");
+	snprintf(ms, sizeof(ms), "%d", dbc->pg->lease_ms);
+	res = PQexecParams(
+		dbc->pg->conn,
+		"INSERT INTO linli_owner (one, box, pid, since, lease_until) VALUES (true, $1, pg_backend_pid(),"
+		" now(), clock_timestamp() + $2::int * interval '1 millisecond') ON CONFLICT (one) DO UPDATE SET"
+		" box = excluded.box, pid = excluded.pid, since = excluded.since, lease_until = excluded.lease_until",
+		2, NULL, vals, NULL, NULL, 0);
+	rc = res_errno(dbc, res, "owner's lease");
+	PQclear(res);
+	return rc;
 }
 
 /* The owner's lock is busy: when the owner's lease ran out (its box stopped renewing: frozen, cut
