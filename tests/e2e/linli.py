@@ -43,11 +43,11 @@ def pg_fresh_db(base):
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-def pg_sql(url, q, args=(), community=None):
+def pg_sql(url, q, args=(), community=None, schema=None):
     """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
     quoted literals; each row comes back through row_to_json, so numbers are int or float, text
     str, NULL None and booleans 1 or 0, as SQLite's would be. community: in that community's
-    schema (linli_CODE, `community CODE`)."""
+    schema (linli_CODE, `community CODE`); schema: in another schema (the front's "district")."""
     parts = q.strip().rstrip(";").split("?")
     if len(parts) != len(args) + 1:
         raise AssertionError("pg_sql: %d placeholders, %d args" % (len(parts) - 1, len(args)))
@@ -63,7 +63,8 @@ def pg_sql(url, q, args=(), community=None):
     select = re.match(r"\s*(SELECT|WITH)\b", text, re.I)
     if select:
         text = "SELECT row_to_json(linli_row)::text FROM (%s) linli_row" % text
-    env = dict(os.environ, PGOPTIONS="-c search_path=linli_%s" % community) if community else None
+    schema = "linli_%s" % community if community else schema
+    env = dict(os.environ, PGOPTIONS="-c search_path=%s" % schema) if schema else None
     r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-c", text], capture_output=True, text=True,
                        timeout=60, env=env)
     if r.returncode != 0:

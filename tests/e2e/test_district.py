@@ -5,12 +5,19 @@ box gets a reference numbered in its own community, and neither box sees the oth
 boxes for alpha, active/standby with a 3 s lease: the active one is frozen with SIGSTOP (its
 session stays open on the server, as for a box cut off or hung), the standby ends that session
 once the lease has run out and takes over; every queued message goes out (duplicates only in the
-counted window); the frozen box, let go again, finds itself fenced and stops with an error."""
+counted window); the frozen box, let go again, finds itself fenced and stops with an error.
+Last, the district's front Kamailio (routes/front.cfg) before two boxes for delta, each with its
+own Kamailio reading the community's schema: the trunk's MESSAGE and INVITE for the district's
+public numbers reach the box whose linlid holds the community; a peer that is not allowed gets 403,
+a number the district does not have 404; the active box is killed with -9, the front finds it
+down by OPTIONS and sends to the standby once that has taken over; every message the trunk was
+told 202 about is stored once, and every other one got an answer that keeps it at the trunk."""
 import os
 import re
 import signal
 import time
 
+import kamailio
 import linli
 
 R1 = "+8613800138001"   # 邹丽, 1幢1单元101 (grid W1)
@@ -90,10 +97,88 @@ def frozen_owner(t, url):
                 g.close()
 
 
+DID_SMS = "+8657100000001"     # the district's number for delta's SMS over SIP
+DID_CALL = "+8657100006995"    # and for delta's group call
+
+
+def front(t, url):
+    cfg = CFG + "\nstandby on\nlease %d" % LEASE
+    ua = kamailio.FakeTrunk()   # where the boxes' Kamailios send the group call (linlid's UA): answers 486
+    boxes, kams, fr = [], [], None
+    try:
+        for i in range(2):
+            ev = linli.free_port()
+            g = linli.Gateway(nmodems=1, db=url, community="delta", sample=(i == 0),
+                              extra_gateway_cfg=cfg + "\nevapi 127.0.0.1 %d" % ev)
+            boxes.append(g)
+            kams.append(kamailio.start(url, evapi_port=ev, trunks=["127.0.0.1"], linli_ua="127.0.0.1:%d" % ua.port,
+                                       community="delta", defines={"HEALTH_LINLI": 1}, workdir=g.dir))
+        a, b = boxes
+        ka, kb = kams
+        a.start()
+        b.start(wait_ready=False)
+        linli.wait_for(lambda: "standby: database" in b.log_tail(50), 30, "box b standing by")
+        linli.wait_for(lambda: "connected to Kamailio's evapi" in a.log_tail(400), 30, "box a on its Kamailio")
+        fr = kamailio.Front(url, boxes={1: [("127.0.0.1:%d" % ka.port, 10), ("127.0.0.1:%d" % kb.port, 5)]},
+                            numbers={DID_SMS: (1, "linli", "delta"), DID_CALL: (1, "6995", "delta")})
+        linli.wait_for(lambda: "box sip:127.0.0.1:%d down" % kb.port in fr.log_text(), 30,
+                       "the front finding the standby box not serving")
+
+        def message(text, sender=R1, to=DID_SMS, ip="127.0.0.1"):
+            return kamailio.send_request(fr.port, "MESSAGE", to, sender, text.encode(), ip=ip)
+
+        def stored(text):
+            return linli.pg_sql(url, "SELECT count(*) FROM sms_in WHERE text = ?", (text,), "delta")[0][0]
+
+        code = message("#我要报事 前端转来的 一号")
+        t.check(code == 202, "the trunk's MESSAGE for delta's number is taken by the box holding delta (%s)" % code)
+        linli.wait_for(lambda: stored("#我要报事 前端转来的 一号") == 1, 30, "the message stored")
+        n = linli.pg_sql(url, "SELECT count(*) FROM request WHERE text LIKE '%前端转来的%'", (), "delta")[0][0]
+        t.check(n == 1, "a request made from it in delta (%d)" % n)
+        t.check("connected" in a.vty("show sip"), "box a's linlid is on evapi with its own Kamailio")
+        code = message("from elsewhere", ip="127.0.0.2")
+        t.check(code == 403, "a MESSAGE from an address that is no peer of the front: 403 (%s)" % code)
+        code = message("no such number", to="+8657199999999")
+        t.check(code == 404, "a MESSAGE for a number the district does not have: 404 (%s)" % code)
+        code = kamailio.send_request(fr.port, "INVITE", DID_CALL, R1)
+        t.check(code == 486 and ua.invited == ["6995"], "the trunk's INVITE for delta's group call number goes "
+                "through the box to linlid's UA as 6995 (%s, %s)" % (code, ua.invited))
+
+        a.kill9()
+        killed = time.monotonic()
+        tries = []
+        while time.monotonic() - killed < 60:
+            text = "front probe %03d" % len(tries)
+            code = message(text)
+            tries.append((time.monotonic() - killed, text, code))
+            if code == 202:
+                break
+            time.sleep(0.3)
+        took = tries[-1][0]
+        print("after box a was killed: %s; first 202 at %.1f s" % ([c for _, _, c in tries], took))
+        t.check(tries[-1][2] == 202, "after the active box is killed, the standby box takes the trunk's MESSAGEs "
+                "(first 202 at %.1f s)" % took)
+        t.check(all(c in (202, 408, 480, 503) for _, _, c in tries), "meanwhile every MESSAGE got an answer that "
+                "keeps it at the trunk (%s)" % sorted(set(c for _, _, c in tries)))
+        lost = [x for _, x, c in tries if c == 202 and stored(x) != 1]
+        t.check(not lost, "each MESSAGE answered 202 is stored once (not so: %s)" % lost)
+        log = fr.log_text()
+        t.check("box sip:127.0.0.1:%d down" % ka.port in log and "box sip:127.0.0.1:%d up" % kb.port in log,
+                "the front's log: box a down, box b up")
+        t.check("connected to Kamailio's evapi" in b.log_tail(400), "box b's linlid joined its own Kamailio")
+    finally:
+        for k in kams + ([fr] if fr else []):
+            k.stop()
+        for g in boxes:
+            g.close()
+        ua.stop()
+
+
 def main(t):
     with linli.PgCluster() as pc:
         two_communities(t, pc.url)
         frozen_owner(t, pc.url)
+        front(t, pc.url)
 
 
 linli.run(main)

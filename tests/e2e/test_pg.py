@@ -74,7 +74,7 @@ def run_all(t, d, port):
     try:
         gw = linli.Gateway(nmodems=2, airtime_ms=15, db=url, extra_gateway_cfg="rules-file %s\nhelp-interval 0" % RULES)
         v = gw.sql("SELECT version FROM linli_schema")[0][0]
-        t.check(v == 22, "the schema is at version 22 on PostgreSQL (%s)" % v)
+        t.check(v == 23, "the schema is at version 23 on PostgreSQL (%s)" % v)
         n = gw.sql("SELECT count(*) FROM household")[0][0]
         t.check(n > 0, "linlictl imported the sample community into PostgreSQL (%d households)" % n)
         gw.start()

@@ -23,7 +23,6 @@ sipp as the SIP phones and peers, all on loopback.
 import base64
 import os
 import re
-import socket
 import subprocess
 import threading
 
@@ -159,63 +158,6 @@ def db_open_modes(pid, db):
     return modes
 
 
-def raw_message(target_port, sender, body):
-    """Send one MESSAGE with a raw byte body from the trunk address; return the status code."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(15)
-    port = s.getsockname()[1]
-    head = ("MESSAGE sip:linli@127.0.0.1:%d SIP/2.0\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-raw%d\r\n"
-            "From: <sip:%s@127.0.0.1>;tag=raw\r\nTo: <sip:linli@127.0.0.1>\r\n"
-            "Call-ID: raw-%d@127.0.0.1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
-            "Content-Type: text/plain;charset=GBK\r\nContent-Length: %d\r\n\r\n"
-            % (target_port, port, port, sender, port, len(body)))
-    s.sendto(head.encode() + body, ("127.0.0.1", target_port))
-    try:
-        while True:
-            code = int(s.recv(65536).split(b" ", 2)[1])
-            if code >= 200:
-                return code
-    finally:
-        s.close()
-
-
-class FakeTrunk:
-    """A UDP SIP peer that answers every INVITE with 486 and records the numbers it was asked for."""
-
-    def __init__(self, ip="127.0.0.1"):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.invited = []
-        self.stop_ev = threading.Event()
-        self.th = threading.Thread(target=self._run)
-        self.th.start()
-
-    def _run(self):
-        while not self.stop_ev.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            lines = data.decode("utf-8", "replace").split("\r\n")
-            if not lines[0].startswith("INVITE "):
-                continue
-            self.invited.append(lines[0].split()[1].split("@")[0].split(":")[1])
-            keep = [l for l in lines[1:] if l.split(":")[0].lower() in ("via", "from", "call-id", "cseq")]
-            to = [l for l in lines[1:] if l.lower().startswith("to:")][0]
-            reply = ["SIP/2.0 486 Busy Here"] + keep + [to + ";tag=trunk%d" % len(self.invited),
-                                                       "Content-Length: 0", "", ""]
-            self.sock.sendto("\r\n".join(reply).encode(), addr)
-
-    def stop(self):
-        self.stop_ev.set()
-        self.th.join()
-        self.sock.close()
-
-
 class Sipp:
     def __init__(self, workdir, name, xml, args, wait=True, timeout=60, calls=1):
         self.name = name
@@ -333,7 +275,8 @@ def main(t):
                 ("" if trunk_msg.rc == 0 else "\n" + trunk_msg.errors()))
         rows = gw.sql("SELECT sender, text, raw LIKE '%(trunk, 127.0.0.1:%' FROM sms_in WHERE sender = ?", (UNKNOWN,))
         t.check(rows == [(UNKNOWN, "hello", 1)], "stored with the sender's number normalised: %s" % rows)
-        code = raw_message(k.port, "13700000008", "报事 楼道灯坏了".encode("gbk"))
+        code = kamailio.send_request(k.port, "MESSAGE", "linli", "13700000008", "报事 楼道灯坏了".encode("gbk"),
+                                    "text/plain;charset=GBK")
         rows = gw.sql("SELECT text, flags, raw FROM sms_in WHERE sender = '+8613700000008'")
         t.check(code == 202 and len(rows) == 1 and rows[0][0] == "" and rows[0][1] & 2 and
                 "base64: " + base64.b64encode("报事 楼道灯坏了".encode("gbk")).decode() in rows[0][2],
@@ -391,7 +334,7 @@ def main(t):
         t.check("retrying" in gw.vty("show sip") or "connecting" in gw.vty("show sip"),
                 "show sip tells Kamailio is unreachable: %s" % gw.vty("show sip"))
         uas2_port = kamailio.free_udp_port(PHONE_IP)
-        trunk = FakeTrunk()
+        trunk = kamailio.FakeTrunk()
         k = kamailio.start(gw.db, port=k.port, evapi_port=evapi_port, trunks=["127.0.0.1"],
                            subscribers={R1: PASSWORD}, workdir=gw.dir, trunk="127.0.0.1:%d" % trunk.port)
         linli.wait_for(lambda: gw.log_tail(400).count("connected to Kamailio's evapi") >= 2, 60,
