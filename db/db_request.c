@@ -64,8 +64,10 @@ static const struct db_stmt_def stmts[] = {
 			   "updated = :updated WHERE id = :id"),
 	DB_SQL(REQ_EVENT_ADD, "INSERT INTO request_event (request_id, actor, at, from_state, to_state, note) "
 			      "VALUES (:rid, :actor, :at, :from, :to, :note)"),
+	/* newest first in the order of request_reporter_number (reporter, created): a walk of that index
+	 * needs no sort (created and id grow together) */
 	DB_SQL(REQ_FIND_DUP, "SELECT " RQ_COLS "WHERE r.reporter = :reporter AND r.text = :text "
-			     "AND r.created >= :since AND " RQ_OPEN_SQL " ORDER BY r.id DESC LIMIT 1"),
+			     "AND r.created >= :since AND " RQ_OPEN_SQL " ORDER BY r.created DESC, r.id DESC LIMIT 1"),
 	DB_SQL(REQ_LATEST, "SELECT " RQ_COLS "WHERE (r.reporter = :number OR r.household_id = :hh) "
 			   "AND r.state <> 'merged' AND (:state IS NULL OR r.state = :state) "
 			   "ORDER BY r.id DESC LIMIT 1"),
