@@ -903,6 +903,54 @@ int db_token_revoke(struct db_context *dbc, int64_t id, int64_t now);
 /* Every token (revoked ones too), oldest first, into a talloc array under ctx; the count. */
 int db_token_list(struct db_context *dbc, void *ctx, struct db_token **out);
 
+/* ---- a district's street office (PostgreSQL, issue 14: db_district.c) ----
+ * Opened for a community of a district (db_open_community on PostgreSQL), a box also serves the
+ * street office: its tokens (in the database's public schema, not a community's) each see a scope of
+ * communities, read-only. Everything here is -ENOTSUP on SQLite (the file is one community) or
+ * without `community`. */
+#define DB_DISTRICT_SCOPE_MAX 64 /* communities in one token's scope */
+struct db_district_token {
+	int64_t id;
+	char label[64];
+	char scope[DB_DISTRICT_SCOPE_MAX * (DB_COMMUNITY_MAX + 1)]; /* "alpha,beta" */
+	int64_t created_at, revoked_at, last_used_at;		    /* 0: never */
+};
+/* Store a new token (at least 16 characters) seeing scope ("alpha,beta": communities of the
+ * district, else -ENOENT; malformed: -EINVAL); *id_out its id. */
+int db_district_token_add(struct db_context *dbc, const char *token, const char *label, const char *scope, int64_t now,
+			  int64_t *id_out);
+/* The token that is not revoked, into *out (its last use set to now); -ENOENT when none. */
+int db_district_token_check(struct db_context *dbc, const char *token, int64_t now, struct db_district_token *out);
+/* Every token (a talloc array under ctx); the count or -errno. */
+int db_district_token_list(struct db_context *dbc, void *ctx, struct db_district_token **out);
+int db_district_token_revoke(struct db_context *dbc, int64_t id, int64_t now);
+/* community is one of scope's. */
+bool db_district_in_scope(const char *scope, const char *community);
+
+struct db_district_request {
+	char community[DB_COMMUNITY_MAX + 1];
+	char ref[8];
+	char kind[12];
+	char state[16];
+	char text[512];
+	char grid[32];
+	int64_t created, updated, deadline; /* deadline 0: none */
+	bool open, overdue;
+};
+struct db_district_filter {
+	const char *community; /* NULL: every community of the scope */
+	bool open;	       /* open ones only */
+	bool overdue;	       /* open and overdue only */
+	unsigned limit;	       /* 0: 100 */
+};
+typedef void (*db_district_request_fn)(const struct db_district_request *r, void *data);
+/* The requests of scope's communities, newest first; the count or -errno. */
+int db_district_requests(struct db_context *dbc, const char *scope, const struct db_district_filter *f, int64_t now,
+			 db_district_request_fn fn, void *data);
+typedef void (*db_district_summary_fn)(const char *community, int64_t total, int64_t open, int64_t overdue, void *data);
+/* Per community of scope (every one, with zeros when it has none): requests, open, overdue. */
+int db_district_summary(struct db_context *dbc, const char *scope, int64_t now, db_district_summary_fn fn, void *data);
+
 /* The queue of messages not sent yet, per priority (enum db_prio): how many are queued and when
  * the oldest of them was queued (0 when none). */
 struct db_queue_stat {

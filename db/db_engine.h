@@ -43,6 +43,14 @@ void db_pg_clear(struct db_q *q);
 /* Run q: fn for up to max rows (0: all); the number of rows or -errno. */
 int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max);
 
+/* One statement outside the prepared set (the district's tables in public, db_district.c): n
+ * parameters as text, fn for each row. The rows (or the rows changed), or -errno. */
+int db_pg_query(struct db_context *dbc, const char *sql, int n, const char *const *vals, db_row_fn fn, void *data);
+/* Opened for a community of a district (`community CODE`, db_open_community). */
+bool db_pg_in_district(struct db_context *dbc);
+/* db_district.c: the street office's tables and view, (re)made when a community's schema is opened. */
+extern const char db_district_ddl[];
+
 int64_t db_pg_last_id(struct db_context *dbc);
 int db_pg_changes(struct db_context *dbc);
 

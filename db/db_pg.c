@@ -810,6 +810,34 @@ int db_pg_run(struct db_q *q, db_row_fn fn, void *data, unsigned max)
 	return rc < 0 ? rc : n;
 }
 
+bool db_pg_in_district(struct db_context *dbc)
+{
+	return dbc->pg->schema[0] != 0;
+}
+
+int db_pg_query(struct db_context *dbc, const char *sql, int n, const char *const *vals, db_row_fn fn, void *data)
+{
+	PGresult *res;
+	int rc = usable(dbc), rows = 0;
+
+	if (rc < 0)
+		return rc;
+	res = PQexecParams(dbc->pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
+	rc = res_errno(dbc, res, "district");
+	if (rc == 0 && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		rows = PQntuples(res);
+		for (int i = 0; fn && i < rows; i++) {
+			struct db_row r = {.res = res, .row = i};
+
+			fn(data, &r);
+		}
+	} else if (rc == 0) {
+		rows = atoi(PQcmdTuples(res));
+	}
+	PQclear(res);
+	return rc < 0 ? rc : rows;
+}
+
 int64_t db_pg_last_id(struct db_context *dbc)
 {
 	return dbc->pg->last_id;
@@ -1028,6 +1056,9 @@ static int upgrade(struct db_context *dbc)
 			  " box text NOT NULL, pid integer NOT NULL, since timestamptz NOT NULL,"
 			  " lease_until timestamptz NOT NULL)",
 			  "owner table");
+	/* a community of a district: the street office's tables and view over every community */
+	if (rc == 0 && *dbc->pg->schema)
+		rc = exec(dbc, db_district_ddl, "district view");
 	if (rc == 0)
 		return exec(dbc, "COMMIT", "commit upgrade");
 	exec(dbc, "ROLLBACK", "rollback upgrade");

@@ -94,6 +94,10 @@ static void usage(FILE *out)
 		"                                a staff console token for that phone (printed once; role staff)\n"
 		"  token list                    the tokens: id, number, role, label, created, last used, revoked\n"
 		"  token revoke ID               the token and its page sessions stop working\n"
+		"  district token create --scope CODE[,CODE...] [--label TEXT]\n"
+		"                                a street office's token: reads those communities' requests\n"
+		"                                (GET /api/v1/district/...; PostgreSQL, -C CODE)\n"
+		"  district token list|revoke ID the street office's tokens\n"
 		"  sender block NUMBER [REASON] | unblock NUMBER | release NUMBER | list\n"
 		"                                numbers whose messages are stored, not routed (blocked, or parked\n"
 		"                                by flood-limit); release ends a park\n"
@@ -524,11 +528,34 @@ static void fmt_when(int64_t t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* 32 random bytes as 64 hex digits: a console token (only its hash is stored). */
+static int new_token(char token[65])
+{
+	uint8_t raw[32];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+		fprintf(stderr, "linlictl: no random numbers: %s\n", strerror(errno));
+		return -EIO;
+	}
+	for (unsigned i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+/* --label (UTF-8) checked and a new token made: 0, else linlictl's exit status. */
+static int label_token(const char *label, char token[65])
+{
+	if (label && utf8_validate(label, strlen(label), NULL) < 0) {
+		fprintf(stderr, "linlictl: --label is not UTF-8\n");
+		return 2;
+	}
+	return new_token(token) < 0 ? 1 : 0;
+}
+
 static int cmd_token(struct db_context *dbc, int argc, char **argv)
 {
 	static const char *const names[] = {"role", "label", NULL};
 	const char *v[3] = {NULL};
-	uint8_t raw[32];
 	char token[65], num[32];
 	int64_t id;
 	char *end;
@@ -590,16 +617,8 @@ static int cmd_token(struct db_context *dbc, int argc, char **argv)
 		fprintf(stderr, "linlictl: --role must be staff, operator or readonly\n");
 		return 2;
 	}
-	if (v[1] && utf8_validate(v[1], strlen(v[1]), NULL) < 0) {
-		fprintf(stderr, "linlictl: --label is not UTF-8\n");
-		return 2;
-	}
-	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
-		fprintf(stderr, "linlictl: no random numbers: %s\n", strerror(errno));
-		return 1;
-	}
-	for (unsigned i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	if ((rc = label_token(v[1], token)) != 0)
+		return rc;
 	rc = db_token_add(dbc, token, num, v[0], v[1], time(NULL), &id);
 	if (rc == -ENOENT) {
 		fprintf(stderr, "linlictl: %s is not an active phone in the database (import it first)\n", num);
@@ -611,6 +630,78 @@ static int cmd_token(struct db_context *dbc, int argc, char **argv)
 	}
 	/* the only time the token is shown: only its hash is stored */
 	fprintf(stderr, "token %" PRId64 " for %s, role %s (shown once: keep it)\n", id, num, v[0]);
+	printf("%s\n", token);
+	return 0;
+}
+
+/* district token create|list|revoke: a street office's tokens (PostgreSQL, db_district.c) */
+static int cmd_district(struct db_context *dbc, int argc, char **argv)
+{
+	static const char *const names[] = {"scope", "label", NULL};
+	const char *v[3] = {NULL};
+	char token[65];
+	int64_t id;
+	int rc;
+
+	if (argc == 2 && !strcmp(argv[0], "token") && !strcmp(argv[1], "list")) {
+		struct db_district_token *t;
+		char created[20], used[20], revoked[20];
+		int n = db_district_token_list(dbc, dbc, &t);
+
+		if (n < 0) {
+			fprintf(stderr, "linlictl: %s\n",
+				n == -ENOTSUP ? "a district needs a community of a PostgreSQL database (-C CODE)"
+					      : strerror(-n));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			fmt_when(t[i].created_at, created, sizeof(created));
+			fmt_when(t[i].last_used_at, used, sizeof(used));
+			fmt_when(t[i].revoked_at, revoked, sizeof(revoked));
+			printf("%" PRId64 " scope %s created %s used %s%s%s%s%s\n", t[i].id, t[i].scope, created, used,
+			       t[i].revoked_at ? " REVOKED " : "", t[i].revoked_at ? revoked : "",
+			       t[i].label[0] ? " " : "", t[i].label);
+		}
+		talloc_free(t);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[0], "token") && !strcmp(argv[1], "revoke")) {
+		char *end;
+
+		id = strtoll(argv[2], &end, 10);
+		if (*end || id <= 0) {
+			fprintf(stderr, "linlictl: token ID must be a number, not \"%s\"\n", argv[2]);
+			return 2;
+		}
+		rc = db_district_token_revoke(dbc, id, time(NULL));
+		if (rc < 0) {
+			fprintf(stderr, "linlictl: %s\n",
+				rc == -ENOENT ? "no such token that is not revoked already" : strerror(-rc));
+			return 1;
+		}
+		printf("%" PRId64 " revoked\n", id);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[0], "token") || strcmp(argv[1], "create")) {
+		usage(stderr);
+		return 2;
+	}
+	if (take_opts(argc - 1, argv + 1, names, v) != 1 || !v[0]) {
+		fprintf(stderr, "linlictl: district token create --scope CODE[,CODE...] [--label TEXT]\n");
+		return 2;
+	}
+	if ((rc = label_token(v[1], token)) != 0)
+		return rc;
+	rc = db_district_token_add(dbc, token, v[1], v[0], time(NULL), &id);
+	if (rc < 0) {
+		fprintf(stderr, "linlictl: %s\n",
+			rc == -ENOTSUP	? "a district needs a community of a PostgreSQL database (-C CODE)"
+			: rc == -EINVAL ? "--scope is communities' codes separated by commas (a-z, 0-9, _)"
+			: rc == -ENOENT ? "--scope names a community the district does not have"
+					: strerror(-rc));
+		return 1;
+	}
+	fprintf(stderr, "district token %" PRId64 " for %s (shown once: keep it)\n", id, v[0]);
 	printf("%s\n", token);
 	return 0;
 }
@@ -1149,8 +1240,8 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "sms") && strcmp(cmd, "stats") && strcmp(cmd, "device") && strcmp(cmd, "bind") &&
 	    strcmp(cmd, "incident") && strcmp(cmd, "parse-alert") && strcmp(cmd, "watch") && strcmp(cmd, "request") &&
 	    strcmp(cmd, "points") && strcmp(cmd, "register") && strcmp(cmd, "holiday") && strcmp(cmd, "call") &&
-	    strcmp(cmd, "sip") && strcmp(cmd, "token") && strcmp(cmd, "broadcast") && strcmp(cmd, "optout") &&
-	    strcmp(cmd, "sender") && strcmp(cmd, "backup") && strcmp(cmd, "restore")) {
+	    strcmp(cmd, "sip") && strcmp(cmd, "token") && strcmp(cmd, "district") && strcmp(cmd, "broadcast") &&
+	    strcmp(cmd, "optout") && strcmp(cmd, "sender") && strcmp(cmd, "backup") && strcmp(cmd, "restore")) {
 		fprintf(stderr, "linlictl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		goto out;
@@ -1217,6 +1308,8 @@ int main(int argc, char **argv)
 		rc = cmd_call(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "token")) {
 		rc = cmd_token(dbc, argc - 1, argv + 1);
+	} else if (!strcmp(cmd, "district")) {
+		rc = cmd_district(dbc, argc - 1, argv + 1);
 	} else if (!strcmp(cmd, "sip")) {
 		rc = sip_ctl_cmd(dbc, argc - 1, argv + 1); /* gateway/sip/sip_ctl.c */
 	} else if (!strcmp(cmd, "sender")) {

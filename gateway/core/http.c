@@ -551,6 +551,8 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	*staff_out = staff;
 	if (staff.role != GW_ROLE_PUBLIC)
 		r.staff = &staff;
+	if (staff.district[0])
+		r.district = staff.district;
 	if (!gw_http_allowed(staff.role, gw_http_route_role(idx))) {
 		if (staff.role == GW_ROLE_PUBLIC) {
 			gw_http_error(o, 401,

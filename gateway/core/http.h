@@ -31,6 +31,8 @@
 
 #include <jansson.h>
 
+#include "db/db.h"
+
 struct gw;
 
 #define GW_HTTP_BODY_MAX  (256 * 1024) /* bytes; a CSV import of a community fits */
@@ -56,6 +58,10 @@ struct gw_http_staff {
 	char name[64];	 /* the person's name from the database, else the number */
 	enum gw_role role;
 	char actor[100]; /* "web:NAME (NUMBER)": the actor of event rows written on their behalf */
+	/* a street office's token (PostgreSQL, db_district_token_check): the communities it sees,
+	 * "alpha,beta"; "" for a community's own staff. It reads this box's community too (readonly)
+	 * when that is one of them, else it is nobody here but for the district's routes. */
+	char district[DB_DISTRICT_SCOPE_MAX * (DB_COMMUNITY_MAX + 1)];
 };
 
 struct gw_http_req {
@@ -68,6 +74,9 @@ struct gw_http_req {
 	const char *content_type; /* without parameters ("application/json"), "" when absent */
 	json_t *json;		  /* the body parsed, when content_type is application/json; else NULL */
 	const struct gw_http_staff *staff;
+	/* a street office's token: the communities it sees ("alpha,beta"), even where it is nobody to
+	 * this community (staff NULL); NULL for anybody else */
+	const char *district;
 	void *priv; /* the core's */
 };
 

@@ -29,7 +29,12 @@ static bool bind_public; /* `http-bind ADDR PORT public`: a non-loopback address
 
 static json_t *staff_json(const struct gw_http_staff *st)
 {
-	return json_pack("{s:s,s:s,s:s}", "number", st->number, "name", st->name, "role", gw_role_name(st->role));
+	json_t *j = json_pack("{s:s,s:s,s:s}", "number", st->number, "name", st->name, "role", gw_role_name(st->role));
+
+	/* a street office's token: the communities it sees */
+	if (j && st->district[0])
+		json_object_set_new(j, "district", json_string(st->district));
+	return j;
 }
 
 /* A string member of the JSON body: NULL when absent, *bad set when it is there but no string. */

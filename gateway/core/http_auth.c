@@ -136,6 +136,16 @@ static void staff_from_token(struct gw_http_staff *st, const struct db_token *t)
 	snprintf(st->actor, sizeof(st->actor), "web:%.*s (%.31s)", utf8_prefix(st->name, 60), st->name, st->number);
 }
 
+static void staff_from_district(struct gw_http_staff *st, const struct db_district_token *t, const char *community)
+{
+	memset(st, 0, sizeof(*st));
+	st->token_id = t->id;
+	snprintf(st->name, sizeof(st->name), "%.*s", utf8_prefix(t->label, sizeof(st->name) - 1), t->label);
+	OSMO_STRLCPY_ARRAY(st->district, t->scope);
+	st->role = db_district_in_scope(t->scope, community) ? GW_ROLE_READONLY : GW_ROLE_PUBLIC;
+	snprintf(st->actor, sizeof(st->actor), "district:%.*s", utf8_prefix(st->name, 60), st->name);
+}
+
 void gw_http_session_end(struct gw_http_session *s)
 {
 	if (s)
@@ -177,6 +187,18 @@ unsigned gw_http_authenticate(struct gw *gw, const char *authorization, const ch
 	}
 	if (token) {
 		rc = db_token_check(gw->db, token, gw_now(), &t);
+		if (rc == -ENOENT) {
+			/* not a token of this community: a street office's, on a district's database? */
+			struct db_district_token dt;
+			int drc = db_district_token_check(gw->db, token, gw_now(), &dt);
+
+			if (drc == 0) {
+				staff_from_district(st, &dt, gw->cfg.community);
+				return 0;
+			}
+			if (drc != -ENOENT && drc != -ENOTSUP)
+				rc = drc;
+		}
 		if (rc < 0) {
 			*why = rc == -ENOENT ? "the token is unknown or revoked" : "the token could not be checked";
 			if (rc != -ENOENT)

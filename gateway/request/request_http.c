@@ -824,5 +824,7 @@ int rq_http_init(struct gw *gw)
 		rc = gw_http_add_metrics(rq_metrics);
 	if (rc == 0)
 		rc = rq_open311_init(gw);
+	if (rc == 0)
+		rc = rq_district_init();
 	return rc;
 }

@@ -102,3 +102,5 @@ struct gw;
 /* The routes of the console's requests part (request_http.c) and of Open311 GeoReport v2
  * (request_open311.c); gw_http_route's errors. */
 int rq_open311_init(struct gw *gw);
+/* request_district.c: the street office's view over its communities (a district on PostgreSQL). */
+int rq_district_init(void);

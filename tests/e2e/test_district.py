@@ -1,7 +1,8 @@
 """A district on one PostgreSQL database (issue 14): a throw-away cluster of the test's own
 (tests/pg/cluster.sh). Two communities, alpha and beta (`community CODE`), each a box with an
 emulated modem and the sample community imported into its own schema: a resident's 报事 on each
-box gets a reference numbered in its own community, and neither box sees the other's rows. Then two
+box gets a reference numbered in its own community, and neither box sees the other's rows; the
+street office's tokens read the communities of their scope, read-only, on any box. Then two
 boxes for alpha, active/standby with a 3 s lease: the active one is frozen with SIGSTOP (its
 session stays open on the server, as for a box cut off or hung), the standby ends that session
 once the lease has run out and takes over; every queued message goes out (duplicates only in the
@@ -17,6 +18,7 @@ import re
 import signal
 import time
 
+import console_util
 import kamailio
 import linli
 
@@ -30,8 +32,8 @@ CFG = "rules-file %s\nhelp-interval 0" % RULES
 def two_communities(t, url):
     a = b = None
     try:
-        a = linli.Gateway(nmodems=1, db=url, community="alpha", extra_gateway_cfg=CFG).start()
-        b = linli.Gateway(nmodems=1, db=url, community="beta", extra_gateway_cfg=CFG).start()
+        a = linli.Gateway(nmodems=1, db=url, community="alpha", extra_gateway_cfg=CFG, http=True).start()
+        b = linli.Gateway(nmodems=1, db=url, community="beta", extra_gateway_cfg=CFG, http=True).start()
         refs = []
         for gw in (a, a, b):
             gw.modems[0].deliver(R1, "#我要报事 楼道灯坏了 %d" % len(refs))
@@ -48,10 +50,53 @@ def two_communities(t, url):
         com = linli.pg_sql(url, "SELECT code, schema_name FROM public.linli_community ORDER BY code")
         t.check(com == [("alpha", "linli_alpha"), ("beta", "linli_beta")], "the district lists both (%s)" % com)
         t.check("community alpha" in a.log_tail(400), "the log names the box's community")
+        street_office(t, a, b)
     finally:
         for g in (a, b):
             if g:
                 g.close()
+
+
+def street_office(t, a, b):
+    """The street office's tokens: each reads the communities of its scope, read-only, on any box."""
+    for g in (a, b):
+        g.base = "http://127.0.0.1:%d" % g.http_port
+        console_util.wait_http(g)
+    both = a.linlictl("district", "token", "create", "--scope", "alpha,beta", "--label", "街道办").stdout.strip()
+    only_a = b.linlictl("district", "token", "create", "--scope", "alpha").stdout.strip()
+    r = a.linlictl("district", "token", "create", "--scope", "alpha,nosuch", check=False)
+    t.check(r.returncode == 1 and "does not have" in r.stderr, "a scope naming no community of the district is "
+            "refused: %s" % r.stderr.strip())
+    st, j = console_util.call(a, "GET", "/api/v1/district/summary", both)
+    got = [(c["community"], c["requests"], c["open"]) for c in j["communities"]] if st == 200 else j
+    t.check(st == 200 and got == [("alpha", 2, 2), ("beta", 1, 1)], "the street office's summary over both "
+            "communities: %s %s" % (st, got))
+    st, j = console_util.call(b, "GET", "/api/v1/district/requests", both)
+    got = sorted((q["community"], q["ref"]) for q in j["requests"]) if st == 200 else j
+    mine = {g.community: sorted(x for x, in g.sql("SELECT ref FROM request")) for g in (a, b)}
+    want = sorted([("alpha", x) for x in mine["alpha"]] + [("beta", x) for x in mine["beta"]])
+    t.check(st == 200 and got == want, "any box lists the requests of the scope's communities: %s %s" % (st, got))
+    st, j = console_util.call(a, "GET", "/api/v1/district/requests?state=open", only_a)
+    got = sorted(q["ref"] for q in j["requests"]) if st == 200 else j
+    t.check(st == 200 and got == mine["alpha"], "a token for alpha reads alpha's requests only: %s %s" % (st, got))
+    st, _ = console_util.call(a, "GET", "/api/v1/district/requests?community=beta", only_a)
+    t.check(st == 403, "and asking for beta's is refused (%s)" % st)
+    st, j = console_util.call(a, "GET", "/api/v1/requests", only_a)
+    t.check(st == 200 and len(j.get("requests", [])) == 2, "on alpha's box it reads alpha's console, read-only "
+            "(%s)" % st)
+    st, _ = console_util.call(a, "POST", "/api/v1/requests/%s/close" % mine["alpha"][0], only_a, body={"note": "x"})
+    t.check(st in (401, 403), "but acts on no request (%s)" % st)
+    st, _ = console_util.call(b, "GET", "/api/v1/requests", only_a)
+    t.check(st in (401, 403), "on beta's box it is nobody to beta's console (%s)" % st)
+    staff = console_util.token(a, "+8613900139101", "operator")
+    st, _ = console_util.call(a, "GET", "/api/v1/district/summary", staff)
+    t.check(st == 403, "a community's own staff token is no street office's (%s)" % st)
+    st, _ = console_util.call(a, "GET", "/api/v1/district/summary")
+    t.check(st == 401, "no token: 401 (%s)" % st)
+    tid = a.linlictl("district", "token", "list").stdout.split()[0]
+    a.linlictl("district", "token", "revoke", tid)
+    st, _ = console_util.call(a, "GET", "/api/v1/district/summary", both)
+    t.check(st == 401, "a revoked street office's token is refused (%s)" % st)
 
 
 def frozen_owner(t, url):

@@ -254,6 +254,11 @@ def main(t):
         st, h, b = c.json("POST", "/api/v1/sms", {"to": "not a number!", "text": "x"}, token=staff)
         t.check(st == 400, "a bad number: 400")
 
+        # a box that is no community of a district has no street office's view
+        st, h, b = c.json("GET", "/api/v1/district/summary", token=staff)
+        t.check(st == 501 and "PostgreSQL" in b["error"]["message"], "the district's view on a lone box: 501 (%s %s)"
+                % (st, b))
+
         # ---- the box ----
         st, h, b = c.json("GET", "/api/v1/modems", token=staff)
         t.check(st == 200 and b["modems"][0]["name"] == "m1" and b["modems"][0]["state"] == "ready" and
