@@ -48,13 +48,16 @@ done
 # The database's unit tests, and the end-to-end tests whose checks read the database through
 # linli.py, again on PostgreSQL (issue 14): each on a fresh database of a throw-away cluster of this
 # run (tests/pg/cluster.sh: a temporary folder, a loopback port), stopped at the end. The others
-# need the SQLite file itself (Kamailio reads it; backup, faults of the file). tests/e2e/test_pg.py
-# runs linlid there with two boxes.
+# need the SQLite file itself: test_authz (the file's permissions), test_backup (SQLite's online
+# backup), test_db_faults (faults of the file), test_demo (make run's default). tests/e2e/test_pg.py
+# and test_district.py make clusters of their own.
 PG_UNITS="db_test csv_test call_test http_test notice_test request_extend_test request_http_test \
 request_rules_test sos_db_test sos_rules_test"
 PG_E2E="test_request test_sos test_sos_escalation test_sos_crash test_crash test_outbound test_inbound \
 test_extend test_memo test_open311 test_http test_http_sos test_watch_silent test_locate test_flood test_sip_message \
-test_group_call"
+test_group_call test_broadcast test_errand test_http_requests test_ring test_sos_bulk test_sos_call test_sos_wearer \
+test_voice test_vty_auth test_sip_security test_send_path test_store_send test_console_browser test_rtp test_faults \
+test_modem_storms test_kamailio_restart test_kill_loop"
 # pg_selected TEST FILE: TEST runs again as TEST_pg (its FILE exists, LINLI_TESTS lets it)
 pg_selected() {
 	[ -e "$2" ] && { [ -z "$only" ] || echo "${1}_pg" | grep -qE "$only"; }

@@ -43,11 +43,8 @@ def pg_fresh_db(base):
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-def pg_sql(url, q, args=(), community=None, schema=None):
-    """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
-    quoted literals; each row comes back through row_to_json, so numbers are int or float, text
-    str, NULL None and booleans 1 or 0, as SQLite's would be. community: in that community's
-    schema (linli_CODE, `community CODE`); schema: in another schema (the front's "district")."""
+def pg_literal(q, args):
+    """q with its "?" placeholders replaced by args as quoted literals."""
     parts = q.strip().rstrip(";").split("?")
     if len(parts) != len(args) + 1:
         raise AssertionError("pg_sql: %d placeholders, %d args" % (len(parts) - 1, len(args)))
@@ -60,13 +57,24 @@ def pg_sql(url, q, args=(), community=None, schema=None):
         else:
             lit = "'" + str(a).replace("'", "''") + "'"
         text += lit + p
+    return text
+
+
+def pg_sql(url, q, args=(), community=None, schema=None):
+    """Rows of q on a PostgreSQL database through psql (no driver needed): "?" placeholders become
+    quoted literals; each row comes back through row_to_json, so numbers are int or float, text
+    str, NULL None and booleans 1 or 0, as SQLite's would be. community: in that community's
+    schema (linli_CODE, `community CODE`); schema: in another schema (the front's "district")."""
+    text = pg_literal(q, args)
     select = re.match(r"\s*(SELECT|WITH)\b", text, re.I)
     if select:
         text = "SELECT row_to_json(linli_row)::text FROM (%s) linli_row" % text
     schema = "linli_%s" % community if community else schema
     env = dict(os.environ, PGOPTIONS="-c search_path=%s" % schema) if schema else None
-    r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1", "-c", text], capture_output=True, text=True,
-                       timeout=60, env=env)
+    # a long text (sql_write_many) goes on standard input: the command line has a limit
+    long = len(text) > 65536
+    r = subprocess.run(["psql", url, "-AtXq", "-v", "ON_ERROR_STOP=1"] + ([] if long else ["-c", text]),
+                       input=text if long else None, capture_output=True, text=True, timeout=60, env=env)
     if r.returncode != 0:
         raise AssertionError("psql %r: %s" % (text, r.stderr.strip()))
     if not select:
@@ -435,6 +443,19 @@ class Gateway:
         try:
             with c:
                 return c.execute(q, args).fetchall()
+        finally:
+            c.close()
+
+    def sql_write_many(self, q, rows):
+        """q once for each row of args, in one transaction (SQLite: executemany; PostgreSQL: one psql
+        run of all the statements)."""
+        if self.db.startswith("postgresql://"):
+            text = "BEGIN;\n" + ";\n".join(pg_literal(q, r) for r in rows) + ";\nCOMMIT"
+            return pg_sql(self.db, text, (), self.community)
+        c = sqlite3.connect(self.db, timeout=30)
+        try:
+            with c:
+                c.executemany(q, rows)
         finally:
             c.close()
 

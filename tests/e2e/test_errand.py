@@ -17,7 +17,6 @@ end through emulated modems, the real libgammu and linlid:
 import datetime
 import os
 import re
-import sqlite3
 import time
 
 import linli
@@ -43,10 +42,8 @@ def main(t):
                        "errand-points %d\ndaily-digest 09:00" % (RULES, POINTS))
     # today's digest counts as sent: the test decides when the clock reaches a digest time
     today = time.strftime("%Y-%m-%d")
-    c = sqlite3.connect(gw.db)
-    c.execute("INSERT OR REPLACE INTO setting (name, value) VALUES ('digest-last-day', ?)", (today,))
-    c.commit()
-    c.close()
+    gw.sql_write("INSERT INTO setting (name, value) VALUES ('digest-last-day', ?) ON CONFLICT (name) DO UPDATE"
+                 " SET value = excluded.value", (today,))
     gw.start()
     inbox = [0]
 

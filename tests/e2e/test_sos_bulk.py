@@ -3,7 +3,6 @@ before any bulk message that was not already under way. Each send takes 0.3 s of
 modem's air time (a real modem takes one to a few seconds), so the order is judged from what each
 emulated modem was asked to send, not by waiting for the backlog; the rest of the bulk is then
 failed by SQL and linlid stopped."""
-import sqlite3
 import time
 
 import linli
@@ -15,11 +14,8 @@ N_BULK = 5000
 def main(t):
     gw = gateway(nmodems=2, airtime_ms=300)
     now = int(time.time())
-    c = sqlite3.connect(gw.db, timeout=30)
-    with c:
-        c.executemany("INSERT INTO sms_out (dest, text, prio, created) VALUES (?, ?, 3, ?)",
+    gw.sql_write_many("INSERT INTO sms_out (dest, text, prio, created) VALUES (?, ?, 3, ?)",
                       [("+86136%08d" % (i % 97), "社区通知 bulk %05d" % i, now) for i in range(N_BULK)])
-    c.close()
     gw.start()
     try:
         linli.wait_for(lambda: all(len(m.sent()) >= 2 for m in gw.modems), 60, "bulk flowing on both modems", 0.2)
@@ -47,11 +43,8 @@ def main(t):
         ids = gw.sql("SELECT o.state, o.prio FROM sos_attempt a JOIN sms_out o ON o.id = a.sms_out_id")
         t.check(ids == [("sent", 0), ("sent", 0)], "alerts at SOS priority, sent (%s)" % ids)
         t.check(LINK in wait_texts(gw, F1, "SOS求救")[0], "with the link")
-        c = sqlite3.connect(gw.db, timeout=30)
-        with c:
-            c.execute("UPDATE sms_out SET state = 'failed', error = 'test: bulk cleared' WHERE prio = 3"
-                      " AND state = 'queued'")
-        c.close()
+        gw.sql_write("UPDATE sms_out SET state = 'failed', error = 'test: bulk cleared' WHERE prio = 3"
+                     " AND state = 'queued'")
         t.check(gw.stop() == 0, "linlid exits 0 on SIGTERM")
     finally:
         gw.close()
