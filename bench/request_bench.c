@@ -226,7 +226,7 @@ static long district_fill(void *ctx, const char *path)
 
 	bench_fresh_db(path);
 	for (int c = 0; c < DISTRICT_COMMUNITIES; c++) {
-		char code[8], cmd[4096];
+		char code[16], cmd[4096];
 		struct db_context *db;
 		unsigned n;
 		int rc;
