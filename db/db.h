@@ -919,8 +919,10 @@ struct db_district_token {
  * district, else -ENOENT; malformed: -EINVAL); *id_out its id. */
 int db_district_token_add(struct db_context *dbc, const char *token, const char *label, const char *scope, int64_t now,
 			  int64_t *id_out);
-/* The token that is not revoked, into *out (its last use set to now); -ENOENT when none. */
+/* The token that is not revoked, by its text (db_district_token_check, which also sets its last use
+ * to now) or by id (db_district_token_valid, for a page's session), into *out; -ENOENT when none. */
 int db_district_token_check(struct db_context *dbc, const char *token, int64_t now, struct db_district_token *out);
+int db_district_token_valid(struct db_context *dbc, int64_t id, struct db_district_token *out);
 /* Every token (a talloc array under ctx); the count or -errno. */
 int db_district_token_list(struct db_context *dbc, void *ctx, struct db_district_token **out);
 int db_district_token_revoke(struct db_context *dbc, int64_t id, int64_t now);

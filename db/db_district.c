@@ -157,6 +157,22 @@ int db_district_token_check(struct db_context *dbc, const char *token, int64_t n
 	return rc == 1 ? 0 : -ENOENT;
 }
 
+int db_district_token_valid(struct db_context *dbc, int64_t id, struct db_district_token *out)
+{
+	char sid[24];
+	int rc;
+
+	if (!district(dbc))
+		return -ENOTSUP;
+	snprintf(sid, sizeof(sid), "%" PRId64, id);
+	rc = db_pg_query(dbc,
+			 "SELECT " TOKEN_COLS " FROM public.linli_district_token WHERE id = $1 AND revoked IS NULL", 1,
+			 (const char *[]){sid}, token_row, out);
+	if (rc < 0)
+		return rc;
+	return rc == 1 ? 0 : -ENOENT;
+}
+
 struct token_list {
 	void *ctx;
 	struct db_district_token *v;
@@ -218,7 +234,6 @@ bool db_district_in_scope(const char *scope, const char *community)
 struct req_run {
 	db_district_request_fn fn;
 	void *data;
-	int64_t now;
 };
 
 static void request_row(void *data, struct db_row *st)
@@ -244,7 +259,7 @@ int db_district_requests(struct db_context *dbc, const char *scope, const struct
 			 db_district_request_fn fn, void *data)
 {
 	char arr[DB_DISTRICT_SCOPE_MAX * (DB_COMMUNITY_MAX + 1) + 3], when[24], lim[16];
-	struct req_run run = {.fn = fn, .data = data, .now = now};
+	struct req_run run = {.fn = fn, .data = data};
 	const char *vals[6];
 
 	if (!district(dbc))

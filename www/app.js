@@ -1,5 +1,6 @@
 /* The staff console's page (docs/console-api.md): log in with a token, the SOS board polled every
- * 2 s, requests as a work list, approvals, modems and queues. Plain browser JavaScript, nothing
+ * 2 s, requests as a work list, approvals, modems and queues; a street office's token (a district
+ * on PostgreSQL) gets the district's read-only view instead: each community's counts and requests. Plain browser JavaScript, nothing
  * fetched from elsewhere. Every text from the API goes in with textContent, never as HTML. The
  * CSRF token of the session is kept in memory only (a reload asks for the token again). */
 "use strict";
@@ -91,6 +92,16 @@
 		inc_notifying: ["通知中", "Notifying"],
 		inc_acknowledged: ["已响应", "Acknowledged"],
 		error: ["错误：", "Error: "],
+		district_title: ["街道总览", "District overview"],
+		district_requests: ["各社区报事", "Requests of the communities"],
+		district_readonly: ["只读：办理由各社区值班人员在本社区值班台进行。",
+			"Read-only: each community's own staff act on its requests, on its own console."],
+		all_communities: ["全部社区", "All communities"],
+		community: ["社区", "Community"],
+		requests_total: ["报事总数", "Requests"],
+		open_only: ["未结", "Open"],
+		created: ["报事时间", "Reported"],
+		street_office: ["街道", "District"],
 	};
 	let lang = localStorage.getItem("linli.lang") === "en" ? 1 : 0;
 	const t = (k) => (I18N[k] ? I18N[k][lang] : k);
@@ -177,6 +188,10 @@
 		firstSos = true;
 		$("sos-list").replaceChildren();
 		$("app").hidden = true;
+		$("district-view").hidden = true;
+		$("ds-table").replaceChildren();
+		$("dr-list").replaceChildren();
+		cache.district = cache.districtRequests = cache.districtKey = null;
 		$("logout").hidden = true;
 		$("who").textContent = "";
 		$("login-view").hidden = false;
@@ -199,10 +214,20 @@
 		csrf = res.data.csrf;
 		$("token").value = "";
 		const s = res.data.staff || {};
-		$("who").textContent = (s.name || s.number || "") + " (" + (s.role || "") + ")";
 		$("login-view").hidden = true;
-		$("app").hidden = false;
 		$("logout").hidden = false;
+		if (s.district) {
+			/* a street office: the district's view, over the communities of its token */
+			$("who").textContent = (s.name || "") + " (" + t("street_office") + ": " + s.district.split(",").join(", ") + ")";
+			$("dr-community").replaceChildren($("dr-community").options[0],
+				...s.district.split(",").map((c) => el("option", { value: c, text: c })));
+			$("district-view").hidden = false;
+			loadDistrict();
+			timers.push(setInterval(loadDistrict, 10000));
+			return;
+		}
+		$("who").textContent = (s.name || s.number || "") + " (" + (s.role || "") + ")";
+		$("app").hidden = false;
 		pollSos();
 		loadRequests();
 		loadApprovals();
@@ -524,6 +549,49 @@
 				el("td", {}))) : "");
 	}
 
+	/* ---- a street office's district ---- */
+
+	async function loadDistrict(ev) {
+		if (ev) ev.preventDefault();
+		const q = new URLSearchParams();
+		if ($("dr-community").value) q.set("community", $("dr-community").value);
+		if ($("dr-state").value) q.set("state", $("dr-state").value);
+		const [sum, rq] = await Promise.all([api("GET", "/api/v1/district/summary"),
+			api("GET", "/api/v1/district/requests" + (q.toString() ? "?" + q : ""))]);
+		showError("ds-error", sum);
+		showError("dr-error", rq);
+		if (!csrf) return; /* logged out meanwhile */
+		const key = JSON.stringify([sum.data, rq.data]) + lang;
+		if (!ev && key === cache.districtKey) return;
+		cache.districtKey = key;
+		cache.district = sum.status === 200 ? sum.data.communities : [];
+		cache.districtRequests = rq.status === 200 ? rq.data.requests : [];
+		renderDistrict();
+	}
+
+	function renderDistrict() {
+		const pick = (c) => () => {
+			$("dr-community").value = c;
+			loadDistrict({ preventDefault() {} });
+		};
+		$("ds-table").replaceChildren(
+			el("tr", {}, ["community", "requests_total", "open_only", "overdue"].map((k) => el("th", { text: t(k) }))),
+			...(cache.district || []).map((c) => el("tr", { "data-community": c.community, class: "pick", onclick: pick(c.community) },
+				el("td", { text: c.community }), el("td", { text: c.requests }), el("td", { text: c.open }),
+				el("td", { class: c.overdue ? "bad" : "", text: c.overdue }))));
+		const list = cache.districtRequests || [];
+		$("dr-list").replaceChildren(...(list.length ? list.map((r) =>
+			el("article", { class: "request" + (r.overdue ? " overdue" : ""), "data-community": r.community, "data-ref": r.ref },
+				el("div", {}, el("span", { class: "community", text: r.community }), " ",
+					el("span", { class: "ref", text: r.ref }),
+					el("span", { class: "state", text: I18N["st_" + r.state] ? t("st_" + r.state) : r.state }), " ",
+					r.overdue ? el("span", { class: "overdue-tag", text: t("overdue") }) : null),
+				el("div", { class: "text", text: r.text }),
+				el("div", { class: "muted", text: (r.grid ? t("grid") + " " + r.grid + " · " : "") + t("created") + " " + dt(r.created) +
+					" · " + t("deadline") + " " + (r.deadline ? String(r.deadline).slice(0, 10) : "-") }))) :
+			[el("p", { class: "muted", text: t("no_requests") })]));
+	}
+
 	/* ---- start ---- */
 
 	function switchLang() {
@@ -535,6 +603,7 @@
 		cache.requestsKey = null;
 		renderApprovals();
 		renderHealth();
+		if (cache.district) renderDistrict();
 	}
 
 	document.addEventListener("DOMContentLoaded", () => {
@@ -543,6 +612,7 @@
 		$("logout").addEventListener("click", logout);
 		$("lang").addEventListener("click", switchLang);
 		$("rq-filter").addEventListener("submit", loadRequests);
+		$("dr-filter").addEventListener("submit", loadDistrict);
 		$("token").focus();
 	});
 })();

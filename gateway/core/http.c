@@ -539,7 +539,7 @@ static void handle(struct gw *gw, struct conn_req *c, const char *method, const 
 	/* a cookie is sent by the browser whoever made the page: a change needs the CSRF token that
 	 * only the page got, in a header another site cannot set. On a public route (the login) the
 	 * caller without it is nobody rather than refused. */
-	if (c->session && staff.role != GW_ROLE_PUBLIC && strcmp(r.method, "GET") &&
+	if (c->session && (staff.role != GW_ROLE_PUBLIC || staff.district[0]) && strcmp(r.method, "GET") &&
 	    !gw_http_csrf_ok(c->session, gw_http_header(&r, "X-CSRF-Token"))) {
 		if (gw_http_route_role(idx) != GW_ROLE_PUBLIC) {
 			gw_http_error(o, 403, "the X-CSRF-Token header is missing or wrong");

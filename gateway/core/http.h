@@ -53,9 +53,9 @@ const char *gw_role_name(enum gw_role role);
 
 /* The authenticated caller (NULL on a public route called without a token). */
 struct gw_http_staff {
-	int64_t token_id;
-	char number[32]; /* the staff member's phone number (E.164) */
-	char name[64];	 /* the person's name from the database, else the number */
+	int64_t token_id; /* db_token's id; a district token's when district[0] */
+	char number[32];  /* the staff member's phone number (E.164) */
+	char name[64];	  /* the person's name from the database, else the number */
 	enum gw_role role;
 	char actor[100]; /* "web:NAME (NUMBER)": the actor of event rows written on their behalf */
 	/* a street office's token (PostgreSQL, db_district_token_check): the communities it sees,

@@ -94,7 +94,6 @@ static int api_login(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o
 	struct gw_http_staff st;
 	char id[65], csrf[65], cookie[160];
 	const char *token;
-	struct db_token t;
 	bool bad = false;
 	int rc;
 
@@ -102,23 +101,24 @@ static int api_login(struct gw *gw, struct gw_http_req *r, struct gw_http_out *o
 	token = r->json ? jstr(r->json, "token", &bad) : NULL;
 	if (!json_is_object(r->json) || bad || !token)
 		return gw_http_error(o, 400, "a JSON object {\"token\": \"...\"} is needed");
-	rc = db_token_check(gw->db, token, gw_now(), &t);
+	/* a community's token, or a street office's (its page shows the district's view) */
+	rc = gw_http_token_staff(gw, token, &st);
 	if (rc == -ENOENT)
 		return gw_http_error(o, 401, "the token is unknown or revoked");
 	if (rc < 0)
 		return db_failed(gw, o, rc);
-	memset(&st, 0, sizeof(st));
-	OSMO_STRLCPY_ARRAY(st.number, t.number);
-	OSMO_STRLCPY_ARRAY(st.name, t.name[0] ? t.name : t.number);
-	rc = gw_role_parse(t.role);
-	st.role = rc < 0 ? GW_ROLE_PUBLIC : rc;
-	rc = gw_http_session_open(gw, t.id, id, csrf);
+	rc = gw_http_session_open(gw, &st, id, csrf);
 	if (rc < 0)
 		return gw_http_error(o, 500, "no session could be made (no random numbers)");
 	snprintf(cookie, sizeof(cookie), "linli_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d", id,
 		 GW_HTTP_SESSION_S);
 	gw_http_add_header(o, "Set-Cookie", cookie);
-	LOGP(DGW, LOGL_NOTICE, "http: %s (%s) logged in with token %" PRId64 "\n", st.name, st.number, t.id);
+	if (st.district[0])
+		LOGP(DGW, LOGL_NOTICE, "http: street office %s (%s) logged in with district token %" PRId64 "\n",
+		     st.name, st.district, st.token_id);
+	else
+		LOGP(DGW, LOGL_NOTICE, "http: %s (%s) logged in with token %" PRId64 "\n", st.name, st.number,
+		     st.token_id);
 	return gw_http_json(o, 200, json_pack("{s:o,s:s}", "staff", staff_json(&st), "csrf", csrf));
 }
 

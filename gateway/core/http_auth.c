@@ -20,6 +20,7 @@
 struct gw_http_session {
 	char id[65], csrf[65];
 	int64_t token_id;
+	bool district;	/* token_id is a street office's token (db_district_token_valid) */
 	time_t expires; /* gw_mono() */
 };
 
@@ -60,7 +61,7 @@ static int random_hex(char out[65])
 	return 0;
 }
 
-int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf[65])
+int gw_http_session_open(struct gw *gw, const struct gw_http_staff *st, char id[65], char csrf[65])
 {
 	struct gw_http_session *s = NULL;
 	time_t now = gw_mono();
@@ -81,7 +82,8 @@ int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf
 		return -EIO;
 	memcpy(s->id, id, 65);
 	memcpy(s->csrf, csrf, 65);
-	s->token_id = token_id;
+	s->token_id = st->token_id;
+	s->district = st->district[0] != 0;
 	s->expires = now + GW_HTTP_SESSION_S;
 	return 0;
 }
@@ -138,9 +140,11 @@ static void staff_from_token(struct gw_http_staff *st, const struct db_token *t)
 
 static void staff_from_district(struct gw_http_staff *st, const struct db_district_token *t, const char *community)
 {
+	const char *name = t->label[0] ? t->label : "street office";
+
 	memset(st, 0, sizeof(*st));
-	st->token_id = t->id;
-	snprintf(st->name, sizeof(st->name), "%.*s", utf8_prefix(t->label, sizeof(st->name) - 1), t->label);
+	st->token_id = t->id; /* a district token's id: st->district tells them apart */
+	snprintf(st->name, sizeof(st->name), "%.*s", utf8_prefix(name, sizeof(st->name) - 1), name);
 	OSMO_STRLCPY_ARRAY(st->district, t->scope);
 	st->role = db_district_in_scope(t->scope, community) ? GW_ROLE_READONLY : GW_ROLE_PUBLIC;
 	snprintf(st->actor, sizeof(st->actor), "district:%.*s", utf8_prefix(st->name, 60), st->name);
@@ -162,6 +166,50 @@ bool gw_http_csrf_ok(const struct gw_http_session *s, const char *token)
 	return s && token && strlen(token) == 64 && !strcmp(token, s->csrf);
 }
 
+int gw_http_token_staff(struct gw *gw, const char *token, struct gw_http_staff *st)
+{
+	struct db_district_token dt;
+	struct db_token t;
+	int rc, drc;
+
+	memset(st, 0, sizeof(*st));
+	rc = db_token_check(gw->db, token, gw_now(), &t);
+	if (rc == 0) {
+		staff_from_token(st, &t);
+		return 0;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	/* not a token of this community: a street office's, on a district's database? */
+	drc = db_district_token_check(gw->db, token, gw_now(), &dt);
+	if (drc == 0) {
+		staff_from_district(st, &dt, gw->cfg.community);
+		return 0;
+	}
+	return drc == -ENOTSUP ? -ENOENT : drc;
+}
+
+/* The session's token still valid: 0 with *st, -ENOENT (revoked, phone gone), -errno. */
+static int session_staff(struct gw *gw, const struct gw_http_session *s, struct gw_http_staff *st)
+{
+	int rc;
+
+	if (s->district) {
+		struct db_district_token dt;
+
+		rc = db_district_token_valid(gw->db, s->token_id, &dt);
+		if (rc == 0)
+			staff_from_district(st, &dt, gw->cfg.community);
+	} else {
+		struct db_token t;
+
+		rc = db_token_valid(gw->db, s->token_id, &t);
+		if (rc == 0)
+			staff_from_token(st, &t);
+	}
+	return rc == -ENOTSUP ? -ENOENT : rc;
+}
+
 /* Who the caller is: 0 with *st filled (st->role PUBLIC when nobody), or the status to answer
  * (401, 500) with why. A token that was given and is wrong is refused even on a public route;
  * an unknown or expired cookie is nobody. */
@@ -169,7 +217,6 @@ unsigned gw_http_authenticate(struct gw *gw, const char *authorization, const ch
 			      struct gw_http_staff *st, struct gw_http_session **session, const char **why)
 {
 	const char *token = NULL;
-	struct db_token t;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -186,34 +233,22 @@ unsigned gw_http_authenticate(struct gw *gw, const char *authorization, const ch
 		token = api_key;
 	}
 	if (token) {
-		rc = db_token_check(gw->db, token, gw_now(), &t);
-		if (rc == -ENOENT) {
-			/* not a token of this community: a street office's, on a district's database? */
-			struct db_district_token dt;
-			int drc = db_district_token_check(gw->db, token, gw_now(), &dt);
-
-			if (drc == 0) {
-				staff_from_district(st, &dt, gw->cfg.community);
-				return 0;
-			}
-			if (drc != -ENOENT && drc != -ENOTSUP)
-				rc = drc;
-		}
+		rc = gw_http_token_staff(gw, token, st);
 		if (rc < 0) {
 			*why = rc == -ENOENT ? "the token is unknown or revoked" : "the token could not be checked";
 			if (rc != -ENOENT)
 				gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
 			return rc == -ENOENT ? 401 : 500;
 		}
-		staff_from_token(st, &t);
 		return 0;
 	}
 	*session = session_find(cookie);
 	if (!*session)
 		return 0;
 	/* a revoked token (or a phone no longer active) ends its sessions here */
-	rc = db_token_valid(gw->db, (*session)->token_id, &t);
+	rc = session_staff(gw, *session, st);
 	if (rc < 0) {
+		memset(st, 0, sizeof(*st));
 		gw_http_session_end(*session);
 		*session = NULL;
 		if (rc != -ENOENT) {
@@ -223,6 +258,5 @@ unsigned gw_http_authenticate(struct gw *gw, const char *authorization, const ch
 		}
 		return 0;
 	}
-	staff_from_token(st, &t);
 	return 0;
 }

@@ -64,8 +64,12 @@ void gw_http_handle_raw(struct gw *gw, const struct gw_http_raw *in, struct gw_h
 
 /* ---- http_auth.c ---- */
 struct gw_http_session;
-/* A session of the page, opened by POST /api/v1/login: id and csrf are 64 hex digits. */
-int gw_http_session_open(struct gw *gw, int64_t token_id, char id[65], char csrf[65]);
+/* A session of the page for st (a community's token, or a street office's: st->district), opened by
+ * POST /api/v1/login: id and csrf are 64 hex digits. */
+int gw_http_session_open(struct gw *gw, const struct gw_http_staff *st, char id[65], char csrf[65]);
+/* Who token is: a token of this community, else a street office's (on a district's database):
+ * 0 with *st, -ENOENT when it is neither, -errno when it could not be checked. */
+int gw_http_token_staff(struct gw *gw, const char *token, struct gw_http_staff *st);
 /* End a session (NULL: nothing); forget them all. */
 void gw_http_session_end(struct gw_http_session *s);
 void gw_http_sessions_clear(void);

@@ -2,7 +2,8 @@
 (tests/pg/cluster.sh). Two communities, alpha and beta (`community CODE`), each a box with an
 emulated modem and the sample community imported into its own schema: a resident's 报事 on each
 box gets a reference numbered in its own community, and neither box sees the other's rows; the
-street office's tokens read the communities of their scope, read-only, on any box. Then two
+street office's tokens read the communities of their scope, read-only, on any box, and in the page
+(a real browser: the district's overview, each community's requests, no action). Then two
 boxes for alpha, active/standby with a 3 s lease: the active one is frozen with SIGSTOP (its
 session stays open on the server, as for a box cut off or hung), the standby ends that session
 once the lease has run out and takes over; every queued message goes out (duplicates only in the
@@ -13,6 +14,7 @@ public numbers reach the box whose linlid holds the community; a peer that is no
 a number the district does not have 404; the active box is killed with -9, the front finds it
 down by OPTIONS and sends to the standby once that has taken over; every message the trunk was
 told 202 about is stored once, and every other one got an answer that keeps it at the trunk."""
+import json
 import os
 import re
 import signal
@@ -21,6 +23,7 @@ import time
 import console_util
 import kamailio
 import linli
+from cdp import Browser
 
 R1 = "+8613800138001"   # 邹丽, 1幢1单元101 (grid W1)
 N_OUT = 300
@@ -93,10 +96,56 @@ def street_office(t, a, b):
     t.check(st == 403, "a community's own staff token is no street office's (%s)" % st)
     st, _ = console_util.call(a, "GET", "/api/v1/district/summary")
     t.check(st == 401, "no token: 401 (%s)" % st)
-    tid = a.linlictl("district", "token", "list").stdout.split()[0]
-    a.linlictl("district", "token", "revoke", tid)
-    st, _ = console_util.call(a, "GET", "/api/v1/district/summary", both)
-    t.check(st == 401, "a revoked street office's token is refused (%s)" % st)
+    st, j = console_util.call(b, "POST", "/api/v1/login", body={"token": both})
+    t.check(st == 200 and j["staff"].get("district") == "alpha,beta" and j.get("csrf"),
+            "the street office's token logs in to the page, which is told its communities (%s)" % st)
+    br = Browser(b.dir)
+    try:
+        page(t, br, b, mine, both)
+        tid = a.linlictl("district", "token", "list").stdout.split()[0]
+        a.linlictl("district", "token", "revoke", tid)
+        st, _ = console_util.call(a, "GET", "/api/v1/district/summary", both)
+        t.check(st == 401, "a revoked street office's token is refused (%s)" % st)
+        br.eval("document.querySelector('#dr-filter button').click(); 1")
+        br.wait("!document.getElementById('login-view').hidden", 15, "the page back at the log-in")
+        t.check(br.eval("document.getElementById('district-view').hidden"),
+                "and its page session ends with it: the page asks for a token again")
+    finally:
+        br.close()
+
+
+def page(t, br, b, mine, tok):
+    """The street office's page on beta's box, in a real browser: both communities' counts and requests,
+    read-only, filtered by community."""
+    shots = os.path.join(linli.BUILD, "test-logs", "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    br.navigate(b.base + "/")
+    br.eval("document.getElementById('token').value = %s; document.getElementById('login-btn').click(); 1"
+            % json.dumps(tok))
+    br.wait("!document.getElementById('district-view').hidden", 15, "the district's view")
+    rows = "Array.from(document.querySelectorAll('#ds-table tr[data-community]')).map(r => " \
+           "Array.from(r.cells).map(c => c.textContent).join(' '))"
+    br.wait(rows + ".length == 2", 15, "both communities in the overview")
+    got = br.eval(rows)
+    t.check(got == ["alpha 2 2 0", "beta 1 1 0"], "the page's overview: each community's requests, open, overdue: %s"
+            % got)
+    t.check(br.eval("document.getElementById('app').hidden") and "街道" in br.eval(
+        "document.getElementById('who').textContent"), "no community console (SOS board, actions): the district's "
+            "view only, the street office named")
+    cards = "Array.from(document.querySelectorAll('#dr-list .request')).map(r => r.dataset.community + ' ' + " \
+            "r.dataset.ref).sort()"
+    br.wait(cards + ".length == 3", 15, "the requests of both communities")
+    want = sorted(["alpha " + x for x in mine["alpha"]] + ["beta " + x for x in mine["beta"]])
+    t.check(br.eval(cards) == want, "every open request of both communities listed: %s" % br.eval(cards))
+    t.check(br.eval("document.querySelectorAll('#dr-list button, #dr-list input').length") == 0,
+            "read-only: no button or field on the requests")
+    br.screenshot(os.path.join(shots, "district_1_overview.png"))
+    br.eval("document.querySelector('#ds-table tr[data-community=\"alpha\"]').click(); 1")
+    br.wait(cards + ".length == 2", 15, "alpha's requests only")
+    t.check(br.eval(cards) == ["alpha " + x for x in mine["alpha"]] and
+            br.eval("document.getElementById('dr-community').value") == "alpha",
+            "a click on a community lists its requests only")
+    br.screenshot(os.path.join(shots, "district_2_alpha.png"))
 
 
 def frozen_owner(t, url):

@@ -242,7 +242,7 @@ static void reset_db(void)
 		die("db_open of the copy", rc);
 session:
 	gw_http_sessions_clear();
-	if (gw_http_session_open(F.gw, F.staff_token, F.sid, F.csrf) < 0)
+	if (gw_http_session_open(F.gw, &(struct gw_http_staff){.token_id = F.staff_token}, F.sid, F.csrf) < 0)
 		die("gw_http_session_open", EIO);
 }
 
