@@ -59,8 +59,8 @@ struct gw_http_staff {
 	enum gw_role role;
 	char actor[100]; /* "web:NAME (NUMBER)": the actor of event rows written on their behalf */
 	/* a street office's token (PostgreSQL, db_district_token_check): the communities it sees,
-	 * "alpha,beta"; "" for a community's own staff. It reads this box's community too (readonly)
-	 * when that is one of them, else it is nobody here but for the district's routes. */
+	 * "alpha,beta"; "" for a community's own staff. Its role is PUBLIC: it is nobody to a
+	 * community's own routes, and reads the district's (request_district.c) only. */
 	char district[DB_DISTRICT_SCOPE_MAX * (DB_COMMUNITY_MAX + 1)];
 };
 
