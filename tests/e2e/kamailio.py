@@ -156,6 +156,26 @@ class Kamailio:
         except OSError:
             return ""
 
+    def pids(self):
+        """The main process and its children (Kamailio's workers), by /proc."""
+        out = [self.proc.pid]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == self.proc.pid:
+                    out.append(int(d))
+        return out
+
+    def hang(self, on=True):
+        """Every process of this Kamailio stopped (SIGSTOP: it answers nothing, its sockets stay
+        open, as a hung one's), or let go again (SIGCONT)."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
+
     def stop(self):
         """SIGTERM to the main process (it stops its children), SIGKILL after 15 s."""
         if self.proc and self.proc.poll() is None:
