@@ -14,9 +14,11 @@
  * the same -errno as SQLite's codes (db.h). Inside a transaction every write runs under its own
  * savepoint, so that a refused row (-EEXIST, -EINVAL) leaves the transaction usable, as on SQLite.
  *
- * Not yet (issue 14 goes on): the claim of outgoing messages across boxes (FOR UPDATE SKIP LOCKED
- * and a lease), communities, reconnecting after the server restarts (a lost connection is -EIO,
- * the degraded state of gateway/core/dbstate.c holds the work meanwhile). */
+ * One box owns a community at a time (the session advisory lock and the lease in linli_owner,
+ * below); a standby waits for it. The claim of an outgoing message locks its row (SMS_OUT_CLAIM:
+ * FOR UPDATE SKIP LOCKED). A community of a district is a schema (db_open_community); a lost
+ * connection is -EIO (the degraded state of gateway/core/dbstate.c holds the work) until the
+ * reconnection. Not built: two boxes of one community sending at once (the owner sends). */
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,6 +8,7 @@
 (function () {
 	const I18N = {
 		title: ["邻里 社区值班台", "linli staff console"],
+		title_district: ["邻里 街道总览", "linli district overview"],
 		switch_lang: ["English", "中文"],
 		logout: ["退出", "Log out"],
 		login_title: ["值班登录", "Staff log-in"],
@@ -174,7 +175,7 @@
 		document.documentElement.lang = lang ? "en" : "zh-CN";
 		for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
 		for (const e of document.querySelectorAll("[data-i18n-ph]")) e.placeholder = t(e.dataset.i18nPh);
-		document.title = t("title");
+		document.title = t($("title").dataset.i18n);
 	}
 
 	/* ---- log-in ---- */
@@ -189,6 +190,8 @@
 		$("sos-list").replaceChildren();
 		$("app").hidden = true;
 		$("district-view").hidden = true;
+		$("title").dataset.i18n = "title";
+		applyI18n();
 		$("ds-table").replaceChildren();
 		$("dr-list").replaceChildren();
 		cache.district = cache.districtRequests = cache.districtKey = null;
@@ -222,6 +225,8 @@
 			$("dr-community").replaceChildren($("dr-community").options[0],
 				...s.district.split(",").map((c) => el("option", { value: c, text: c })));
 			$("district-view").hidden = false;
+			$("title").dataset.i18n = "title_district";
+			applyI18n();
 			loadDistrict();
 			timers.push(setInterval(loadDistrict, 10000));
 			return;

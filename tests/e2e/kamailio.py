@@ -88,12 +88,7 @@ class Kamailio:
         self.port = port or free_udp_port(listen_ip)
         self.evapi_port = evapi_port or free_port()
         self.linli_ua = linli_ua
-        self.own_dir = workdir is None
-        self.dir = workdir or tempfile.mkdtemp(prefix="linli-kamailio-")
-        self.rundir = os.path.join(self.dir, "kamailio-run")
-        os.makedirs(self.rundir, exist_ok=True)
-        self.log = os.path.join(self.dir, "kamailio.log")
-        self.pidfile = os.path.join(self.rundir, "kamailio.pid")
+        self._workdir(workdir, "kamailio")
         args = [KAMAILIO, "-f", CFG, "-DD", "-E", "-m", "64", "-M", "8",
                 "-Y", self.rundir, "-P", self.pidfile,
                 "--substdef=!DBFILE!%s!g" % ("/nonexistent" if pg else self.db),
@@ -114,6 +109,16 @@ class Kamailio:
         if pg and community:
             env["PGOPTIONS"] = "-c search_path=linli_%s" % community
         self._spawn(args, env, "Kamailio's evapi port %d" % self.evapi_port)
+
+    def _workdir(self, workdir, name):
+        """Its folder (workdir, else a temporary one removed by cleanup()), NAME-run/ for its pid
+        file and NAME.log."""
+        self.own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="linli-%s-" % name)
+        self.rundir = os.path.join(self.dir, "%s-run" % name)
+        os.makedirs(self.rundir, exist_ok=True)
+        self.log = os.path.join(self.dir, "%s.log" % name)
+        self.pidfile = os.path.join(self.rundir, "kamailio.pid")
 
     def _spawn(self, args, env, what):
         self.args = args
@@ -231,12 +236,7 @@ class Front(Kamailio):
         self.db = url
         self.ip = "127.0.0.1"
         self.port = free_udp_port()
-        self.own_dir = workdir is None
-        self.dir = workdir or tempfile.mkdtemp(prefix="linli-front-")
-        self.rundir = os.path.join(self.dir, "front-run")
-        os.makedirs(self.rundir, exist_ok=True)
-        self.log = os.path.join(self.dir, "front.log")
-        self.pidfile = os.path.join(self.rundir, "kamailio.pid")
+        self._workdir(workdir, "front")
         args = [KAMAILIO, "-f", FRONT_CFG, "-DD", "-E", "-m", "64", "-M", "8", "-Y", self.rundir, "-P", self.pidfile,
                 "--substdef=!PGURL!postgres://%s!g" % url.split("://", 1)[1],
                 "-A", "SIP_IP=%s" % self.ip, "-A", "SIP_PORT=%d" % self.port,
@@ -291,15 +291,15 @@ def send_request(port, method, user, sender, body=b"", ctype="text/plain;charset
         s.close()
 
 
-class FakeTrunk:
-    """A UDP SIP peer that answers every INVITE with 486 and records the numbers it was asked for."""
+class UdpPeer:
+    """A SIP peer on a UDP port of ip, its datagrams handled by on_datagram(data, addr) in a thread
+    of its own until stop()."""
 
     def __init__(self, ip="127.0.0.1"):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((ip, 0))
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.invited = []
+        self.ip, self.port = self.sock.getsockname()
         self.stop_ev = threading.Event()
         self.th = threading.Thread(target=self._run)
         self.th.start()
@@ -310,17 +310,31 @@ class FakeTrunk:
                 data, addr = self.sock.recvfrom(65536)
             except socket.timeout:
                 continue
-            lines = data.decode("utf-8", "replace").split("\r\n")
-            if not lines[0].startswith("INVITE "):
-                continue
-            self.invited.append(lines[0].split()[1].split("@")[0].split(":")[1])
-            keep = [l for l in lines[1:] if l.split(":")[0].lower() in ("via", "from", "call-id", "cseq")]
-            to = [l for l in lines[1:] if l.lower().startswith("to:")][0]
-            reply = ["SIP/2.0 486 Busy Here"] + keep + [to + ";tag=trunk%d" % len(self.invited),
-                                                       "Content-Length: 0", "", ""]
-            self.sock.sendto("\r\n".join(reply).encode(), addr)
+            self.on_datagram(data, addr)
+
+    def on_datagram(self, data, addr):
+        raise NotImplementedError
 
     def stop(self):
         self.stop_ev.set()
         self.th.join()
         self.sock.close()
+
+
+class FakeTrunk(UdpPeer):
+    """A UDP SIP peer that answers every INVITE with 486 and records the numbers it was asked for."""
+
+    def __init__(self, ip="127.0.0.1"):
+        self.invited = []
+        super().__init__(ip)
+
+    def on_datagram(self, data, addr):
+        lines = data.decode("utf-8", "replace").split("\r\n")
+        if not lines[0].startswith("INVITE "):
+            return
+        self.invited.append(lines[0].split()[1].split("@")[0].split(":")[1])
+        keep = [l for l in lines[1:] if l.split(":")[0].lower() in ("via", "from", "call-id", "cseq")]
+        to = [l for l in lines[1:] if l.lower().startswith("to:")][0]
+        reply = ["SIP/2.0 486 Busy Here"] + keep + [to + ";tag=trunk%d" % len(self.invited), "Content-Length: 0", "",
+                                                   ""]
+        self.sock.sendto("\r\n".join(reply).encode(), addr)

@@ -131,7 +131,8 @@ def page(t, br, b, mine, tok):
     t.check(got == ["alpha 2 2 0", "beta 1 1 0"], "the page's overview: each community's requests, open, overdue: %s"
             % got)
     t.check(br.eval("document.getElementById('app').hidden") and "街道" in br.eval(
-        "document.getElementById('who').textContent"), "no community console (SOS board, actions): the district's "
+        "document.getElementById('who').textContent") and br.eval("document.title") == "邻里 街道总览",
+            "no community console (SOS board, actions): the district's "
             "view only, the street office named")
     cards = "Array.from(document.querySelectorAll('#dr-list .request')).map(r => r.dataset.community + ' ' + " \
             "r.dataset.ref).sort()"

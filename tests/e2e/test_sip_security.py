@@ -137,42 +137,26 @@ class TcpPeer:
         self.srv.close()
 
 
-class Peer:
+class Peer(kamailio.UdpPeer):
     """A UDP SIP peer that records every request and answers it: INVITE and the rest 200 (with a
     To tag and its Contact), ACK nothing."""
 
     def __init__(self, ip):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
-        self.sock.settimeout(0.2)
-        self.ip, self.port = self.sock.getsockname()
         self.got = []  # (method, call-id, first line)
-        self.stop_ev = threading.Event()
-        self.th = threading.Thread(target=self._run)
-        self.th.start()
+        super().__init__(ip)
 
-    def _run(self):
-        while not self.stop_ev.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            first, hdrs, _ = parse(data)
-            if first.startswith("SIP/2.0"):
-                continue
-            method = first.split()[0]
-            self.got.append((method, hdrs.get("call-id", [""])[0], first))
-            if method == "ACK":
-                continue
-            self.sock.sendto(answer(hdrs, "sip:peer@%s:%d" % (self.ip, self.port), len(self.got)), addr)
+    def on_datagram(self, data, addr):
+        first, hdrs, _ = parse(data)
+        if first.startswith("SIP/2.0"):
+            return
+        method = first.split()[0]
+        self.got.append((method, hdrs.get("call-id", [""])[0], first))
+        if method == "ACK":
+            return
+        self.sock.sendto(answer(hdrs, "sip:peer@%s:%d" % (self.ip, self.port), len(self.got)), addr)
 
     def calls(self, callid, method=None):
         return [g for g in self.got if g[1] == callid and (method is None or g[0] == method)]
-
-    def stop(self):
-        self.stop_ev.set()
-        self.th.join()
-        self.sock.close()
 
 
 class Client:
