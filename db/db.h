@@ -217,6 +217,10 @@ int db_sms_out_sent(struct db_context *dbc, int64_t id, const char *refs, int64_
 /* Back to "queued", due at next_try, with the reason of the failed attempt. */
 int db_sms_out_retry(struct db_context *dbc, int64_t id, int64_t next_try, const char *reason);
 
+/* Store-and-send: still "sending" (its copies stay on the SIM, read back later), an attempt counted
+ * with the reason; *attempts the attempts so far. -ENOENT when it is not "sending". */
+int db_sms_out_kept(struct db_context *dbc, int64_t id, const char *reason, unsigned *attempts);
+
 /* "failed" for good, with the reason. */
 int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason);
 

@@ -32,6 +32,9 @@ static const struct db_stmt_def stmts[] = {
 	DB_SQL(SMS_OUT_RETRY,
 	       "UPDATE sms_out SET state = 'queued', next_try = :next_try, error = :reason,"
 	       " last_modem = coalesce(modem, last_modem), modem = NULL WHERE id = :id AND state = 'sending'"),
+	/* store-and-send: a part refused after others went out, the row stays 'sending' with its copies */
+	DB_SQL(SMS_OUT_KEPT, "UPDATE sms_out SET attempts = attempts + 1, error = :reason WHERE id = :id"
+			     " AND state = 'sending' RETURNING attempts"),
 	DB_SQL(SMS_OUT_FAIL, "UPDATE sms_out SET state = 'failed', error = :reason WHERE id = :id"
 			     " AND state IN ('queued', 'sending')"),
 	/* rows with copies on a SIM (store-and-send) stay 'sending': they are read back on their modem */
@@ -227,6 +230,20 @@ int db_sms_out_retry(struct db_context *dbc, int64_t id, int64_t next_try, const
 	db_bind_int(q, ":next_try", next_try);
 	db_bind_text(q, ":reason", reason);
 	return db_exec_one(q);
+}
+
+int db_sms_out_kept(struct db_context *dbc, int64_t id, const char *reason, unsigned *attempts)
+{
+	struct db_q *q = db_q(dbc, DB_STMT_SMS_OUT_KEPT);
+	int64_t n = 0;
+	int rc;
+
+	db_bind_int(q, ":id", id);
+	db_bind_text(q, ":reason", reason);
+	rc = db_int64(q, &n);
+	if (rc == 0 && attempts)
+		*attempts = n < 0 ? 0 : (unsigned)n;
+	return rc;
 }
 
 int db_sms_out_fail(struct db_context *dbc, int64_t id, const char *reason)

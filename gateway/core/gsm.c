@@ -163,6 +163,40 @@ static unsigned count_refs(const char *refs)
 	return n;
 }
 
+/* Store-and-send: a part refused after others went out (or the copies not read back): the row stays
+ * 'sending' with its copies, read back later, so that no part goes twice. Each time is an attempt,
+ * backed off as a retry is; once they run out it fails for good (its copies go), as a retry does:
+ * a refusal that never ends must not keep it stored, and silent, for ever. */
+static void kept_stored(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev, time_t now)
+{
+	int64_t job = ev->u.send.job;
+	unsigned attempts = 0, limit = gw->cfg.max_attempts * (ev->u.send.cls == MDM_ERR_MODEM ? 3 : 1);
+	char reason[200];
+	int rc;
+
+	snprintf(reason, sizeof(reason), "%s: %s", m->cfg.name, ev->u.send.reason);
+	rc = db_sms_out_kept(gw->db, job, reason, &attempts);
+	if (rc == 0 && attempts >= limit) {
+		char why[260];
+
+		snprintf(why, sizeof(why), "%s (after %u attempts; stored, %u part(s) on the SIM)", reason, attempts,
+			 ev->u.send.stored.n);
+		gw_out_record(gw, GW_OUT_FAIL, job, why, 0, (int)m->idx, &ev->u.send.stored);
+		mctr_inc(m, GW_MDM_CTR_FAILED, 1);
+		gw_ctr_inc(gw, GW_CTR_OUT_FAILED);
+		LOGP(DSMS, LOGL_ERROR, "message %" PRId64 " failed for good: %s\n", job, why);
+		return;
+	}
+	if (rc < 0 && rc != -ENOENT)
+		gw_ctr_inc(gw, GW_CTR_DB_ERRORS);
+	m->stored_after = now + (rc == 0 ? gw_outbox_backoff(gw, attempts) : 30);
+	LOGP(DSMS, LOGL_NOTICE,
+	     "message %" PRId64
+	     " stays stored on %s (SIM index %d, %u part(s); attempt %u of %u), read back in %lds: %s\n",
+	     job, m->cfg.name, ev->u.send.stored.index[0], ev->u.send.stored.n, attempts, limit,
+	     (long)(m->stored_after - now), ev->u.send.reason);
+}
+
 static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_event *ev)
 {
 	time_t now = gw_now();
@@ -191,10 +225,7 @@ static void send_result(struct gw *gw, struct gw_modem *m, const struct mdm_even
 	}
 	m->job_resume = false;
 	if (ev->u.send.keep && !m->job_abandoned) {
-		/* stored on the SIM, outcome unknown: the row stays stored, read back later */
-		m->stored_after = now + 30;
-		LOGP(DSMS, LOGL_NOTICE, "message %" PRId64 " stays stored on %s (SIM index %d, %u part(s)): %s\n", job,
-		     m->cfg.name, ev->u.send.stored.index[0], ev->u.send.stored.n, ev->u.send.reason);
+		kept_stored(gw, m, ev, now);
 		return;
 	}
 	if (m->job_abandoned) {

@@ -7,7 +7,9 @@ message went over the air exactly once, counted from what the emulated modem sen
 - during the air time of AT+CMSS: read back as "STO SENT", marked sent (reference unknown);
 - right after +CMSS: the outcome was committed or is read back as "STO SENT".
 A message of several parts is stored part by part, all indexes committed before the first AT+CMSS;
-killed between its parts it is read back part by part and only the parts "STO UNSENT" go out. An
+killed between its parts it is read back part by part and only the parts "STO UNSENT" go out; a part
+refused after others went out keeps it stored, read back later, an attempt each time, until it
+fails for good after max-attempts (its copies deleted, no part sent twice). An
 outgoing message on the SIM that no message refers to (a crash between AT+CMGW and the commit of
 its index) is deleted before the next store-and-send; received messages there are read as always.
 A row stored on a modem no longer configured is queued again and counted; a queue of messages (one in
@@ -103,7 +105,8 @@ def crash_point(t, gw, m, name, text, arm, wait_kill, after_kill):
 
 
 def main(t):
-    gw = linli.Gateway(nmodems=1, sample=False, modem_cfg="store-and-send on")
+    gw = linli.Gateway(nmodems=1, sample=False, modem_cfg="store-and-send on",
+                       extra_gateway_cfg="max-attempts 3\nretry-backoff 1 4")
     plain = linli.Gateway(nmodems=1, sample=False, modem_cfg="store-and-send on")
     try:
         m = gw.modems[0]
@@ -164,6 +167,33 @@ def main(t):
         linli.wait_for(lambda: storage_empty(m) and copies(gw, mid) == 0, 60, "killed between parts: copies deleted",
                        0.1)
         m.ctl("airtime 0")
+
+        # three parts, the second refused again and again after the first went out (+CMS ERROR: 42,
+        # congestion: temporary): kept stored and read back later, an attempt each time, until
+        # max-attempts (3): then failed for good, its copies deleted, no part sent twice
+        m.ctl("airtime 800")
+        st0, base = m.stats(), stat(m, "injected")
+        m.ctl("inject airtime line +CREG: 1")
+        mid = gw.send(DEST % 52, long3)
+        linli.wait_for(lambda: stat(m, "injected") > base, 60, "the first part on the air", 0.01)
+        m.ctl("fail 42 1000")
+        try:
+            wait_state(gw, mid, "failed", 120)
+        finally:
+            m.ctl("fail 42 0")
+            m.ctl("airtime 0")
+        log = gw.log_tail(600)
+        err = gw.sql("SELECT error, attempts FROM sms_out WHERE id = ?", (mid,))[0]
+        print("refused after the first part: %s" % (err,))
+        t.check("stays stored on m1" in log and "attempt 2 of 3" in log, "refused after the first part: kept stored, "
+                "read back later, an attempt counted")
+        t.check(err[1] == 3 and "after 3 attempts" in err[0] and "congestion" in err[0],
+                "refused each time: failed for good after 3 attempts, with why (%s)" % (err,))
+        p = parts_to(m, DEST % 52)
+        t.check(p == [1], "no part went twice: the first once, the refused ones never (%s)" % p)
+        t.check(stat(m, "cmgw") - int(st0["cmgw"]) == 3, "stored once, read back from the SIM after that")
+        linli.wait_for(lambda: storage_empty(m) and copies(gw, mid) == 0, 60, "the failed message's copies deleted",
+                       0.1)
 
         # outgoing messages on the SIM no message refers to: deleted before the next store-and-send;
         # a received message there is read as always
